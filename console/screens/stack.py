@@ -1,0 +1,84 @@
+"""The Stack screen: every service with its state, pid, port, uptime, restarts; start/stop/restart; log tails."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from lgconsole.widgets.log_tail import LogTail
+from lgconsole.widgets.service_table import ServiceTable
+
+from ..stack_view import service_rows
+from ..units import format_duration
+from .base import ConsoleScreen
+
+
+class StackScreen(ConsoleScreen):
+    BINDINGS = [
+        Binding("r", "service('restart')", "Restart"),
+        Binding("x", "service('stop')", "Stop"),
+        Binding("u", "service('start')", "Start"),
+        Binding("l,enter", "logs", "Logs"),
+        Binding("U", "stack_up", "Stack up"),
+        Binding("D", "stack_down", "Stack down"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="stack-body"):
+            yield ServiceTable(id="services")
+            yield Static(id="service-detail")
+            yield LogTail(id="log-tail")
+
+    @property
+    def table(self) -> ServiceTable:
+        return self.query_one(ServiceTable)
+
+    def show_snapshot(self, snapshot) -> None:
+        self.table.show(service_rows(snapshot))
+        self._show_selected(snapshot)
+
+    def _show_selected(self, snapshot) -> None:
+        name = self.table.selected_service
+        svc = snapshot.by_name(name) if name else None
+        detail = self.query_one("#service-detail", Static)
+        tail = self.query_one(LogTail)
+        if svc is None:
+            detail.update("")
+            tail.show("log", [])
+            return
+        text = Text()
+        text.append(f"{svc.name}", style="bold")
+        text.append(f"  {'managed by lgconsole' if svc.managed else 'external (health checks only)'}")
+        if svc.detail:
+            text.append(f"\n{svc.detail}", style="yellow" if svc.state.value == "starting" else "")
+        if svc.last_error:
+            text.append(f"\nlast error: {svc.last_error}", style="red")
+        if svc.healthy_at and svc.started_at and svc.healthy_at >= svc.started_at:
+            text.append(f"\nhealthy {format_duration(svc.healthy_at - svc.started_at)} after start", style="dim")
+        if not snapshot.supervisor_running:
+            text.append("\nthe stack is not running: press U to bring it up", style="bold yellow")
+        detail.update(text)
+        tail.show(f"{svc.name} log · {svc.log_path or 'no log'}", snapshot.log_tails.get(svc.name, []))
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        if self.app.snapshot is not None:
+            self._show_selected(self.app.snapshot)
+
+    def action_service(self, verb: str) -> None:
+        name = self.table.selected_service
+        if name:
+            self.app.service_command(verb, name)
+
+    def action_logs(self) -> None:
+        name = self.table.selected_service
+        if name:
+            self.app.open_logs(name)
+
+    def action_stack_up(self) -> None:
+        self.app.stack_command("up")
+
+    def action_stack_down(self) -> None:
+        self.app.confirm_stack_down()

@@ -1,0 +1,92 @@
+"""Starting and stopping real stacks for tests, through the project's own stack/ code, in /tmp state dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lgconsole.console.config import Config, build_stack_spec, load_config
+from lgconsole.stack import supervisor
+from lgconsole.stack.process import process_cmdline
+from lgconsole.stack.service import ServiceState
+from lgconsole.stack.supervisor import StackState
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def new_state_dir() -> Path:
+    # /tmp, not pytest's tmp_path: that lives under a 0700 dir the unprivileged Postgres user cannot enter.
+    path = Path(tempfile.mkdtemp(prefix="lgc-test-", dir="/tmp"))
+    path.chmod(0o711)
+    return path
+
+
+def write_config(state_dir: Path, text: str = "") -> Path:
+    path = state_dir / "lgconsole.toml"
+    path.write_text(f'state_dir = "{state_dir}"\n' + text)
+    return path
+
+
+def make_config(state_dir: Path, text: str = "") -> Config:
+    return load_config(write_config(state_dir, text), env={})
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def all_healthy(config: Config) -> StackState | None:
+    state = supervisor.read_state(config.state_path)
+    enabled = [s for s in state.services if s.state != ServiceState.DISABLED]
+    if state.supervisor_alive and enabled and all(s.state == ServiceState.HEALTHY for s in enabled):
+        return state
+    return None
+
+
+def start_stack(config: Config, timeout: float = 120.0) -> StackState:
+    supervisor.launch(build_stack_spec(config))
+    return wait_for(lambda: all_healthy(config), timeout, what="all services healthy")
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Live processes whose command line mentions text (the state dir): what a stack could leave behind."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            cmd = process_cmdline(int(entry))
+            if text in cmd:
+                found.append(f"{entry}: {cmd}")
+    return found
+
+
+def stop_stack(config: Config) -> None:
+    supervisor.shutdown(config.state_path)
+
+
+def remove_state_dir(state_dir: Path) -> None:
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def lgconsole(*args: str, config: Path | None = None, timeout: float = 120, env: dict | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real CLI in a separate process, as a second terminal would."""
+    argv = [sys.executable, "-m", "lgconsole.console"]
+    if config:
+        argv += ["--config", str(config)]
+    clean_env = {k: v for k, v in os.environ.items()
+                 if k not in ("POSTGRES_URL", "REDIS_URL", "LANGGRAPH_URL", "VLLM_URL", "LGCONSOLE_STATE_DIR",
+                              "LGCONSOLE_CONFIG")}
+    return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=timeout,
+                          env={**clean_env, **(env or {})}, cwd=cwd or REPO)

@@ -1,0 +1,1 @@
+"""Reusable Textual widgets: they take plain data and never do I/O."""

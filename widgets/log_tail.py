@@ -1,0 +1,28 @@
+"""The last lines of a log, shown as plain text (never as markup: log lines may contain `[`)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class LogTail(Static):
+    """Shows a title and the last lines of one log; the console hands it lines, it never reads files."""
+
+    DEFAULT_CSS = """
+    LogTail { height: auto; min-height: 3; padding: 0 1; border: round $panel; }
+    """
+
+    def show(self, title: str, lines: list[str], note: str | None = None) -> None:
+        self.border_title = title
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if note:
+            text.append(note + "\n", style="bold red")
+        if not lines:
+            text.append("(no log lines yet)", style="dim")
+        for i, line in enumerate(lines):
+            if i:
+                text.append("\n")
+            style = "red" if any(w in line.lower() for w in ("error", "fatal", "traceback", "panic")) else ""
+            text.append(line, style=style)
+        self.update(text)

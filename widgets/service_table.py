@@ -1,0 +1,93 @@
+"""A table of the stack's services: state (coloured), pid, port, uptime, restarts, version, URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+STATE_STYLES = {
+    "healthy": "bold green",
+    "starting": "bold yellow",
+    "waiting": "yellow",
+    "degraded": "bold dark_orange",
+    "crashed": "bold red",
+    "failed": "bold red",
+    "stopped": "dim",
+    "disabled": "dim",
+}
+STATE_ICONS = {"healthy": "●", "starting": "◌", "waiting": "◌", "degraded": "▲", "crashed": "✖", "failed": "✖",
+               "stopped": "○", "disabled": "·"}
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """Plain data for one row; the console builds these from the supervisor's status."""
+
+    name: str
+    state: str
+    managed: bool = True
+    pid: int | None = None
+    port: int | None = None
+    uptime: str = "-"
+    restarts: int = 0
+    version: str = ""
+    url: str = ""
+
+
+COLUMNS = ("service", "state", "pid", "port", "uptime", "restarts", "version", "url")
+
+
+class ServiceTable(DataTable):
+    """One row per service, keyed by service name so the cursor stays put across refreshes."""
+
+    DEFAULT_CSS = """
+    ServiceTable { height: auto; max-height: 12; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+
+    def on_mount(self) -> None:
+        for column in COLUMNS:
+            self.add_column(column, key=column)
+
+    @property
+    def selected_service(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return row_key.value
+
+    def show(self, rows: list[ServiceRow]) -> None:
+        wanted = [r.name for r in rows]
+        existing = [key.value for key in self.rows]
+        if wanted != existing:
+            selected = self.selected_service
+            self.clear()
+            for row in rows:
+                self.add_row(*self._cells(row), key=row.name)
+            if selected in wanted:
+                self.move_cursor(row=wanted.index(selected))
+            return
+        for row in rows:
+            for column, cell in zip(COLUMNS, self._cells(row)):
+                self.update_cell(row.name, column, cell)
+
+    @staticmethod
+    def _cells(row: ServiceRow) -> tuple:
+        style = STATE_STYLES.get(row.state, "")
+        state = Text(f"{STATE_ICONS.get(row.state, '?')} {row.state}", style=style)
+        restarts = Text(str(row.restarts), style="bold red" if row.restarts else "")
+        where = row.url if row.managed else f"{row.url} (external)"
+        return (
+            Text(row.name, style="bold"),
+            state,
+            str(row.pid) if row.pid else "-",
+            str(row.port) if row.port else "-",
+            row.uptime,
+            restarts,
+            Text(row.version or "-"),
+            Text(where or "-"),
+        )

@@ -1,0 +1,20 @@
+"""A one-line summary of the stack that every screen shows on top, k9s style."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class StackHeader(Static):
+    DEFAULT_CSS = """
+    StackHeader { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def show(self, healthy: int, total: int, supervisor: str, model: str, where: str) -> None:
+        text = Text()
+        text.append("lgconsole ", style="bold")
+        style = "bold green" if total and healthy == total else "bold red" if total else "bold yellow"
+        text.append(f"{healthy}/{total} healthy", style=style)
+        text.append(f"  ·  supervisor {supervisor}  ·  model: {model}  ·  {where}", style="")
+        self.update(text)
