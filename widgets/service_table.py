@@ -1,4 +1,4 @@
-"""A table of the stack's services: state (coloured), pid, port, uptime, restarts, version, URL."""
+"""A table of the stack's services: state (coloured), pid, port, uptime, restarts, version."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class ServiceRow:
     url: str = ""
 
 
-COLUMNS = ("service", "state", "pid", "port", "uptime", "restarts", "version", "url")
+COLUMNS = ("service", "state", "pid", "port", "uptime", "restarts", "version")
 
 
 class ServiceTable(DataTable):
@@ -80,7 +80,6 @@ class ServiceTable(DataTable):
         style = STATE_STYLES.get(row.state, "")
         state = Text(f"{STATE_ICONS.get(row.state, '?')} {row.state}", style=style)
         restarts = Text(str(row.restarts), style="bold red" if row.restarts else "")
-        where = row.url if row.managed else f"{row.url} (external)"
         return (
             Text(row.name, style="bold"),
             state,
@@ -88,6 +87,5 @@ class ServiceTable(DataTable):
             str(row.port) if row.port else "-",
             row.uptime,
             restarts,
-            Text(row.version or "-"),
-            Text(where or "-"),
+            Text(row.version or ("external" if not row.managed else "-"), style="" if row.managed else "italic"),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -22,11 +23,14 @@ class HelpScreen(ModalScreen):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
+        table = Table(show_header=False, box=None, expand=False, padding=(0, 2, 0, 0))
+        table.add_column("key", style="bold cyan", min_width=24, no_wrap=True)
+        table.add_column("what")
+        for n, (title, rows) in enumerate(self.sections):
+            if n:
+                table.add_row("", "")
+            table.add_row(Text(title, style="bold underline"), "")
+            for key, what in rows:
+                table.add_row(key, what)
         with VerticalScroll():
-            for title, rows in self.sections:
-                table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
-                table.add_column("key", style="bold cyan", width=16)
-                table.add_column("what")
-                for key, what in rows:
-                    table.add_row(key, what)
-                yield Static(table)
+            yield Static(table)

@@ -50,8 +50,8 @@ class StackScreen(ConsoleScreen):
             tail.show("log", [])
             return
         text = Text()
-        text.append(f"{svc.name}", style="bold")
-        text.append(f"  {'managed by lgconsole' if svc.managed else 'external (health checks only)'}")
+        text.append(f"{svc.name} ", style="bold")
+        text.append(f"· {svc.url or 'no url'} · {'managed by lgconsole' if svc.managed else 'external (health checks only)'}")
         if svc.detail:
             text.append(f"\n{svc.detail}", style="yellow" if svc.state.value == "starting" else "")
         if svc.last_error:
