@@ -236,6 +236,11 @@ def cmd_console(config: Config, args) -> int:
     from .app import LgConsoleApp
 
     LgConsoleApp(config).run()
+    from lgconsole.stack import supervisor
+
+    state = supervisor.read_state(config.state_path)
+    if state.supervisor_alive:
+        print(f"the stack keeps running (supervisor pid {state.supervisor_pid}); `lgconsole down` stops it")
     return 0
 
 

@@ -10,7 +10,7 @@ class LogTail(Static):
     """Shows a title and the last lines of one log; the console hands it lines, it never reads files."""
 
     DEFAULT_CSS = """
-    LogTail { height: auto; min-height: 3; padding: 0 1; border: round $panel; }
+    LogTail { height: auto; min-height: 3; padding: 0 1; border: round $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def show(self, title: str, lines: list[str], note: str | None = None) -> None:
