@@ -261,6 +261,18 @@ class StackSpec:
         return cls.from_json(json.loads(StackPaths(state_dir).spec_file.read_text()))
 
 
+_ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception)\b:|FATAL:|.*\bFATAL\b|.*Error: )")
+
+
+def failure_line(path: Path | str | None, n: int = 80) -> str | None:
+    """The most telling line of a crashed service's log: the last exception or FATAL line, else the last line."""
+    lines = tail_lines(path, n)
+    for line in reversed(lines):
+        if _ERROR_LINE.match(line):
+            return line.strip()
+    return lines[-1].strip() if lines else None
+
+
 def tail_lines(path: Path | str | None, n: int = 5, max_bytes: int = 64 * 1024) -> list[str]:
     """Last n non-empty lines of a log file, read from its end (logs can be large)."""
     if not path:

@@ -28,7 +28,8 @@ from .langgraph_server import LangGraphService
 from .postgres import PostgresService
 from .process import ProcessRef
 from .redis import RedisService
-from .service import Secrets, Service, ServiceState, ServiceStatus, StackPaths, StackSpec, one_line, tail_lines
+from .service import (Secrets, Service, ServiceState, ServiceStatus, StackPaths, StackSpec, failure_line, one_line,
+                      tail_lines)
 from .vllm import VllmService
 
 SERVICE_TYPES: dict[str, type[Service]] = {
@@ -233,8 +234,8 @@ class Supervisor:
             how = f"exited with code {code}"
         else:
             how = "exited"
-        last = tail_lines(self.paths.log(rt.service.name), 1)
-        st.last_error = f"{rt.service.name}: {how}" + (f"; last log line: {last[0][:160]}" if last else "")
+        reason = failure_line(self.paths.log(rt.service.name))
+        st.last_error = f"{rt.service.name}: {how}" + (f"; log: {reason[:200]}" if reason else "")
         st.state, st.pid, st.healthy_at = ServiceState.CRASHED, None, None
         process.stop(rt.ref, group=rt.signal_group, grace=0.5, child=rt.child)  # leftover workers of its group
         rt.child, rt.ref = None, None

@@ -208,3 +208,22 @@ def test_secrets_file_and_paths_are_private(live_stack):
     assert Secrets(paths.secrets_file).get("postgres_password")
     mode = paths.control_socket.stat().st_mode & 0o777
     assert mode & 0o077 == 0
+
+
+def test_a_broken_graph_project_fails_up_with_the_reason(tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "agent.py").write_text('raise ImportError("no module named missing_dep")\n')
+    (project / "langgraph.json").write_text('{"dependencies": ["."], "graphs": {"agent": "./agent.py:graph"}}')
+    state_dir = new_state_dir()
+    config_file = write_config(state_dir, f'[project]\npath = "{project}"\n')
+    try:
+        result = lgconsole("up", config=config_file)
+        assert result.returncode == 1
+        assert "langgraph" in result.stdout and "missing_dep" in result.stdout
+        assert "retries with backoff" in result.stderr
+    finally:
+        lgconsole("down", config=config_file)
+        left = processes_mentioning(str(state_dir))
+        remove_state_dir(state_dir)
+    assert not left

@@ -119,3 +119,13 @@ def test_tail_lines_reads_the_end_and_strips_colour(tmp_path):
     log.write_text("".join(f"line {i}\n" for i in range(10000)) + "\x1b[32minfo\x1b[0m done\n")
     assert tail_lines(log, 2) == ["line 9999", "info done"]
     assert tail_lines(tmp_path / "missing.log") == []
+
+
+def test_failure_line_prefers_the_exception(tmp_path):
+    from lgconsole.stack.service import failure_line
+
+    log = tmp_path / "s.log"
+    log.write_text("starting\nTraceback (most recent call last):\n  File x\nValueError: bad graph\nshutting down\n")
+    assert failure_line(log) == "ValueError: bad graph"
+    log.write_text("all fine\nbye\n")
+    assert failure_line(log) == "bye"
