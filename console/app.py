@@ -21,6 +21,7 @@ from .commands import SERVICE_NAMES, CommandError, parse_command
 from .config import Config
 from .screens.help import HelpScreen
 from .screens.logs import LogScreen
+from .screens.live import LiveScreen
 from .screens.stack import StackScreen
 from .stack_view import LiveStack, StackSnapshot
 
@@ -37,6 +38,7 @@ class ScreenEntry:
 # (keys 2-6) as they are built; `:NAME`, the palette and `?` pick them up from this list.
 SCREENS: tuple[ScreenEntry, ...] = (
     ScreenEntry("stack", "1", "Stack: services, health, logs", StackScreen),
+    ScreenEntry("live", "3", "Live: runs streaming node by node with state diffs", LiveScreen),
 )
 
 

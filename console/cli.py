@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 from .config import Config, ConfigError, build_stack_spec, load_config
+from .cli_live import add_live_commands
+from .urls import langgraph_url
 from .units import format_duration
 
 SERVICES = ("postgres", "redis", "vllm", "langgraph")
@@ -30,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
     demo = sub.add_parser("demo", help="bring the stack up with the demo graph, start demo runs, open the console")
     demo.add_argument("--no-console", action="store_true", help="do not open the console afterwards")
+    add_live_commands(sub)
     return parser
 
 
@@ -45,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from lgconsole.stack.errors import StackError
 
     handlers = {None: cmd_console, "up": cmd_up, "down": cmd_down, "status": cmd_status, "logs": cmd_logs,
-                "demo": cmd_demo}
+                "demo": cmd_demo, "run": _lazy("cli_live", "cmd_run"), "watch": _lazy("cli_live", "cmd_watch")}
     try:
         return handlers[args.command](config, args)
     except StackError as exc:
@@ -53,6 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _lazy(module: str, name: str):
+    def call(config, args):
+        from importlib import import_module
+
+        return getattr(import_module(f"lgconsole.console.{module}"), name)(config, args)
+
+    return call
 
 
 # --- up / down -----------------------------------------------------------------------------------------------
@@ -214,7 +226,7 @@ def cmd_demo(config: Config, args) -> int:
     code = bring_up(config)
     if code:
         return code
-    state_url = _langgraph_url(config)
+    state_url = langgraph_url(config)
     print(f"starting demo runs on {state_url} ...")
     t0 = time.monotonic()
     for run in start_demo_runs(state_url):
@@ -223,13 +235,6 @@ def cmd_demo(config: Config, args) -> int:
     if args.no_console:
         return 0
     return cmd_console(config, args)
-
-
-def _langgraph_url(config: Config) -> str:
-    if config.langgraph.url:
-        return config.langgraph.url
-    spec = json.loads(config.paths.spec_file.read_text())
-    return f"http://127.0.0.1:{spec['services']['langgraph']['port']}"
 
 
 def cmd_console(config: Config, args) -> int:

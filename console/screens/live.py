@@ -1,0 +1,342 @@
+"""The Live screen: start a run (or attach to one), watch its node steps stream with their state diffs, tokens and
+custom events, and answer an interrupt in place.
+
+Events are folded into a `LiveRun` as they arrive (cheap); the screen repaints on a 10 Hz clock only when the run
+changed, so a burst of hundreds of events costs one paint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static, TextArea
+
+from lgconsole.stack.runs import RunSession
+from lgconsole.widgets.diff_view import DiffView
+from lgconsole.widgets.timeline import StepItem, Timeline
+
+from ..live import LiveRun, NodeStep
+from ..urls import langgraph_url
+from .base import ConsoleScreen
+
+REPAINT_SECONDS = 0.1
+DEFAULT_INPUT = '{"task": "Summarise last night\'s failed batch jobs", "delay": 0.5}'
+
+
+def step_items(steps) -> list[StepItem]:
+    return [StepItem(s.seq, s.node, s.status, s.superstep, s.duration, s.summary(), tuple(step_items(s.children)))
+            for s in steps]
+
+
+def parse_answer(text: str):
+    """An interrupt answer: JSON when it parses (true, {"approved": false}), else the text itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def interrupt_text(value, max_lines: int = 6) -> Text:
+    """The interrupt payload: its question first, then each other field on one line."""
+    text = Text("waiting for input", style="bold magenta")
+    if isinstance(value, dict):
+        if "question" in value:
+            text.append(f"  {value['question']}", style="bold")
+        for key, item in list((k, v) for k, v in value.items() if k != "question")[:max_lines]:
+            line = " ".join(json.dumps(item, default=str).split()) if not isinstance(item, str) else " ".join(item.split())
+            text.append(f"\n  {key}: ", style="magenta")
+            text.append(line[:200] + ("…" if len(line) > 200 else ""))
+    else:
+        text.append("  " + json.dumps(value, default=str)[:400])
+    return text
+
+
+class NewRunScreen(ModalScreen[dict | None]):
+    """Assistant, JSON input (validated before anything is sent) and an optional thread."""
+
+    DEFAULT_CSS = """
+    NewRunScreen { align: center middle; }
+    NewRunScreen > Vertical { width: 90; height: auto; border: round $accent; background: $surface; padding: 0 1; }
+    NewRunScreen TextArea { height: 8; }
+    NewRunScreen #new-run-error { color: $error; height: auto; }
+    NewRunScreen Horizontal { height: auto; align-horizontal: right; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Start")]
+
+    def __init__(self, assistant: str = "demo", payload: str = DEFAULT_INPUT, thread_id: str = ""):
+        super().__init__()
+        self.assistant, self.payload, self.thread_id = assistant, payload, thread_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Assistant or graph id")
+            yield Input(self.assistant, id="new-run-assistant")
+            yield Label("Input (JSON)")
+            yield TextArea(self.payload, id="new-run-input", language=None)
+            yield Label("Thread id (empty: a new thread)")
+            yield Input(self.thread_id, id="new-run-thread")
+            yield Static("", id="new-run-error")
+            with Horizontal():
+                yield Button("Start (ctrl+s)", variant="primary", id="new-run-start")
+                yield Button("Cancel (esc)", id="new-run-cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "new-run-start":
+            self.action_submit()
+        else:
+            self.action_cancel()
+
+    def action_submit(self) -> None:
+        assistant = self.query_one("#new-run-assistant", Input).value.strip()
+        text = self.query_one("#new-run-input", TextArea).text
+        error = self.query_one("#new-run-error", Static)
+        if not assistant:
+            error.update("the assistant id is empty")
+            return
+        try:
+            payload = json.loads(text) if text.strip() else None
+        except json.JSONDecodeError as exc:
+            error.update(f"input is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+            return
+        thread = self.query_one("#new-run-thread", Input).value.strip() or None
+        self.dismiss({"assistant": assistant, "input": payload, "thread_id": thread})
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AttachScreen(ModalScreen[str | None]):
+    DEFAULT_CSS = """
+    AttachScreen { align: center middle; }
+    AttachScreen > Vertical { width: 70; height: auto; border: round $accent; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Attach to the run in progress on thread:")
+            yield Input(placeholder="thread id", id="attach-thread")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LiveScreen(ConsoleScreen):
+    BINDINGS = [
+        Binding("n", "new_run", "New run"),
+        Binding("a", "attach", "Attach"),
+        Binding("c", "cancel_run", "Cancel run"),
+        Binding("i", "answer", "Answer"),
+        Binding("f", "toggle_follow", "Follow"),
+    ]
+
+    def __init__(self, live: LiveRun | None = None, assistant: str = "demo"):
+        super().__init__()
+        self.live = live or LiveRun()
+        self.assistant = assistant
+        self.session: RunSession | None = None
+        self.thread_id: str | None = None
+        self.started_at: float | None = None
+        self._painted = -1
+        self._selected: int | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="live-info")
+        with Horizontal(id="live-body"):
+            yield Timeline(id="timeline")
+            with VerticalScroll(id="step-detail"):
+                yield DiffView(id="step-diff")
+        with Vertical(id="interrupt-panel"):
+            yield Static(id="interrupt-payload")
+            yield Input(placeholder='answer: JSON (true, {"approved": false, "note": "..."}) or text; enter sends',
+                        id="interrupt-answer")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(REPAINT_SECONDS, self.repaint)
+        self.repaint()
+
+    # --- painting ------------------------------------------------------------------------------------------
+    def repaint(self) -> None:
+        if self.live.version == self._painted:
+            return
+        self._painted = self.live.version
+        timeline = self.query_one(Timeline)
+        timeline.show(step_items(self.live.steps))
+        self._paint_info()
+        self._paint_detail()
+        self._paint_interrupt()
+
+    def _paint_info(self) -> None:
+        live = self.live
+        text = Text()
+        status_style = {"running": "bold yellow", "success": "bold green", "error": "bold red", "waiting": "bold magenta",
+                        "cancelled": "bold red", "interrupted": "bold red"}.get(live.status, "bold")
+        text.append(f" {live.status} ", style=f"reverse {status_style}")
+        text.append(f"  {self.assistant}")
+        if self.thread_id:
+            text.append(f"  thread {self.thread_id}", style="dim")
+        if live.run_id:
+            text.append(f"  run {live.run_id}", style="dim")
+        text.append(f"  ·  {live.step_count} steps · {live.events} events")
+        if live.steps_dropped:
+            text.append(f" · {live.steps_dropped} oldest steps dropped", style="yellow")
+        if self.started_at is not None and live.status == "running":
+            text.append(f" · {time.monotonic() - self.started_at:.0f}s")
+        if live.error:
+            text.append(f"\n {live.error}", style="red")
+        if live.notes:
+            text.append(f"\n {live.notes[-1]}", style="yellow")
+        if not live.step_count and live.status == "starting":
+            text.append("\n n: start a run   a: attach to a run in progress on a thread", style="dim")
+        self.query_one("#live-info", Static).update(text)
+
+    def _find(self, key: int | None) -> NodeStep | None:
+        if key is None:
+            return None
+        for step in self.live.all_steps():
+            if step.seq == key:
+                return step
+        return None
+
+    def _paint_detail(self) -> None:
+        step = self._find(self._selected) or (self.live.steps[-1] if self.live.steps else None)
+        view = self.query_one(DiffView)
+        if step is None:
+            view.show([("state", [f"{k}: {str(v)[:100]}" for k, v in list(self.live.state.items())[:30]])])
+            return
+        where = "/".join(ns.split(":")[0] for ns in step.namespace)
+        title = f"{where + '/' if where else ''}{step.node} · super-step {step.superstep} · {step.status}"
+        if step.duration is not None:
+            title += f" · {step.duration:.2f}s"
+        sections = [(title, [])]
+        if step.diff is not None:
+            sections[0] = (title, step.diff.lines(100))
+        elif step.status == "interrupted":
+            sections[0] = (title, ["# stopped at interrupt() before writing anything"])
+        elif step.status == "running":
+            sections[0] = (title, ["# running…"])
+        if step.error:
+            sections.append(("error", [f"! {step.error}"]))
+        if step.tokens:
+            more = f" (+{step.tokens_dropped} chars not kept)" if step.tokens_dropped else ""
+            sections.append((f"tokens{more}", step.tokens.splitlines() or [step.tokens]))
+        if step.custom:
+            sections.append(("custom events", [json.dumps(c, default=str)[:160] for c in step.custom]))
+        for interrupt in step.interrupts:
+            sections.append(("interrupt", [f"? {line}" for line in
+                                           json.dumps(interrupt.get("value"), indent=2, default=str).splitlines()]))
+        view.show(sections)
+
+    def _paint_interrupt(self) -> None:
+        panel = self.query_one("#interrupt-panel")
+        waiting = bool(self.live.interrupts) and self.live.status not in ("running", "starting")
+        panel.display = waiting
+        if waiting:
+            value = self.live.interrupts[-1].get("value") if isinstance(self.live.interrupts[-1], dict) else None
+            self.query_one("#interrupt-payload", Static).update(interrupt_text(value))
+
+    def on_timeline_step_selected(self, event: Timeline.StepSelected) -> None:
+        self._selected = event.key
+        self._paint_detail()
+
+    # --- actions -------------------------------------------------------------------------------------------
+    def action_new_run(self) -> None:
+        def chosen(result: dict | None) -> None:
+            if result:
+                self.assistant = result["assistant"]
+                self.live = LiveRun()
+                self._selected = None
+                self.run_stream(result["assistant"], payload=result["input"], thread_id=result["thread_id"])
+
+        self.app.push_screen(NewRunScreen(self.assistant), chosen)
+
+    def action_attach(self) -> None:
+        def chosen(thread_id: str | None) -> None:
+            if thread_id:
+                self.live = LiveRun()
+                self._selected = None
+                self.run_stream(self.assistant, thread_id=thread_id, attach=True)
+
+        self.app.push_screen(AttachScreen(), chosen)
+
+    def action_cancel_run(self) -> None:
+        if self.session is None or self.live.status != "running":
+            self.notify("no run in progress", severity="warning")
+            return
+        self._cancel()
+
+    def action_answer(self) -> None:
+        if self.query_one("#interrupt-panel").display:
+            self.query_one("#interrupt-answer", Input).focus()
+        else:
+            self.notify("the run is not waiting for input", severity="warning")
+
+    def action_toggle_follow(self) -> None:
+        timeline = self.query_one(Timeline)
+        timeline.follow = not timeline.follow
+        self.notify("following the newest step" if timeline.follow else "follow off")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "interrupt-answer":
+            return super().on_input_submitted(event)
+        event.stop()
+        if not event.value.strip() or not self.thread_id:
+            return
+        answer = parse_answer(event.value)
+        event.input.value = ""
+        self.run_stream(self.assistant, thread_id=self.thread_id, command={"resume": answer})
+
+    # --- workers -------------------------------------------------------------------------------------------
+    @work(exclusive=True, group="live-stream", exit_on_error=False)
+    async def run_stream(self, assistant: str, payload=None, thread_id: str | None = None, command: dict | None = None,
+                         attach: bool = False) -> None:
+        live = self.live
+        live.status, live.error, live.interrupts = "starting", None, []
+        live.version += 1
+        try:
+            url = await asyncio.to_thread(langgraph_url, self.app.config)
+            if attach:
+                session = await RunSession.attach(url, thread_id)
+            else:
+                session = await RunSession.start(url, assistant, input=payload, thread_id=thread_id, command=command)
+        except Exception as exc:
+            live.status, live.error = "error", str(exc)
+            live.version += 1
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.session, self.thread_id, self.started_at = session, session.thread_id, time.monotonic()
+        live.status = "running"
+        try:
+            async for event in session.events():
+                live.feed(event)
+            outcome = await session.outcome()
+            status = "cancelled" if outcome.cancelled else "waiting" if outcome.waiting_for_input else outcome.status
+            live.finish(status, outcome.error, outcome.interrupts)
+            live.outcome = outcome
+        except Exception as exc:
+            live.status, live.error = "error", str(exc)
+            live.version += 1
+            self.notify(str(exc), severity="error", timeout=8)
+        finally:
+            await session.close()
+
+    @work(group="live-cancel", exit_on_error=False)
+    async def _cancel(self) -> None:
+        try:
+            await self.session.cancel()
+            self.notify("cancel sent")
+        except Exception as exc:
+            self.notify(str(exc), severity="error")

@@ -1,0 +1,90 @@
+"""A run's node steps as a tree (subgraph steps nested under their parent node), updated in place as they stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import Tree
+
+STATUS_STYLES = {"running": "bold yellow", "done": "green", "error": "bold red", "interrupted": "bold magenta",
+                 "cancelled": "dim red"}
+STATUS_ICONS = {"running": "▶", "done": "✓", "error": "✖", "interrupted": "◆", "cancelled": "■"}
+
+
+@dataclass(frozen=True)
+class StepItem:
+    """Plain data for one row: `key` is stable for the life of the step."""
+
+    key: int
+    node: str
+    status: str
+    superstep: int
+    duration: float | None = None
+    summary: str = ""
+    children: tuple[StepItem, ...] = field(default=())
+
+
+class Timeline(Tree):
+    """Rows are added and relabelled, never rebuilt: a long run stays cheap to repaint."""
+
+    class StepSelected(Message):
+        def __init__(self, key: int) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("run", **kwargs)
+        self.show_root = False
+        self.guide_depth = 2
+        self._step_nodes: dict[int, object] = {}
+        self._step_labels: dict[int, str] = {}
+        self.follow = True
+
+    def show(self, items: list[StepItem]) -> None:
+        wanted = {item.key for item in items}
+        for key in [k for k, node in self._step_nodes.items() if node.parent is self.root and k not in wanted]:
+            self._step_nodes.pop(key).remove()  # dropped from the ring buffer
+            self._step_labels.pop(key, None)
+        newest = None
+        for item in items:
+            newest = self._upsert(self.root, item) or newest
+        if self.follow and newest is not None:
+            # a node added in this call has no line number until the tree has laid it out
+            self.call_after_refresh(self.move_cursor, newest)
+
+    def _upsert(self, parent, item: StepItem):
+        label = self._label(item)
+        node = self._step_nodes.get(item.key)
+        added = None
+        if node is None:
+            node = parent.add(label, data=item.key, expand=True, allow_expand=bool(item.children))
+            self._step_nodes[item.key] = node
+            self._step_labels[item.key] = label.plain
+            added = node
+        elif self._step_labels.get(item.key) != label.plain:
+            node.set_label(label)
+            self._step_labels[item.key] = label.plain
+        for child in item.children:
+            added = self._upsert(node, child) or added
+        if item.children:
+            node.allow_expand = True
+        return added
+
+    @staticmethod
+    def _label(item: StepItem) -> Text:
+        style = STATUS_STYLES.get(item.status, "")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{STATUS_ICONS.get(item.status, '?')} ", style=style)
+        text.append(f"{item.superstep:>3} ", style="dim")
+        text.append(item.node, style="bold")
+        if item.duration is not None:
+            text.append(f"  {item.duration:.2f}s", style="cyan")
+        if item.summary:
+            text.append(f"  {item.summary}", style="dim")
+        return text
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        if event.node.data is not None:
+            self.post_message(self.StepSelected(event.node.data))
