@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from lgconsole.stack.runs import RunEvent
+from lgconsole.stack.runs import RunEvent, describe_error
 
 from .state_diff import StateDiff, diff_states, message_id
 
@@ -144,7 +144,7 @@ class LiveRun:
         if data.get("interrupts"):
             step.status, step.interrupts = "interrupted", list(data["interrupts"])
         elif data.get("error"):
-            step.status, step.error = "error", _one_line(data["error"])
+            step.status, step.error = "error", describe_error(data["error"])
         else:
             step.status = "done"
 
@@ -193,9 +193,8 @@ class LiveRun:
             step.custom.append(data)
 
     def _on_error(self, event: RunEvent) -> None:
-        data = event.data or {}
         self.status = "error"
-        self.error = _one_line(f"{data.get('error', 'error')}: {data.get('message', '')}")
+        self.error = describe_error(event.data or "error")
 
     def _on_reconnecting(self, event: RunEvent) -> None:
         self.notes.append(f"connection lost ({event.data.get('error')}); reconnecting, attempt {event.data.get('attempt')}")
@@ -209,8 +208,8 @@ class LiveRun:
         if interrupts is not None:
             self.interrupts = interrupts
         for step in self.all_steps():
-            if step.status == "running":
-                step.status = "cancelled" if status == "cancelled" else "error" if status == "error" else step.status
+            if step.status == "running" and status in ("cancelled", "error", "interrupted", "timeout"):
+                step.status = "cancelled"  # stopped by the cancel, or by a sibling's failure
 
     # --- steps ---------------------------------------------------------------------------------------------
     def _new_step(self, node: str, event: RunEvent, task_id: str | None) -> NodeStep:
@@ -285,11 +284,6 @@ class LiveRun:
             if step.error:
                 entry["error"] = step.error
         return stats
-
-
-def _one_line(text: Any) -> str:
-    lines = str(text).strip().splitlines()
-    return lines[0] if lines else ""
 
 
 def step_json(step: NodeStep) -> dict:

@@ -142,9 +142,8 @@ class RunSession:
         client = _client(url)
         try:
             if run_id is None:
-                runs = [r for status in ("running", "pending")
-                        for r in await _call(f"runs of thread {thread_id}",
-                                             client.runs.list(thread_id, status=status, limit=5))]
+                runs = [r for r in await _call(f"runs of thread {thread_id}", client.runs.list(thread_id, limit=20))
+                        if r["status"] in ("pending", "running")]
                 if not runs:
                     raise RunError(f"thread {thread_id} has no run in progress")
                 run_id = sorted(runs, key=lambda r: r["created_at"])[0]["run_id"]

@@ -228,6 +228,8 @@ class LiveScreen(ConsoleScreen):
             sections[0] = (title, ["# stopped at interrupt() before writing anything"])
         elif step.status == "running":
             sections[0] = (title, ["# running…"])
+        elif step.status in ("error", "cancelled"):
+            sections[0] = (title, [f"# {'failed' if step.status == 'error' else 'cancelled'} before writing anything"])
         if step.error:
             sections.append(("error", [f"! {step.error}"]))
         if step.tokens:
