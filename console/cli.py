@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import Config, ConfigError, build_stack_spec, load_config
 from .cli_live import add_live_commands
+from .cli_threads import add_thread_commands
 from .urls import langgraph_url
 from .units import format_duration
 
@@ -33,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="bring the stack up with the demo graph, start demo runs, open the console")
     demo.add_argument("--no-console", action="store_true", help="do not open the console afterwards")
     add_live_commands(sub)
+    add_thread_commands(sub)
     return parser
 
 
@@ -48,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     from lgconsole.stack.errors import StackError
 
     handlers = {None: cmd_console, "up": cmd_up, "down": cmd_down, "status": cmd_status, "logs": cmd_logs,
-                "demo": cmd_demo, "run": _lazy("cli_live", "cmd_run"), "watch": _lazy("cli_live", "cmd_watch")}
+                "demo": cmd_demo, "run": _lazy("cli_live", "cmd_run"), "watch": _lazy("cli_live", "cmd_watch"),
+                "threads": _lazy("cli_threads", "cmd_threads"), "history": _lazy("cli_threads", "cmd_history"),
+                "diff": _lazy("cli_threads", "cmd_diff")}
     try:
         return handlers[args.command](config, args)
     except StackError as exc:

@@ -90,8 +90,9 @@ async def follow(session: RunSession, printer: StepPrinter) -> LiveRun:
         print(json.dumps(end, default=str), flush=True)
     else:
         said = "cancelled" if outcome.cancelled else outcome.status
-        print(f"run {outcome.run_id} {said}: {live.step_count} node steps, {live.events} events; thread {outcome.thread_id} "
-              f"is {outcome.thread_status}" + (f"; error: {outcome.error}" if outcome.error else ""))
+        thread = f"; thread {outcome.thread_id} is {outcome.thread_status}" if outcome.thread_status else ""
+        print(f"run {outcome.run_id} {said}: {live.step_count} node steps, {live.events} events{thread}"
+              + (f"; {outcome.error}" if outcome.error else ""))
         if outcome.waiting_for_input:
             print(f"waiting for input; answer with: lgconsole run ASSISTANT --thread {outcome.thread_id} "
                   "--resume JSON")

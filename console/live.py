@@ -107,6 +107,8 @@ class LiveRun:
         self.version = 0  # bumped on every change: the UI repaints when it moved
         self.last_event_at: float | None = None
         self.outcome = None  # the RunOutcome once the stream ended
+        self._updates_seen = False
+        self._values_seen = False
         self._seq = 0
         self._by_task: dict[str, NodeStep] = {}
 
@@ -128,9 +130,17 @@ class LiveRun:
             return
         if event.namespace:
             self.sub_states[event.namespace] = event.data
-        else:
-            self.state = event.data
-            self.superstep += 1
+            return
+        if not self._updates_seen and self._values_seen:
+            # A run started elsewhere with only `values` streamed (the API's default): no node names, but each
+            # super-step's exact diff is still worth showing.
+            step = self._new_step("(super-step)", event, None)
+            step.started = step.ended = event.received
+            step.status = "done"
+            step.diff = diff_states(self.state, event.data)
+        self.state = event.data
+        self.superstep += 1
+        self._values_seen = True
 
     def _on_tasks(self, event: RunEvent) -> None:
         data = event.data or {}
@@ -149,6 +159,7 @@ class LiveRun:
             step.status = "done"
 
     def _on_updates(self, event: RunEvent) -> None:
+        self._updates_seen = True
         data = event.data or {}
         for node, update in data.items():
             if node == "__interrupt__":
@@ -208,7 +219,7 @@ class LiveRun:
         if interrupts is not None:
             self.interrupts = interrupts
         for step in self.all_steps():
-            if step.status == "running" and status in ("cancelled", "error", "interrupted", "timeout"):
+            if step.status == "running" and status in ("cancelled", "error", "interrupted", "timeout", "lost"):
                 step.status = "cancelled"  # stopped by the cancel, or by a sibling's failure
 
     # --- steps ---------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ def service_url(config: Config, name: str) -> str:
     try:
         spec = StackSpec.load(config.state_path)
     except FileNotFoundError:
-        raise StackError(f"no stack has been brought up in {config.state_path}: run `lgconsole up` "
-                         f"(or set {name.upper()}_URL)") from None
+        raise StackError(f"no stack in {config.state_path}: it was never brought up (run `lgconsole up`), "
+                         f"or set {name}.url / {name.upper()}_URL to use another server") from None
     service = build_services(spec).get(name)
     if service is None or not service.enabled:
         raise StackError(f"{name} is not configured in this stack")
