@@ -1,8 +1,8 @@
 """The Live screen: start a run (or attach to one), watch its node steps stream with their state diffs, tokens and
 custom events, and answer an interrupt in place.
 
-Events are folded into a `LiveRun` as they arrive (cheap); the screen repaints on a 10 Hz clock only when the run
-changed, so a burst of hundreds of events costs one paint.
+Events are folded into a `LiveRun` as they arrive (cheap); a paint is scheduled by the first event after the last
+paint, at most one per PAINT_GAP, so a burst of hundreds of events costs one paint and a lone event shows at once.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from ..live import LiveRun, NodeStep
 from ..urls import langgraph_url
 from .base import ConsoleScreen
 
-REPAINT_SECONDS = 0.1
+PAINT_GAP = 0.05  # at most 20 paints a second
+IDLE_REPAINT_SECONDS = 1.0  # elapsed time in the info line
 DEFAULT_INPUT = '{"task": "Summarise last night\'s failed batch jobs", "delay": 0.5}'
 
 
@@ -151,6 +152,8 @@ class LiveScreen(ConsoleScreen):
         self.started_at: float | None = None
         self._painted = -1
         self._selected: int | None = None
+        self._last_paint = 0.0
+        self._paint_scheduled = False
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="live-info")
@@ -165,12 +168,26 @@ class LiveScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.set_interval(REPAINT_SECONDS, self.repaint)
+        self.set_interval(IDLE_REPAINT_SECONDS, self.schedule_paint)
         self.repaint()
 
     # --- painting ------------------------------------------------------------------------------------------
+    def feed(self, event) -> None:
+        """Fold one event into the run and make sure a paint follows soon."""
+        self.live.feed(event)
+        self.schedule_paint()
+
+    def schedule_paint(self) -> None:
+        if self._paint_scheduled:
+            return
+        self._paint_scheduled = True
+        wait = max(0.001, self._last_paint + PAINT_GAP - time.monotonic())  # Textual timers need > 0
+        self.set_timer(wait, lambda: self.repaint())
+
     def repaint(self) -> None:
-        if self.live.version == self._painted:
+        self._paint_scheduled = False
+        self._last_paint = time.monotonic()
+        if self.live.version == self._painted and self.live.status != "running":
             return
         self._painted = self.live.version
         timeline = self.query_one(Timeline)
@@ -308,6 +325,7 @@ class LiveScreen(ConsoleScreen):
         live = self.live
         live.status, live.error, live.interrupts = "starting", None, []
         live.version += 1
+        self.schedule_paint()
         try:
             url = await asyncio.to_thread(langgraph_url, self.app.config)
             if attach:
@@ -317,20 +335,23 @@ class LiveScreen(ConsoleScreen):
         except Exception as exc:
             live.status, live.error = "error", str(exc)
             live.version += 1
+            self.schedule_paint()
             self.notify(str(exc), severity="error", timeout=8)
             return
         self.session, self.thread_id, self.started_at = session, session.thread_id, time.monotonic()
         live.status = "running"
         try:
             async for event in session.events():
-                live.feed(event)
+                self.feed(event)
             outcome = await session.outcome()
             status = "cancelled" if outcome.cancelled else "waiting" if outcome.waiting_for_input else outcome.status
             live.finish(status, outcome.error, outcome.interrupts)
             live.outcome = outcome
+            self.schedule_paint()
         except Exception as exc:
             live.status, live.error = "error", str(exc)
             live.version += 1
+            self.schedule_paint()
             self.notify(str(exc), severity="error", timeout=8)
         finally:
             await session.close()
