@@ -107,6 +107,8 @@ class RunSession:
         self.run_id = run_id
         self.last_event_id: str | None = "0" if replay else None
         self.reconnects = 0
+        self.lost = False  # the server forgot the run (restarted): see outcome()
+        self._rolled_back = False
         self._client = _client(url)
 
     # --- how a session begins ----------------------------------------------------------------------------
@@ -155,8 +157,10 @@ class RunSession:
 
     # --- streaming ---------------------------------------------------------------------------------------
     async def events(self, max_reconnects: int = 30, reconnect_delay: float = 1.0) -> AsyncIterator[RunEvent]:
-        """Yield events until the run's stream ends; reconnect (with Last-Event-ID) when the connection drops."""
+        """Yield events until the run is over. A stream that ends while the run is still pending or running (the
+        server was killed or restarted, the connection dropped) is joined again with Last-Event-ID."""
         while True:
+            dropped = None
             try:
                 async for part in self._client.runs.join_stream(self.thread_id, self.run_id,
                                                                 last_event_id=self.last_event_id):
@@ -164,18 +168,38 @@ class RunSession:
                         self.last_event_id = part.id
                     mode, namespace = split_event_name(part.event)
                     yield RunEvent(mode, part.data, namespace, part.id)
-                return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the server went away mid-stream
-                self.reconnects += 1
-                if self.reconnects > max_reconnects:
-                    raise RunError(f"lost the stream of run {self.run_id}: {one_line(exc)}") from None
-                yield RunEvent("reconnecting", {"error": one_line(exc), "attempt": self.reconnects})
-                await asyncio.sleep(min(reconnect_delay * self.reconnects, 5.0))
+            except Exception as exc:
+                dropped = one_line(exc)
+            status = await self._status()
+            if status in FINAL_STATUSES:
+                return
+            if status == "missing":
+                self.lost = not self._rolled_back
+                return
+            self.reconnects += 1
+            if self.reconnects > max_reconnects:
+                raise RunError(f"lost the stream of run {self.run_id}: {dropped or 'the server stopped answering'}")
+            why = dropped or ("the server is not answering" if status is None else "the stream ended early")
+            yield RunEvent("reconnecting", {"error": why, "attempt": self.reconnects})
+            await asyncio.sleep(min(reconnect_delay * self.reconnects, 5.0))
+
+    async def _status(self) -> str | None:
+        """The run's status; "missing" when the server answers 404; None when the server does not answer."""
+        try:
+            return (await self._client.runs.get(self.thread_id, self.run_id))["status"]
+        except Exception as exc:
+            if getattr(getattr(exc, "response", None), "status_code", None) == 404:
+                return "missing"
+            return None
 
     async def outcome(self, attempts: int = 20) -> RunOutcome:
         """The run's final status; a just-ended stream can precede the status write by a few ms."""
+        if self.lost:
+            return RunOutcome(self.run_id, self.thread_id, "lost", None,
+                              "the server lost this run: it restarted before saving its run index (dev runtime); "
+                              "the thread's checkpoints are in Postgres")
         for _ in range(attempts):
             try:
                 run = await self._client.runs.get(self.thread_id, self.run_id)
@@ -192,6 +216,7 @@ class RunSession:
         return RunOutcome(self.run_id, self.thread_id, "unknown")
 
     async def cancel(self, rollback: bool = False) -> None:
+        self._rolled_back = rollback
         await _call(f"cancel run {self.run_id}", self._client.runs.cancel(
             self.thread_id, self.run_id, action="rollback" if rollback else "interrupt"))
 
