@@ -23,6 +23,7 @@ from .screens.help import HelpScreen
 from .screens.logs import LogScreen
 from .screens.live import LiveScreen
 from .screens.stack import StackScreen
+from .screens.triage import TriageScreen
 from .stack_view import LiveStack, StackSnapshot
 
 
@@ -39,6 +40,7 @@ class ScreenEntry:
 SCREENS: tuple[ScreenEntry, ...] = (
     ScreenEntry("stack", "1", "Stack: services, health, logs", StackScreen),
     ScreenEntry("live", "3", "Live: runs streaming node by node with state diffs", LiveScreen),
+    ScreenEntry("triage", "6", "Triage: what is wrong right now, worst first", TriageScreen),
 )
 
 
@@ -85,16 +87,32 @@ class LgConsoleApp(App):
 
     snapshot: reactive[StackSnapshot | None] = reactive(None, always_update=True)
 
-    def __init__(self, config: Config, source: LiveStack | None = None, poll: bool = True):
+    def __init__(self, config: Config, source: LiveStack | None = None, poll: bool = True, triage_first: bool = True):
         super().__init__()
         self.config = config
         self.source = source or LiveStack(config)
         self.poll = poll
+        self.triage_first = triage_first
 
     def on_mount(self) -> None:
         self.refresh_snapshot()
         if self.poll:
             self.set_interval(self.config.ui.refresh_seconds, self.refresh_snapshot)
+            if self.triage_first:
+                self._open_triage_if_unwell()
+
+    @work(thread=True, group="startup-triage", exit_on_error=False)
+    def _open_triage_if_unwell(self) -> None:
+        """The Triage page is the first screen when anything is wrong."""
+        from .triage import exit_code
+        from .triage_view import TriageSource
+
+        try:
+            findings = TriageSource(self.config).findings()
+        except Exception:
+            return  # the Stack screen shows what is reachable; triage will say more when opened
+        if exit_code(findings) > 0 and self.current_mode == self.DEFAULT_MODE:
+            self.call_from_thread(self.switch_mode, "triage")
 
     # --- data ------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False)
@@ -138,6 +156,23 @@ class LgConsoleApp(App):
 
     def open_logs(self, service: str) -> None:
         self.push_screen(LogScreen(service, self.source.log_path(service)))
+
+    def jump_to(self, screen: str, target: str | None = None) -> None:
+        """Go to the evidence of a finding: a service, its log, a thread, the GPU panel, a live run."""
+        if screen == "logs" and target:
+            self.open_logs(target)
+            return
+        if screen not in self.MODES:
+            self.notify(f"the {screen} screen is not available in this build", severity="warning")
+            return
+        self.switch_mode(screen)
+        if target is not None:
+            self.call_after_refresh(self._select_on_screen, target)
+
+    def _select_on_screen(self, target: str) -> None:
+        select = getattr(self.screen, "select", None)
+        if select is not None:
+            select(target)
 
     # --- command line, help, palette --------------------------------------------------------------------
     def run_command_line(self, text: str) -> None:

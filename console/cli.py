@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from .config import Config, ConfigError, build_stack_spec, load_config
+from .cli_doctor import add_doctor_command
 from .cli_live import add_live_commands
 from .cli_threads import add_thread_commands
 from .urls import langgraph_url
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-console", action="store_true", help="do not open the console afterwards")
     add_live_commands(sub)
     add_thread_commands(sub)
+    add_doctor_command(sub)
     return parser
 
 
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {None: cmd_console, "up": cmd_up, "down": cmd_down, "status": cmd_status, "logs": cmd_logs,
                 "demo": cmd_demo, "run": _lazy("cli_live", "cmd_run"), "watch": _lazy("cli_live", "cmd_watch"),
                 "threads": _lazy("cli_threads", "cmd_threads"), "history": _lazy("cli_threads", "cmd_history"),
-                "diff": _lazy("cli_threads", "cmd_diff")}
+                "diff": _lazy("cli_threads", "cmd_diff"), "doctor": _lazy("cli_doctor", "cmd_doctor")}
     try:
         return handlers[args.command](config, args)
     except StackError as exc:

@@ -445,6 +445,14 @@ def checkpoint_time(checkpoint_id: str | None) -> datetime | None:
     return datetime.fromtimestamp((ticks - _UUID_EPOCH_100NS) / 1e7, tz=timezone.utc)
 
 
+def checkpoint_id_floor(when: datetime) -> str:
+    """The smallest uuid6 checkpoint id written at or after `when`: ids compare as strings in time order, so
+    `checkpoint_id >= checkpoint_id_floor(t)` selects what was written since t."""
+    ticks = int(when.timestamp() * 1e7) + _UUID_EPOCH_100NS
+    value = ((ticks >> 12) << 80) | (6 << 76) | ((ticks & 0x0FFF) << 64) | (1 << 63)  # RFC 4122 variant
+    return str(UUID(int=value))
+
+
 def _read_str(buf: bytes, pos: int) -> tuple[str, int]:
     tag = buf[pos]
     if 0xA0 <= tag <= 0xBF:

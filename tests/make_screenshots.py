@@ -54,7 +54,7 @@ def main() -> int:
     try:
         start_stack(config)
         start_demo_runs(build_services(StackSpec.load(config.state_path))["langgraph"].url())
-        shots = asyncio.run(capture(LgConsoleApp(config), outdir))
+        shots = asyncio.run(capture(LgConsoleApp(config, triage_first=False), outdir))
     finally:
         stop_stack(config)
         remove_state_dir(state_dir)

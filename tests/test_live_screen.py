@@ -78,7 +78,7 @@ async def _wait(pilot, predicate, timeout=60.0):
 
 @pytest.mark.integration
 async def test_run_answer_the_interrupt_and_complete_from_the_keyboard(live_stack):
-    app = LgConsoleApp(live_stack)
+    app = LgConsoleApp(live_stack, triage_first=False)
     async with app.run_test(size=(130, 40)) as pilot:
         await pilot.press("3")
         await pilot.pause(0.2)
@@ -106,7 +106,7 @@ async def test_attach_mid_run_from_a_second_client_and_cancel(live_stack):
 
     url = langgraph_url(live_stack)
     elsewhere = await RunSession.start(url, "demo", input={"task": "started elsewhere", "delay": 6.0})
-    app = LgConsoleApp(live_stack)
+    app = LgConsoleApp(live_stack, triage_first=False)
     async with app.run_test(size=(130, 40)) as pilot:
         await pilot.press("3")
         await pilot.pause(0.2)
@@ -124,7 +124,7 @@ async def test_attach_mid_run_from_a_second_client_and_cancel(live_stack):
 
 @pytest.mark.integration
 async def test_unknown_assistant_is_one_line_in_the_ui(live_stack):
-    app = LgConsoleApp(live_stack)
+    app = LgConsoleApp(live_stack, triage_first=False)
     async with app.run_test(size=(130, 40)) as pilot:
         await pilot.press("3", "n")
         await pilot.pause(0.2)

@@ -115,7 +115,7 @@ async def test_keys_send_commands_to_the_selected_service():
 
 @pytest.mark.integration
 async def test_restart_a_service_from_the_keyboard_on_a_real_stack(live_stack):
-    app = LgConsoleApp(live_stack)
+    app = LgConsoleApp(live_stack, triage_first=False)
     before = supervisor.read_state(live_stack.state_path).by_name("redis")
     async with app.run_test(size=(120, 30)) as pilot:
         for _ in range(50):

@@ -272,6 +272,12 @@ class LiveScreen(ConsoleScreen):
         self._paint_detail()
 
     # --- actions -------------------------------------------------------------------------------------------
+    def select(self, thread_id: str) -> None:
+        """Attach to the thread's run in progress (a jump from Triage)."""
+        self.live = LiveRun()
+        self._selected = None
+        self.run_stream(self.assistant, thread_id=thread_id, attach=True)
+
     def action_new_run(self) -> None:
         def chosen(result: dict | None) -> None:
             if result:

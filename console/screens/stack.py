@@ -67,6 +67,12 @@ class StackScreen(ConsoleScreen):
         if self.app.snapshot is not None:
             self._show_selected(self.app.snapshot)
 
+    def select(self, name: str) -> None:
+        """Put the cursor on a service (a jump from Triage)."""
+        keys = [key.value for key in self.table.rows]
+        if name in keys:
+            self.table.move_cursor(row=keys.index(name))
+
     def action_service(self, verb: str) -> None:
         name = self.table.selected_service
         if name:

@@ -1,0 +1,117 @@
+"""The Triage screen: what is wrong right now, worst first; enter jumps to the evidence."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from lgconsole.widgets.findings_table import FindingRow, FindingsTable
+
+from ..triage import Finding, exit_code
+from .base import ConsoleScreen
+
+REFRESH_SECONDS = 15.0
+
+
+def finding_key(n: int, finding: Finding) -> str:
+    return f"{n}:{finding.code}"
+
+
+class TriageScreen(ConsoleScreen):
+    BINDINGS = [
+        Binding("enter", "jump", "Evidence"),
+        Binding("R", "refresh_findings", "Refresh"),
+    ]
+
+    def __init__(self, source=None, poll: bool = True):
+        super().__init__()
+        self.source = source
+        self.poll = poll
+        self.findings: list[Finding] = []
+        self.checked_at: str | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="triage-body"):
+            yield Static("checking…", id="triage-summary")
+            yield FindingsTable(id="findings")
+            yield Static(id="finding-detail")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.source is None:
+            from ..triage_view import TriageSource
+
+            self.source = TriageSource(self.app.config)
+        self.action_refresh_findings()
+        if self.poll:
+            self.set_interval(REFRESH_SECONDS, self.action_refresh_findings)
+
+    def action_refresh_findings(self) -> None:
+        self._gather()
+
+    @work(thread=True, exclusive=True, group="triage", exit_on_error=False)
+    def _gather(self) -> None:
+        try:
+            findings = self.source.findings()
+        except Exception as exc:  # a reader bug must not take the page down
+            self.app.call_from_thread(self.notify, f"triage failed: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.show_findings, findings)
+
+    def show_findings(self, findings: list[Finding], checked_at: str | None = None) -> None:
+        import time
+
+        self.findings = findings
+        self.checked_at = checked_at or time.strftime("%H:%M:%S")
+        counts = {s: sum(f.severity == s for f in findings) for s in ("critical", "warning", "info")}
+        summary = Text()
+        code = exit_code(findings)
+        summary.append(" ALL WELL " if code == 0 else " ATTENTION " if code == 1 else " CRITICAL ",
+                       style="bold white on green" if code == 0 else "bold black on dark_orange" if code == 1
+                       else "bold white on red")
+        summary.append(f"  {counts['critical']} critical · {counts['warning']} warning{'s' * (counts['warning'] != 1)}"
+                       f" · {counts['info']} info"
+                       f"  ·  checked {self.checked_at}  ·  enter: evidence  R: refresh")
+        self.query_one("#triage-summary", Static).update(summary)
+        self.query_one(FindingsTable).show([FindingRow(finding_key(n, f), f.severity, f.title)
+                                            for n, f in enumerate(findings)])
+        self._show_detail()
+
+    def _selected(self) -> Finding | None:
+        key = self.query_one(FindingsTable).selected_key
+        if key is None:
+            return None
+        return self.findings[int(key.split(":", 1)[0])]
+
+    def _show_detail(self) -> None:
+        finding = self._selected()
+        detail = self.query_one("#finding-detail", Static)
+        if finding is None:
+            detail.update(Text("nothing to report", style="dim"))
+            return
+        text = Text()
+        text.append(finding.title + "\n", style="bold")
+        text.append(finding.explanation + "\n")
+        for line in finding.evidence:
+            text.append(f"  · {line}\n", style="cyan")
+        if finding.action:
+            text.append(f"→ {finding.action}\n", style="bold green")
+        if finding.jump:
+            where = finding.jump.screen + (f" · {finding.jump.target}" if finding.jump.target else "")
+            text.append(f"enter: go to {where}", style="dim")
+        detail.update(text)
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        self._show_detail()
+
+    def on_data_table_row_selected(self, event) -> None:
+        self.action_jump()
+
+    def action_jump(self) -> None:
+        finding = self._selected()
+        if finding is not None and finding.jump is not None:
+            self.app.jump_to(finding.jump.screen, finding.jump.target)

@@ -1,0 +1,79 @@
+"""Gathers what triage needs from the stack's readers (blocking: call it from a worker or the doctor command).
+
+Each reader that fails is named in `TriageInputs.errors` instead of stopping the others: triage with the
+LangGraph server down still reports Postgres, disk and threads.
+"""
+
+from __future__ import annotations
+
+from lgconsole.stack import supervisor
+from lgconsole.stack.checkpoints import CheckpointReader
+from lgconsole.stack.errors import StackError
+from lgconsole.stack.ops_stats import active_runs, checkpoint_table_stats, redis_memory
+from lgconsole.stack.postgres import PostgresService
+from lgconsole.stack.service import ServiceState, StackSpec
+from lgconsole.stack.supervisor import build_services
+
+from .config import Config
+from .triage import Finding, Thresholds, TriageInputs, evaluate, utcnow
+from .urls import service_url
+
+THREAD_LIMIT = 200
+
+
+class TriageSource:
+    def __init__(self, config: Config, thresholds: Thresholds | None = None):
+        self.config = config
+        self.thresholds = thresholds or Thresholds()
+
+    def gather(self) -> TriageInputs:
+        config = self.config
+        state = supervisor.read_state(config.state_path)
+        inputs = TriageInputs(now=utcnow(), supervisor_running=state.supervisor_alive, services=state.services)
+        healthy = {s.name for s in state.services if s.state == ServiceState.HEALTHY or not s.managed}
+        pg_url = self._url("postgres", inputs)
+        if pg_url and ("postgres" in healthy or not state.services):
+            try:
+                with CheckpointReader(pg_url) as reader:
+                    inputs.errored_threads = reader.list_threads(limit=THREAD_LIMIT, status="errored")
+                    inputs.waiting_threads = reader.list_threads(limit=THREAD_LIMIT, status="waiting")
+            except StackError as exc:
+                inputs.errors.append(f"threads: {exc}")
+            try:
+                inputs.tables = checkpoint_table_stats(pg_url, data_dir=self._postgres_data_dir())
+            except StackError as exc:
+                inputs.errors.append(str(exc))
+        lg_url = self._url("langgraph", inputs)
+        if lg_url and ("langgraph" in healthy or not state.services):
+            try:
+                inputs.active_runs = active_runs(lg_url)
+            except StackError as exc:
+                inputs.errors.append(str(exc))
+        redis_url = self._url("redis", inputs)
+        if redis_url and ("redis" in healthy or not state.services):
+            try:
+                inputs.redis = redis_memory(redis_url)
+            except StackError as exc:
+                inputs.errors.append(str(exc))
+        return inputs
+
+    def findings(self) -> list[Finding]:
+        return evaluate(self.gather(), self.thresholds)
+
+    def _url(self, name: str, inputs: TriageInputs) -> str | None:
+        try:
+            return service_url(self.config, name)
+        except StackError as exc:
+            if getattr(self.config, name).url or self.config.paths.spec_file.exists():
+                inputs.errors.append(str(exc))
+            return None
+
+    def _postgres_data_dir(self) -> str | None:
+        if self.config.postgres.url:
+            return None  # external: its disk is not ours to see
+        try:
+            service = build_services(StackSpec.load(self.config.state_path))["postgres"]
+        except (OSError, KeyError):
+            return None
+        assert isinstance(service, PostgresService)
+        return str(service.data_dir())
