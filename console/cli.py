@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import Config, ConfigError, build_stack_spec, load_config
 from .cli_doctor import add_doctor_command
+from .cli_gpu import add_gpu_command
 from .cli_live import add_live_commands
 from .cli_threads import add_thread_commands
 from .urls import langgraph_url
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     add_live_commands(sub)
     add_thread_commands(sub)
     add_doctor_command(sub)
+    add_gpu_command(sub)
     return parser
 
 
@@ -54,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {None: cmd_console, "up": cmd_up, "down": cmd_down, "status": cmd_status, "logs": cmd_logs,
                 "demo": cmd_demo, "run": _lazy("cli_live", "cmd_run"), "watch": _lazy("cli_live", "cmd_watch"),
                 "threads": _lazy("cli_threads", "cmd_threads"), "history": _lazy("cli_threads", "cmd_history"),
-                "diff": _lazy("cli_threads", "cmd_diff"), "doctor": _lazy("cli_doctor", "cmd_doctor")}
+                "diff": _lazy("cli_threads", "cmd_diff"), "doctor": _lazy("cli_doctor", "cmd_doctor"),
+                "gpu": _lazy("cli_gpu", "cmd_gpu")}
     try:
         return handlers[args.command](config, args)
     except StackError as exc:

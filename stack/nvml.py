@@ -24,8 +24,7 @@ NO_GPUS = "NVML found no GPU"
 VLLM_MARKERS = ("VLLM::EngineCore", "VLLM::Worker", "vllm.entrypoints", "vllm serve")
 VLLM_SERVICE = "vllm"
 
-_SECRET_FLAG = re.compile(r"(?i)^--?[\w-]*(api[-_]?key|token|secret|password|passwd)[\w-]*$")
-_SECRET_ASSIGN = re.compile(r"(?i)^(--?[\w-]*(api[-_]?key|token|secret|password|passwd)[\w-]*|[A-Z_]*(KEY|TOKEN|SECRET|PASSWORD)[A-Z_]*)=")
+SECRET_WORDS = {"token", "secret", "password", "passwd", "apikey", "credentials"}
 _URL_PASSWORD = re.compile(r"//([^:/@\s]*):[^@/\s]*@")
 
 
@@ -98,6 +97,13 @@ class GpuSnapshot:
 
 # --- process attribution -------------------------------------------------------------------------------------
 
+def _secret_name(name: str) -> bool:
+    """--api-key, --hf-token, HF_TOKEN, OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY; not --max-num-batched-tokens or
+    --tokenizer."""
+    words = set(re.split(r"[-_.]+", name.lower().lstrip("-")))
+    return bool(words & SECRET_WORDS) or {"api", "key"} <= words
+
+
 def mask_command(argv: list[str], max_chars: int = 160) -> str:
     """A command line fit for panes and --json: values of secret-looking flags and VAR=... replaced by ***."""
     out: list[str] = []
@@ -107,21 +113,37 @@ def mask_command(argv: list[str], max_chars: int = 160) -> str:
             out.append("***")
             hide_next = False
             continue
-        if _SECRET_ASSIGN.match(arg):
-            out.append(arg.split("=", 1)[0] + "=***")
+        name, eq, _ = arg.partition("=")
+        if eq and name and " " not in name and _secret_name(name):
+            out.append(f"{name}=***")
             continue
-        if _SECRET_FLAG.match(arg):
+        if arg.startswith("-") and _secret_name(arg):
             hide_next = True
         out.append(_URL_PASSWORD.sub(r"//\1:***@", arg))
     text = " ".join(out)
     return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
-class ProcessTable:
-    """Reads /proc for the pids NVML reports: name, command line, parent chain."""
+@dataclass(frozen=True)
+class ProcessInfo:
+    name: str | None
+    command: str | None  # masked
+    vllm_title: bool  # the title or command line says vLLM
+    ancestors: tuple[int, ...]
 
-    def __init__(self, proc_root: str | Path = "/proc"):
+
+class ProcessTable:
+    """Reads /proc for the pids NVML reports: name, command line, parent chain.
+
+    `describe()` caches per (pid, start time) for `ttl` seconds: GPU processes live long, and a refresh at 10 Hz
+    should not re-read and re-mask every command line. A reused pid has another start time, so it misses the cache.
+    """
+
+    def __init__(self, proc_root: str | Path = "/proc", ttl: float = 30.0, clock: Callable[[], float] = time.monotonic):
         self.root = Path(proc_root)
+        self.ttl = ttl
+        self._clock = clock
+        self._cache: dict[int, tuple[str, float, ProcessInfo]] = {}
 
     def argv(self, pid: int) -> list[str] | None:
         try:
@@ -140,19 +162,25 @@ class ProcessTable:
         except OSError:
             return None
 
-    def parent(self, pid: int) -> int | None:
+    def _stat(self, pid: int) -> tuple[int, str] | None:
+        """(parent pid, start time) from /proc/PID/stat; None when the process is gone."""
         try:
             stat = (self.root / str(pid) / "stat").read_text()
         except OSError:
             return None
         # the name field may contain spaces and parentheses: fields resume after the last ')'
+        fields = stat[stat.rfind(")") + 2:].split()
         try:
-            return int(stat[stat.rindex(")") + 2:].split()[1])
+            return int(fields[1]), fields[19] if len(fields) > 19 else ""
         except (ValueError, IndexError):
             return None
 
+    def parent(self, pid: int) -> int | None:
+        stat = self._stat(pid)
+        return stat[0] if stat else None
+
     def ancestors(self, pid: int, limit: int = 64) -> list[int]:
-        chain = []
+        chain: list[int] = []
         current = pid
         for _ in range(limit):
             ppid = self.parent(current)
@@ -164,6 +192,22 @@ class ProcessTable:
             current = ppid
         return chain
 
+    def describe(self, pid: int) -> ProcessInfo | None:
+        stat = self._stat(pid)
+        if stat is None:
+            return None
+        now = self._clock()
+        cached = self._cache.get(pid)
+        if cached is not None and cached[0] == stat[1] and now - cached[1] < self.ttl:
+            return cached[2]
+        argv = self.argv(pid)
+        info = ProcessInfo(name=self.comm(pid), command=mask_command(argv) if argv else None,
+                           vllm_title=looks_like_vllm(argv), ancestors=tuple(self.ancestors(pid)))
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        self._cache[pid] = (stat[1], now, info)
+        return info
+
 
 def looks_like_vllm(argv: Iterable[str] | None) -> bool:
     if not argv:
@@ -172,17 +216,15 @@ def looks_like_vllm(argv: Iterable[str] | None) -> bool:
     return any(marker in line for marker in VLLM_MARKERS)
 
 
-def attribute(pid: int, vllm_pids: Iterable[int] = (), procs: ProcessTable | None = None) -> tuple[str | None, str | None, str | None]:
+def attribute(pid: int, vllm_pids: Iterable[int] = (),
+              procs: ProcessTable | None = None) -> tuple[str | None, str | None, str | None]:
     """(service, name, masked command) of a GPU process; service is "vllm" for a vLLM server's processes."""
-    procs = procs or ProcessTable()
-    argv = procs.argv(pid)
-    name = procs.comm(pid)
-    command = mask_command(argv) if argv else None
+    info = (procs or ProcessTable()).describe(pid)
+    if info is None:
+        return None, None, None
     known = set(vllm_pids)
-    service = None
-    if looks_like_vllm(argv) or pid in known or (known and known.intersection(procs.ancestors(pid))):
-        service = VLLM_SERVICE
-    return service, name, command
+    vllm = info.vllm_title or pid in known or bool(known.intersection(info.ancestors))
+    return (VLLM_SERVICE if vllm else None), info.name, info.command
 
 
 # --- the reader ----------------------------------------------------------------------------------------------
@@ -246,7 +288,8 @@ class NvmlReader:
         now = time.time()
         with self._lock:
             if self._nvml is None:
-                if self._failure and self._failed_at is not None and self._clock() - self._failed_at < self.retry_interval:
+                if self._failure and self._failed_at is not None \
+                        and self._clock() - self._failed_at < self.retry_interval:
                     return GpuSnapshot.unavailable(self._failure, now)
                 reason = self._start()
                 if reason:

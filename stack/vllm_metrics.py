@@ -1,13 +1,15 @@
 """vLLM's Prometheus `/metrics`: scrape, parse into a typed `VllmMetrics`, and turn two scrapes into rates.
 
 Parsing uses prometheus_client's text parser on the lines of the families we read (a scrape is ~600 lines, of
-which ~100 matter). Every failure (refused, timeout, HTTP error, not Prometheus text, not vLLM) becomes a record
-with `error` set to one line: readers never raise to the console.
+which ~130 matter), and a scrape whose lines did not change reuses the last parse. Every failure (refused, timeout,
+HTTP error, not Prometheus text, not vLLM) becomes a record with `error` set to one line: readers never raise.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -178,36 +180,27 @@ class VllmMetrics:
 
 # --- parsing -------------------------------------------------------------------------------------------------
 
-def _wanted_lines(text: str) -> str:
-    """Keep the sample, TYPE and HELP lines of the families we read; the parser then sees ~1/6 of a scrape."""
-    keep = []
-    for line in text.splitlines():
-        if line.startswith("#"):
-            parts = line.split(None, 3)
-            if len(parts) >= 3 and parts[1] in ("TYPE", "HELP") and _family(parts[2]) in WANTED:
-                keep.append(line)
-        elif line.startswith(PREFIX):
-            end = len(line)
-            for stop in ("{", " "):
-                pos = line.find(stop)
-                if pos != -1:
-                    end = min(end, pos)
-            if _family(line[:end]) in WANTED:
-                keep.append(line)
-    return "\n".join(keep) + "\n"
+# a sample, TYPE or HELP line of one of the families above (counters end in _total, histograms in _bucket...)
+_WANTED_LINE = re.compile(
+    r"^(?:# (?:TYPE|HELP) )?"
+    + re.escape(PREFIX)
+    + "(?:" + "|".join(re.escape(n[len(PREFIX):]) for n in sorted(WANTED, key=len, reverse=True)) + ")"
+    + r"(?:_total|_bucket|_count|_sum)?[ {].*$",
+    re.MULTILINE,
+)
 
 
-def _family(name: str) -> str:
-    for suffix in ("_total", "_bucket", "_count", "_sum"):
-        if name.endswith(suffix):
-            base = name[: -len(suffix)]
-            if base in WANTED:
-                return base
-    return name
+def wanted_lines(text: str) -> str:
+    """The lines of the families we read: the parser then sees ~130 of a scrape's ~600 lines."""
+    return "\n".join(_WANTED_LINE.findall(text)) + "\n"
 
 
 def parse_metrics(text: str, url: str = "", taken_at: float | None = None) -> VllmMetrics:
     """Parse Prometheus text from a vLLM server. Raises ValueError when it is not Prometheus text or not vLLM."""
+    return _parse_wanted(wanted_lines(text), url, taken_at)
+
+
+def _parse_wanted(wanted: str, url: str, taken_at: float | None) -> VllmMetrics:
     from prometheus_client.parser import text_string_to_metric_families
 
     taken_at = time.time() if taken_at is None else taken_at
@@ -219,7 +212,7 @@ def parse_metrics(text: str, url: str = "", taken_at: float | None = None) -> Vl
     cache_labels: dict[str, str] | None = None
     usage_seen: dict[str, float] = {}
     try:
-        families = list(text_string_to_metric_families(_wanted_lines(text)))
+        families = list(text_string_to_metric_families(wanted))
     except Exception as exc:  # the parser raises ValueError, IndexError, TypeError on garbage
         raise ValueError(f"not Prometheus text: {one_line(exc)}") from None
     for family in families:
@@ -235,7 +228,8 @@ def parse_metrics(text: str, url: str = "", taken_at: float | None = None) -> Vl
             target = GAUGES[name]
             for s in family.samples:
                 if target == "kv_cache_usage":
-                    usage_seen[s.labels.get("engine", "")] = max(usage_seen.get(s.labels.get("engine", ""), 0.0), s.value)
+                    engine = s.labels.get("engine", "")
+                    usage_seen[engine] = max(usage_seen.get(engine, 0.0), s.value)
                 else:
                     values[target] = values.get(target, 0.0) + s.value
         elif name in COUNTERS:
@@ -323,6 +317,7 @@ class VllmScraper:
         self.timeout = timeout
         self._client = None
         self._pool: ThreadPoolExecutor | None = None
+        self._last: dict[str, tuple[str, VllmMetrics]] = {}  # url -> (the lines we read, their parse)
 
     def _http(self):
         if self._client is None:
@@ -351,10 +346,17 @@ class VllmScraper:
             return VllmMetrics(shown, started, error=f"{shown}: {one_line(exc)}")
         if resp.status_code != 200:
             return VllmMetrics(shown, started, error=f"{shown}: GET /metrics -> HTTP {resp.status_code}")
+        wanted = wanted_lines(resp.text)
+        last = self._last.get(url)
+        if last is not None and last[0] == wanted:
+            # an idle server: nothing we read changed (process and GC counters did), so skip the parser
+            return dataclasses.replace(last[1], taken_at=started)
         try:
-            return parse_metrics(resp.text, shown, started)
+            metrics = _parse_wanted(wanted, shown, started)
         except ValueError as exc:
             return VllmMetrics(shown, started, error=f"{shown}: {one_line(exc)}")
+        self._last[url] = (wanted, metrics)
+        return metrics
 
     def scrape_all(self) -> list[VllmMetrics]:
         """One record per URL, in order; servers are scraped in parallel so one slow server costs one timeout."""
