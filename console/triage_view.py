@@ -6,6 +6,8 @@ LangGraph server down still reports Postgres, disk and threads.
 
 from __future__ import annotations
 
+import time
+
 from lgconsole.stack import supervisor
 from lgconsole.stack.checkpoints import CheckpointReader
 from lgconsole.stack.errors import StackError
@@ -13,12 +15,16 @@ from lgconsole.stack.ops_stats import active_runs, checkpoint_table_stats, redis
 from lgconsole.stack.postgres import PostgresService
 from lgconsole.stack.service import ServiceState, StackSpec
 from lgconsole.stack.supervisor import build_services
+from lgconsole.stack.vllm_metrics import VllmScraper
 
 from .config import Config
-from .triage import Finding, Thresholds, TriageInputs, evaluate, utcnow
+from .capacity import StarvationDetector, StarvationSample
+from .gpu_view import vllm_urls
+from .triage import Finding, Thresholds, TriageInputs, VllmObservation, evaluate, utcnow
 from .urls import service_url
 
 THREAD_LIMIT = 200
+VLLM_WINDOW_S = 1.0
 
 
 class TriageSource:
@@ -49,6 +55,7 @@ class TriageSource:
                 inputs.active_runs = active_runs(lg_url)
             except StackError as exc:
                 inputs.errors.append(str(exc))
+        inputs.vllm = self._observe_vllm(inputs)
         redis_url = self._url("redis", inputs)
         if redis_url and ("redis" in healthy or not state.services):
             try:
@@ -56,6 +63,32 @@ class TriageSource:
             except StackError as exc:
                 inputs.errors.append(str(exc))
         return inputs
+
+    def _observe_vllm(self, inputs: TriageInputs) -> list[VllmObservation]:
+        """Two scrapes of each vLLM server a moment apart: enough to see preemptions rising."""
+        urls = vllm_urls(self.config)
+        if not urls:
+            return []
+        scraper = VllmScraper(urls)
+        try:
+            first = scraper.scrape_all()
+            time.sleep(VLLM_WINDOW_S)
+            second = scraper.scrape_all()
+        finally:
+            scraper.close()
+        out = []
+        for a, b in zip(first, second):
+            if b.error:
+                inputs.errors.append(f"vLLM at {b.url}: {b.error}")
+                out.append(VllmObservation(b.url, error=b.error))
+                continue
+            detector = StarvationDetector(max_num_seqs=self.config.vllm.max_num_seqs)
+            detector.update(StarvationSample.of(a))
+            episode = detector.update(StarvationSample.of(b))
+            delta = (b.preemptions_total or 0) - (a.preemptions_total or 0) if not a.error else 0.0
+            out.append(VllmObservation(b.url, b.kv_cache_usage, b.running, b.waiting, self.config.vllm.max_num_seqs,
+                                       max(0.0, delta), starving=episode is not None))
+        return out
 
     def findings(self) -> list[Finding]:
         return evaluate(self.gather(), self.thresholds)
