@@ -53,6 +53,7 @@ class GpuReading:
     servers: tuple[VllmMetrics, ...] = ()
     facts: ServingFacts = field(default_factory=ServingFacts)
     taken_at: float = 0.0
+    threads_in_flight: tuple[str, ...] = ()  # threads with a run pending/running while requests queued at vLLM
 
 
 # --- where to read from ----------------------------------------------------------------------------------------
@@ -142,7 +143,22 @@ class GpuSource:
             fan_out = self.fan_out() if self.fan_out else None
             self._facts = serving_facts(self.config, max_len, fan_out)
             self._facts_at = now
-        return GpuReading(gpus=gpus, servers=servers, facts=self._facts or ServingFacts(), taken_at=time.time())
+        return GpuReading(gpus=gpus, servers=servers, facts=self._facts or ServingFacts(), taken_at=time.time(),
+                          threads_in_flight=self._threads_in_flight(servers))
+
+    def _threads_in_flight(self, servers: Sequence[VllmMetrics]) -> tuple[str, ...]:
+        """Asked of the LangGraph server only while some vLLM has a queue: who is waiting on the model."""
+        if not any(m.ok and (m.waiting or 0) > 0 for m in servers):
+            return ()
+        from lgconsole.stack.errors import StackError
+        from lgconsole.stack.ops_stats import active_runs
+
+        from .urls import langgraph_url
+
+        try:
+            return tuple(sorted({run.thread_id for run in active_runs(langgraph_url(self.config))}))
+        except StackError:
+            return ()
 
     def close(self) -> None:
         if self._scraper is not None:

@@ -177,7 +177,7 @@ class GpuScreen(ConsoleScreen):
     # --- rendering ---------------------------------------------------------------------------------------------
     def show_reading(self, reading: GpuReading) -> None:
         """Take one reading into the history and redraw; tests call this directly with fixed readings."""
-        self.telemetry.ingest(reading)
+        self.telemetry.ingest(reading, reading.threads_in_flight)
         self._show_gpus(reading)
         self._show_server(reading)
         self._show_alarm(reading)
