@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from .commands import SERVICE_NAMES, CommandError, parse_command
 from .config import Config
 from .screens.gpu import GpuScreen
+from .screens.graph import GraphScreen
 from .screens.help import HelpScreen
 from .screens.logs import LogScreen
 from .screens.live import LiveScreen
@@ -40,6 +41,7 @@ class ScreenEntry:
 # (keys 2-6) as they are built; `:NAME`, the palette and `?` pick them up from this list.
 SCREENS: tuple[ScreenEntry, ...] = (
     ScreenEntry("stack", "1", "Stack: services, health, logs", StackScreen),
+    ScreenEntry("graph", "2", "Graph: topology and run state", GraphScreen),
     ScreenEntry("live", "3", "Live: runs streaming node by node with state diffs", LiveScreen),
     ScreenEntry("gpu", "5", "GPU: VRAM, KV cache, starvation alarm", GpuScreen),
     ScreenEntry("triage", "6", "Triage: what is wrong right now, worst first", TriageScreen),

@@ -11,6 +11,7 @@ from pathlib import Path
 from .config import Config, ConfigError, build_stack_spec, load_config
 from .cli_doctor import add_doctor_command
 from .cli_gpu import add_gpu_command
+from .cli_graph import add_graph_command
 from .cli_live import add_live_commands
 from .cli_threads import add_thread_commands
 from .urls import langgraph_url
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     add_thread_commands(sub)
     add_doctor_command(sub)
     add_gpu_command(sub)
+    add_graph_command(sub)
     return parser
 
 
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                 "demo": cmd_demo, "run": _lazy("cli_live", "cmd_run"), "watch": _lazy("cli_live", "cmd_watch"),
                 "threads": _lazy("cli_threads", "cmd_threads"), "history": _lazy("cli_threads", "cmd_history"),
                 "diff": _lazy("cli_threads", "cmd_diff"), "doctor": _lazy("cli_doctor", "cmd_doctor"),
-                "gpu": _lazy("cli_gpu", "cmd_gpu")}
+                "gpu": _lazy("cli_gpu", "cmd_gpu"), "graph": _lazy("cli_graph", "cmd_graph")}
     try:
         return handlers[args.command](config, args)
     except StackError as exc:

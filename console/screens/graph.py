@@ -1,0 +1,310 @@
+"""The Graph screen: an assistant's topology as boxes and arrows, its schemas, and per-node run state.
+
+Data comes from a `GraphSource` in workers (the first frame says "connecting…"); the drawing is laid out by
+`graph_layout` off the event loop. The Live screen lights nodes up through `set_node_stats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Group
+from rich.json import JSON
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Select, Static
+
+from lgconsole.stack.assistants import Assistant, AssistantSchemas
+from lgconsole.stack.errors import StackError
+from lgconsole.widgets.graph_view import STATE_ICONS, GraphView, NodeStats
+
+from ..graph_layout import END, START, GraphDrawing, Topology, draw_graph, node_label
+from ..graph_view_source import GraphSource, LiveGraphSource
+from ..units import format_duration
+from .base import ConsoleScreen
+
+BADGE_WIDTH = 8  # "✓12 3.4s" inside each box
+NARROW = 100  # below this many columns the side panel starts hidden
+
+
+class GraphScreen(ConsoleScreen):
+    DEFAULT_CSS = """
+    GraphScreen #graph-body { height: 1fr; }
+    GraphScreen #graph-bar { height: 1; padding: 0 1; background: $panel; }
+    GraphScreen #graph-assistant { width: 32; }
+    GraphScreen #graph-status { width: 1fr; padding: 0 1; color: $text-muted; }
+    GraphScreen #graph-notice { height: auto; margin: 1 2 0 2; padding: 0 1; display: none; }
+    GraphScreen #graph-notice.-connecting { display: block; color: $text-muted; }
+    GraphScreen #graph-notice.-down { display: block; border: round $error; color: $text; }
+    GraphScreen #graph-main { height: 1fr; }
+    GraphScreen #graph-view { width: 1fr; height: 1fr; }
+    GraphScreen #graph-side { width: 40; height: 1fr; border-left: vkey $panel; padding: 0 1; }
+    GraphScreen #graph-side.-hidden { display: none; }
+    GraphScreen #graph-node { height: auto; margin-bottom: 1; }
+    GraphScreen #graph-schemas { height: auto; }
+    """
+    BINDINGS = [
+        Binding("x", "toggle_xray", "X-ray"),
+        Binding("r", "reload", "Reload"),
+        Binding("a", "pick_assistant", "Assistant"),
+        Binding("i", "toggle_side", "Info"),
+    ]
+
+    def __init__(self, source: GraphSource | None = None, assistant: str | None = None, xray: bool = True):
+        super().__init__()
+        self._source = source
+        self.wanted_assistant = assistant
+        self.xray = xray
+        self.assistants: list[Assistant] = []
+        self.assistant: Assistant | None = None
+        self.topology: dict | None = None
+        self.drawing: GraphDrawing | None = None
+        self.schemas: AssistantSchemas | None = None
+        self.stats: dict[str, NodeStats] = {}
+        self.error: str | None = None
+        self._graphs: dict[tuple[str, bool], tuple[dict, GraphDrawing]] = {}
+        self._schemas: dict[str, AssistantSchemas] = {}
+        self._side_shown: bool | None = None  # None: by terminal width
+
+    @property
+    def source(self) -> GraphSource:
+        if self._source is None:
+            self._source = LiveGraphSource(self.app.config)
+        return self._source
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="graph-body"):
+            with Horizontal(id="graph-bar"):
+                yield Select([], prompt="assistant", allow_blank=True, compact=True, id="graph-assistant")
+                yield Static("", id="graph-status")
+            yield Static("connecting to the LangGraph server…", id="graph-notice", classes="-connecting")
+            with Horizontal(id="graph-main"):
+                yield GraphView(id="graph-view")
+                with VerticalScroll(id="graph-side"):
+                    yield Static(id="graph-node")
+                    yield Static(id="graph-schemas")
+
+    @property
+    def view(self) -> GraphView:
+        return self.query_one(GraphView)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.view.focus()
+        self._show_node_info()
+        self.load(reload_assistants=True)
+
+    def on_resize(self, event) -> None:
+        self._apply_side()
+
+    # --- loading ---------------------------------------------------------------------------------------------
+    @work(exclusive=True, group="graph-load", exit_on_error=False)
+    async def load(self, reload_assistants: bool = False) -> None:
+        notice = self.query_one("#graph-notice", Static)
+        try:
+            url = await self.source.url()
+            if reload_assistants or not self.assistants:
+                notice.update(f"connecting to the LangGraph server at {url}…")
+                self._notice("-connecting")
+                self.assistants = await self.source.assistants()
+                self._fill_assistants()
+            if self.assistant is None:
+                self._notice("-down")
+                notice.update(Text.assemble(("no assistants", "bold"), f" on the LangGraph server at {url}: "
+                                            "its langgraph.json names no graph"))
+                return
+            assistant = self.assistant
+            key = (assistant.assistant_id, self.xray)
+            if key not in self._graphs:
+                topology = await self.source.graph(assistant.assistant_id, self.xray)
+                drawing = await asyncio.to_thread(draw_graph, topology, badge_width=BADGE_WIDTH)
+                self._graphs[key] = (topology, drawing)
+            if assistant.assistant_id not in self._schemas:
+                self._schemas[assistant.assistant_id] = await self.source.schemas(assistant.assistant_id)
+        except StackError as exc:
+            self._show_down(str(exc))
+            return
+        self.error = None
+        self._notice(None)
+        self.topology, self.drawing = self._graphs[key]
+        self.schemas = self._schemas[assistant.assistant_id]
+        self._show_drawing()
+
+    def _fill_assistants(self) -> None:
+        select = self.query_one("#graph-assistant", Select)
+        wanted = self.wanted_assistant
+        chosen = next((a for a in self.assistants if wanted in (a.assistant_id, a.graph_id, a.name)), None) \
+            if wanted else None
+        if self.assistant is not None and chosen is None:
+            chosen = next((a for a in self.assistants if a.assistant_id == self.assistant.assistant_id), None)
+        self.assistant = chosen or (self.assistants[0] if self.assistants else None)
+        with self.prevent(Select.Changed):
+            select.set_options([(a.name if a.name == a.graph_id else f"{a.name} ({a.graph_id})", a.assistant_id)
+                                for a in self.assistants])
+            if self.assistant is not None:
+                select.value = self.assistant.assistant_id
+
+    def _notice(self, kind: str | None) -> None:
+        notice = self.query_one("#graph-notice", Static)
+        notice.set_class(kind == "-connecting", "-connecting")
+        notice.set_class(kind == "-down", "-down")
+
+    def _show_down(self, message: str) -> None:
+        self.error = message
+        self.log.error(f"graph: {message}")
+        notice = self.query_one("#graph-notice", Static)
+        notice.border_title = "LangGraph server unavailable"
+        notice.update(Text.assemble(("✖ ", "bold red"), (message, ""), "\n",
+                                    ("press r to retry", "dim")))
+        self._notice("-down")
+        self.query_one("#graph-status", Static).update(Text("server down", style="bold red"))
+        if self.drawing is None:
+            self.view.show_message("no graph to show while the server is down")
+
+    def _show_drawing(self) -> None:
+        drawing = self.drawing
+        if drawing.rows:
+            self.view.show_drawing(drawing.rows, drawing.boxes, drawing.groups, drawing.layout.badge_width)
+        else:
+            self.view.show_message(f"the graph {self.assistant.graph_id!r} has no nodes")
+        self.view.show_stats(self.stats)
+        topo = Topology.from_json(self.topology)
+        nodes = [n for n in topo.nodes if n not in (START, END)]
+        conditional = sum(e.conditional for e in topo.edges)
+        loops = sum(r.back or r.self_loop for r in drawing.layout.edges)
+        status = Text()
+        status.append(f"graph {self.assistant.graph_id}", style="bold")
+        status.append(f" · xray {'on' if self.xray else 'off'}")
+        if drawing.groups:
+            status.append(f" ({', '.join(drawing.groups)})")
+        status.append(f" · {len(nodes)} nodes · {len(topo.edges)} edges, {conditional} conditional")
+        if loops:
+            status.append(f", {loops} loop{'s' if loops != 1 else ''}")
+        self.query_one("#graph-status", Static).update(status)
+        self._show_node_info()
+        self._show_schemas()
+
+    # --- side panel ------------------------------------------------------------------------------------------
+    def _apply_side(self) -> None:
+        side = self.query_one("#graph-side")
+        shown = self._side_shown if self._side_shown is not None else self.size.width >= NARROW
+        side.set_class(not shown, "-hidden")
+
+    def _show_node_info(self) -> None:
+        panel = self.query_one("#graph-node", Static)
+        node = self.view.selected
+        if node is None or self.topology is None:
+            panel.update(Text("tab: select a node", style="dim"))
+            return
+        topo = Topology.from_json(self.topology)
+        text = Text()
+        text.append(node_label(node, grouped=False), style="bold")
+        if ":" in node and node not in (START, END):
+            text.append(f"\nin subgraph {node.rsplit(':', 1)[0]}", style="dim")
+        stats = self.stats.get(node)
+        if stats is not None:
+            style = {"running": "bold yellow", "done": "green", "error": "bold red"}.get(stats.state, "")
+            text.append(f"\n{STATE_ICONS.get(stats.state, '') or '○'} {stats.state}", style=style)
+            text.append(f" · ran {stats.count}×")
+            if stats.last_duration_s is not None:
+                text.append(f" · last took {_seconds(stats.last_duration_s)}")
+            if stats.error:
+                text.append(f"\n{stats.error}", style="red")
+        for title, edges, other in (("from", [e for e in topo.edges if e.target == node], "source"),
+                                    ("to", [e for e in topo.edges if e.source == node], "target")):
+            for n, edge in enumerate(edges):
+                text.append(f"\n{title if not n else '':<5} ", style="dim")
+                text.append(node_label(getattr(edge, other), grouped=False))
+                if edge.conditional:
+                    text.append("  conditional", style="dim italic")
+        panel.update(text)
+
+    def _show_schemas(self) -> None:
+        panel = self.query_one("#graph-schemas", Static)
+        assistant, schemas = self.assistant, self.schemas
+        if assistant is None or schemas is None:
+            panel.update("")
+            return
+        parts: list = []
+        head = Text()
+        head.append("assistant ", style="dim")
+        head.append(assistant.name, style="bold")
+        if assistant.version is not None:
+            head.append(f" v{assistant.version}", style="dim")
+        head.append(f"\n{assistant.assistant_id}", style="dim")
+        inputs = list((schemas.input_schema or {}).get("properties", {}))
+        if inputs:
+            head.append("\ninput ", style="dim")
+            head.append(", ".join(inputs))
+        parts.append(head)
+        for title, schema in (("config schema", schemas.config_schema), ("context schema", schemas.context_schema)):
+            parts.append(Text(f"\n{title}", style="bold"))
+            if schema:
+                parts.append(JSON.from_data(_schema_outline(schema), indent=1))
+            else:
+                parts.append(Text("none", style="dim"))
+        panel.update(Group(*parts))
+
+    # --- events and actions ----------------------------------------------------------------------------------
+    def on_graph_view_node_selected(self, event: GraphView.NodeSelected) -> None:
+        self._show_node_info()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id != "graph-assistant" or event.value is Select.BLANK:
+            return
+        chosen = next((a for a in self.assistants if a.assistant_id == event.value), None)
+        if chosen is not None and chosen != self.assistant:
+            self.assistant = chosen
+            self.wanted_assistant = chosen.assistant_id
+            self.load()
+            self.view.focus()
+
+    def action_toggle_xray(self) -> None:
+        self.xray = not self.xray
+        self.load()
+
+    def action_reload(self) -> None:
+        self._graphs.clear()
+        self._schemas.clear()
+        self.load(reload_assistants=True)
+
+    def action_pick_assistant(self) -> None:
+        select = self.query_one("#graph-assistant", Select)
+        select.focus()
+        select.expanded = True
+
+    def action_toggle_side(self) -> None:
+        self._side_shown = not (self._side_shown if self._side_shown is not None else self.size.width >= NARROW)
+        self._apply_side()
+
+    # --- for the Live screen ---------------------------------------------------------------------------------
+    def set_node_stats(self, stats: dict[str, NodeStats]) -> None:
+        """Light nodes up: running highlighted, errors red, run counts and last durations in the boxes. Keys are
+        node ids as drawn (`review:critique` under xray); a subgraph's own name colours its box."""
+        self.stats = dict(stats)
+        self.view.show_stats(self.stats)
+        self._show_node_info()
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.2f}s" if seconds < 60 else format_duration(seconds)
+
+
+def _schema_outline(schema: dict) -> dict:
+    """A schema without its long descriptions and shared definitions: what a person reads in a side panel."""
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in ("$defs", "definitions", "description"):
+            continue
+        if isinstance(value, dict):
+            out[key] = _schema_outline(value)
+        elif isinstance(value, list):
+            out[key] = [_schema_outline(v) if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out
