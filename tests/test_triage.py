@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -189,15 +188,17 @@ def test_rules_fire_on_a_real_stack_and_clear(live_stack):
     client.runs.wait(failed["thread_id"], "demo", input={"task": "x", "fail_at": "reviewer"}, raise_error=False)
     waiting = client.threads.create()
     client.runs.wait(waiting["thread_id"], "demo", input={"task": "needs a human"})
-    findings = _findings(live_stack, waiting_warn_h=0.0)
+    source = TriageSource(live_stack, Thresholds(waiting_warn_h=0.0))
+    inputs = source.gather()
+    findings = evaluate(inputs, source.thresholds)
     errored = [f for f in findings if f.code == "errored-threads" and "reviewer" in f.title]
     assert errored and any(failed["thread_id"] in e for e in errored[0].evidence)
     waits = next(f for f in findings if f.code == "waiting-threads")
-    assert waits.severity == "warning" and any(waiting["thread_id"] in e for e in waits.evidence)
+    assert waits.severity == "warning"
+    assert waiting["thread_id"] in [th.thread_id for th in inputs.waiting_threads]
     # answered -> no longer waiting
     client.runs.wait(waiting["thread_id"], "demo", command={"resume": True})
-    waits = [f for f in _findings(live_stack, waiting_warn_h=0.0) if f.code == "waiting-threads"]
-    assert not waits or not any(waiting["thread_id"] in e for e in waits[0].evidence)
+    assert waiting["thread_id"] not in [th.thread_id for th in source.gather().waiting_threads]
 
     # a stuck run: running longer than the (lowered) threshold, cleared when it ends
     slow = client.threads.create()

@@ -7,7 +7,6 @@ Slow tier: `pytest -m vllm` (part of `make test`, which builds `.venv-vllm` and 
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import threading
 import time

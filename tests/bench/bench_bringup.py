@@ -24,7 +24,6 @@ from stackutil import make_config, new_state_dir, remove_state_dir, start_stack,
 from lgconsole.stack import process  # noqa: E402
 from lgconsole.stack.langgraph_server import DEMO_PROJECT  # noqa: E402
 from lgconsole.stack.ports import free_port  # noqa: E402
-from lgconsole.stack.supervisor import read_state  # noqa: E402
 
 
 def timed_up(config) -> dict[str, float]:
