@@ -58,49 +58,39 @@ def test_bad_input_is_one_line(live_stack, args, message):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_watch_attaches_to_a_run_started_elsewhere(live_stack):
+def _watch_while_another_client_runs(config, **run_kwargs) -> list[dict]:
+    """`lgconsole watch THREAD --json` in its own process, waiting, while another client starts a run there."""
     from langgraph_sdk import get_sync_client
 
     from lgconsole.console.urls import langgraph_url
 
-    client = get_sync_client(url=langgraph_url(live_stack))
+    client = get_sync_client(url=langgraph_url(config))
     thread = client.threads.create()
     watcher = subprocess.Popen([sys.executable, "-m", "lgconsole.console", "--config",
-                                str(live_stack.state_path / "lgconsole.toml"), "watch", thread["thread_id"], "--json"],
+                                str(config.state_path / "lgconsole.toml"), "watch", thread["thread_id"], "--json"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
         time.sleep(2.0)  # the watcher waits for a run to appear
-        # as another client would start it: not resumable, its own choice of stream modes
-        client.runs.create(thread["thread_id"], "demo", input={"task": "watched", "delay": 1.0},
-                           stream_mode=["updates", "values"])
-        out, err = watcher.communicate(timeout=60)
+        client.runs.create(thread["thread_id"], "demo", **run_kwargs)
+        out, _ = watcher.communicate(timeout=60)
     finally:
         watcher.kill()
         client.close()
-    lines = [json.loads(line) for line in out.splitlines()]
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_watch_attaches_to_a_run_started_elsewhere(live_stack):
+    # as another client would start it: not resumable, its own choice of stream modes
+    lines = _watch_while_another_client_runs(live_stack, input={"task": "watched", "delay": 1.0},
+                                             stream_mode=["updates", "values"])
     assert {s["node"] for s in lines if s["event"] == "step"} >= {"coder", "join", "review"}
     assert lines[-1]["event"] == "end"
 
 
 def test_watch_a_values_only_run_shows_super_steps(live_stack):
     """The API's default stream mode is `values` only: the watcher still shows each super-step's exact diff."""
-    from langgraph_sdk import get_sync_client
-
-    from lgconsole.console.urls import langgraph_url
-
-    client = get_sync_client(url=langgraph_url(live_stack))
-    thread = client.threads.create()
-    watcher = subprocess.Popen([sys.executable, "-m", "lgconsole.console", "--config",
-                                str(live_stack.state_path / "lgconsole.toml"), "watch", thread["thread_id"], "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    try:
-        time.sleep(2.0)
-        client.runs.create(thread["thread_id"], "demo", input={"task": "values only", "delay": 0.5})
-        out, err = watcher.communicate(timeout=60)
-    finally:
-        watcher.kill()
-        client.close()
-    steps = [json.loads(line) for line in out.splitlines() if json.loads(line)["event"] == "step"]
+    lines = _watch_while_another_client_runs(live_stack, input={"task": "values only", "delay": 0.5})
+    steps = [line for line in lines if line["event"] == "step"]
     assert steps and all(s["node"] == "(super-step)" for s in steps)
     touched = {c["path"].split(".")[0] for s in steps for c in s["diff"]["changes"]}
     assert {"results", "summary"} <= touched
