@@ -97,6 +97,7 @@ class LgConsoleApp(App):
         self.source = source or LiveStack(config)
         self.poll = poll
         self.triage_first = triage_first
+        self.latest_live = None  # the LiveRun the Live screen follows; the Graph screen shows its node states
 
     def on_mount(self) -> None:
         self.refresh_snapshot()

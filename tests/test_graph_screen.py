@@ -304,3 +304,23 @@ async def test_real_server_topology_schemas_and_screen(live_stack):
     out = io.StringIO()
     assert await asyncio.to_thread(cmd_graph, live_stack, parser.parse_args(["graph", "demo", "--json"]), out) == 0
     assert {n["id"] for n in json.loads(out.getvalue())["nodes"]} >= {"supervisor", "review"}
+
+
+async def test_the_run_followed_on_the_live_screen_lights_the_graph():
+    from lgconsole.console.live import LiveRun
+    from livefixtures import recorded as recorded_stream
+
+    app = _app()
+    live = LiveRun()
+    for event in recorded_stream("demo_error"):
+        live.feed(event)
+    live.finish("error")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = GraphScreen(source=recorded())
+        await app.push_screen(screen)
+        await _settle(pilot)
+        app.latest_live = live
+        await pilot.pause(0.7)
+        assert screen.stats["coder"].state == "error" and "demo failure requested at coder" in screen.stats["coder"].error
+        assert screen.stats["supervisor"].state == "done" and screen.stats["supervisor"].count == 1
+        assert screen.stats["researcher"].state == "idle"  # cancelled when coder failed

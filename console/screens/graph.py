@@ -96,6 +96,18 @@ class GraphScreen(ConsoleScreen):
         self.view.focus()
         self._show_node_info()
         self.load(reload_assistants=True)
+        self._live_version = -1
+        self.set_interval(LIVE_SYNC_SECONDS, self._sync_live_run)
+
+    def _sync_live_run(self) -> None:
+        """Light up the nodes of the run the Live screen follows (batched: at most twice a second)."""
+        live = getattr(self.app, "latest_live", None)
+        if live is None or live.version == self._live_version or not self.is_current:
+            return
+        self._live_version = live.version
+        states = {"interrupted": "running", "cancelled": "idle"}
+        self.set_node_stats({node: NodeStats(states.get(st["state"], st["state"]), st["count"], st["last_duration_s"],
+                                             st["error"]) for node, st in live.node_stats().items()})
 
     def on_resize(self, event) -> None:
         self._apply_side()
@@ -287,6 +299,9 @@ class GraphScreen(ConsoleScreen):
         self.stats = dict(stats)
         self.view.show_stats(self.stats)
         self._show_node_info()
+
+
+LIVE_SYNC_SECONDS = 0.5
 
 
 def _seconds(seconds: float) -> str:

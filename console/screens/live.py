@@ -329,6 +329,7 @@ class LiveScreen(ConsoleScreen):
     async def run_stream(self, assistant: str, payload=None, thread_id: str | None = None, command: dict | None = None,
                          attach: bool = False) -> None:
         live = self.live
+        self.app.latest_live = live  # the Graph screen lights its nodes from it
         live.status, live.error, live.interrupts = "starting", None, []
         live.version += 1
         self.schedule_paint()
