@@ -10,7 +10,7 @@ import time
 
 from .config import Config
 from .gpu_view import (GpuSource, GpuTelemetry, capacity_text, format_bytes, format_rate, format_seconds,
-                       rates_line, reading_json)
+                       rates_line, reading_json, served_graphs_fan_out)
 
 
 def add_gpu_command(subparsers) -> argparse.ArgumentParser:
@@ -38,7 +38,8 @@ def _vllm_pids(config: Config) -> tuple[int, ...]:
 
 def collect(config: Config, args, source=None, sleep=time.sleep) -> tuple[GpuTelemetry, object]:
     """One reading, or two `--window` seconds apart when a server answered (rates need two scrapes)."""
-    source = source or GpuSource(config, urls=args.url, fan_out=(lambda: args.fan_out) if args.fan_out else None)
+    source = source or GpuSource(config, urls=args.url, fan_out=(lambda: args.fan_out) if args.fan_out
+                                 else (lambda: served_graphs_fan_out(config)))
     telemetry = GpuTelemetry()
     pids = _vllm_pids(config)
     try:

@@ -23,7 +23,7 @@ from lgconsole.stack.vllm_metrics import (MetricsWindow, Percentiles, VllmMetric
 from lgconsole.widgets.gpu_table import GpuProcessRow, GpuRow, LatencyRow
 
 from .capacity import (CapacityError, CapacityReport, StarvationDetector, StarvationEpisode, StarvationSample,
-                       capacity_report, kv_bytes_per_token)
+                       capacity_report, graph_fan_out, kv_bytes_per_token)
 from .config import Config
 
 HISTORY_SECONDS = 300.0  # the sparklines' "last minutes"
@@ -94,6 +94,27 @@ def serving_facts(config: Config, max_model_len: int | None = None, fan_out: int
             bytes_per_token = None
     return ServingFacts(max_num_seqs=v.max_num_seqs, max_model_len=v.max_model_len or max_model_len,
                         fan_out=fan_out, bytes_per_token=bytes_per_token, kv_cache_dtype=v.kv_cache_dtype or None)
+
+
+def served_graphs_fan_out(config: Config) -> int | None:
+    """The peak fan-out of the graphs the LangGraph server serves, from their topologies (blocking; None when
+    the server cannot be asked)."""
+    import asyncio
+
+    from lgconsole.stack.assistants import get_graph, list_assistants
+    from lgconsole.stack.errors import StackError
+
+    from .urls import langgraph_url
+
+    async def fan_out() -> int:
+        url = langgraph_url(config)
+        graphs = [await get_graph(url, a.assistant_id) for a in await list_assistants(url)]
+        return max((graph_fan_out(g) for g in graphs), default=0)
+
+    try:
+        return asyncio.run(fan_out()) or None
+    except StackError:
+        return None
 
 
 class GpuSource:

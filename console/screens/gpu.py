@@ -21,7 +21,7 @@ from lgconsole.widgets.gpu_table import GpuProcessTable, GpuTable, LatencyTable
 from lgconsole.widgets.sparkline import TitledSparkline
 
 from ..gpu_view import (GpuReading, GpuSource, GpuTelemetry, ServerTrack, alarm_text, capacity_text, format_bytes,
-                        format_rate, gpu_rows, latency_rows, process_rows, rates_line)
+                        format_rate, gpu_rows, latency_rows, process_rows, rates_line, served_graphs_fan_out)
 from .base import ConsoleScreen
 
 REFRESH_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -109,7 +109,8 @@ class GpuScreen(ConsoleScreen):
         super().on_mount()
         self.interval = float(getattr(self.app.config.ui, "refresh_seconds", 1.0) or 1.0)
         if self.source is None:
-            self.source = GpuSource(self.app.config)
+            config = self.app.config
+            self.source = GpuSource(config, fan_out=lambda: served_graphs_fan_out(config))
         self._update_narrow(self.size.width)
         self._show_status()
         if self.poll:
