@@ -1,6 +1,8 @@
 """Regenerate screenshots/ from a real demo stack: SVG of every screen, and PNG where `rsvg-convert` is installed.
 
 Usage: .venv/bin/python tests/make_screenshots.py OUTDIR   (what `make screenshots` runs)
+With `.venv-vllm` and `.models/tiny-llama` present (`make vllm-cpu`), the stack includes a real vLLM on CPU, so the
+GPU screen shows real KV-cache gauges; otherwise the demo graph uses its scripted model.
 """
 
 from __future__ import annotations
@@ -12,36 +14,85 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stackutil import make_config, new_state_dir, remove_state_dir, start_stack, stop_stack  # noqa: E402
+from stackutil import REPO, make_config, new_state_dir, remove_state_dir, start_stack, stop_stack  # noqa: E402
 
 from lgconsole.console.app import LgConsoleApp  # noqa: E402
+from lgconsole.console.urls import langgraph_url  # noqa: E402
 from lgconsole.stack.demo_runs import start_demo_runs  # noqa: E402
-from lgconsole.stack.supervisor import StackSpec, build_services  # noqa: E402
 
-SIZE = (120, 32)
+SIZE = (130, 38)
+VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
+TINY_MODEL = REPO / ".models" / "tiny-llama"
+
+
+def vllm_section() -> str:
+    if not (VLLM_PYTHON.exists() and (TINY_MODEL / "config.json").exists()):
+        return ""
+    return f'''
+[vllm]
+model = "{TINY_MODEL}"
+served_model_name = "tiny-llama"
+launcher = "module"
+device = "cpu"
+python = "{VLLM_PYTHON}"
+dtype = "float32"
+max_model_len = 1024
+max_num_seqs = 8
+enforce_eager = true
+kv_cache_memory_bytes = 8388608
+startup_timeout = 400
+'''
 
 
 async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:
-    shots = []
+    shots: list[Path] = []
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if app.snapshot is not None and app.snapshot.supervisor_running:
-                break
-        await pilot.pause(0.5)
+        async def settle(seconds: float = 0.5) -> None:
+            await pilot.pause(seconds)
 
         async def shot(name: str) -> None:
-            await pilot.pause(0.3)
-            path = outdir / f"{name}.svg"
-            app.save_screenshot(filename=path.name, path=str(outdir))
-            shots.append(path)
+            await settle(0.3)
+            app.save_screenshot(filename=f"{name}.svg", path=str(outdir))
+            shots.append(outdir / f"{name}.svg")
 
+        for _ in range(50):
+            await settle(0.1)
+            if app.snapshot is not None and app.snapshot.supervisor_running:
+                break
+        await settle()
         await pilot.press("down", "down", "down")  # the LangGraph server row
         await shot("stack")
         await pilot.press("l")
-        await pilot.pause(1.0)
+        await settle(1.0)
         await shot("stack-logs")
-        await pilot.press("escape", "question_mark")
+        await pilot.press("escape")
+
+        await pilot.press("3", "n")
+        await settle(0.3)
+        app.screen.query_one("#new-run-input").text = '{"task": "Summarise last night\'s failed batch jobs", "delay": 2}'
+        await pilot.press("ctrl+s")
+        await settle(1.2)
+        await shot("live-running")
+        live_screen = app.screen
+        for _ in range(100):
+            await settle(0.2)
+            if live_screen.live.status == "waiting":
+                break
+        await settle(0.5)
+        await shot("live-interrupt")
+
+        await pilot.press("2")
+        await settle(2.0)
+        await shot("graph")
+
+        await pilot.press("5")
+        await settle(4.0)
+        await shot("gpu")
+
+        await pilot.press("6")
+        await settle(4.0)
+        await shot("triage")
+        await pilot.press("question_mark")
         await shot("help")
     return shots
 
@@ -50,10 +101,10 @@ def main() -> int:
     outdir = Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots").resolve()
     outdir.mkdir(parents=True, exist_ok=True)
     state_dir = new_state_dir()
-    config = make_config(state_dir)
+    config = make_config(state_dir, vllm_section())
     try:
-        start_stack(config)
-        start_demo_runs(build_services(StackSpec.load(config.state_path))["langgraph"].url())
+        start_stack(config, timeout=450)
+        start_demo_runs(langgraph_url(config))
         shots = asyncio.run(capture(LgConsoleApp(config, triage_first=False), outdir))
     finally:
         stop_stack(config)
