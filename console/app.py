@@ -25,6 +25,7 @@ from .screens.help import HelpScreen
 from .screens.logs import LogScreen
 from .screens.live import LiveScreen
 from .screens.stack import StackScreen
+from .screens.threads import ThreadsScreen
 from .screens.triage import TriageScreen
 from .stack_view import LiveStack, StackSnapshot
 
@@ -43,6 +44,8 @@ SCREENS: tuple[ScreenEntry, ...] = (
     ScreenEntry("stack", "1", "Stack: services, health, logs", StackScreen),
     ScreenEntry("graph", "2", "Graph: topology and run state", GraphScreen),
     ScreenEntry("live", "3", "Live: runs streaming node by node with state diffs", LiveScreen),
+    ScreenEntry("threads", "4", "Threads: history from Postgres, checkpoint trees, diffs, replay and fork",
+                ThreadsScreen),
     ScreenEntry("gpu", "5", "GPU: VRAM, KV cache, starvation alarm", GpuScreen),
     ScreenEntry("triage", "6", "Triage: what is wrong right now, worst first", TriageScreen),
 )

@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {None: cmd_console, "up": cmd_up, "down": cmd_down, "status": cmd_status, "logs": cmd_logs,
                 "demo": cmd_demo, "run": _lazy("cli_live", "cmd_run"), "watch": _lazy("cli_live", "cmd_watch"),
                 "threads": _lazy("cli_threads", "cmd_threads"), "history": _lazy("cli_threads", "cmd_history"),
-                "diff": _lazy("cli_threads", "cmd_diff"), "doctor": _lazy("cli_doctor", "cmd_doctor"),
+                "diff": _lazy("cli_threads", "cmd_diff"), "replay": _lazy("cli_threads", "cmd_replay"),
+                "fork": _lazy("cli_threads", "cmd_fork"), "resume": _lazy("cli_threads", "cmd_resume"),
+                "copy": _lazy("cli_threads", "cmd_copy"), "doctor": _lazy("cli_doctor", "cmd_doctor"),
                 "gpu": _lazy("cli_gpu", "cmd_gpu"), "graph": _lazy("cli_graph", "cmd_graph")}
     try:
         return handlers[args.command](config, args)

@@ -1,5 +1,6 @@
 """`lgconsole threads`, `history` and `diff`: threads and their checkpoints read straight from Postgres, so they work
-while the LangGraph server is down."""
+while the LangGraph server is down. `replay`, `fork`, `resume` and `copy`: time travel through the server, checked
+against Postgres first, with the run's node steps streamed as `lgconsole run` prints them."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from lgconsole.stack.errors import StackError
 
 from .config import Config
 from .urls import postgres_url
 
 STATUSES = ("errored", "waiting", "idle")
 DETAIL_CHARS = 60
+INDEX_HINT_CHECKPOINTS = 200_000  # from here on the listing's full scan costs ~0.1 s (bench_threads_1m.py)
 
 
 def add_thread_commands(subparsers: Any) -> None:
@@ -29,6 +30,9 @@ def add_thread_commands(subparsers: Any) -> None:
     threads.add_argument("--offset", type=_non_negative_int, default=0, help="skip this many threads first")
     threads.add_argument("--search", metavar="TEXT", help="only threads whose id contains TEXT")
     threads.add_argument("--json", action="store_true", help="machine-readable output")
+    threads.add_argument("--create-index", action="store_true",
+                         help="first add lgconsole's index on checkpoint ids (built CONCURRENTLY, ~100 MB per 1M "
+                              "checkpoints) so listing the newest threads does not scan every checkpoint")
     history = subparsers.add_parser("history", help="a thread's checkpoints as a tree (forks are branches, "
                                                     "subgraph calls nested)")
     history.add_argument("thread", metavar="THREAD", help="thread id")
@@ -39,6 +43,33 @@ def add_thread_commands(subparsers: Any) -> None:
     diff.add_argument("checkpoint_a", metavar="CKPT_A", help="checkpoint id (or a unique prefix of one)")
     diff.add_argument("checkpoint_b", metavar="CKPT_B", help="checkpoint id (or a unique prefix of one)")
     diff.add_argument("--json", action="store_true", help="machine-readable output")
+    add_time_travel_commands(subparsers)
+
+
+def add_time_travel_commands(subparsers: Any) -> None:
+    """`replay`, `fork`, `resume` and `copy` (they need the LangGraph server)."""
+    replay = subparsers.add_parser("replay", help="run a thread again from a past checkpoint (a new branch): the "
+                                                  "nodes due after it run, streamed")
+    replay.add_argument("thread", metavar="THREAD", help="thread id")
+    replay.add_argument("--checkpoint", required=True, metavar="ID", help="checkpoint id (or a unique prefix)")
+    replay.add_argument("--json", action="store_true", help="one JSON object per line")
+    fork = subparsers.add_parser("fork", help="write edited state as a new checkpoint after a past one "
+                                              "(update_state), then run from it")
+    fork.add_argument("thread", metavar="THREAD", help="thread id")
+    fork.add_argument("--checkpoint", required=True, metavar="ID", help="checkpoint id (or a unique prefix)")
+    fork.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=JSON",
+                      help="a state key and its new value as JSON, e.g. --set 'task=\"new task\"' (repeatable)")
+    fork.add_argument("--as-node", metavar="NODE", help="write the update as if this node made it (decides what "
+                                                        "runs next)")
+    fork.add_argument("--no-run", action="store_true", help="only write the new checkpoint; do not run from it")
+    fork.add_argument("--json", action="store_true", help="one JSON object per line")
+    resume = subparsers.add_parser("resume", help="answer a thread's pending interrupt and stream the run")
+    resume.add_argument("thread", metavar="THREAD", help="thread id")
+    resume.add_argument("value", metavar="VALUE", help="the answer: JSON (true, {\"approved\": false}) or text")
+    resume.add_argument("--json", action="store_true", help="one JSON object per line")
+    copy = subparsers.add_parser("copy", help="copy a thread with all its checkpoints to a new thread")
+    copy.add_argument("thread", metavar="THREAD", help="thread id")
+    copy.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _positive_int(text: str) -> int:
@@ -111,10 +142,17 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     limit = getattr(args, "limit", 50) or 50
     offset = getattr(args, "offset", 0) or 0
     search = getattr(args, "search", None)
+    if getattr(args, "create_index", False):
+        _create_index(config)
     with open_reader(config) as reader:
         schema = reader.schema_version()
         summaries = reader.list_threads(limit=limit, offset=offset, status=status, text=search)
         total = reader.count(status=status, text=search)
+        if not getattr(args, "json", False) and not reader.has_recent_index():
+            size = reader.estimated_checkpoints()
+            if size >= INDEX_HINT_CHECKPOINTS:
+                print(f"lgconsole: note: {size:,} checkpoints and no index on time: listing the newest threads "
+                      "reads all of them (~0.4 s per 1M); `lgconsole threads --create-index` adds one", file=sys.stderr)
     if getattr(args, "json", False):
         print(_dumps({"total": total, "offset": offset, "schema": {"version": schema.version, "status": schema.status},
                       "threads": [s.to_json() for s in summaries]}), file=out)
@@ -133,6 +171,20 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     shown = f"{offset + 1}-{offset + len(summaries)} of {total}" if summaries else f"0 of {total}"
     print(f"{shown} {what} (read from Postgres)", file=out)
     return 0
+
+
+def _create_index(config: Config) -> None:
+    """`--create-index`: the user's consent to add lgconsole's one index (stack/checkpoint_index.py)."""
+    from lgconsole.stack.checkpoint_index import RECENT_INDEX, create_recent_index
+
+    print(f"lgconsole: creating index {RECENT_INDEX} on checkpoints (checkpoint_id) INCLUDE (thread_id), "
+          "CONCURRENTLY ...", file=sys.stderr, flush=True)
+    result = create_recent_index(postgres_url(config))
+    if result.created:
+        print(f"lgconsole: index {RECENT_INDEX} created in {result.seconds:.1f}s ({result.size}, "
+              f"~{result.rows:,} checkpoints)", file=sys.stderr)
+    else:
+        print(f"lgconsole: index {RECENT_INDEX} was already there ({result.size})", file=sys.stderr)
 
 
 # --- history ---------------------------------------------------------------------------------------------------------
@@ -184,3 +236,142 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
     if unreadable:
         print(f"note: values shown as placeholders (not decoded): {', '.join(unreadable)}", file=out)
     return 0
+
+
+# --- time travel -----------------------------------------------------------------------------------------------------
+
+def parse_sets(items: list[str]) -> dict:
+    """`KEY=JSON` pairs into a state update; a malformed pair is a one-line error and nothing is sent."""
+    from lgconsole.stack.time_travel import UpdateRejected
+
+    update: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UpdateRejected(f"--set {item!r}: expected KEY=JSON, e.g. --set 'task=\"new task\"'; nothing was sent")
+        try:
+            update[key] = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UpdateRejected(f"--set {key}: the value is not valid JSON ({exc.msg} at column {exc.colno}); quote "
+                                 f"text as JSON, e.g. --set '{key}=\"text\"'; nothing was sent") from None
+    return update
+
+
+def parse_value(text: str) -> Any:
+    """An interrupt answer: JSON when it parses (true, {"approved": false}), else the text itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+@contextmanager
+def _quiet_sdk() -> Iterator[None]:
+    """langgraph_sdk logs every retried request at WARNING; our errors say it in one line."""
+    import logging
+
+    log = logging.getLogger("langgraph_sdk")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _time_travel(config: Config, action) -> int:
+    """Open a reader and a TimeTravel on the config's stack, run `action(tt)` (a coroutine function)."""
+    import asyncio
+
+    from lgconsole.stack.time_travel import TimeTravel
+
+    from .urls import langgraph_url
+
+    url = langgraph_url(config)
+    with open_reader(config) as reader, _quiet_sdk():
+        async def go() -> int:
+            async with TimeTravel(url, reader) as tt:
+                return await action(tt)
+
+        return asyncio.run(go())
+
+
+def _emit(data: dict, as_json: bool, text: str, out: TextIO) -> None:
+    if as_json:
+        print(json.dumps(data, default=str), file=out, flush=True)
+    else:
+        print(text, file=out, flush=True)
+
+
+async def _follow_run(session: Any, as_json: bool) -> int:
+    from .cli_live import StepPrinter, follow
+
+    live = await follow(session, StepPrinter(as_json))
+    return 0 if live.outcome.status == "success" else 1
+
+
+def cmd_replay(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+
+    async def action(tt: Any) -> int:
+        started = await tt.replay(args.thread, args.checkpoint)
+        session = started.session
+        _emit({"event": "replay", "thread_id": started.thread_id, "checkpoint_id": started.checkpoint_id,
+               "run_id": session.run_id, "reattached": started.reattached}, args.json,
+              f"replay of thread {started.thread_id} from checkpoint {started.checkpoint_id}: run {session.run_id}"
+              + ("; the thread was re-attached to the server" if started.reattached else ""), out)
+        return await _follow_run(session, args.json)
+
+    return _time_travel(config, action)
+
+
+def cmd_fork(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    update = parse_sets(args.sets)
+
+    async def action(tt: Any) -> int:
+        result = await tt.fork(args.thread, args.checkpoint, update, as_node=args.as_node, run=not args.no_run)
+        run_id = result.session.run_id if result.session else None
+        keys = ", ".join(update) or "no keys"
+        _emit({"event": "fork", "thread_id": result.thread_id, "from_checkpoint_id": result.from_checkpoint_id,
+               "checkpoint_id": result.checkpoint_id, "update": update, "as_node": result.as_node,
+               "run_id": run_id, "reattached": result.reattached}, args.json,
+              f"forked thread {result.thread_id} at {result.from_checkpoint_id}: new checkpoint "
+              f"{result.checkpoint_id} ({keys}{' as ' + result.as_node if result.as_node else ''})"
+              + (f"; run {run_id}" if run_id else "")
+              + ("; the thread was re-attached to the server" if result.reattached else ""), out)
+        if result.session is None:
+            return 0
+        return await _follow_run(result.session, args.json)
+
+    return _time_travel(config, action)
+
+
+def cmd_resume(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    value = parse_value(args.value)
+
+    async def action(tt: Any) -> int:
+        started = await tt.resume(args.thread, value)
+        session = started.session
+        _emit({"event": "resume", "thread_id": started.thread_id, "value": value, "run_id": session.run_id,
+               "reattached": started.reattached}, args.json,
+              f"resumed thread {started.thread_id} with {json.dumps(value, default=str)}: run {session.run_id}"
+              + ("; the thread was re-attached to the server" if started.reattached else ""), out)
+        return await _follow_run(session, args.json)
+
+    return _time_travel(config, action)
+
+
+def cmd_copy(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+
+    async def action(tt: Any) -> int:
+        result = await tt.copy(args.thread)
+        _emit({"event": "copy", "from_thread_id": result.from_thread_id, "thread_id": result.thread_id,
+               "reattached": result.reattached}, getattr(args, "json", False),
+              f"copied thread {result.from_thread_id} to {result.thread_id}", out)
+        return 0
+
+    return _time_travel(config, action)

@@ -8,6 +8,7 @@ graph code: values of types that are not on langgraph's strict allowlist come ba
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -603,6 +604,7 @@ class CheckpointReader:
         self._pool = None
         self._lock = threading.Lock()
         self._tables_checked = False
+        self._recent_index_checked: tuple[float, bool] | None = None  # (when, present)
 
     @property
     def public_url(self) -> str:
@@ -791,6 +793,11 @@ class CheckpointReader:
             order += ", thread_id"
         where_inner, meta_join, where_outer, params = self._thread_filters(status, metadata_filter, text)
         params.update(limit=max(0, int(limit)), offset=max(0, int(offset)))
+        if key == "last_activity" and descending and not (status or metadata_filter or text):
+            recent = self._recent_thread_ids(params["limit"] + params["offset"])
+            if recent is not None:  # the page's threads, found through lgconsole's index: aggregate only those
+                where_inner = "WHERE thread_id = ANY(%(page_ids)s)"
+                params.update(page_ids=recent[params["offset"]:], offset=0)
         page_sql = "ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s".format(order=order)
         if not status and not metadata_filter and key in ("last_activity", "thread_id", "checkpoint_count"):
             # Paged in the GROUP BY: heads and statuses are looked up for one page of threads only.
@@ -849,6 +856,47 @@ class CheckpointReader:
                         summary.interrupts.extend(value if isinstance(value, list) else [value])
             summaries.append(summary)
         return summaries
+
+    def _recent_thread_ids(self, wanted: int) -> list[str] | None:
+        """The `wanted` most recently active threads, newest first, by walking the newest checkpoints backwards on
+        lgconsole's opt-in index (stack/checkpoint_index.py); None when the index is not there (or the walk would
+        read a large part of the table: then the plain GROUP BY is as good). Exact: a thread's first appearance
+        in the walk is its newest checkpoint, so once `wanted` distinct threads are seen they are the newest ones."""
+        if wanted <= 0 or not self.has_recent_index():
+            return None
+        scan = max(1000, wanted * 200)
+        with self._transaction() as conn:
+            total = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'checkpoints'").fetchone()[0]
+            while True:
+                scanned, ids = conn.execute(
+                    """WITH s AS (SELECT thread_id, checkpoint_id FROM checkpoints ORDER BY checkpoint_id DESC LIMIT %s)
+                       SELECT (SELECT count(*) FROM s), array(SELECT thread_id FROM s GROUP BY thread_id
+                                                             ORDER BY max(checkpoint_id) DESC LIMIT %s)""",
+                    (scan, wanted)).fetchone()
+                if len(ids) >= wanted or scanned < scan:  # enough threads, or every checkpoint was read
+                    return list(ids)
+                if scan * 16 > max(total or 0, 0):
+                    return None  # few threads with very many checkpoints each: the GROUP BY is as good
+                scan *= 4
+
+    def has_recent_index(self) -> bool:
+        """Whether lgconsole's opt-in index on checkpoint ids is there (checked at most once a minute)."""
+        from .checkpoint_index import RECENT_INDEX
+
+        now = time.monotonic()
+        if self._recent_index_checked is None or now - self._recent_index_checked[0] > 60:
+            with self._transaction() as conn:
+                found = conn.execute(
+                    "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+                    "WHERE c.relname = %s AND c.relkind = 'i'", (RECENT_INDEX,)).fetchone()
+            self._recent_index_checked = (now, bool(found and found[0]))
+        return self._recent_index_checked[1]
+
+    def estimated_checkpoints(self) -> int:
+        """The planner's row estimate of the checkpoints table (free; 0 before the first ANALYZE)."""
+        with self._transaction() as conn:
+            found = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'checkpoints'").fetchone()
+        return max(0, int(found[0] or 0)) if found else 0
 
     def count(self, status: ThreadStatus | str | None = None, metadata_filter: dict | None = None,
               text: str | None = None) -> int:
@@ -935,7 +983,43 @@ class CheckpointReader:
                     node.interrupted = True
                     node.interrupt_node = node.interrupt_node or task_node(w.task_path, parent_sends)
             nodes.append(node)
+        self._name_sends_after_forks(thread_id, nodes)
         return nodes
+
+    def _name_sends_after_forks(self, thread_id: str, nodes: list[CheckpointNode]) -> None:
+        """Writers shown as `send[i]` ran Sends whose TASKS writes are not on the grandparent: the parent is a
+        fork or update_state checkpoint, which carries them in its `__pregel_tasks` blob instead. Name them from
+        that blob (read only for the few checkpoints that need it)."""
+        wanted = {(n.checkpoint_ns, n.parent_checkpoint_id) for n in nodes
+                  if n.parent_checkpoint_id and any(w.startswith("send[") for w in n.writers)}
+        if not wanted:
+            return
+        with self._transaction() as conn:
+            rows = conn.execute(
+                f"""SELECT c.checkpoint_ns, c.checkpoint_id, b.type, b.blob
+                    FROM unnest(%s::text[], %s::text[]) AS k(checkpoint_ns, checkpoint_id)
+                    JOIN checkpoints c ON c.thread_id = %s AND c.checkpoint_ns = k.checkpoint_ns
+                        AND c.checkpoint_id = k.checkpoint_id
+                    JOIN checkpoint_blobs b ON b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
+                        AND b.channel = '{TASKS}' AND b.version = c.checkpoint -> 'channel_versions' ->> '{TASKS}'""",
+                ([ns for ns, _ in wanted], [cid for _, cid in wanted], thread_id)).fetchall()
+        decoder = get_decoder()
+        names: dict[tuple[str, str], list] = {}
+        for ns, cid, type_, blob in rows:
+            value = decoder.decode(type_, blob)
+            if isinstance(value, list):
+                names[(ns, cid)] = [v.get("node") if isinstance(v, dict) else None for v in value]
+        for n in nodes:
+            found = names.get((n.checkpoint_ns, n.parent_checkpoint_id or ""))
+            if not found:
+                continue
+            renamed: list[str] = []
+            for w in n.writers:
+                if w.startswith("send[") and w.endswith("]") and w[5:-1].isdigit() and int(w[5:-1]) < len(found):
+                    w = found[int(w[5:-1])] or w
+                if w not in renamed:
+                    renamed.append(w)
+            n.writers = renamed
 
     def find_checkpoint(self, thread_id: str, id_or_prefix: str) -> tuple[str, str]:
         """(namespace, full id) of the one checkpoint of the thread whose id is or starts with `id_or_prefix`."""

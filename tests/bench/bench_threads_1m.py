@@ -1,0 +1,397 @@
+"""Benchmark: the Threads screen's reads on ~1M checkpoints (10k threads x ~100), straight from Postgres
+(CheckpointReader) next to the LangGraph server's API on the same tables.
+
+Not a test. Starts a stack of its own in /tmp (its database is the scratch database: nothing of yours is touched),
+then:
+1. runs the demo graph for real on three template threads (idle, waiting on the interrupt, errored in `coder`),
+   `--runs` runs each (~12 checkpoints a run, subgraph calls included), written by the real Postgres saver;
+2. clones them in SQL (INSERT ... SELECT, batches of `--batch` threads) into `--threads` threads: every row of
+   `checkpoints`, `checkpoint_blobs` and `checkpoint_writes`, with new thread ids and the checkpoint ids (and the
+   ids inside the rows: `checkpoint.id`, `parent_checkpoint_id`, `metadata.parents`, `metadata.thread_id`)
+   shifted in time, so ids stay time-ordered uuid6 and each thread's activity is one second after the previous;
+3. VACUUM ANALYZE, re-attaches `--attach` of the clones to the server (threads.create with the same id and
+   graph_id: the dev server only knows threads in its own index, the clones are in Postgres only);
+4. times, warm, median and p90 of `--repeat`:
+       SQL  list_threads(limit=50) / + count() / status='errored' / text filter
+       SQL  history(thread) / state_at(head)
+       API  threads.search(limit=50) (over the server's index only) / get_history(limit=100) / get_state
+   and, to decide whether an index is worth asking for, the thread list again with a candidate index on the
+   thread side (no gain) and with lgconsole's opt-in index on checkpoint ids (`lgconsole threads --create-index`),
+   plus what that index costs the saver's inserts.
+
+    .venv/bin/python tests/bench/bench_threads_1m.py                 # 10k threads x ~100 = ~1M
+    .venv/bin/python tests/bench/bench_threads_1m.py --threads 1000  # a quick look
+
+Measured on this 2-core box (Nov 2026), 10k threads: 1,043,650 checkpoints, 1.48M blobs, 4.03M writes, 9.6 GB,
+generated in 238 s (4.4k checkpoints/s with their blobs and writes). Warm, median ms:
+    SQL list_threads(limit=50) 435-570 (a GROUP BY over every checkpoint), count() 310-490, status='errored' 460-560,
+        text filter 550-720; history(thread, 108 checkpoints) 3.0-3.7; state_at(head) 1.3
+    API threads.search(limit=50) 1.6-4.6 (its in-memory index of 1003 threads: the 1M rows are invisible to it),
+        get_history(limit=100) 155-203 (1.1 MB), get_state 5.5-7.1
+    an index on the thread side (thread_id, checkpoint_id DESC): list 350-390 (the plan stays a full GROUP BY)
+    lgconsole's index on checkpoint ids (`lgconsole threads --create-index`, 104 MB, 3 s CONCURRENTLY):
+        list_threads(limit=50) 17, limit=200 (the screen's page) 70 vs 690 without; inserts ~10 us/row dearer
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for stackutil
+
+from stackutil import make_config, new_state_dir, remove_state_dir, start_stack, stop_stack  # noqa: E402
+
+from lgconsole.stack.checkpoint_index import RECENT_INDEX, create_recent_index  # noqa: E402
+from lgconsole.stack.checkpoints import CheckpointReader  # noqa: E402
+from lgconsole.stack.supervisor import StackSpec, build_services  # noqa: E402
+
+GRAPH = "demo"
+TEMPLATES = (  # label, the last run's input, its resume answer (None: the thread stays where the run left it)
+    ("idle", {}, True),
+    ("waiting", {}, None),
+    ("errored", {"fail_at": "coder"}, None),
+)
+TIME_STEP = 10_000_000  # 1 s in uuid6 ticks (100 ns): the clones' activity is one second apart
+
+# uuid6 <-> its 60-bit timestamp, in SQL: `xxxxxxxx-xxxx-6xxx-...` = time_high, time_mid, version + time_low.
+SHIFT_FUNCTION = """
+CREATE FUNCTION pg_temp.lgc_shift(id text, delta bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN id IS NULL THEN NULL ELSE (
+        SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-6' || substr(h, 13, 3) || substr(id, 19)
+        FROM (SELECT lpad(to_hex(('x' || lpad(substr(id, 1, 8) || substr(id, 10, 4) || substr(id, 16, 3), 16, '0'))
+                                 ::bit(64)::bigint + delta), 15, '0') AS h) AS t) END
+$$"""
+
+CLONE_SQL = [
+    """INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint,
+                                metadata)
+       SELECT b.tid, c.checkpoint_ns, pg_temp.lgc_shift(c.checkpoint_id, b.delta),
+              pg_temp.lgc_shift(c.parent_checkpoint_id, b.delta), c.type,
+              jsonb_set(c.checkpoint, '{id}', to_jsonb(pg_temp.lgc_shift(c.checkpoint_id, b.delta))),
+              c.metadata
+              || CASE WHEN c.metadata ? 'thread_id' THEN jsonb_build_object('thread_id', b.tid) ELSE '{}' END
+              || CASE WHEN jsonb_typeof(c.metadata -> 'parents') = 'object' THEN jsonb_build_object('parents',
+                     coalesce((SELECT jsonb_object_agg(k, pg_temp.lgc_shift(v, b.delta))
+                               FROM jsonb_each_text(c.metadata -> 'parents') AS p(k, v)), '{}'::jsonb))
+                 ELSE '{}' END
+       FROM bench_threads b JOIN checkpoints c ON c.thread_id = b.template
+       WHERE b.i BETWEEN %(lo)s AND %(hi)s""",
+    """INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+       SELECT b.tid, x.checkpoint_ns, x.channel, x.version, x.type, x.blob
+       FROM bench_threads b JOIN checkpoint_blobs x ON x.thread_id = b.template
+       WHERE b.i BETWEEN %(lo)s AND %(hi)s""",
+    """INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel,
+                                      type, blob)
+       SELECT b.tid, w.checkpoint_ns, pg_temp.lgc_shift(w.checkpoint_id, b.delta), w.task_id, w.task_path, w.idx,
+              w.channel, w.type, w.blob
+       FROM bench_threads b JOIN checkpoint_writes w ON w.thread_id = b.template
+       WHERE b.i BETWEEN %(lo)s AND %(hi)s""",
+]
+
+
+# --- 1. templates: real runs --------------------------------------------------------------------------------
+
+async def make_templates(lg_url: str, runs: int) -> dict[str, str]:
+    from langgraph_sdk import get_client
+
+    client = get_client(url=lg_url, timeout=300)
+
+    async def one(label: str, last_input: dict, last_answer) -> tuple[str, str]:
+        tid = (await client.threads.create(metadata={"graph_id": GRAPH, "bench": label}))["thread_id"]
+        for run in range(runs):
+            last = run == runs - 1
+            payload = {"task": f"bench {label} run {run}", "delay": 0, **(last_input if last else {})}
+            await client.runs.wait(tid, GRAPH, input=payload, raise_error=False)
+            answer = last_answer if last else True
+            if answer is not None:
+                await client.runs.wait(tid, GRAPH, command={"resume": answer}, raise_error=False)
+        return label, tid
+
+    try:
+        return dict(await asyncio.gather(*(one(*t) for t in TEMPLATES)))
+    finally:
+        await client.aclose()
+
+
+# --- 2. the clones -------------------------------------------------------------------------------------------
+
+def table_sizes(conn) -> tuple[int, int, int, str]:
+    return conn.execute(
+        "SELECT (SELECT count(*) FROM checkpoints), (SELECT count(*) FROM checkpoint_blobs), "
+        "(SELECT count(*) FROM checkpoint_writes), pg_size_pretty(pg_total_relation_size('checkpoints') + "
+        "pg_total_relation_size('checkpoint_blobs') + pg_total_relation_size('checkpoint_writes'))").fetchone()
+
+
+def clone(pg_url: str, templates: dict[str, str], threads: int, batch: int) -> float:
+    """Clone the templates into `threads` threads; returns the seconds it took."""
+    import psycopg
+
+    order = [templates[label] for label, _, _ in TEMPLATES]
+    t0 = time.monotonic()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(SHIFT_FUNCTION)
+        conn.execute("CREATE TEMP TABLE bench_threads (i int PRIMARY KEY, template text, tid text, delta bigint)")
+        # thread ids: uuid-shaped md5 of the index; the newest clone's activity is one step before the templates'
+        conn.execute(
+            """INSERT INTO bench_threads
+               SELECT i, (%(order)s::text[])[1 + i %% %(k)s],
+                      substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a'
+                          || substr(h, 18, 3) || '-' || substr(h, 21, 12),
+                      -(%(n)s - i)::bigint * %(step)s
+               FROM generate_series(0, %(n)s - 1) AS i, md5('lgc-bench-' || i) AS h""",
+            {"order": order, "k": len(order), "n": threads, "step": TIME_STEP})
+        per_thread = conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ANY(%s)",
+                                  (order,)).fetchone()[0] / len(order)
+        print(f"  templates: {per_thread:.0f} checkpoints a thread on average; cloning {threads} threads "
+              f"in batches of {batch} ...", flush=True)
+        done = 0
+        for lo in range(0, threads, batch):
+            hi = min(threads, lo + batch) - 1
+            with conn.transaction():
+                for sql in CLONE_SQL:
+                    conn.execute(sql, {"lo": lo, "hi": hi})
+            done = hi + 1
+            elapsed = time.monotonic() - t0
+            if done == threads or (lo // batch) % 4 == 3:
+                print(f"  {done:>6}/{threads} threads  {elapsed:6.0f}s  "
+                      f"{done * per_thread / elapsed:8.0f} checkpoints/s", flush=True)
+        print("  VACUUM ANALYZE ...", flush=True)
+        for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
+            conn.execute(f"VACUUM ANALYZE {table}")
+        sizes = table_sizes(conn)
+    took = time.monotonic() - t0
+    print(f"  data: {sizes[0]:,} checkpoints, {sizes[1]:,} blobs, {sizes[2]:,} writes, {sizes[3]} "
+          f"(made in {took:.0f}s, {sizes[0] / took:,.0f} checkpoints/s with blobs and writes)", flush=True)
+    return took
+
+
+def clone_ids(pg_url: str, count: int) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a' || substr(h, 18, 3)"
+            " || '-' || substr(h, 21, 12) FROM generate_series(%s::int, %s::int) AS i, md5('lgc-bench-' || i) AS h",
+            (0, count - 1)).fetchall()
+    return [r[0] for r in rows]
+
+
+# --- 3. the server's index ------------------------------------------------------------------------------------
+
+async def attach(lg_url: str, thread_ids: list[str], concurrency: int = 8) -> float:
+    from langgraph_sdk import get_client
+
+    client = get_client(url=lg_url, timeout=120)
+    gate = asyncio.Semaphore(concurrency)
+    t0 = time.monotonic()
+
+    async def one(tid: str) -> None:
+        async with gate:
+            await client.threads.create(thread_id=tid, if_exists="do_nothing", metadata={"graph_id": GRAPH})
+
+    try:
+        await asyncio.gather(*(one(t) for t in thread_ids))
+    finally:
+        await client.aclose()
+    return time.monotonic() - t0
+
+
+# --- 4. timings ----------------------------------------------------------------------------------------------
+
+def timed(fn, repeat: int) -> tuple[list[float], object]:
+    result = None
+    for _ in range(2):  # warm-up: pool, plans, buffers
+        result = fn()
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples, result
+
+
+def row(name: str, samples: list[float], note: str = "") -> str:
+    ordered = sorted(samples)
+    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    return f"  {name:<72} {statistics.median(samples):9.1f} {p90:9.1f}   {note}"
+
+
+def size_of(obj) -> str:
+    return f"{len(json.dumps(obj, default=str)) / 1024:.1f} KiB"
+
+
+CANDIDATES = [  # indexes that do NOT change the list's plan shape, measured for the record
+    ("lgc_bench_thread_recent", "CREATE INDEX lgc_bench_thread_recent ON checkpoints (thread_id, checkpoint_id DESC) "
+                                "INCLUDE (checkpoint_ns)"),
+]
+
+
+def _insert_cost(pg_url: str, thread_ids: list[str]) -> None:
+    """What one more index costs the saver: ~1000 checkpoint rows (10 threads', read by primary key) copied in one
+    transaction, rolled back."""
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        conn.execute(
+            """INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type,
+                                        checkpoint, metadata)
+               SELECT 'lgc-bench-insert-' || thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type,
+                      checkpoint, metadata
+               FROM checkpoints WHERE thread_id = ANY(%s)""", (thread_ids,))
+        conn.rollback()
+
+
+def report(pg_url: str, lg_url: str, thread_id: str, attached: int, repeat: int,
+           sample: list[str] | None = None) -> None:
+    import psycopg
+    from langgraph_sdk import get_sync_client
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # start without lgconsole's index
+        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {RECENT_INDEX}")
+    client = get_sync_client(url=lg_url, timeout=300)
+    reader = CheckpointReader(pg_url, statement_timeout_s=300)
+    try:
+        history = reader.history(thread_id)
+        head = max((n for n in history if not n.checkpoint_ns), key=lambda n: n.checkpoint_id)
+        print(f"\nwarm timings in ms ({repeat} runs): history thread {thread_id} has {len(history)} checkpoints "
+              f"({sum(1 for n in history if not n.checkpoint_ns)} root); the server's index holds "
+              f"{client.threads.count()} threads ({attached} clones re-attached + the templates)")
+        print(f"  {'':<72} {'median':>9} {'p90':>9}   response")
+        lines = []
+
+        def out(text: str) -> None:
+            lines.append(text)
+            print(text, flush=True)
+
+        s, page = timed(lambda: reader.list_threads(limit=50), repeat)
+        out(row("SQL  list_threads(limit=50): 50 most recent, counts, status", s, f"{len(page)} threads"))
+        s, total = timed(lambda: reader.count(), repeat)
+        out(row("SQL  count()", s, f"{total:,} threads"))
+        s, page = timed(lambda: reader.list_threads(limit=200), repeat)
+        out(row("SQL  list_threads(limit=200) [the screen's page]", s, f"{len(page)} threads"))
+        s, page = timed(lambda: reader.list_threads(limit=50, status="errored"), repeat)
+        out(row("SQL  list_threads(limit=50, status='errored')", s, f"{len(page)} threads"))
+        s, page = timed(lambda: reader.list_threads(limit=50, text="abc"), repeat)
+        out(row("SQL  list_threads(limit=50, text='abc')", s, f"{len(page)} threads"))
+        s, found = timed(lambda: client.threads.search(limit=50, select=["thread_id", "status", "updated_at",
+                                                                           "metadata", "interrupts"]), repeat)
+        out(row("API  threads.search(limit=50, select=5 fields) [its index only]", s, size_of(found)))
+        s, found = timed(lambda: client.threads.search(limit=50), repeat)
+        out(row("API  threads.search(limit=50) [its index only]", s, size_of(found)))
+
+        s, nodes = timed(lambda: reader.history(thread_id), repeat)
+        out(row(f"SQL  history(thread) [{len(nodes)} checkpoints, subgraphs incl.]", s))
+        s, nodes = timed(lambda: reader.history(thread_id, include_subgraphs=False), repeat)
+        out(row(f"SQL  history(thread, root only) [{len(nodes)}]", s))
+        s, found = timed(lambda: client.threads.get_history(thread_id, limit=100), repeat)
+        out(row(f"API  threads.get_history(limit=100) [{len(found)}, root only]", s, size_of(found)))
+        s, state = timed(lambda: reader.state_at(thread_id, head.checkpoint_id), repeat)
+        out(row("SQL  state_at(head)", s, size_of(state.to_json())))
+        s, found = timed(lambda: client.threads.get_state(thread_id, checkpoint_id=head.checkpoint_id), repeat)
+        out(row("API  threads.get_state(checkpoint_id=head)", s, size_of(found)))
+
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            plan = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) SELECT thread_id, count(*), max(checkpoint_id) "
+                                "FROM checkpoints GROUP BY thread_id ORDER BY 3 DESC LIMIT 50").fetchone()[0][0]
+        print(f"\n  without an index the list is a GROUP BY over every checkpoint: {_scan_nodes(plan['Plan'])}, "
+              f"{plan['Execution Time']:.0f} ms", flush=True)
+        for name, ddl in CANDIDATES:  # what an index on the thread id side would give: measured, then dropped
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                t0 = time.monotonic()
+                conn.execute(ddl)
+                conn.execute("ANALYZE checkpoints")
+                built = time.monotonic() - t0
+                size = conn.execute("SELECT pg_size_pretty(pg_relation_size(%s::regclass))", (name,)).fetchone()[0]
+            s, _ = timed(lambda: reader.list_threads(limit=50), repeat)
+            out(row(f"SQL  list_threads(limit=50) + {name} ({size}, {built:.0f}s)", s))
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                conn.execute(f"DROP INDEX {name}")
+
+        result = create_recent_index(pg_url)  # what `lgconsole threads --create-index` does
+        reader._recent_index_checked = None  # noticed at once, not within the minute
+        out(f"  with lgconsole's index ({RECENT_INDEX}: {result.size}, built CONCURRENTLY in {result.seconds:.0f}s):")
+        s, page = timed(lambda: reader.list_threads(limit=50), repeat)
+        out(row("SQL  list_threads(limit=50) + lgconsole's index", s, f"{len(page)} threads"))
+        s, page = timed(lambda: reader.list_threads(limit=50, offset=150), repeat)
+        out(row("SQL  list_threads(limit=50, offset=150) + lgconsole's index", s, f"{len(page)} threads"))
+        s, page = timed(lambda: reader.list_threads(limit=200), repeat)
+        out(row("SQL  list_threads(limit=200) + lgconsole's index [the screen's page]", s, f"{len(page)} threads"))
+        s, nodes = timed(lambda: reader.history(thread_id), repeat)
+        out(row("SQL  history(thread) + lgconsole's index", s))
+        sample = sample or [thread_id]
+        s, _ = timed(lambda: _insert_cost(pg_url, sample), 5)
+        out(row(f"SQL  insert {len(sample)} threads' checkpoints (rolled back), with the index", s))
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DROP INDEX {RECENT_INDEX}")
+        s, _ = timed(lambda: _insert_cost(pg_url, sample), 5)
+        out(row(f"SQL  insert {len(sample)} threads' checkpoints (rolled back), without", s))
+    finally:
+        reader.close()
+        client.close()
+
+
+def _scan_nodes(plan: dict) -> str:
+    found = []
+
+    def walk(node: dict) -> None:
+        if "Scan" in node.get("Node Type", ""):
+            found.append(f"{node['Node Type']} on {node.get('Relation Name') or node.get('Index Name')}")
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan)
+    return ", ".join(found)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=10_000, help="clones to make (default 10000)")
+    parser.add_argument("--runs", type=int, default=9, help="demo runs per template thread (~12 checkpoints each: "
+                                                           "9 runs make ~100 a thread)")
+    parser.add_argument("--batch", type=int, default=250, help="clones per INSERT transaction")
+    parser.add_argument("--attach", type=int, default=1000, help="clones to re-attach to the server's index")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--keep", action="store_true", help="leave the stack running (prints its state dir)")
+    parser.add_argument("--reuse", metavar="STATE_DIR", help="time again on a stack left by --keep (same --threads "
+                                                             "and --attach); nothing is generated")
+    args = parser.parse_args()
+
+    if args.reuse:
+        services = build_services(StackSpec.load(Path(args.reuse)))
+        ids = clone_ids(services["postgres"].url(), args.threads)
+        report(services["postgres"].url(), services["langgraph"].url(), ids[-1], min(args.attach, len(ids)),
+               args.repeat, ids[:10])
+        return 0
+    state_dir = new_state_dir()
+    config = make_config(state_dir)
+    try:
+        print(f"starting a stack in {state_dir} ...", flush=True)
+        start_stack(config)
+        services = build_services(StackSpec.load(state_dir))
+        pg_url, lg_url = services["postgres"].url(), services["langgraph"].url()
+        t0 = time.monotonic()
+        templates = asyncio.run(make_templates(lg_url, args.runs))
+        print(f"  templates made by real runs in {time.monotonic() - t0:.0f}s: {templates}", flush=True)
+        clone(pg_url, templates, args.threads, args.batch)
+        ids = clone_ids(pg_url, args.threads)
+        attached = min(args.attach, len(ids))
+        took = asyncio.run(attach(lg_url, ids[-attached:]))  # the newest clones
+        print(f"  re-attached {attached} clones to the server in {took:.1f}s", flush=True)
+        report(pg_url, lg_url, ids[-1], attached, args.repeat, ids[:10])
+    finally:
+        if args.keep:
+            print(f"stack left running: {state_dir} (`lgconsole --state-dir {state_dir} down` stops it)")
+        else:
+            stop_stack(config)
+            remove_state_dir(state_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
