@@ -85,6 +85,12 @@ async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:
         await settle(2.0)
         await shot("graph")
 
+        await pilot.press("4")
+        await settle(3.0)
+        await pilot.press("down")
+        await settle(2.0)
+        await shot("threads")
+
         await pilot.press("5")
         await settle(4.0)
         await shot("gpu")
@@ -114,7 +120,11 @@ def main() -> int:
         # the state dir is a random temp path: keep screenshots stable across runs
         svg.write_text(svg.read_text().replace(str(state_dir), "~/.local/state/lgconsole"))
         if converter:
-            subprocess.run([converter, "-o", str(svg.with_suffix(".png")), str(svg)], check=True)
+            # rsvg drops leading no-break spaces: give it plain spaces it must preserve
+            png_source = svg.with_suffix(".rsvg.svg")
+            png_source.write_text(svg.read_text().replace("&#160;", " ").replace("<svg ", '<svg xml:space="preserve" ', 1))
+            subprocess.run([converter, "-o", str(svg.with_suffix(".png")), str(png_source)], check=True)
+            png_source.unlink()
     print(f"wrote {len(shots)} screenshots to {outdir}" + ("" if converter else " (SVG only: no rsvg-convert)"))
     return 0
 

@@ -231,3 +231,12 @@ def test_a_stopped_service_is_critical_and_doctor_exit_codes(live_stack):
                  30, what="redis back")
     after = lgconsole("doctor", "--json", config=cfg)
     assert "service-down" not in [f["code"] for f in json.loads(after.stdout)["findings"]]
+
+
+async def test_enter_on_an_errored_thread_opens_it_on_the_threads_screen():
+    app, show = _triage_app(SAMPLE)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await show(pilot)
+        await pilot.press("down", "down", "enter")
+        await pilot.pause(0.5)
+        assert app.current_mode == "threads" and app.screen.text_filter == "01a20c2c-4a8e"

@@ -566,6 +566,11 @@ class ThreadsScreen(ConsoleScreen):
             return None  # shown disabled: the status line says why
         return True
 
+    def select(self, thread_id: str) -> None:
+        """Open one thread (a jump from Triage): the table filtered to it, its checkpoints read."""
+        self.text_filter = thread_id
+        self._apply()
+
     def action_filter(self) -> None:
         box = self.query_one(FilterInput)
         box.value = self.text_filter
