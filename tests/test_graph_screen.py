@@ -277,7 +277,7 @@ async def test_real_server_topology_schemas_and_screen(live_stack):
     assert time.monotonic() - t0 < 3, "a server that is down is reported at once, not after retries"
 
     # the screen, reading the real server through the URL of the stack's config
-    app = LgConsoleApp(live_stack)
+    app = LgConsoleApp(live_stack, triage_first=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = GraphScreen()
         await app.push_screen(screen)
