@@ -342,6 +342,10 @@ def render_lines(state_diff: StateDiff, max_value_chars: int = 80) -> list[str]:
     lines = []
     for c in state_diff.changes:
         where = path_str(c.path)
+        if c.kind == "added" and c.path and c.path[-1] in MESSAGE_KEYS and isinstance(c.new, list) and c.new:
+            # a messages list that did not exist yet: show its messages, not one long list literal
+            lines.extend(f"+ {where}: appended {message_summary(m, max_value_chars)} [{message_id(m)}]" for m in c.new)
+            continue
         if c.kind == "added":
             lines.append(f"+ {where} = {short_value(c.new, max_value_chars)}")
         elif c.kind == "removed":
