@@ -13,6 +13,7 @@ from .cli_doctor import add_doctor_command
 from .cli_gpu import add_gpu_command
 from .cli_graph import add_graph_command
 from .cli_live import add_live_commands
+from .cli_ops import add_ops_commands
 from .cli_threads import add_thread_commands
 from .urls import langgraph_url
 from .units import format_duration
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="tiny-cpu: a real vLLM on CPU with a tiny local model (needs `make vllm-cpu`)")
     add_live_commands(sub)
     add_thread_commands(sub)
+    add_ops_commands(sub)
     add_doctor_command(sub)
     add_gpu_command(sub)
     add_graph_command(sub)
@@ -63,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                 "diff": _lazy("cli_threads", "cmd_diff"), "replay": _lazy("cli_threads", "cmd_replay"),
                 "fork": _lazy("cli_threads", "cmd_fork"), "resume": _lazy("cli_threads", "cmd_resume"),
                 "copy": _lazy("cli_threads", "cmd_copy"), "doctor": _lazy("cli_doctor", "cmd_doctor"),
-                "gpu": _lazy("cli_gpu", "cmd_gpu"), "graph": _lazy("cli_graph", "cmd_graph")}
+                "gpu": _lazy("cli_gpu", "cmd_gpu"), "graph": _lazy("cli_graph", "cmd_graph"),
+                "prune": _lazy("cli_ops", "cmd_prune"), "drill": _lazy("cli_ops", "cmd_drill")}
     try:
         return handlers[args.command](config, args)
     except StackError as exc:

@@ -42,6 +42,7 @@ class NodeStep:
     custom: deque = field(default_factory=lambda: deque(maxlen=MAX_CUSTOM))
     children: list[NodeStep] = field(default_factory=list)
     interrupts: list = field(default_factory=list)
+    cached: bool = False  # its writes were handed back from before an interruption: it did not run again
 
     @property
     def duration(self) -> float | None:
@@ -50,7 +51,7 @@ class NodeStep:
         return max(0.0, self.ended - self.started)
 
     def summary(self) -> str:
-        parts = []
+        parts = ["not re-run: saved writes"] if self.cached else []
         if self.diff is not None:
             keys = sorted(str(k) for k in self.diff.top_level_keys())
             parts.append(", ".join(keys) if keys else "no change")
@@ -161,9 +162,15 @@ class LiveRun:
     def _on_updates(self, event: RunEvent) -> None:
         self._updates_seen = True
         data = event.data or {}
+        # A resumed run hands back the saved writes of tasks that finished before the interruption, marked
+        # `__metadata__: {"cached": true}`; those tasks get a start event but never a result.
+        meta = data.get("__metadata__")
+        cached = isinstance(meta, dict) and bool(meta.get("cached"))
         for node, update in data.items():
             if node == "__interrupt__":
                 self.interrupts = list(update or [])
+                continue
+            if node.startswith("__"):
                 continue
             step = self._open_step(node, event.namespace)
             before = self.sub_states.get(event.namespace, {}) if event.namespace else self.state
@@ -172,7 +179,10 @@ class LiveRun:
                 step.diff = diff_states(old, new)
             else:  # a node that returned None or a non-dict update
                 step.diff = StateDiff()
-            if step.status == "running" and step.task_id is None:
+            if cached:
+                step.cached = True
+                step.status, step.ended = "done", step.ended or event.received
+            elif step.status == "running" and step.task_id is None:
                 step.status, step.ended = "done", event.received
 
     def _on_messages(self, event: RunEvent) -> None:
@@ -309,4 +319,5 @@ def step_json(step: NodeStep) -> dict:
         "error": step.error,
         "interrupts": step.interrupts,
         "custom": list(step.custom),
+        "cached": step.cached,
     }

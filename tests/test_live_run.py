@@ -94,3 +94,19 @@ def test_node_stats_for_the_graph_screen():
     assert stats["coder"]["count"] == 1 and stats["coder"]["state"] == "done"
     assert stats["review:critique"]["count"] == 1
     assert stats["approval"]["state"] == "interrupted"
+
+
+def test_a_resumed_run_hands_back_saved_writes_without_bogus_steps():
+    """After an interruption the server re-announces finished parallel tasks and hands back their writes."""
+    live = LiveRun()
+    live.feed(RunEvent("values", {"results": {}}))
+    for task_id, node in (("t1", "coder"), ("t2", "reviewer"), ("t3", "researcher")):
+        live.feed(RunEvent("tasks", {"id": task_id, "name": node, "input": {}, "triggers": []}))
+    live.feed(RunEvent("updates", {"coder": {"results": {"coder": "done before"}}, "__metadata__": {"cached": True}}))
+    live.feed(RunEvent("updates", {"researcher": {"results": {"researcher": "fresh"}}}))
+    live.feed(RunEvent("tasks", {"id": "t3", "name": "researcher", "error": None, "result": {}, "interrupts": []}))
+    nodes = {s.node: s for s in live.steps}
+    assert "__metadata__" not in nodes
+    assert nodes["coder"].cached and nodes["coder"].status == "done" and "not re-run" in nodes["coder"].summary()
+    assert nodes["researcher"].status == "done" and not nodes["researcher"].cached
+    assert nodes["reviewer"].status == "running"  # neither handed back nor finished yet
