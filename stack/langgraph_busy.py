@@ -26,6 +26,7 @@ class LangGraphUnreachable(StackError):
 class BusyThread:
     thread_id: str
     runs: list[tuple[str, str]] = field(default_factory=list)  # (run_id, pending|running)
+    created_at: dict[str, str] = field(default_factory=dict)  # run_id -> ISO time the run was created
 
     def to_json(self) -> dict:
         return {"thread_id": self.thread_id, "runs": [{"run_id": r, "status": s} for r, s in self.runs]}
@@ -65,7 +66,9 @@ async def busy_threads(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
                     if _status_code(exc) == 404:  # deleted since the search: it stays protected all the same
                         return
                     raise _unreachable(url, exc) from None
-            busy.runs = [(r["run_id"], r["status"]) for r in runs if r["status"] in LIVE_RUN_STATUSES]
+            live = [r for r in runs if r["status"] in LIVE_RUN_STATUSES]
+            busy.runs = [(r["run_id"], r["status"]) for r in live]
+            busy.created_at = {r["run_id"]: str(r.get("created_at")) for r in live}
 
         await asyncio.gather(*(runs_of(b) for b in found.values()))
     finally:

@@ -131,30 +131,24 @@ class ActiveRun:
     run_id: str
     status: str  # pending | running
     created_at: datetime
-    assistant_id: str | None = None
 
 
-def active_runs(url: str, limit: int = 200) -> list[ActiveRun]:
-    """Runs pending or running on the LangGraph server (busy threads, then their runs)."""
-    from langgraph_sdk import get_sync_client
+def active_runs(url: str) -> list[ActiveRun]:
+    """Runs pending or running on the LangGraph server, with when each was created."""
+    from .langgraph_busy import busy_threads_sync
 
-    out: list[ActiveRun] = []
     try:
-        client = get_sync_client(url=url, timeout=5)
-        try:
-            for thread in client.threads.search(status="busy", limit=limit):
-                for run in client.runs.list(thread["thread_id"], limit=10):
-                    if run["status"] in ("pending", "running"):
-                        out.append(ActiveRun(run["thread_id"], run["run_id"], run["status"],
-                                             _parse_time(run["created_at"]), run.get("assistant_id")))
-        finally:
-            client.close()
-    except Exception as exc:
-        raise OpsStatsError(f"runs on the LangGraph server at {url}: {one_line(exc)}") from None
-    return out
+        busy = busy_threads_sync(url)
+    except StackError as exc:
+        raise OpsStatsError(f"runs in flight: {exc}") from None
+    return [ActiveRun(thread.thread_id, run_id, status, _parse_time(thread.created_at.get(run_id)))
+            for thread in busy.values() for run_id, status in thread.runs]
 
 
 def _parse_time(value) -> datetime:
     if isinstance(value, datetime):
         return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(timezone.utc)  # unknown: treated as just created, never as stuck
