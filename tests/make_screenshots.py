@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stackutil import REPO, make_config, new_state_dir, remove_state_dir, start_stack, stop_stack  # noqa: E402
+from stackutil import (REPO, make_config, new_state_dir, remove_state_dir, start_stack, stop_stack,  # noqa: E402
+                       tiny_vllm_config)
 
 from lgconsole.console.app import LgConsoleApp  # noqa: E402
 from lgconsole.console.urls import langgraph_url  # noqa: E402
@@ -28,20 +29,7 @@ TINY_MODEL = REPO / ".models" / "tiny-llama"
 def vllm_section() -> str:
     if not (VLLM_PYTHON.exists() and (TINY_MODEL / "config.json").exists()):
         return ""
-    return f'''
-[vllm]
-model = "{TINY_MODEL}"
-served_model_name = "tiny-llama"
-launcher = "module"
-device = "cpu"
-python = "{VLLM_PYTHON}"
-dtype = "float32"
-max_model_len = 1024
-max_num_seqs = 8
-enforce_eager = true
-kv_cache_memory_bytes = 8388608
-startup_timeout = 400
-'''
+    return tiny_vllm_config(VLLM_PYTHON, TINY_MODEL, kv_cache_bytes=8 * 2**20)
 
 
 async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:

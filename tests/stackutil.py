@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from lgconsole.console.config import Config, build_stack_spec, load_config
@@ -90,3 +91,46 @@ def lgconsole(*args: str, config: Path | None = None, timeout: float = 120, env:
                               "LGCONSOLE_CONFIG")}
     return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=timeout,
                           env={**clean_env, **(env or {})}, cwd=cwd or REPO)
+
+
+@contextmanager
+def own_stack(text: str = "", timeout: float = 120.0):
+    """A stack of its own for the duration of the block (for tests that kill services), stopped by PID at the end;
+    fails if anything of it is left running."""
+    state_dir = new_state_dir()
+    config = make_config(state_dir, text)
+    try:
+        start_stack(config, timeout=timeout)
+        yield config
+    finally:
+        stop_stack(config)
+        left = processes_mentioning(str(state_dir))
+        remove_state_dir(state_dir)
+        assert not left, f"processes left after down: {left}"
+
+
+async def pilot_wait(pilot, predicate, timeout: float = 60.0, what: str = "condition"):
+    """Pump the app until predicate() is true (for Pilot tests against real services)."""
+    for _ in range(int(timeout / 0.1)):
+        await pilot.pause(0.1)
+        if predicate():
+            return True
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def tiny_vllm_config(python: Path, model: Path, kv_cache_bytes: int, max_num_seqs: int = 8) -> str:
+    """The [vllm] section that serves the tiny local model with the CPU build."""
+    return f'''
+[vllm]
+model = "{model}"
+served_model_name = "tiny-llama"
+launcher = "module"
+device = "cpu"
+python = "{python}"
+dtype = "float32"
+max_model_len = 1024
+max_num_seqs = {max_num_seqs}
+enforce_eager = true
+kv_cache_memory_bytes = {kv_cache_bytes}
+startup_timeout = 400
+'''

@@ -8,15 +8,7 @@ import json
 import pytest
 from lgconsole.console.drill import DrillReport, TaskLedger, count_reruns, kill_moment, report_lines
 from lgconsole.stack.runs import RunEvent
-from stackutil import (
-    lgconsole,
-    make_config,
-    new_state_dir,
-    processes_mentioning,
-    remove_state_dir,
-    start_stack,
-    stop_stack,
-)
+from stackutil import lgconsole, own_stack
 
 # --- plain logic ---------------------------------------------------------------------------------------------------
 
@@ -105,17 +97,10 @@ def test_report_verdicts():
 # --- integration: a stack of its own ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def own_stack():
-    state_dir = new_state_dir()
-    config = make_config(state_dir)
-    try:
-        start_stack(config)
+def drill_stack():
+    """The drill kills services: it gets a stack of its own, not the session's."""
+    with own_stack() as config:
         yield config
-    finally:
-        stop_stack(config)
-        left = processes_mentioning(str(state_dir))
-        remove_state_dir(state_dir)
-        assert not left, f"processes left after down: {left}"
 
 
 def drill(config, *args: str):
@@ -123,10 +108,10 @@ def drill(config, *args: str):
 
 
 @pytest.mark.integration
-def test_kill_the_server_during_a_node_reruns_only_that_node(own_stack):
+def test_kill_the_server_during_a_node_reruns_only_that_node(drill_stack):
     """Killed < 10 s after the thread was created: the restarted dev server has lost both the run and the thread
     (its index is saved every ~10 s); the drill re-creates the thread and resumes it from Postgres."""
-    result = drill(own_stack, "langgraph", "--json")
+    result = drill(drill_stack, "langgraph", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["killed_during"] == ["researcher"]
@@ -145,16 +130,16 @@ def test_kill_the_server_during_a_node_reruns_only_that_node(own_stack):
     from lgconsole.console.urls import postgres_url
     from lgconsole.stack.checkpoints import CheckpointReader
 
-    with CheckpointReader(postgres_url(own_stack)) as reader:  # the same thread, finished, in Postgres
+    with CheckpointReader(postgres_url(drill_stack)) as reader:  # the same thread, finished, in Postgres
         [summary] = reader.list_threads(text=report["thread_id"])
         assert summary.status.value == "idle" and "finalize" in summary.latest_nodes
 
 
 @pytest.mark.integration
-def test_a_run_the_server_saved_is_requeued_and_reattached(own_stack):
+def test_a_run_the_server_saved_is_requeued_and_reattached(drill_stack):
     """Workers sleep 12 s: the dev server saves its run index while the run runs, re-queues it after the restart
     (attempt 2, same run id), and that attempt resumes from the checkpoint: again only the in-flight node re-runs."""
-    result = drill(own_stack, "langgraph", "--delay", "12")
+    result = drill(drill_stack, "langgraph", "--delay", "12")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "recovery: re-attached" in out and "re-queued it" in out
@@ -164,10 +149,10 @@ def test_a_run_the_server_saved_is_requeued_and_reattached(own_stack):
 
 @pytest.mark.integration
 @pytest.mark.parametrize("service", ["redis", "postgres"])
-def test_a_dependency_killed_mid_node_is_ridden_through(own_stack, service):
+def test_a_dependency_killed_mid_node_is_ridden_through(drill_stack, service):
     """Redis (the tool cache) and Postgres (the checkpointer's pool reconnects) come back within ~2 s: the run
     carries on, nothing is re-executed, the thread completes."""
-    result = drill(own_stack, service, "--json")
+    result = drill(drill_stack, service, "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["service"] == service and report["killed_during"] == ["researcher"]
@@ -176,6 +161,6 @@ def test_a_dependency_killed_mid_node_is_ridden_through(own_stack, service):
 
 
 @pytest.mark.integration
-def test_drill_refuses_an_external_or_unknown_service(own_stack):
-    result = drill(own_stack, "vllm")
+def test_drill_refuses_an_external_or_unknown_service(drill_stack):
+    result = drill(drill_stack, "vllm")
     assert result.returncode == 2 and "invalid choice" in result.stderr

@@ -10,6 +10,7 @@ from lgconsole.console.config import Config
 from lgconsole.console.live import LiveRun
 from lgconsole.console.screens.live import LiveScreen
 from livefixtures import recorded
+from stackutil import pilot_wait
 from test_stack_screen import FixedStack, _fixed_snapshot
 
 
@@ -67,14 +68,6 @@ async def test_invalid_json_input_is_refused_before_sending():
 
 # --- against the real server ---------------------------------------------------------------------------------
 
-async def _wait(pilot, predicate, timeout=60.0):
-    for _ in range(int(timeout / 0.1)):
-        await pilot.pause(0.1)
-        if predicate():
-            return True
-    raise AssertionError("timed out")
-
-
 @pytest.mark.integration
 async def test_run_answer_the_interrupt_and_complete_from_the_keyboard(live_stack):
     app = LgConsoleApp(live_stack, triage_first=False)
@@ -87,15 +80,15 @@ async def test_run_answer_the_interrupt_and_complete_from_the_keyboard(live_stac
         await pilot.pause(0.2)
         app.screen.query_one("#new-run-input").text = '{"task": "pilot run", "delay": 0.1}'
         await pilot.press("ctrl+s")
-        await _wait(pilot, lambda: screen.live.status == "waiting")
+        await pilot_wait(pilot, lambda: screen.live.status == "waiting")
         nodes = [s.node for s in screen.live.steps]
         assert nodes[0] == "supervisor" and sorted(nodes[1:4]) == ["coder", "researcher", "reviewer"]
-        await _wait(pilot, lambda: screen.query_one("#interrupt-panel").display, timeout=2)
+        await pilot_wait(pilot, lambda: screen.query_one("#interrupt-panel").display, timeout=2)
         await pilot.press("i", *"true", "enter")
-        await _wait(pilot, lambda: screen.live.status == "success")
+        await pilot_wait(pilot, lambda: screen.live.status == "success")
         assert screen.live.state["outcome"] == "approved"
         assert [s.node for s in screen.live.steps][-2:] == ["approval", "finalize"]
-        await _wait(pilot, lambda: not screen.query_one("#interrupt-panel").display, timeout=2)
+        await pilot_wait(pilot, lambda: not screen.query_one("#interrupt-panel").display, timeout=2)
 
 
 @pytest.mark.integration
@@ -113,11 +106,11 @@ async def test_attach_mid_run_from_a_second_client_and_cancel(live_stack):
         await pilot.press("a")
         await pilot.pause(0.2)
         await pilot.press(*elsewhere.thread_id, "enter")
-        await _wait(pilot, lambda: any(s.node == "coder" for s in screen.live.steps))
+        await pilot_wait(pilot, lambda: any(s.node == "coder" for s in screen.live.steps))
         assert screen.live.run_id == elsewhere.run_id
         await pilot.press("c")
-        await _wait(pilot, lambda: screen.live.status == "cancelled")
-        await _wait(pilot, lambda: "cancelled" in str(screen.query_one("#live-info").render()), timeout=2)
+        await pilot_wait(pilot, lambda: screen.live.status == "cancelled")
+        await pilot_wait(pilot, lambda: "cancelled" in str(screen.query_one("#live-info").render()), timeout=2)
     await elsewhere.close()
 
 
@@ -130,5 +123,5 @@ async def test_unknown_assistant_is_one_line_in_the_ui(live_stack):
         app.screen.query_one("#new-run-assistant").value = "no-such-graph"
         await pilot.press("ctrl+s")
         screen = app.screen
-        await _wait(pilot, lambda: screen.live.status == "error")
+        await pilot_wait(pilot, lambda: screen.live.status == "error")
         assert "no such assistant" in screen.live.error

@@ -14,6 +14,7 @@ from lgconsole.console.config import Config
 from lgconsole.console.screens.threads import ForkScreen, ResumeScreen, ThreadsScreen
 from lgconsole.console.threads_view import checkpoint_key
 from lgconsole.widgets.checkpoint_tree_view import CheckpointTreeView
+from stackutil import pilot_wait
 from test_stack_screen import FixedStack, _fixed_snapshot
 from threadfixtures import FixedThreads, load
 
@@ -205,14 +206,6 @@ async def test_resume_asks_for_an_answer_and_only_on_a_waiting_thread():
 
 # --- on a real stack ---------------------------------------------------------------------------------------------
 
-async def _wait(pilot, predicate, timeout=60.0):
-    for _ in range(int(timeout / 0.1)):
-        await pilot.pause(0.1)
-        if predicate():
-            return True
-    raise AssertionError("timed out")
-
-
 @pytest.mark.integration
 async def test_fork_from_the_keyboard_runs_and_shows_the_new_branch(live_stack):
     from langgraph_sdk import get_client
@@ -233,27 +226,27 @@ async def test_fork_from_the_keyboard_runs_and_shows_the_new_branch(live_stack):
         screen = ThreadsScreen(ThreadsSource(live_stack))
         await app.push_screen(screen)
         await pilot.press("slash", *tid, "enter")
-        await _wait(pilot, lambda: screen.thread_id == tid and screen.ctree is not None)
-        await _wait(pilot, lambda: screen.state is not None)
+        await pilot_wait(pilot, lambda: screen.thread_id == tid and screen.ctree is not None)
+        await pilot_wait(pilot, lambda: screen.state is not None)
         tree = screen.query_one(CheckpointTreeView)
         tree.focus()
         await pilot.press("home", "down", "down")  # input, step 0, step 1 (after the supervisor)
-        await _wait(pilot, lambda: screen.state is not None and screen.state.step == 1)
+        await pilot_wait(pilot, lambda: screen.state is not None and screen.state.step == 1)
         step1 = screen.state.checkpoint_id
         await pilot.press("f")
-        await _wait(pilot, lambda: isinstance(app.screen, ForkScreen), timeout=5)
+        await pilot_wait(pilot, lambda: isinstance(app.screen, ForkScreen), timeout=5)
         area = app.screen.query_one("#fork-values")
         area.text = area.text.replace(f"pilot fork {tag}", f"pilot fork {tag} edited", 1)
         await pilot.press("ctrl+s")
-        await _wait(pilot, lambda: isinstance(app.screen, ThreadsScreen), timeout=30)
-        await _wait(pilot, lambda: screen.run is not None and screen.run.status in ("waiting", "success", "error"))
+        await pilot_wait(pilot, lambda: isinstance(app.screen, ThreadsScreen), timeout=30)
+        await pilot_wait(pilot, lambda: screen.run is not None and screen.run.status in ("waiting", "success", "error"))
         assert screen.run.status == "waiting", screen.run.error
         ran = [s.node for s in screen.run.steps]
         assert "supervisor" not in ran and {"researcher", "coder", "reviewer", "join"} <= set(ran)
         # the tree, read back from Postgres, has the new branch from step 1, marked new
-        await _wait(pilot, lambda: screen.nodes is not None and any(
+        await pilot_wait(pilot, lambda: screen.nodes is not None and any(
             n.source == "update" and n.parent_checkpoint_id == step1 for n in screen.nodes))
-        await _wait(pilot, lambda: any("edited state" in str(line) for line in _tree_lines(tree)), timeout=10)
+        await pilot_wait(pilot, lambda: any("edited state" in str(line) for line in _tree_lines(tree)), timeout=10)
         fork = next(n for n in screen.nodes if n.source == "update")
         assert checkpoint_key(fork.checkpoint_id) in screen._new
 
@@ -288,7 +281,7 @@ async def test_the_screen_is_read_only_while_the_server_is_stopped(live_stack):
         async with app.run_test(size=(120, 40)) as pilot:
             screen = ThreadsScreen(ThreadsSource(live_stack))
             await app.push_screen(screen)
-            await _wait(pilot, lambda: screen.server is not None and screen.page is not None)
+            await pilot_wait(pilot, lambda: screen.server is not None and screen.page is not None)
             assert not screen.server.up
             assert screen.page.total >= 1  # read from Postgres all the same
             assert "READ-ONLY" in str(screen.query_one("#threads-status").render())

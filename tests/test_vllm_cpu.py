@@ -19,8 +19,7 @@ from lgconsole.console.capacity import StarvationDetector, StarvationSample
 from lgconsole.console.triage_view import TriageSource
 from lgconsole.console.urls import langgraph_url, service_url
 from lgconsole.stack.vllm_metrics import VllmScraper
-from stackutil import REPO, lgconsole, make_config, new_state_dir, processes_mentioning, remove_state_dir, start_stack, \
-    stop_stack
+from stackutil import REPO, lgconsole, own_stack, tiny_vllm_config
 
 pytestmark = pytest.mark.vllm
 
@@ -41,30 +40,8 @@ def tiny_model() -> Path:
 
 @pytest.fixture(scope="session")
 def vllm_stack():
-    model = tiny_model()
-    state_dir = new_state_dir()
-    config = make_config(state_dir, f'''
-[vllm]
-model = "{model}"
-served_model_name = "tiny-llama"
-launcher = "module"
-device = "cpu"
-python = "{VLLM_PYTHON}"
-dtype = "float32"
-max_model_len = 1024
-max_num_seqs = {MAX_NUM_SEQS}
-enforce_eager = true
-kv_cache_memory_bytes = {KV_BYTES}
-startup_timeout = 400
-''')
-    try:
-        start_stack(config, timeout=450)
+    with own_stack(tiny_vllm_config(VLLM_PYTHON, tiny_model(), KV_BYTES, MAX_NUM_SEQS), timeout=450) as config:
         yield config
-    finally:
-        stop_stack(config)
-        left = processes_mentioning(str(state_dir))
-        remove_state_dir(state_dir)
-        assert not left, f"left running: {left}"
 
 
 def test_vllm_is_a_supervised_service(vllm_stack):

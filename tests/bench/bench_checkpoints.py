@@ -14,14 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for stackutil
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bench/, for timing
 
 from stackutil import make_config, new_state_dir, remove_state_dir, start_stack, stop_stack  # noqa: E402
+from timing import row as timing_row, timed  # noqa: E402
 
 from lgconsole.stack.checkpoints import CheckpointReader  # noqa: E402
 from lgconsole.stack.supervisor import StackSpec, build_services  # noqa: E402
@@ -63,22 +64,8 @@ async def fill(lg_url: str, threads: int, long_runs: int, concurrency: int) -> s
     return long_tid
 
 
-def timed(fn, repeat: int) -> tuple[list[float], object]:
-    result = None
-    for _ in range(2):  # warm-up: pools, plans, caches
-        result = fn()
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return samples, result
-
-
-def row(name: str, samples: list[float], size: str = "") -> str:
-    ordered = sorted(samples)
-    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
-    return f"  {name:<58} {statistics.median(samples):9.2f} {p90:9.2f}   {size}"
+def row(name: str, samples: list[float], note: str = "") -> str:
+    return timing_row(name, samples, note, width=58, digits=2)
 
 
 def main() -> int:
