@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .units import format_duration
+
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -87,16 +89,6 @@ def _state(service) -> str:
     return getattr(service.state, "value", service.state)
 
 
-def _ago(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
 def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
@@ -160,7 +152,7 @@ def rule_stuck_runs(i: TriageInputs, t: Thresholds) -> list[Finding]:
         age = (i.now - run.created_at).total_seconds()
         limit = t.pending_run_s if run.status == "pending" else t.running_run_s
         if age > limit:
-            out.append(Finding("warning", "stuck-run", f"run {run.status} for {_ago(age)} on thread {run.thread_id}",
+            out.append(Finding("warning", "stuck-run", f"run {run.status} for {format_duration(age)} on thread {run.thread_id}",
                                "Pending: no worker picked it up (all busy, or a worker died). Running: a node hangs "
                                "or waits on a slow model.", (f"run {run.run_id}", f"created {run.created_at:%H:%M:%S}"),
                                "Watch it live (3, then a to attach); cancel it if it is hung.",
@@ -202,9 +194,9 @@ def rule_waiting_threads(i: TriageInputs, t: Thresholds) -> list[Finding]:
     first = max(i.waiting_threads, key=lambda th: (i.now - th.last_activity).total_seconds() if th.last_activity else 0)
     return [Finding(severity, "waiting-threads",
                     f"{len(i.waiting_threads)} thread{'s' if len(i.waiting_threads) > 1 else ''} wait for a human "
-                    f"(oldest {_ago(oldest)})",
+                    f"(oldest {format_duration(oldest)})",
                     "They stopped at interrupt() and resume only when someone answers.",
-                    tuple(f"{th.thread_id}  waiting {_ago((i.now - th.last_activity).total_seconds())}"
+                    tuple(f"{th.thread_id}  waiting {format_duration((i.now - th.last_activity).total_seconds())}"
                           for th in sorted(i.waiting_threads, key=lambda th: th.last_activity or i.now)[:5]),
                     "Answer on the Threads screen (r), or `lgconsole resume THREAD VALUE`.",
                     Jump("threads", first.thread_id))]

@@ -65,7 +65,7 @@ def test_waiting_threads_warn_after_an_hour():
     fresh = evaluate(TriageInputs(now=NOW, waiting_threads=[_thread("w", "waiting", 10)]))
     assert fresh[0].severity == "info"
     stale = evaluate(TriageInputs(now=NOW, waiting_threads=[_thread("w", "waiting", 10), _thread("v", "waiting", 90)]))
-    assert stale[0].severity == "warning" and "oldest 1.5 h" in stale[0].title and stale[0].jump.target == "v"
+    assert stale[0].severity == "warning" and "oldest 1h30m" in stale[0].title and stale[0].jump.target == "v"
 
 
 def test_stuck_runs():
