@@ -199,6 +199,10 @@ def test_rules_fire_on_a_real_stack_and_clear(live_stack):
     # answered -> no longer waiting
     client.runs.wait(waiting["thread_id"], "demo", command={"resume": True})
     assert waiting["thread_id"] not in [th.thread_id for th in source.gather().waiting_threads]
+    # the failure fixed (the bad input edited away, the thread run on from its checkpoint) -> no longer errored
+    client.threads.update_state(failed["thread_id"], {"fail_at": None})
+    client.runs.wait(failed["thread_id"], "demo", input=None)
+    assert failed["thread_id"] not in [th.thread_id for th in source.gather().errored_threads]
 
     # a stuck run: running longer than the (lowered) threshold, cleared when it ends
     slow = client.threads.create()
