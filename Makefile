@@ -53,6 +53,7 @@ bench: system-packages venv
 	$(PY) tests/bench/bench_checkpoints.py
 	$(PY) tests/bench/bench_live.py
 	$(PY) tests/bench/gpu_telemetry.py
+	$(PY) tests/bench/bench_peers.py
 
 # The 1M-checkpoint tables (about 4 minutes to generate each, ~10 GB of disk).
 bench-1m: system-packages venv

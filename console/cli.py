@@ -271,13 +271,14 @@ def cmd_demo(config: Config, args) -> int:
     print(f"demo runs done in {time.monotonic() - t0:.1f}s")
     if args.no_console:
         return 0
-    return cmd_console(config, args)
+    # the demo fails one run on purpose: open on the Stack screen, not on the Triage page it would trigger
+    return cmd_console(config, args, triage_first=False)
 
 
-def cmd_console(config: Config, args) -> int:
+def cmd_console(config: Config, args, triage_first: bool = True) -> int:
     from .app import LgConsoleApp
 
-    LgConsoleApp(config).run()
+    LgConsoleApp(config, triage_first=triage_first).run()
     from lgconsole.stack import supervisor
 
     state = supervisor.read_state(config.state_path)

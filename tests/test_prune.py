@@ -1,7 +1,8 @@
 """`lgconsole prune` on a real Postgres: in a scratch database on the live stack's cluster, threads are generated from
 the rows of a real demo run (thread ids rewritten, uuid6 checkpoint ids and `ts` moved back in time), then a dry run,
 a deleting run, live runs on the real server, a checkpoint written between plan and execute, and a server that is
-down. The generator (`install_template`, `generate_threads`) is reused by tests/bench/bench_prune.py."""
+down. The generator (`install_template`, `generate_threads`) is tests/bench/checkpoint_data.py, shared with the
+benchmarks."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit, urlunsplit
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
+# the shared generator (tests/bench/checkpoint_data.py): real rows of a template thread, copied under new thread
+# ids and moved back in time
+from bench.checkpoint_data import TABLES, admin_url, generate_threads, install_template
 from lgconsole.stack.checkpoints import checkpoint_id_floor, checkpoint_time
 from lgconsole.stack.prune import (
     PruneError,
@@ -25,99 +28,6 @@ from lgconsole.stack.prune import (
     plan_prune,
 )
 from stackutil import lgconsole, make_config, new_state_dir, remove_state_dir
-
-TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
-UUID_EPOCH_100NS = 0x01B21DD213814000
-
-# --- the generator: real rows of a template thread, copied under new thread ids and moved back in time ----------------
-
-# uuid6 `tttttttt-tttt-6ttt-...`: the 60-bit timestamp (100 ns ticks) minus `shift`; other ids pass unchanged.
-SHIFT_FUNCTION = """
-CREATE OR REPLACE FUNCTION lgc_uuid6_shift(id text, shift bigint) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT CASE WHEN id IS NULL OR substr(id, 15, 1) <> '6' THEN id ELSE (
-    SELECT lpad(to_hex(t >> 28), 8, '0') || '-' || lpad(to_hex((t >> 12) & 65535), 4, '0') || '-6'
-           || lpad(to_hex(t & 4095), 3, '0') || substr(id, 19)
-    FROM (SELECT ('x' || lpad(substr(id, 1, 8) || substr(id, 10, 4) || substr(id, 16, 3), 16, '0'))::bit(64)::bigint
-                 - shift AS t) AS s
-) END
-$$;
-"""
-
-
-def ticks(when: datetime) -> int:
-    return (when - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1) * 10 + UUID_EPOCH_100NS
-
-
-def install_template(conn: psycopg.Connection, source_url: str, thread_id: str) -> dict[str, int]:
-    """Copy one real thread's rows from the source database into `tpl_*` tables of `conn`'s database (created here,
-    like the checkpointer's tables) and add the shift function. Returns the template's rows per table."""
-    conn.execute(SHIFT_FUNCTION)
-    sizes = {}
-    with psycopg.connect(source_url) as source:
-        for table in TABLES:
-            conn.execute(f"DROP TABLE IF EXISTS tpl_{table}")
-            conn.execute(f"CREATE TABLE tpl_{table} (LIKE {table})")
-            columns = [r[0] for r in source.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
-                (table,)).fetchall()]
-            cols = ", ".join(columns)
-            with source.cursor().copy(f"COPY (SELECT {cols} FROM {table} WHERE thread_id = %s) TO STDOUT",
-                                      (thread_id,)) as out, \
-                    conn.cursor().copy(f"COPY tpl_{table} ({cols}) FROM STDIN") as into:
-                for chunk in out:
-                    into.write(chunk)
-            sizes[table] = conn.execute(f"SELECT count(*) FROM tpl_{table}").fetchone()[0]
-    conn.commit()
-    return sizes
-
-
-def template_last(conn: psycopg.Connection) -> str:
-    return conn.execute('SELECT max(checkpoint_id COLLATE "C") FROM tpl_checkpoints').fetchone()[0]
-
-
-# The rows of every generated thread: the template's with the thread id replaced (also in metadata) and every
-# checkpoint id, parent id, the checkpoint JSON's id and ts moved back by the thread's shift.
-GENERATE_SQL = {
-    "checkpoints": """
-        INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint,
-                                 metadata)
-        SELECT g.tid, c.checkpoint_ns, lgc_uuid6_shift(c.checkpoint_id, g.shift),
-               lgc_uuid6_shift(c.parent_checkpoint_id, g.shift), c.type,
-               c.checkpoint || jsonb_build_object(
-                   'id', lgc_uuid6_shift(c.checkpoint ->> 'id', g.shift),
-                   'ts', to_jsonb((c.checkpoint ->> 'ts')::timestamptz - make_interval(secs => g.shift / 1e7))),
-               c.metadata || jsonb_build_object('thread_id', g.tid)
-        FROM tpl_checkpoints c CROSS JOIN {gen} AS g""",
-    "checkpoint_blobs": """
-        INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-        SELECT g.tid, b.checkpoint_ns, b.channel, b.version, b.type, b.blob
-        FROM tpl_checkpoint_blobs b CROSS JOIN {gen} AS g""",
-    "checkpoint_writes": """
-        INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob,
-                                       task_path)
-        SELECT g.tid, w.checkpoint_ns, lgc_uuid6_shift(w.checkpoint_id, g.shift), w.task_id, w.idx, w.channel, w.type,
-               w.blob, w.task_path
-        FROM tpl_checkpoint_writes w CROSS JOIN {gen} AS g""",
-}
-
-
-def generate_threads(conn: psycopg.Connection, ages: dict[str, timedelta], now: datetime | None = None) -> None:
-    """One copy of the template per thread id, its latest checkpoint written `age` before `now`."""
-    now = now or datetime.now(timezone.utc)
-    last = ticks(checkpoint_time(template_last(conn)))
-    ids = list(ages)
-    shifts = [last - ticks(now - ages[t]) for t in ids]
-    gen = "(SELECT * FROM unnest(%(ids)s::text[], %(shifts)s::bigint[]) AS u(tid, shift))"
-    for table in TABLES:
-        conn.execute(GENERATE_SQL[table].format(gen=gen), {"ids": ids, "shifts": shifts})
-    conn.commit()
-
-
-def admin_url(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
 
 # --- fixtures ---------------------------------------------------------------------------------------------------------
 
@@ -211,7 +121,7 @@ def populate(conn: psycopg.Connection) -> dict[str, list[str]]:
     checkpoint is an hour old, and one whose ids are not uuid6 (age unknown)."""
     old, new = new_ids(3, "old"), new_ids(2, "new")
     mixed, undated = new_ids(1, "mixed"), new_ids(1, "undated")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     generate_threads(conn, dict(zip(old, [timedelta(days=8), timedelta(days=30), timedelta(days=400)])), now)
     generate_threads(conn, dict(zip(new, [timedelta(hours=1), timedelta(days=6)])), now)
     generate_threads(conn, {mixed[0]: timedelta(days=30), undated[0]: timedelta(days=30)}, now)
@@ -260,7 +170,7 @@ def test_checkpoint_id_floor_orders_like_the_checkpoint_ids():
 @pytest.mark.integration
 def test_the_generator_moves_ids_and_ts_back_in_time(db):
     [tid] = new_ids(1, "gen")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     generate_threads(db, {tid: timedelta(days=30)}, now)
     rows = db.execute("SELECT checkpoint_id, parent_checkpoint_id, checkpoint ->> 'id', checkpoint ->> 'ts', "
                       "metadata ->> 'thread_id' FROM checkpoints WHERE thread_id = %s", (tid,)).fetchall()
@@ -287,7 +197,7 @@ def test_dry_run_reports_exact_counts_and_deletes_nothing(db, scratch, cli):
     assert plan["rows"] == {t: 3 * tpl[t] for t in TABLES} == rows_of(db, threads["old"])
     assert plan["threads"] == 3 and plan["threads_total"] == 7 and plan["undated_threads"] == 1
     assert plan["protected"] == []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     oldest, newest = (datetime.fromisoformat(plan[k]) for k in ("oldest_activity", "newest_activity"))
     assert abs((now - oldest) - timedelta(days=400)) < timedelta(minutes=2)
     assert abs((now - newest) - timedelta(days=8)) < timedelta(minutes=2)

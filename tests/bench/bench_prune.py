@@ -1,9 +1,10 @@
 """Benchmark: `prune` throughput on 1M+ checkpoints, against langgraph's own `delete_thread` on the same data.
 
-Not a test. Brings up a stack of its own in /tmp (or uses a running one with --state-dir), runs one demo thread
-through `--template-runs` approved runs (~12 checkpoints each: root + review subgraph), copies its real rows into a
-scratch database on the stack's Postgres, and replicates them in SQL (generate_series, thread ids rewritten, uuid6
-ids and `ts` moved back) into `--threads` threads whose latest activity falls in five interleaved 4-day bands.
+Not a test. Brings up a stack of its own in /tmp (or uses a running one with --state-dir), makes the template threads
+of tests/bench/checkpoint_data.py (idle, waiting, errored, forked; `--template-runs` runs each, ~12 checkpoints a run:
+root + review subgraph), copies their real rows into a scratch database on the stack's Postgres, and replicates them
+in SQL (the shared generator: thread ids rewritten, uuid6 ids and `ts` moved back) into `--threads` threads whose
+latest activity falls in five interleaved 4-day bands.
 Then, warm, on that data:
 
     plan_prune(older_than)                      the GROUP BY over every checkpoint + row counts
@@ -20,17 +21,29 @@ import asyncio
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for stackutil and the generator
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for stackutil
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bench/, for the generator
 
 import psycopg
-from lgconsole.stack.checkpoints import checkpoint_time
+from checkpoint_data import (
+    TABLES,
+    admin_url,
+    generate_bulk,
+    install_template,
+    make_templates,
+)
 from lgconsole.stack.prune import execute_prune, plan_prune
 from lgconsole.stack.supervisor import StackSpec, build_services
-from stackutil import make_config, new_state_dir, remove_state_dir, start_stack, stop_stack
-from test_prune import GENERATE_SQL, TABLES, admin_url, install_template, template_last, ticks
+from stackutil import (
+    make_config,
+    new_state_dir,
+    remove_state_dir,
+    start_stack,
+    stop_stack,
+)
 
 SPAN = timedelta(days=20)
 BATCHES = (25, 100, 500, 2000)  # one age band each, oldest first; the youngest band is left for the peer
@@ -38,41 +51,13 @@ BANDS = len(BATCHES) + 1
 CHUNK_THREADS = 250
 
 
-def make_template(lg_url: str, runs: int) -> str:
-    from langgraph_sdk import get_sync_client
-
-    client = get_sync_client(url=lg_url, timeout=120)
-    try:
-        tid = client.threads.create(metadata={"graph_id": "demo", "bench": "prune-template"})["thread_id"]
-        for n in range(runs):
-            client.runs.wait(tid, "demo", input={"task": f"bench template run {n}", "delay": 0})
-            client.runs.wait(tid, "demo", command={"resume": True})
-    finally:
-        client.close()
-    return tid
-
-
 def generate(conn: psycopg.Connection, threads: int, now: datetime) -> float:
-    """`threads` copies of the template. Thread g's latest checkpoint is in age band g % BANDS (0-4, 4-8, ... 16-20
+    """`threads` copies of the templates. Thread g's latest checkpoint is in age band g % BANDS (0-4, 4-8, ... 16-20
     days), so each band is a fifth of the threads spread evenly through the tables: the slices pruned with
     different batch sizes are alike. Returns seconds."""
-    base = ticks(checkpoint_time(template_last(conn))) - ticks(now)
     band = int(SPAN.total_seconds() * 1e7) // BANDS
-    gen = ("(SELECT md5('bench' || g)::uuid::text AS tid, "
-           "%(base)s::bigint + (g %% %(bands)s) * %(band)s::bigint + (g::bigint * %(band)s / %(n)s) AS shift "
-           "FROM generate_series(%(lo)s::int, %(hi)s::int) AS g)")
-    t0 = time.monotonic()
-    for lo in range(0, threads, CHUNK_THREADS):
-        hi = min(threads, lo + CHUNK_THREADS) - 1
-        for table in TABLES:
-            conn.execute(GENERATE_SQL[table].format(gen=gen),
-                         {"base": base, "band": band, "bands": BANDS, "n": threads, "lo": lo, "hi": hi})
-        conn.commit()
-        done = hi + 1
-        if done % (CHUNK_THREADS * 8) == 0 or done == threads:
-            rate = done / (time.monotonic() - t0)
-            print(f"  {done:,}/{threads:,} threads generated ({rate:.0f} threads/s)", flush=True)
-    return time.monotonic() - t0
+    return generate_bulk(conn, threads, "(g %% %(bands)s) * %(band)s::bigint + (g::bigint * %(band)s / %(n)s)",
+                         {"band": band, "bands": BANDS}, now=now, batch=CHUNK_THREADS)
 
 
 def table_sizes(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
@@ -123,8 +108,9 @@ def main() -> int:
             start_stack(config)
         services = build_services(StackSpec.load(state_dir))
         main_url, lg_url = services["postgres"].url(), services["langgraph"].url()
-        print(f"template: one demo thread, {args.template_runs} approved runs ...", flush=True)
-        template_tid = make_template(lg_url, args.template_runs)
+        print(f"templates: demo threads (idle, waiting, errored, forked), {args.template_runs} runs each ...",
+              flush=True)
+        templates = make_templates(lg_url, args.template_runs)
         with psycopg.connect(admin_url(main_url, "postgres"), autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         url = admin_url(main_url, name)
@@ -133,9 +119,9 @@ def main() -> int:
         with PostgresSaver.from_conn_string(url) as saver:
             saver.setup()
         conn = psycopg.connect(url)
-        tpl = install_template(conn, main_url, template_tid)
+        tpl = install_template(conn, main_url, list(templates.values()))
         print(f"template rows: {tpl}", flush=True)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         print(f"generating {args.threads:,} threads in SQL ...", flush=True)
         gen_s = generate(conn, args.threads, now)
         conn.autocommit = True

@@ -3,12 +3,10 @@
 
 Not a test. Starts a stack of its own in /tmp (its database is the scratch database: nothing of yours is touched),
 then:
-1. runs the demo graph for real on three template threads (idle, waiting on the interrupt, errored in `coder`),
-   `--runs` runs each (~12 checkpoints a run, subgraph calls included), written by the real Postgres saver;
-2. clones them in SQL (INSERT ... SELECT, batches of `--batch` threads) into `--threads` threads: every row of
-   `checkpoints`, `checkpoint_blobs` and `checkpoint_writes`, with new thread ids and the checkpoint ids (and the
-   ids inside the rows: `checkpoint.id`, `parent_checkpoint_id`, `metadata.parents`, `metadata.thread_id`)
-   shifted in time, so ids stay time-ordered uuid6 and each thread's activity is one second after the previous;
+1.-2. the shared generator (tests/bench/checkpoint_data.py): template threads by real demo runs (idle, waiting on
+   the interrupt, errored in `coder`, forked at a mid checkpoint; ~12 checkpoints a run, subgraph namespaces
+   included), cloned in SQL (batches of `--batch` threads) into `--threads` threads with every id shifted in time,
+   so ids stay time-ordered uuid6 and each thread's activity is one second after the previous;
 3. VACUUM ANALYZE, re-attaches `--attach` of the clones to the server (threads.create with the same id and
    graph_id: the dev server only knows threads in its own index, the clones are in Postgres only);
 4. times, warm, median and p90 of `--repeat`:
@@ -45,162 +43,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for stackutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bench/, for timing
 
-from stackutil import make_config, new_state_dir, remove_state_dir, start_stack, stop_stack  # noqa: E402
-from timing import row as timing_row, timed  # noqa: E402
-
-from lgconsole.stack.checkpoint_index import RECENT_INDEX, create_recent_index  # noqa: E402
-from lgconsole.stack.checkpoints import CheckpointReader  # noqa: E402
-from lgconsole.stack.supervisor import StackSpec, build_services  # noqa: E402
-
-GRAPH = "demo"
-TEMPLATES = (  # label, the last run's input, its resume answer (None: the thread stays where the run left it)
-    ("idle", {}, True),
-    ("waiting", {}, None),
-    ("errored", {"fail_at": "coder"}, None),
+from checkpoint_data import attach, bench_thread_ids, generate_dataset, runs_for
+from lgconsole.stack.checkpoint_index import RECENT_INDEX, create_recent_index
+from lgconsole.stack.checkpoints import CheckpointReader
+from lgconsole.stack.supervisor import StackSpec, build_services
+from stackutil import (
+    make_config,
+    new_state_dir,
+    remove_state_dir,
+    start_stack,
+    stop_stack,
 )
-TIME_STEP = 10_000_000  # 1 s in uuid6 ticks (100 ns): the clones' activity is one second apart
-
-# uuid6 <-> its 60-bit timestamp, in SQL: `xxxxxxxx-xxxx-6xxx-...` = time_high, time_mid, version + time_low.
-SHIFT_FUNCTION = """
-CREATE FUNCTION pg_temp.lgc_shift(id text, delta bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN id IS NULL THEN NULL ELSE (
-        SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-6' || substr(h, 13, 3) || substr(id, 19)
-        FROM (SELECT lpad(to_hex(('x' || lpad(substr(id, 1, 8) || substr(id, 10, 4) || substr(id, 16, 3), 16, '0'))
-                                 ::bit(64)::bigint + delta), 15, '0') AS h) AS t) END
-$$"""
-
-CLONE_SQL = [
-    """INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint,
-                                metadata)
-       SELECT b.tid, c.checkpoint_ns, pg_temp.lgc_shift(c.checkpoint_id, b.delta),
-              pg_temp.lgc_shift(c.parent_checkpoint_id, b.delta), c.type,
-              jsonb_set(c.checkpoint, '{id}', to_jsonb(pg_temp.lgc_shift(c.checkpoint_id, b.delta))),
-              c.metadata
-              || CASE WHEN c.metadata ? 'thread_id' THEN jsonb_build_object('thread_id', b.tid) ELSE '{}' END
-              || CASE WHEN jsonb_typeof(c.metadata -> 'parents') = 'object' THEN jsonb_build_object('parents',
-                     coalesce((SELECT jsonb_object_agg(k, pg_temp.lgc_shift(v, b.delta))
-                               FROM jsonb_each_text(c.metadata -> 'parents') AS p(k, v)), '{}'::jsonb))
-                 ELSE '{}' END
-       FROM bench_threads b JOIN checkpoints c ON c.thread_id = b.template
-       WHERE b.i BETWEEN %(lo)s AND %(hi)s""",
-    """INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-       SELECT b.tid, x.checkpoint_ns, x.channel, x.version, x.type, x.blob
-       FROM bench_threads b JOIN checkpoint_blobs x ON x.thread_id = b.template
-       WHERE b.i BETWEEN %(lo)s AND %(hi)s""",
-    """INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel,
-                                      type, blob)
-       SELECT b.tid, w.checkpoint_ns, pg_temp.lgc_shift(w.checkpoint_id, b.delta), w.task_id, w.task_path, w.idx,
-              w.channel, w.type, w.blob
-       FROM bench_threads b JOIN checkpoint_writes w ON w.thread_id = b.template
-       WHERE b.i BETWEEN %(lo)s AND %(hi)s""",
-]
-
-
-# --- 1. templates: real runs --------------------------------------------------------------------------------
-
-async def make_templates(lg_url: str, runs: int) -> dict[str, str]:
-    from langgraph_sdk import get_client
-
-    client = get_client(url=lg_url, timeout=300)
-
-    async def one(label: str, last_input: dict, last_answer) -> tuple[str, str]:
-        tid = (await client.threads.create(metadata={"graph_id": GRAPH, "bench": label}))["thread_id"]
-        for run in range(runs):
-            last = run == runs - 1
-            payload = {"task": f"bench {label} run {run}", "delay": 0, **(last_input if last else {})}
-            await client.runs.wait(tid, GRAPH, input=payload, raise_error=False)
-            answer = last_answer if last else True
-            if answer is not None:
-                await client.runs.wait(tid, GRAPH, command={"resume": answer}, raise_error=False)
-        return label, tid
-
-    try:
-        return dict(await asyncio.gather(*(one(*t) for t in TEMPLATES)))
-    finally:
-        await client.aclose()
-
-
-# --- 2. the clones -------------------------------------------------------------------------------------------
-
-def table_sizes(conn) -> tuple[int, int, int, str]:
-    return conn.execute(
-        "SELECT (SELECT count(*) FROM checkpoints), (SELECT count(*) FROM checkpoint_blobs), "
-        "(SELECT count(*) FROM checkpoint_writes), pg_size_pretty(pg_total_relation_size('checkpoints') + "
-        "pg_total_relation_size('checkpoint_blobs') + pg_total_relation_size('checkpoint_writes'))").fetchone()
-
-
-def clone(pg_url: str, templates: dict[str, str], threads: int, batch: int) -> float:
-    """Clone the templates into `threads` threads; returns the seconds it took."""
-    import psycopg
-
-    order = [templates[label] for label, _, _ in TEMPLATES]
-    t0 = time.monotonic()
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(SHIFT_FUNCTION)
-        conn.execute("CREATE TEMP TABLE bench_threads (i int PRIMARY KEY, template text, tid text, delta bigint)")
-        # thread ids: uuid-shaped md5 of the index; the newest clone's activity is one step before the templates'
-        conn.execute(
-            """INSERT INTO bench_threads
-               SELECT i, (%(order)s::text[])[1 + i %% %(k)s],
-                      substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a'
-                          || substr(h, 18, 3) || '-' || substr(h, 21, 12),
-                      -(%(n)s - i)::bigint * %(step)s
-               FROM generate_series(0, %(n)s - 1) AS i, md5('lgc-bench-' || i) AS h""",
-            {"order": order, "k": len(order), "n": threads, "step": TIME_STEP})
-        per_thread = conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ANY(%s)",
-                                  (order,)).fetchone()[0] / len(order)
-        print(f"  templates: {per_thread:.0f} checkpoints a thread on average; cloning {threads} threads "
-              f"in batches of {batch} ...", flush=True)
-        done = 0
-        for lo in range(0, threads, batch):
-            hi = min(threads, lo + batch) - 1
-            with conn.transaction():
-                for sql in CLONE_SQL:
-                    conn.execute(sql, {"lo": lo, "hi": hi})
-            done = hi + 1
-            elapsed = time.monotonic() - t0
-            if done == threads or (lo // batch) % 4 == 3:
-                print(f"  {done:>6}/{threads} threads  {elapsed:6.0f}s  "
-                      f"{done * per_thread / elapsed:8.0f} checkpoints/s", flush=True)
-        print("  VACUUM ANALYZE ...", flush=True)
-        for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
-            conn.execute(f"VACUUM ANALYZE {table}")
-        sizes = table_sizes(conn)
-    took = time.monotonic() - t0
-    print(f"  data: {sizes[0]:,} checkpoints, {sizes[1]:,} blobs, {sizes[2]:,} writes, {sizes[3]} "
-          f"(made in {took:.0f}s, {sizes[0] / took:,.0f} checkpoints/s with blobs and writes)", flush=True)
-    return took
+from timing import row as timing_row
+from timing import timed
 
 
 def clone_ids(pg_url: str, count: int) -> list[str]:
-    import psycopg
-
-    with psycopg.connect(pg_url) as conn:
-        rows = conn.execute(
-            "SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a' || substr(h, 18, 3)"
-            " || '-' || substr(h, 21, 12) FROM generate_series(%s::int, %s::int) AS i, md5('lgc-bench-' || i) AS h",
-            (0, count - 1)).fetchall()
-    return [r[0] for r in rows]
-
-
-# --- 3. the server's index ------------------------------------------------------------------------------------
-
-async def attach(lg_url: str, thread_ids: list[str], concurrency: int = 8) -> float:
-    from langgraph_sdk import get_client
-
-    client = get_client(url=lg_url, timeout=120)
-    gate = asyncio.Semaphore(concurrency)
-    t0 = time.monotonic()
-
-    async def one(tid: str) -> None:
-        async with gate:
-            await client.threads.create(thread_id=tid, if_exists="do_nothing", metadata={"graph_id": GRAPH})
-
-    try:
-        await asyncio.gather(*(one(t) for t in thread_ids))
-    finally:
-        await client.aclose()
-    return time.monotonic() - t0
+    return bench_thread_ids(count)
 
 
 # --- 4. timings ----------------------------------------------------------------------------------------------
@@ -339,8 +198,7 @@ def _scan_nodes(plan: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=10_000, help="clones to make (default 10000)")
-    parser.add_argument("--runs", type=int, default=9, help="demo runs per template thread (~12 checkpoints each: "
-                                                           "9 runs make ~100 a thread)")
+    parser.add_argument("--checkpoints", type=int, default=100, help="checkpoints a thread, about (default 100)")
     parser.add_argument("--batch", type=int, default=250, help="clones per INSERT transaction")
     parser.add_argument("--attach", type=int, default=1000, help="clones to re-attach to the server's index")
     parser.add_argument("--repeat", type=int, default=15)
@@ -362,10 +220,14 @@ def main() -> int:
         start_stack(config)
         services = build_services(StackSpec.load(state_dir))
         pg_url, lg_url = services["postgres"].url(), services["langgraph"].url()
-        t0 = time.monotonic()
-        templates = asyncio.run(make_templates(lg_url, args.runs))
-        print(f"  templates made by real runs in {time.monotonic() - t0:.0f}s: {templates}", flush=True)
-        clone(pg_url, templates, args.threads, args.batch)
+        print(f"generating {args.threads:,} threads x ~{args.checkpoints} checkpoints (tests/bench/checkpoint_data.py)"
+              " ...", flush=True)
+        made = generate_dataset(pg_url, lg_url, args.threads, args.checkpoints, batch=args.batch)
+        sizes = made["sizes"]
+        print(f"  templates made by real runs in {made['templates_s']:.0f}s ({runs_for(args.checkpoints)} runs each):"
+              f" {made['templates']}\n  data: {sizes[0]:,} checkpoints, {sizes[1]:,} blobs, {sizes[2]:,} writes, "
+              f"{sizes[3]} (generated in {made['generate_s']:.0f}s, VACUUM ANALYZE {made['vacuum_s']:.0f}s)",
+              flush=True)
         ids = clone_ids(pg_url, args.threads)
         attached = min(args.attach, len(ids))
         took = asyncio.run(attach(lg_url, ids[-attached:]))  # the newest clones

@@ -1,0 +1,425 @@
+"""lgconsole against its peers, on the same data, in the same run: ONE table, each row lgconsole vs a peer and the ratio.
+
+Not a test; asserts nothing. Brings up a stack of its own in /tmp (timed: that is the bring-up row), fills its
+Postgres with the shared generator (tests/bench/checkpoint_data.py: templates by real demo runs through the server,
+cloned in SQL; QUICK = 200 threads x ~20 checkpoints, `--big` = 10k x ~100 = ~1M), makes the server know the
+generated threads (so its `threads.search` sees the same threads), writes a thread with 10k messages at two
+checkpoints, then measures:
+
+  (a) cold start, from process start (spawn) in a fresh process: the console headless (`run_test`, Threads screen,
+      key 4) to its first painted frame and to the threads listed; vs the server's `threads.search` round trip from a
+      fresh process and `langgraph-checkpoint threads --db URL` (PyPI langgraph-checkpoint-cli 0.1.0, in a venv of
+      its own: `--peer-venv`, default .venv-peer, created when missing); `lgconsole threads` (CLI) vs the latter too
+  (b) warm, median of `--repeat`: 50 most recent threads, one thread's history, state at a checkpoint: the SQL reader
+      (CheckpointReader) vs the server API (threads.search / get_history / get_state); and the cold CLIs
+      (`lgconsole history` vs `langgraph-checkpoint history`)
+  (c) diff two checkpoints of a thread with 10k messages: read both + diff_states vs get_state x2 + a Python
+      comparison of the two `values` (the server has no diff endpoint); `lgconsole diff` vs `langgraph-checkpoint diff`
+  (d) peak RSS of the console process after listing the threads (the 1M database with --big), vs the peer CLI's
+  (e) bench_bringup.timed_up vs bench_bringup.langgraph_dev_alone; bench_live.run_at_rate (highest sustained event
+      rate) vs the server's own emission rate; bench_live.long_stream_rss
+
+Ratio = lgconsole / peer: below 1 lgconsole is faster (or smaller); for event rates it is peer / lgconsole.
+
+    .venv/bin/python tests/bench/bench_peers.py            # quick, a few minutes on 2 cores
+    .venv/bin/python tests/bench/bench_peers.py --big      # ~1M checkpoints (~5 min to generate, ~10 GB)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/, for stackutil (and bench_live's fixtures)
+sys.path.insert(0, str(HERE))  # tests/bench/
+
+import bench_bringup  # noqa: E402
+import bench_live  # noqa: E402
+from checkpoint_data import FULL, QUICK, attach, generate_dataset, make_message_thread, shape  # noqa: E402
+from stackutil import make_config, new_state_dir, remove_state_dir, stop_stack  # noqa: E402
+from timing import timed  # noqa: E402
+
+from lgconsole.console.state_diff import diff_states  # noqa: E402
+from lgconsole.stack.checkpoints import CheckpointReader  # noqa: E402
+from lgconsole.stack.supervisor import StackSpec, build_services  # noqa: E402
+
+REPO = HERE.parents[1]
+PEER_PACKAGE = "langgraph-checkpoint-cli[postgres]==0.1.0"  # [postgres]: without it `--db postgresql://` fails
+
+# The console in a fresh process: time.time() marks against the parent's spawn time, printed as JSON.
+CONSOLE_CHILD = r"""
+import asyncio, json, sys, time
+from pathlib import Path
+T0 = float(sys.argv[2])
+from lgconsole.console.app import LgConsoleApp
+from lgconsole.console.config import load_config
+
+async def main():
+    app = LgConsoleApp(load_config(Path(sys.argv[1]), env={}), triage_first=False)
+    marks = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        marks["first_frame"] = time.time() - T0  # run_test returns once the first screen is mounted and painted
+        await pilot.press("4")
+        while type(app.screen).__name__ != "ThreadsScreen":
+            await pilot.pause(0.005)
+        marks["screen_mounted"] = time.time() - T0
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            screen = app.screen
+            page = getattr(screen, "page", None)
+            table = getattr(screen, "table", None) if page is not None else None
+            if page is not None and table is not None and table.row_count > 0:
+                break
+            await pilot.pause(0.005)
+        await pilot.pause()  # the frame that shows them
+        marks["threads_listed"] = time.time() - T0
+        marks["rows"] = app.screen.table.row_count
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                marks["hwm_mb"] = int(line.split()[1]) / 1024
+    print("LGC-MARKS " + json.dumps(marks), flush=True)
+
+asyncio.run(main())
+"""
+
+SEARCH_CHILD = r"""
+import sys
+from langgraph_sdk import get_sync_client
+client = get_sync_client(url=sys.argv[1], timeout=600)
+found = client.threads.search(limit=50)
+print(len(found))
+"""
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+def spawn(argv: list[str], env: dict | None = None) -> dict:
+    """Run argv to its end; seconds from spawn to exit, peak RSS (MiB) of that process, its stdout, rc."""
+    t0 = time.time()
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                             env={**os.environ, **(env or {})})
+    out, err = child.communicate(timeout=900)
+    took = time.time() - t0
+    # communicate() reaped it; its peak RSS is in the children's rusage delta
+    return {"s": took, "rc": child.returncode, "out": out, "err": err, "t0": t0}
+
+
+def _hwm_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def spawn_rss(argv: list[str], env: dict | None = None) -> dict:
+    """Like spawn, with the process's peak RSS: its VmHWM, polled every 5 ms until it exits (wait4's ru_maxrss is
+    no good here: it keeps the forking parent's high-water mark across exec)."""
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.time()
+        child = subprocess.Popen([*argv[:1], *[a.replace("{T0}", repr(t0)) for a in argv[1:]]], stdout=out,
+                                 stderr=err, text=True, cwd=REPO, env={**os.environ, **(env or {})})
+        peak = 0.0
+        while child.poll() is None:
+            peak = max(peak, _hwm_mb(child.pid) or 0.0)
+            time.sleep(0.005)
+        took = time.time() - t0
+        out.seek(0)
+        err.seek(0)
+        return {"s": took, "rc": child.returncode, "out": out.read(), "err": err.read(), "t0": t0, "rss_mb": peak}
+
+
+def median_of(fn, repeat: int) -> tuple[float, object]:
+    samples, result = timed(fn, repeat)
+    return statistics.median(samples), result
+
+
+def peer_cli(venv: Path) -> tuple[Path | None, str]:
+    """The peer's executable in its own venv (created when missing), or None and why not."""
+    exe = venv / "bin" / "langgraph-checkpoint"
+    ready = [str(venv / "bin" / "python"), "-c", "import langgraph.checkpoint.postgres, langgraph_checkpoint_cli"]
+    if exe.exists() and subprocess.run(ready, capture_output=True, timeout=120, check=False).returncode == 0:
+        return exe, ""
+    print(f"installing {PEER_PACKAGE} into {venv} ...", flush=True)
+    try:
+        if not (venv / "bin" / "pip").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+        done = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", PEER_PACKAGE],
+                              capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"venv {venv}: {exc}"
+    if done.returncode != 0 or not exe.exists():
+        last = ([x for x in done.stderr.strip().splitlines() if not x.startswith("WARNING: Location")]
+                or ["no output"])[-1]
+        return None, f"pip install {PEER_PACKAGE} failed: {last}"
+    return exe, ""
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str, str]] = []
+
+    def section(self, title: str) -> None:
+        self.rows.append((title, "", "", "", ""))
+
+    def add(self, what: str, ours: float | None, peer: float | None, peer_name: str, unit: str = "ms",
+            inverse: bool = False, note: str = "") -> None:
+        def fmt(v):
+            if v is None:
+                return "n/a"
+            return f"{v:,.0f}" if unit in ("ev/s",) or v >= 100 else f"{v:,.1f}" if v >= 10 else f"{v:,.2f}"
+
+        if ours is None or peer is None or not peer or not ours:
+            ratio = "n/a"
+        else:
+            ratio = f"{(peer / ours) if inverse else (ours / peer):.2f}"
+        self.rows.append((f"  {what}", f"{fmt(ours)} {unit}", f"{fmt(peer)} {unit}" if peer is not None else "n/a",
+                          ratio, f"{peer_name}{'; ' + note if note else ''}"))
+
+    def print(self) -> None:
+        w = max(len(r[0]) for r in self.rows)
+        print(f"\n{'':<{w}}  {'lgconsole':>13}  {'peer':>13}  {'ratio':>6}  peer / note")
+        for what, ours, peer, ratio, note in self.rows:
+            if not ours:
+                print(what)
+            else:
+                print(f"{what:<{w}}  {ours:>13}  {peer:>13}  {ratio:>6}  {note}")
+
+
+# --- the measurements ------------------------------------------------------------------------------------------
+
+def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, data: dict,
+            msgs: tuple[str, str, str], peer: Path | None, peer_why: str) -> None:
+    from langgraph_sdk import get_sync_client
+
+    py = sys.executable
+    newest = data["ids"][-1]
+    lgc = [py, "-m", "lgconsole.console", "--config", str(config_path)]
+
+    failed: dict[str, str] = {}  # peer command -> why it gave no number
+
+    def peer_run(*cli_args: str) -> dict | None:
+        if peer is None:
+            return None
+        got = spawn_rss([str(peer), *cli_args, "--db", pg_url])
+        if got["rc"] != 0:
+            why = " ".join((got["err"].strip().splitlines() or ["?"])[-1].split())[:160]
+            failed[cli_args[0]] = f"exit {got['rc']}: {why}"
+            print(f"  peer {cli_args[0]} failed, {failed[cli_args[0]]}", flush=True)
+            return None
+        return got
+
+    def peer_na(command: str) -> str:
+        return f" (n/a: {peer_why or failed.get(command, 'failed')})"
+
+    def best(runs: list[dict | None], key: str = "s") -> float | None:
+        ok = [r[key] for r in runs if r]
+        return statistics.median(ok) if ok else None
+
+    # (a) cold start
+    print("(a) cold starts ...", flush=True)
+    console = []
+    for _ in range(args.cold):
+        got = spawn_rss([py, "-c", CONSOLE_CHILD, str(config_path), "{T0}"])
+        line = next((x for x in got["out"].splitlines() if x.startswith("LGC-MARKS ")), None)
+        if got["rc"] != 0 or line is None:
+            raise RuntimeError(f"console child failed rc={got['rc']}: {got['err'][-2000:]}")
+        marks = json.loads(line[len("LGC-MARKS "):])
+        console.append({**marks, "rss_mb": marks.get("hwm_mb") or got["rss_mb"]})
+    search = [spawn([py, "-c", SEARCH_CHILD, lg_url]) for _ in range(args.cold)]
+    peer_threads = [peer_run("threads") for _ in range(args.cold)]
+    lgc_threads = [spawn_rss([*lgc, "threads", "--limit", "50"]) for _ in range(args.cold)]
+    first = statistics.median(c["first_frame"] for c in console) * 1000
+    listed = statistics.median(c["threads_listed"] for c in console) * 1000
+    search_ms = statistics.median(s["s"] for s in search) * 1000
+    peer_ms = best(peer_threads)
+    peer_ms = peer_ms * 1000 if peer_ms else None
+    why = peer_na("threads")[7:-1]
+    peer_lines = len(peer_threads[0]["out"].strip().splitlines()) if peer_threads and peer_threads[0] else 0
+    table.section(f"(a) cold start, fresh process, spawn -> done (median of {args.cold})")
+    table.add("console: first painted frame", first, search_ms, "server threads.search(50), fresh process")
+    mounted = statistics.median(c["screen_mounted"] for c in console) * 1000
+    table.add("console: key 4 -> Threads screen mounted (no rows yet)", mounted, search_ms,
+              "server threads.search(50), fresh process")
+    table.add(f"console: Threads screen listed ({console[0]['rows']} rows)", listed, search_ms,
+              "server threads.search(50), fresh process")
+    table.add("console: Threads screen listed", listed, peer_ms,
+              "langgraph-checkpoint threads --db" + (f" (n/a: {why})" if not peer_ms else
+                                                     f" ({peer_lines} lines out: every thread)"))
+    table.add("lgconsole threads --limit 50 (CLI)", best(lgc_threads) * 1000, peer_ms,
+              "langgraph-checkpoint threads --db" + (f" (n/a: {why})" if not peer_ms else ""))
+
+    # (b) warm reads, same data
+    print("(b) warm reads ...", flush=True)
+    client = get_sync_client(url=lg_url, timeout=600)
+    reader = CheckpointReader(pg_url, statement_timeout_s=600)
+    try:
+        history = reader.history(newest)
+        root = [n for n in history if not n.checkpoint_ns]
+        head = max(root, key=lambda n: n.checkpoint_id)
+        table.section(f"(b) warm reads, median of {args.repeat} (thread {newest[:8]}: {len(history)} checkpoints, "
+                      f"{len(root)} root)")
+        ours, page = median_of(lambda: reader.list_threads(limit=50), args.repeat)
+        theirs, found = median_of(lambda: client.threads.search(limit=50), args.repeat)
+        table.add("50 most recent threads: list_threads(50)", ours, theirs,
+                  f"threads.search(limit=50) ({len(page)} vs {len(found)} threads)")
+        ours, nodes = median_of(lambda: reader.history(newest, include_subgraphs=False), args.repeat)
+        theirs, found = median_of(lambda: client.threads.get_history(newest, limit=1000), args.repeat)
+        table.add("one thread's history: history(root only)", ours, theirs,
+                  f"threads.get_history(limit=1000) ({len(nodes)} vs {len(found)} checkpoints)")
+        ours, _ = median_of(lambda: reader.history(newest), args.repeat)
+        table.add("one thread's history, subgraphs incl.", ours, theirs,
+                  "threads.get_history (root only: it has no all-namespace history)")
+        ours, _ = median_of(lambda: reader.state_at(newest, head.checkpoint_id), args.repeat)
+        theirs, _ = median_of(lambda: client.threads.get_state(newest, checkpoint_id=head.checkpoint_id),
+                              args.repeat)
+        table.add("state at a checkpoint: state_at(head)", ours, theirs, "threads.get_state(checkpoint_id=head)")
+        lgc_hist = [spawn_rss([*lgc, "history", newest]) for _ in range(args.cold)]
+        peer_hist = [peer_run("history", newest) for _ in range(args.cold)]
+        ph = best(peer_hist)
+        table.add("lgconsole history THREAD (CLI, cold)", best(lgc_hist) * 1000, ph * 1000 if ph else None,
+                  "langgraph-checkpoint history THREAD --db" + ("" if ph else peer_na("history")))
+
+        # (c) diff of two checkpoints with 10k messages
+        print("(c) diff, 10k messages ...", flush=True)
+        tid, a, b = msgs
+
+        def ours_diff():
+            sa, sb = reader.state_at(tid, a), reader.state_at(tid, b)
+            return diff_states(sa.values, sb.values)
+
+        def peer_diff():
+            va = client.threads.get_state(tid, checkpoint_id=a)["values"]
+            vb = client.threads.get_state(tid, checkpoint_id=b)["values"]
+            changed = sorted(k for k in set(va) | set(vb) if va.get(k) != vb.get(k))
+            ids_a = {m.get("id") for m in va.get("messages") or []}
+            added = [m for m in vb.get("messages") or [] if m.get("id") not in ids_a]
+            return changed, added
+
+        repeat = max(3, args.repeat // 2)
+        ours, _ = median_of(ours_diff, repeat)
+        theirs, (changed, added) = median_of(peer_diff, repeat)
+        sa, sb = reader.state_at(tid, a), reader.state_at(tid, b)
+        only, _ = median_of(lambda: diff_states(sa.values, sb.values), repeat)
+        n_msgs = len(sb.values.get("messages") or [])
+        table.section(f"(c) diff two checkpoints, {n_msgs:,} messages, median of {repeat}")
+        table.add("read both states + diff_states", ours, theirs,
+                  f"get_state x2 + Python compare of values ({len(changed)} keys, {len(added)} msgs added); "
+                  "the server has no diff endpoint")
+        table.add("diff_states alone (states in memory)", only, None, "no peer: the comparison is the client's")
+        lgc_diff = [spawn_rss([*lgc, "diff", tid, a, b]) for _ in range(args.cold)]
+        peer_d = [peer_run("diff", tid, "--from", a, "--to", b) for _ in range(args.cold)]
+        pd = best(peer_d)
+        table.add("lgconsole diff THREAD A B (CLI, cold)", best(lgc_diff) * 1000, pd * 1000 if pd else None,
+                  "langgraph-checkpoint diff THREAD --from A --to B" + ("" if pd else peer_na("diff")))
+    finally:
+        reader.close()
+        client.close()
+
+    # (d) memory
+    size = "1M-checkpoint" if args.big else f"{data['sizes'][0]:,}-checkpoint"
+    table.section(f"(d) peak RSS with the {size} database open (MiB)")
+    table.add("console process, Threads screen listed", statistics.median(c["rss_mb"] for c in console),
+              best(peer_threads, "rss_mb"), "langgraph-checkpoint threads process" +
+              ("" if peer_ms else f" (n/a: {why})"), unit="MiB")
+    table.add("lgconsole threads (CLI) process", best(lgc_threads, "rss_mb"), best(peer_threads, "rss_mb"),
+              "langgraph-checkpoint threads process" + ("" if peer_ms else f" (n/a: {why})"), unit="MiB")
+
+
+def live_rows(args, table: Table) -> None:
+    """bench_live's own functions, fewer rates and a shorter stream than its default run."""
+    print("(e) live pipeline ...", flush=True)
+    rates = [int(r) for r in args.live_rates.split(",")]
+
+    async def go():
+        return [await bench_live.run_at_rate(r, args.live_seconds) for r in rates]
+
+    rows = asyncio.run(go())
+    sustained = [r for r in rows if r["achieved"] >= 0.95 * r["rate"] and r["p95_ms"] < 250]
+    best = max(sustained, key=lambda r: r["rate"]) if sustained else None
+    server = bench_live.SERVER_RATES["langgraph dev + Postgres checkpointer"]
+    table.add("live screen: highest sustained event rate", best["rate"] if best else None, server,
+              f"the server's own emission (Postgres checkpointer, shared/facts); rates tried {args.live_rates}",
+              unit="ev/s", inverse=True)
+    if best:
+        table.add("  added latency at that rate, p95", best["p95_ms"], None, "no peer (the server adds none)")
+    long = bench_live.long_stream_rss(args.long_events)
+    table.add(f"RSS after a {long['events']:,}-event stream (this process)", long["rss_after_mb"], None,
+              f"no peer; RSS before {long['rss_before_mb']:.0f} MiB, steps kept {long['steps_kept']}", unit="MiB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--big", action="store_true", help="10k threads x ~100 checkpoints (~1M) instead of 200 x ~20")
+    parser.add_argument("--threads", type=int, help="override the size's thread count")
+    parser.add_argument("--checkpoints", type=int, help="override the size's checkpoints a thread")
+    parser.add_argument("--attach", type=int, default=1000, help="generated threads made known to the server")
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--cold", type=int, default=3, help="fresh processes per cold measurement")
+    parser.add_argument("--live-rates", default="1000,4000,8000")
+    parser.add_argument("--live-seconds", type=float, default=2.0)
+    parser.add_argument("--long-events", type=int, default=50_000)
+    parser.add_argument("--peer-venv", default=str(REPO / ".venv-peer"),
+                        help="the peer CLI's own venv (created with pip when missing)")
+    args = parser.parse_args()
+    threads, checkpoints = FULL if args.big else QUICK
+    threads, checkpoints = args.threads or threads, args.checkpoints or checkpoints
+
+    started = datetime.now(UTC)
+    table = Table()
+    peer, peer_why = peer_cli(Path(args.peer_venv))
+    print(f"peer CLI: {peer or 'n/a: ' + peer_why}", flush=True)
+    state_dir = new_state_dir()
+    config = make_config(state_dir)
+    try:
+        print(f"starting a stack in {state_dir} (timed) ...", flush=True)
+        up = bench_bringup.timed_up(config)
+        services = build_services(StackSpec.load(state_dir))
+        pg_url, lg_url = services["postgres"].url(), services["langgraph"].url()
+        print(f"generating {threads:,} threads x ~{checkpoints} checkpoints ...", flush=True)
+        data = generate_dataset(pg_url, lg_url, threads, checkpoints)
+        attached = min(args.attach, threads)
+        attach_s = asyncio.run(attach(lg_url, data["ids"][-attached:]))
+        sizes = data["sizes"]
+        print(f"  {sizes[0]:,} checkpoints, {sizes[1]:,} blobs, {sizes[2]:,} writes, {sizes[3]}; templates "
+              f"{data['templates_s']:.0f}s, generated {data['generate_s']:.0f}s, vacuum {data['vacuum_s']:.0f}s, "
+              f"{attached} attached to the server in {attach_s:.0f}s", flush=True)
+        print(f"  shape: {shape(pg_url)}", flush=True)
+        print(f"a thread with {args.messages:,} messages ...", flush=True)
+        msgs = make_message_thread(lg_url, args.messages)
+        measure(args, table, state_dir / "lgconsole.toml", pg_url, lg_url, data, msgs, peer, peer_why)
+    finally:
+        stop_stack(config)
+        remove_state_dir(state_dir)
+    print("(e) langgraph dev alone ...", flush=True)
+    dev = bench_bringup.langgraph_dev_alone()
+    table.section("(e) bring-up (s) and the live pipeline (bench_bringup, bench_live functions)")
+    table.add("lgconsole up, whole stack, cold (initdb incl.)", up["stack"], dev, "langgraph dev alone, in-memory",
+              unit="s", note=", ".join(f"{k} {v:.1f}s" for k, v in up.items() if k != "stack"))
+    live_rows(args, table)
+
+    print(f"\nlgconsole vs peers, {started:%Y-%m-%d %H:%M} UTC, {platform.machine()} "
+          f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}; "
+          f"data: {threads:,} threads x ~{checkpoints} = {sizes[0]:,} checkpoints ({sizes[3]}), "
+          f"{attached} known to the server")
+    table.print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
