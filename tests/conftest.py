@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from stackutil import own_stack
+
+# CI (CI=true) runs the same examples every time, so a red run is reproducible and a green one means the same thing
+# on every machine; locally, examples are random and keep exploring.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 @pytest.fixture(scope="session")
