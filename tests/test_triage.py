@@ -212,7 +212,8 @@ def test_rules_fire_on_a_real_stack_and_clear(live_stack):
                      what="stuck-run finding")
     assert stuck
     client.runs.join(slow["thread_id"], run["run_id"])
-    assert not [f for f in _findings(live_stack, running_run_s=1.0, pending_run_s=1.0) if f.code == "stuck-run"]
+    assert not [f for f in _findings(live_stack, running_run_s=1.0, pending_run_s=1.0)
+                if f.code == "stuck-run" and f.jump.target == slow["thread_id"]]  # other tests' runs may be in flight
     client.close()
 
 
