@@ -609,6 +609,7 @@ class _Layout:
                 pad = 5 + len(_clean(group[-1])) - self._border_offset(first, group)
                 pad -= (self.vertices[first].width - 1) // 2
                 self.title_pad[group] = (first, max(pad, 0))
+        siblings: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()  # (left box, right box)
         for group, inside in members.items():
             parent = group[:-1]
             layers = [self.vertices[m].layer for m in inside]
@@ -621,6 +622,8 @@ class _Layout:
                         continue
                     left = self.pos[c] < min(here)
                     own = vc.group[: len(parent) + 1] if len(vc.group) > len(parent) else None  # c's own box
+                    if own:  # a sibling box: all of it stays on its side, not just its members on this layer
+                        siblings.add((own, group) if left else (group, own))
                     if left:
                         reach = self._right_reach(c, own) if own else vc.width + vc.reserve - 1
                         for m in inside:
@@ -629,6 +632,11 @@ class _Layout:
                         reach = self._left_reach(c, own) if own else 0
                         for m in inside:
                             need(m, c, self._right_reach(m, group) + 2 + reach)
+        for left_box, right_box in sorted(siblings):  # sibling boxes whose layers meet get disjoint columns
+            for a in members[left_box]:
+                reach = self._right_reach(a, left_box)
+                for b in members[right_box]:
+                    need(a, b, reach + 2 + self._left_reach(b, right_box))
 
     def _group_members(self) -> dict[tuple[str, ...], list[int]]:
         members: dict[tuple[str, ...], list[int]] = {}

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lgconsole.console.graph_layout import (ARROW_DOWN, ARROW_UP, END, LINE_CHARS, LOOP_MARK, START, GraphDrawing,
@@ -212,6 +212,21 @@ def test_nested_and_sibling_subgraphs():
     assert set(drawing.groups) == {"exec", "exec:inner", "a", "b"}
 
 
+# Found by hypothesis: sibling subgraphs "other" (layers 1-2) and "sub" (layers 2-3) were only kept apart by their
+# members on the shared layer, so sub:n18 one layer lower could pull the "sub" box left into the "other" box.
+SIBLING_BOXES_ACROSS_LAYERS = graph(
+    [START, *[f"n{i}" for i in range(7)], "other:n7", "n8", "other:n9", *[f"n{i}" for i in range(10, 18)], "sub:n18",
+     "sub:n19", END],
+    [(START, "n0", False), ("n0", "n8", False), ("n0", "other:n9", False), ("n8", "sub:n18", False),
+     ("n0", "sub:n19", False)])
+
+
+def test_sibling_subgraph_boxes_never_overlap_across_layers():
+    drawing = assert_draws(SIBLING_BOXES_ACROSS_LAYERS)
+    other, sub = drawing.groups["other"], drawing.groups["sub"]
+    assert other.right <= sub.x or sub.right <= other.x
+
+
 def test_disconnected_nodes_and_islands():
     topo = graph([START, "a", "lonely", "island_1", "island_2", END],
                  [(START, "a", False), ("a", END, False), ("island_1", "island_2", False)])
@@ -324,5 +339,6 @@ def random_graphs(draw) -> dict:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(random_graphs(), st.sampled_from([0, 8]))
+@example(SIBLING_BOXES_ACROSS_LAYERS, 0)
 def test_random_graphs_keep_every_invariant(topology, badge_width):
     assert_draws(topology, badge_width=badge_width)
