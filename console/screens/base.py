@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
+from lgconsole.widgets.footer import KeyFooter
 from lgconsole.widgets.stack_header import StackHeader
 
 
@@ -35,7 +36,7 @@ class ConsoleScreen(Screen):
         yield from self.compose_body()
         yield CommandLine(placeholder="command: stack | restart SERVICE | stop SERVICE | start SERVICE | logs SERVICE | up | down | help | quit",
                           id="command-line")
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

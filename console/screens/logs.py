@@ -10,10 +10,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Log, Static
 from textual.worker import get_current_worker
 
 from lgconsole.stack.service import strip_ansi, tail_lines
+from lgconsole.widgets.footer import KeyFooter
 
 INITIAL_LINES = 2000
 
@@ -35,7 +36,7 @@ class LogScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(f" {self.service} · {self.path} · following", id="log-title")
         yield Log(id="log", highlight=False, max_lines=20000)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.tail_file()
