@@ -253,13 +253,25 @@ class SafeDecoder:
     def __init__(self) -> None:
         import ormsgpack
         from langgraph.checkpoint.serde import _msgpack as lg_msgpack
-        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
         self._ormsgpack = ormsgpack
         self._safe_types = lg_msgpack.SAFE_MSGPACK_TYPES
         self._safe_methods = lg_msgpack.SAFE_MSGPACK_METHODS
-        self._strict = JsonPlusSerializer(allowed_msgpack_modules=None)
-        self._register_listener()
+        self._strict_serde = None
+        self._strict_lock = threading.Lock()
+
+    @property
+    def _strict(self):
+        """langgraph's strict serializer, built on first need: its module imports langchain_core (~0.3 s), which
+        messages, Sends and interrupts (the common values, unpacked here) never need."""
+        if self._strict_serde is None:
+            with self._strict_lock:
+                if self._strict_serde is None:
+                    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+                    self._register_listener()
+                    self._strict_serde = JsonPlusSerializer(allowed_msgpack_modules=None)
+        return self._strict_serde
 
     @staticmethod
     def _register_listener() -> None:
@@ -381,7 +393,7 @@ _decoder_lock = threading.Lock()
 
 
 def get_decoder() -> SafeDecoder:
-    """The process's decoder (building it imports langgraph: ~0.5 s, so it happens on first use)."""
+    """The process's decoder, built on first use."""
     global _decoder
     with _decoder_lock:
         if _decoder is None:
