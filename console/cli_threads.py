@@ -304,10 +304,19 @@ def _emit(data: dict, as_json: bool, text: str, out: TextIO) -> None:
         print(text, file=out, flush=True)
 
 
-async def _follow_run(session: Any, as_json: bool) -> int:
+REATTACHED = "; the thread was re-attached to the server"
+
+
+async def _announce_then_follow(args: argparse.Namespace, out: TextIO, data: dict, text: str,
+                                session: Any | None) -> int:
+    """Say what was started (one line, or one JSON object with --json), then follow its run, if one was started.
+    0 when there was no run or it succeeded, 1 otherwise."""
     from .cli_live import StepPrinter, follow
 
-    live = await follow(session, StepPrinter(as_json))
+    _emit(data, args.json, text + (REATTACHED if data.get("reattached") else ""), out)
+    if session is None:
+        return 0
+    live = await follow(session, StepPrinter(args.json))
     return 0 if live.outcome.status == "success" else 1
 
 
@@ -316,12 +325,12 @@ def cmd_replay(config: Config, args: argparse.Namespace, out: TextIO | None = No
 
     async def action(tt: Any) -> int:
         started = await tt.replay(args.thread, args.checkpoint)
-        session = started.session
-        _emit({"event": "replay", "thread_id": started.thread_id, "checkpoint_id": started.checkpoint_id,
-               "run_id": session.run_id, "reattached": started.reattached}, args.json,
-              f"replay of thread {started.thread_id} from checkpoint {started.checkpoint_id}: run {session.run_id}"
-              + ("; the thread was re-attached to the server" if started.reattached else ""), out)
-        return await _follow_run(session, args.json)
+        run_id = started.session.run_id
+        return await _announce_then_follow(
+            args, out, {"event": "replay", "thread_id": started.thread_id, "checkpoint_id": started.checkpoint_id,
+                        "run_id": run_id, "reattached": started.reattached},
+            f"replay of thread {started.thread_id} from checkpoint {started.checkpoint_id}: run {run_id}",
+            started.session)
 
     return _time_travel(config, action)
 
@@ -334,16 +343,14 @@ def cmd_fork(config: Config, args: argparse.Namespace, out: TextIO | None = None
         result = await tt.fork(args.thread, args.checkpoint, update, as_node=args.as_node, run=not args.no_run)
         run_id = result.session.run_id if result.session else None
         keys = ", ".join(update) or "no keys"
-        _emit({"event": "fork", "thread_id": result.thread_id, "from_checkpoint_id": result.from_checkpoint_id,
-               "checkpoint_id": result.checkpoint_id, "update": update, "as_node": result.as_node,
-               "run_id": run_id, "reattached": result.reattached}, args.json,
-              f"forked thread {result.thread_id} at {result.from_checkpoint_id}: new checkpoint "
-              f"{result.checkpoint_id} ({keys}{' as ' + result.as_node if result.as_node else ''})"
-              + (f"; run {run_id}" if run_id else "")
-              + ("; the thread was re-attached to the server" if result.reattached else ""), out)
-        if result.session is None:
-            return 0
-        return await _follow_run(result.session, args.json)
+        return await _announce_then_follow(
+            args, out, {"event": "fork", "thread_id": result.thread_id, "from_checkpoint_id": result.from_checkpoint_id,
+                        "checkpoint_id": result.checkpoint_id, "update": update, "as_node": result.as_node,
+                        "run_id": run_id, "reattached": result.reattached},
+            f"forked thread {result.thread_id} at {result.from_checkpoint_id}: new checkpoint "
+            f"{result.checkpoint_id} ({keys}{' as ' + result.as_node if result.as_node else ''})"
+            + (f"; run {run_id}" if run_id else ""),
+            result.session)
 
     return _time_travel(config, action)
 
@@ -354,12 +361,12 @@ def cmd_resume(config: Config, args: argparse.Namespace, out: TextIO | None = No
 
     async def action(tt: Any) -> int:
         started = await tt.resume(args.thread, value)
-        session = started.session
-        _emit({"event": "resume", "thread_id": started.thread_id, "value": value, "run_id": session.run_id,
-               "reattached": started.reattached}, args.json,
-              f"resumed thread {started.thread_id} with {json.dumps(value, default=str)}: run {session.run_id}"
-              + ("; the thread was re-attached to the server" if started.reattached else ""), out)
-        return await _follow_run(session, args.json)
+        run_id = started.session.run_id
+        return await _announce_then_follow(
+            args, out, {"event": "resume", "thread_id": started.thread_id, "value": value, "run_id": run_id,
+                        "reattached": started.reattached},
+            f"resumed thread {started.thread_id} with {json.dumps(value, default=str)}: run {run_id}",
+            started.session)
 
     return _time_travel(config, action)
 
