@@ -109,6 +109,24 @@ def own_stack(text: str = "", timeout: float = 120.0):
         assert not left, f"processes left after down: {left}"
 
 
+@contextmanager
+def bench_stack(state_dir: str | None = None):
+    """For the benchmarks: the running stack of `state_dir`, or (None) a stack of their own in /tmp for the block,
+    stopped by PID and removed at the end. Yields (state_dir, services by name, own)."""
+    own = not state_dir
+    path = new_state_dir() if own else Path(state_dir)
+    config = make_config(path) if own else None
+    try:
+        if own:
+            print(f"starting a stack in {path} ...", flush=True)
+            start_stack(config)
+        yield path, supervisor.build_services(supervisor.StackSpec.load(path)), own
+    finally:
+        if own:
+            stop_stack(config)
+            remove_state_dir(path)
+
+
 async def pilot_wait(pilot, predicate, timeout: float = 60.0, what: str = "condition"):
     """Pump the app until predicate() is true (for Pilot tests against real services)."""
     for _ in range(int(timeout / 0.1)):

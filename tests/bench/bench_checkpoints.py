@@ -21,11 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for stackutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bench/, for timing
 
-from stackutil import make_config, new_state_dir, remove_state_dir, start_stack, stop_stack  # noqa: E402
+from stackutil import bench_stack  # noqa: E402
 from timing import row as timing_row, timed  # noqa: E402
 
 from lgconsole.stack.checkpoints import CheckpointReader  # noqa: E402
-from lgconsole.stack.supervisor import StackSpec, build_services  # noqa: E402
 
 GRAPH = "demo"
 
@@ -80,24 +79,13 @@ def main() -> int:
     parser.add_argument("--long-thread", help="with --state-dir: the thread to read history of")
     args = parser.parse_args()
 
-    own = not args.state_dir
-    state_dir = new_state_dir() if own else Path(args.state_dir)
-    config = make_config(state_dir) if own else None
-    try:
-        if own:
-            print(f"starting a stack in {state_dir} ...", flush=True)
-            start_stack(config)
-        services = build_services(StackSpec.load(state_dir))
+    with bench_stack(args.state_dir) as (_, services, own):
         pg_url, lg_url = services["postgres"].url(), services["langgraph"].url()
         long_tid = args.long_thread
         if own or args.fill:
             print(f"filling: {args.threads} threads + 1 thread of {args.long_runs} runs ...", flush=True)
             long_tid = asyncio.run(fill(lg_url, args.threads, args.long_runs, args.concurrency))
         report(pg_url, lg_url, long_tid, args.repeat)
-    finally:
-        if own:
-            stop_stack(config)
-            remove_state_dir(state_dir)
     return 0
 
 

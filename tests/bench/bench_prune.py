@@ -36,14 +36,7 @@ from checkpoint_data import (
     make_templates,
 )
 from lgconsole.stack.prune import execute_prune, plan_prune
-from lgconsole.stack.supervisor import StackSpec, build_services
-from stackutil import (
-    make_config,
-    new_state_dir,
-    remove_state_dir,
-    start_stack,
-    stop_stack,
-)
+from stackutil import bench_stack
 
 SPAN = timedelta(days=20)
 BATCHES = (25, 100, 500, 2000)  # one age band each, oldest first; the youngest band is left for the peer
@@ -97,86 +90,80 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (prints its name)")
     args = parser.parse_args()
 
-    own = not args.state_dir
-    state_dir = new_state_dir() if own else Path(args.state_dir)
-    config = make_config(state_dir) if own else None
     name = f"lgc_bench_prune_{uuid.uuid4().hex[:8]}"
-    services = None
-    try:
-        if own:
-            print(f"starting a stack in {state_dir} ...", flush=True)
-            start_stack(config)
-        services = build_services(StackSpec.load(state_dir))
+    with bench_stack(args.state_dir) as (_, services, _own):
         main_url, lg_url = services["postgres"].url(), services["langgraph"].url()
-        print(f"templates: demo threads (idle, waiting, errored, forked), {args.template_runs} runs each ...",
-              flush=True)
-        templates = make_templates(lg_url, args.template_runs)
-        with psycopg.connect(admin_url(main_url, "postgres"), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        url = admin_url(main_url, name)
-        from langgraph.checkpoint.postgres import PostgresSaver
-
-        with PostgresSaver.from_conn_string(url) as saver:
-            saver.setup()
-        conn = psycopg.connect(url)
-        tpl = install_template(conn, main_url, list(templates.values()))
-        print(f"template rows: {tpl}", flush=True)
-        now = datetime.now(UTC)
-        print(f"generating {args.threads:,} threads in SQL ...", flush=True)
-        gen_s = generate(conn, args.threads, now)
-        conn.autocommit = True
-        t0 = time.monotonic()
-        conn.execute("VACUUM ANALYZE checkpoints, checkpoint_blobs, checkpoint_writes")
-        conn.autocommit = False
-        vacuum_s = time.monotonic() - t0
-        sizes = table_sizes(conn)
-        total_rows = sum(n for n, _ in sizes.values())
-        print(f"\ndata: {args.threads:,} threads; " + ", ".join(f"{n:,} {t} ({s})" for t, (n, s) in sizes.items())
-              + f"; generated in {gen_s:.0f}s ({total_rows / gen_s:,.0f} rows/s), VACUUM ANALYZE {vacuum_s:.0f}s")
-
-        print(f"\n  {'step (plan: threads and checkpoints scanned)':<46} {'threads':>8} {'rows':>11} {'seconds':>8} "
-              f"{'rows/s':>10} {'lock mean/max':>15}")
-
-        def line(step: str, threads: int, rows: int | None, seconds: float, lock: str = "-") -> None:
-            lock = f"{lock:>15}"
-            rate = f"{rows / seconds:>10,.0f}" if rows and seconds else f"{'-':>10}"
-            count = f"{rows:>11,}" if rows is not None else f"{'-':>11}"
-            print(f"  {step:<46} {threads:>8,} {count} {seconds:>8.2f} {rate} {lock}", flush=True)
-
-        # planning cost, cold-ish then warm, with nothing deleted
-        band_days = SPAN.days / BANDS
-        for attempt in ("first", "warm"):
-            plan = plan_prune(url, timedelta(days=SPAN.days - band_days), set(), now=now)
-            line(f"plan_prune [{attempt}]: finds {len(plan.candidates):,} threads", plan.threads_total,
-                 sizes["checkpoints"][0], plan.elapsed_s)
-        # one band per batch size, oldest first: each deletes a fifth of the threads
-        for n, batch in enumerate(BATCHES, 1):
-            age = timedelta(days=SPAN.days - n * band_days)
-            plan = plan_prune(url, age, set(), now=now)
-            result = execute_prune(url, plan, batch_threads=batch)
-            assert len(result.deleted) == len(plan.candidates) and result.total_rows == plan.total_rows
-            line(f"execute_prune(older than {age.days}d, batch {batch})", len(result.deleted), result.total_rows,
-                 result.elapsed_s, f"{result.lock_held_ms_mean:.0f}/{result.lock_held_ms_max:.0f} ms")
-        # the peer on the same data: langgraph's per-thread delete of the next slice
-        peer_ids = [r[0] for r in conn.execute(
-            "SELECT thread_id FROM checkpoints GROUP BY thread_id ORDER BY max(checkpoint_id COLLATE \"C\") LIMIT %s",
-            (args.peer_threads,)).fetchall()]
-        peer_rows = rows_of(conn, peer_ids)
-        peer_s = asyncio.run(peer_delete(url, peer_ids))
-        assert rows_of(conn, peer_ids) == 0
-        line("peer: AsyncPostgresSaver.adelete_thread x N", len(peer_ids), peer_rows, peer_s)
-        conn.close()
-    finally:
-        if services is not None and not args.keep:
-            main_url = services["postgres"].url()
-            with psycopg.connect(admin_url(main_url, "postgres"), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        elif args.keep:
-            print(f"kept database {name}")
-        if own:
-            stop_stack(config)
-            remove_state_dir(state_dir)
+        try:
+            measure(args, main_url, lg_url, name)
+        finally:
+            if args.keep:
+                print(f"kept database {name}")
+            else:
+                with psycopg.connect(admin_url(main_url, "postgres"), autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
+
+
+def measure(args: argparse.Namespace, main_url: str, lg_url: str, name: str) -> None:
+    """Templates by real runs, a scratch database `name` filled in SQL, then prune's plan/execute and the peer."""
+    print(f"templates: demo threads (idle, waiting, errored, forked), {args.template_runs} runs each ...",
+          flush=True)
+    templates = make_templates(lg_url, args.template_runs)
+    with psycopg.connect(admin_url(main_url, "postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url(main_url, name)
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with PostgresSaver.from_conn_string(url) as saver:
+        saver.setup()
+    conn = psycopg.connect(url)
+    tpl = install_template(conn, main_url, list(templates.values()))
+    print(f"template rows: {tpl}", flush=True)
+    now = datetime.now(UTC)
+    print(f"generating {args.threads:,} threads in SQL ...", flush=True)
+    gen_s = generate(conn, args.threads, now)
+    conn.autocommit = True
+    t0 = time.monotonic()
+    conn.execute("VACUUM ANALYZE checkpoints, checkpoint_blobs, checkpoint_writes")
+    conn.autocommit = False
+    vacuum_s = time.monotonic() - t0
+    sizes = table_sizes(conn)
+    total_rows = sum(n for n, _ in sizes.values())
+    print(f"\ndata: {args.threads:,} threads; " + ", ".join(f"{n:,} {t} ({s})" for t, (n, s) in sizes.items())
+          + f"; generated in {gen_s:.0f}s ({total_rows / gen_s:,.0f} rows/s), VACUUM ANALYZE {vacuum_s:.0f}s")
+
+    print(f"\n  {'step (plan: threads and checkpoints scanned)':<46} {'threads':>8} {'rows':>11} {'seconds':>8} "
+          f"{'rows/s':>10} {'lock mean/max':>15}")
+
+    def line(step: str, threads: int, rows: int | None, seconds: float, lock: str = "-") -> None:
+        lock = f"{lock:>15}"
+        rate = f"{rows / seconds:>10,.0f}" if rows and seconds else f"{'-':>10}"
+        count = f"{rows:>11,}" if rows is not None else f"{'-':>11}"
+        print(f"  {step:<46} {threads:>8,} {count} {seconds:>8.2f} {rate} {lock}", flush=True)
+
+    # planning cost, cold-ish then warm, with nothing deleted
+    band_days = SPAN.days / BANDS
+    for attempt in ("first", "warm"):
+        plan = plan_prune(url, timedelta(days=SPAN.days - band_days), set(), now=now)
+        line(f"plan_prune [{attempt}]: finds {len(plan.candidates):,} threads", plan.threads_total,
+             sizes["checkpoints"][0], plan.elapsed_s)
+    # one band per batch size, oldest first: each deletes a fifth of the threads
+    for n, batch in enumerate(BATCHES, 1):
+        age = timedelta(days=SPAN.days - n * band_days)
+        plan = plan_prune(url, age, set(), now=now)
+        result = execute_prune(url, plan, batch_threads=batch)
+        assert len(result.deleted) == len(plan.candidates) and result.total_rows == plan.total_rows
+        line(f"execute_prune(older than {age.days}d, batch {batch})", len(result.deleted), result.total_rows,
+             result.elapsed_s, f"{result.lock_held_ms_mean:.0f}/{result.lock_held_ms_max:.0f} ms")
+    # the peer on the same data: langgraph's per-thread delete of the next slice
+    peer_ids = [r[0] for r in conn.execute(
+        "SELECT thread_id FROM checkpoints GROUP BY thread_id ORDER BY max(checkpoint_id COLLATE \"C\") LIMIT %s",
+        (args.peer_threads,)).fetchall()]
+    peer_rows = rows_of(conn, peer_ids)
+    peer_s = asyncio.run(peer_delete(url, peer_ids))
+    assert rows_of(conn, peer_ids) == 0
+    line("peer: AsyncPostgresSaver.adelete_thread x N", len(peer_ids), peer_rows, peer_s)
+    conn.close()
 
 
 if __name__ == "__main__":
