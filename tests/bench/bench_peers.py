@@ -45,7 +45,8 @@ sys.path.insert(0, str(HERE))  # tests/bench/
 
 import bench_bringup  # noqa: E402
 import bench_live  # noqa: E402
-from checkpoint_data import FULL, QUICK, attach, generate_dataset, make_message_thread, shape  # noqa: E402
+from checkpoint_data import (FULL, QUICK, attach, bench_thread_ids, generate_dataset,  # noqa: E402
+                             make_message_thread, shape, table_sizes)
 from stackutil import make_config, new_state_dir, remove_state_dir, stop_stack  # noqa: E402
 from timing import timed  # noqa: E402
 
@@ -340,6 +341,17 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
               "langgraph-checkpoint threads process" + ("" if peer_ms else f" (n/a: {why})"), unit="MiB")
 
 
+def timed_throwaway_up() -> dict[str, float]:
+    """bench_bringup.timed_up on a stack of its own, stopped and removed at once."""
+    state_dir = new_state_dir()
+    config = make_config(state_dir)
+    try:
+        return bench_bringup.timed_up(config)
+    finally:
+        stop_stack(config)
+        remove_state_dir(state_dir)
+
+
 def live_rows(args, table: Table) -> None:
     """bench_live's own functions, fewer rates and a shorter stream than its default run."""
     print("(e) live pipeline ...", flush=True)
@@ -376,6 +388,11 @@ def main() -> int:
     parser.add_argument("--long-events", type=int, default=50_000)
     parser.add_argument("--peer-venv", default=str(REPO / ".venv-peer"),
                         help="the peer CLI's own venv (created with pip when missing)")
+    parser.add_argument("--keep", action="store_true", help="leave the stack and its data running (prints its state "
+                                                            "dir) for --reuse")
+    parser.add_argument("--reuse", metavar="STATE_DIR", help="measure again on a stack left by --keep (same --big/"
+                                                             "--threads): nothing is generated; bring-up is timed on "
+                                                             "a throwaway stack")
     args = parser.parse_args()
     threads, checkpoints = FULL if args.big else QUICK
     threads, checkpoints = args.threads or threads, args.checkpoints or checkpoints
@@ -384,28 +401,41 @@ def main() -> int:
     table = Table()
     peer, peer_why = peer_cli(Path(args.peer_venv))
     print(f"peer CLI: {peer or 'n/a: ' + peer_why}", flush=True)
-    state_dir = new_state_dir()
-    config = make_config(state_dir)
+    state_dir = Path(args.reuse) if args.reuse else new_state_dir()
+    config = None if args.reuse else make_config(state_dir)
     try:
-        print(f"starting a stack in {state_dir} (timed) ...", flush=True)
-        up = bench_bringup.timed_up(config)
+        if args.reuse:
+            print(f"reusing the stack in {state_dir}", flush=True)
+            up = timed_throwaway_up()
+        else:
+            print(f"starting a stack in {state_dir} (timed) ...", flush=True)
+            up = bench_bringup.timed_up(config)
         services = build_services(StackSpec.load(state_dir))
         pg_url, lg_url = services["postgres"].url(), services["langgraph"].url()
-        print(f"generating {threads:,} threads x ~{checkpoints} checkpoints ...", flush=True)
-        data = generate_dataset(pg_url, lg_url, threads, checkpoints)
         attached = min(args.attach, threads)
-        attach_s = asyncio.run(attach(lg_url, data["ids"][-attached:]))
+        if args.reuse:
+            data = {"ids": bench_thread_ids(threads), "sizes": table_sizes(pg_url)}
+            print(f"  {data['sizes'][0]:,} checkpoints, {data['sizes'][1]:,} blobs, {data['sizes'][2]:,} writes, "
+                  f"{data['sizes'][3]}", flush=True)
+        else:
+            print(f"generating {threads:,} threads x ~{checkpoints} checkpoints ...", flush=True)
+            data = generate_dataset(pg_url, lg_url, threads, checkpoints)
+            attach_s = asyncio.run(attach(lg_url, data["ids"][-attached:]))
+            sizes = data["sizes"]
+            print(f"  {sizes[0]:,} checkpoints, {sizes[1]:,} blobs, {sizes[2]:,} writes, {sizes[3]}; templates "
+                  f"{data['templates_s']:.0f}s, generated {data['generate_s']:.0f}s, vacuum {data['vacuum_s']:.0f}s, "
+                  f"{attached} attached to the server in {attach_s:.0f}s", flush=True)
+            print(f"  shape: {shape(pg_url)}", flush=True)
         sizes = data["sizes"]
-        print(f"  {sizes[0]:,} checkpoints, {sizes[1]:,} blobs, {sizes[2]:,} writes, {sizes[3]}; templates "
-              f"{data['templates_s']:.0f}s, generated {data['generate_s']:.0f}s, vacuum {data['vacuum_s']:.0f}s, "
-              f"{attached} attached to the server in {attach_s:.0f}s", flush=True)
-        print(f"  shape: {shape(pg_url)}", flush=True)
         print(f"a thread with {args.messages:,} messages ...", flush=True)
         msgs = make_message_thread(lg_url, args.messages)
         measure(args, table, state_dir / "lgconsole.toml", pg_url, lg_url, data, msgs, peer, peer_why)
     finally:
-        stop_stack(config)
-        remove_state_dir(state_dir)
+        if args.keep or args.reuse:
+            print(f"stack left running: {state_dir} (`lgconsole --state-dir {state_dir} down` stops it)", flush=True)
+        else:
+            stop_stack(config)
+            remove_state_dir(state_dir)
     print("(e) langgraph dev alone ...", flush=True)
     dev = bench_bringup.langgraph_dev_alone()
     table.section("(e) bring-up (s) and the live pipeline (bench_bringup, bench_live functions)")
