@@ -6,8 +6,6 @@ import json
 import sys
 
 from .config import Config
-from .triage import exit_code
-from .triage_view import TriageSource
 
 MARKS = {"critical": "CRIT", "warning": "WARN", "info": "info"}
 
@@ -19,6 +17,9 @@ def add_doctor_command(sub) -> None:
 
 
 def cmd_doctor(config: Config, args, out=sys.stdout) -> int:
+    from .triage import exit_code
+    from .triage_view import TriageSource
+
     findings = TriageSource(config).findings()
     code = exit_code(findings)
     if args.json:

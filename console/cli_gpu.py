@@ -8,9 +8,12 @@ import json
 import sys
 import time
 
+from typing import TYPE_CHECKING
+
 from .config import Config
-from .gpu_view import (GpuSource, GpuTelemetry, capacity_text, format_bytes, format_rate, format_seconds,
-                       rates_line, reading_json, served_graphs_fan_out)
+
+if TYPE_CHECKING:  # gpu_view imports Textual (its rows are widget types): loaded when the command runs
+    from .gpu_view import GpuTelemetry
 
 
 def add_gpu_command(subparsers) -> argparse.ArgumentParser:
@@ -38,6 +41,8 @@ def _vllm_pids(config: Config) -> tuple[int, ...]:
 
 def collect(config: Config, args, source=None, sleep=time.sleep) -> tuple[GpuTelemetry, object]:
     """One reading, or two `--window` seconds apart when a server answered (rates need two scrapes)."""
+    from .gpu_view import GpuSource, GpuTelemetry, served_graphs_fan_out
+
     source = source or GpuSource(config, urls=args.url, fan_out=(lambda: args.fan_out) if args.fan_out
                                  else (lambda: served_graphs_fan_out(config)))
     telemetry = GpuTelemetry()
@@ -55,6 +60,8 @@ def collect(config: Config, args, source=None, sleep=time.sleep) -> tuple[GpuTel
 
 
 def cmd_gpu(config: Config, args, out=None, source=None, sleep=time.sleep) -> int:
+    from .gpu_view import reading_json
+
     out = out or sys.stdout
     telemetry, reading = collect(config, args, source, sleep)
     if args.json:
@@ -65,6 +72,8 @@ def cmd_gpu(config: Config, args, out=None, source=None, sleep=time.sleep) -> in
 
 
 def render_text(reading, telemetry: GpuTelemetry) -> str:
+    from .gpu_view import capacity_text, format_bytes, format_rate, format_seconds, rates_line
+
     lines: list[str] = []
     gpus = reading.gpus
     if not gpus.available:
