@@ -23,6 +23,8 @@ Ratio = lgconsole / peer: below 1 lgconsole is faster (or smaller); for event ra
 
     .venv/bin/python tests/bench/bench_peers.py            # quick, a few minutes on 2 cores
     .venv/bin/python tests/bench/bench_peers.py --big      # ~1M checkpoints (~5 min to generate, ~10 GB)
+    .venv/bin/python tests/bench/bench_peers.py --big --keep                 # ... and leave that stack running
+    .venv/bin/python tests/bench/bench_peers.py --big --reuse STATE_DIR      # measure again on it, nothing generated
 """
 
 from __future__ import annotations
@@ -125,9 +127,10 @@ def _hwm_mb(pid: int) -> float | None:
     return None
 
 
-def spawn_rss(argv: list[str], env: dict | None = None) -> dict:
+def spawn_rss(argv: list[str], env: dict | None = None, timeout: float | None = None) -> dict:
     """Like spawn, with the process's peak RSS: its VmHWM, polled every 5 ms until it exits (wait4's ru_maxrss is
-    no good here: it keeps the forking parent's high-water mark across exec)."""
+    no good here: it keeps the forking parent's high-water mark across exec). Past `timeout` seconds the process is
+    killed and the result says `timed_out` (its "s" is then a lower bound)."""
     import tempfile
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -135,13 +138,20 @@ def spawn_rss(argv: list[str], env: dict | None = None) -> dict:
         child = subprocess.Popen([*argv[:1], *[a.replace("{T0}", repr(t0)) for a in argv[1:]]], stdout=out,
                                  stderr=err, text=True, cwd=REPO, env={**os.environ, **(env or {})})
         peak = 0.0
+        timed_out = False
         while child.poll() is None:
             peak = max(peak, _hwm_mb(child.pid) or 0.0)
+            if timeout is not None and time.time() - t0 > timeout:
+                child.kill()
+                child.wait()
+                timed_out = True
+                break
             time.sleep(0.005)
         took = time.time() - t0
         out.seek(0)
         err.seek(0)
-        return {"s": took, "rc": child.returncode, "out": out.read(), "err": err.read(), "t0": t0, "rss_mb": peak}
+        return {"s": took, "rc": child.returncode, "out": out.read(), "err": err.read(), "t0": t0, "rss_mb": peak,
+                "timed_out": timed_out}
 
 
 def median_of(fn, repeat: int) -> tuple[float, object]:
@@ -212,11 +222,20 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
     lgc = [py, "-m", "lgconsole.console", "--config", str(config_path)]
 
     failed: dict[str, str] = {}  # peer command -> why it gave no number
+    cut: dict[str, float] = {}  # peer command -> seconds after which it was killed
+    peer_runs = args.peer_runs or args.cold
+
+    def cut_note(command: str) -> str:
+        return f"; KILLED at {cut[command]:.0f} s (--peer-timeout): a lower bound" if command in cut else ""
 
     def peer_run(*cli_args: str) -> dict | None:
         if peer is None:
             return None
-        got = spawn_rss([str(peer), *cli_args, "--db", pg_url])
+        got = spawn_rss([str(peer), *cli_args, "--db", pg_url], timeout=args.peer_timeout)
+        if got["timed_out"]:  # a lower bound: the row says so
+            cut[cli_args[0]] = got["s"]
+            print(f"  peer {cli_args[0]} killed after {got['s']:.0f} s (--peer-timeout)", flush=True)
+            return got
         if got["rc"] != 0:
             why = " ".join((got["err"].strip().splitlines() or ["?"])[-1].split())[:160]
             failed[cli_args[0]] = f"exit {got['rc']}: {why}"
@@ -242,7 +261,7 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
         marks = json.loads(line[len("LGC-MARKS "):])
         console.append({**marks, "rss_mb": marks.get("hwm_mb") or got["rss_mb"]})
     search = [spawn([py, "-c", SEARCH_CHILD, lg_url]) for _ in range(args.cold)]
-    peer_threads = [peer_run("threads") for _ in range(args.cold)]
+    peer_threads = [peer_run("threads") for _ in range(peer_runs)]
     lgc_threads = [spawn_rss([*lgc, "threads", "--limit", "50"]) for _ in range(args.cold)]
     first = statistics.median(c["first_frame"] for c in console) * 1000
     listed = statistics.median(c["threads_listed"] for c in console) * 1000
@@ -251,7 +270,8 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
     peer_ms = peer_ms * 1000 if peer_ms else None
     why = peer_na("threads")[7:-1]
     peer_lines = len(peer_threads[0]["out"].strip().splitlines()) if peer_threads and peer_threads[0] else 0
-    table.section(f"(a) cold start, fresh process, spawn -> done (median of {args.cold})")
+    table.section(f"(a) cold start, fresh process, spawn -> done (median of {args.cold}"
+                  + (f"; the peer CLI: {peer_runs}" if peer_runs != args.cold else "") + ")")
     table.add("console: first painted frame", first, search_ms, "server threads.search(50), fresh process")
     mounted = statistics.median(c["screen_mounted"] for c in console) * 1000
     table.add("console: key 4 -> Threads screen mounted (no rows yet)", mounted, search_ms,
@@ -260,9 +280,9 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
               "server threads.search(50), fresh process")
     table.add("console: Threads screen listed", listed, peer_ms,
               "langgraph-checkpoint threads --db" + (f" (n/a: {why})" if not peer_ms else
-                                                     f" ({peer_lines} lines out: every thread)"))
+                                                     f" ({peer_lines} lines out: every thread)") + cut_note("threads"))
     table.add("lgconsole threads --limit 50 (CLI)", best(lgc_threads) * 1000, peer_ms,
-              "langgraph-checkpoint threads --db" + (f" (n/a: {why})" if not peer_ms else ""))
+              "langgraph-checkpoint threads --db" + (f" (n/a: {why})" if not peer_ms else "") + cut_note("threads"))
 
     # (b) warm reads, same data
     print("(b) warm reads ...", flush=True)
@@ -290,10 +310,10 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
                               args.repeat)
         table.add("state at a checkpoint: state_at(head)", ours, theirs, "threads.get_state(checkpoint_id=head)")
         lgc_hist = [spawn_rss([*lgc, "history", newest]) for _ in range(args.cold)]
-        peer_hist = [peer_run("history", newest) for _ in range(args.cold)]
+        peer_hist = [peer_run("history", newest) for _ in range(peer_runs)]
         ph = best(peer_hist)
         table.add("lgconsole history THREAD (CLI, cold)", best(lgc_hist) * 1000, ph * 1000 if ph else None,
-                  "langgraph-checkpoint history THREAD --db" + ("" if ph else peer_na("history")))
+                  "langgraph-checkpoint history THREAD --db" + ("" if ph else peer_na("history")) + cut_note("history"))
 
         # (c) diff of two checkpoints with 10k messages
         print("(c) diff, 10k messages ...", flush=True)
@@ -323,10 +343,11 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
                   "the server has no diff endpoint")
         table.add("diff_states alone (states in memory)", only, None, "no peer: the comparison is the client's")
         lgc_diff = [spawn_rss([*lgc, "diff", tid, a, b]) for _ in range(args.cold)]
-        peer_d = [peer_run("diff", tid, "--from", a, "--to", b) for _ in range(args.cold)]
+        peer_d = [peer_run("diff", tid, "--from", a, "--to", b) for _ in range(peer_runs)]
         pd = best(peer_d)
         table.add("lgconsole diff THREAD A B (CLI, cold)", best(lgc_diff) * 1000, pd * 1000 if pd else None,
-                  "langgraph-checkpoint diff THREAD --from A --to B" + ("" if pd else peer_na("diff")))
+                  "langgraph-checkpoint diff THREAD --from A --to B" + ("" if pd else peer_na("diff"))
+                  + cut_note("diff"))
     finally:
         reader.close()
         client.close()
@@ -335,7 +356,7 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
     size = "1M-checkpoint" if args.big else f"{data['sizes'][0]:,}-checkpoint"
     table.section(f"(d) peak RSS with the {size} database open (MiB)")
     table.add("console process, Threads screen listed", statistics.median(c["rss_mb"] for c in console),
-              best(peer_threads, "rss_mb"), "langgraph-checkpoint threads process" +
+              best(peer_threads, "rss_mb"), "langgraph-checkpoint threads process" + cut_note("threads") +
               ("" if peer_ms else f" (n/a: {why})"), unit="MiB")
     table.add("lgconsole threads (CLI) process", best(lgc_threads, "rss_mb"), best(peer_threads, "rss_mb"),
               "langgraph-checkpoint threads process" + ("" if peer_ms else f" (n/a: {why})"), unit="MiB")
@@ -383,6 +404,10 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--cold", type=int, default=3, help="fresh processes per cold measurement")
+    parser.add_argument("--peer-runs", type=int, help="fresh peer CLI processes per row (default: --cold; 1 with "
+                                                      "--big, where its `threads` reads every checkpoint: ~19 min)")
+    parser.add_argument("--peer-timeout", type=float, default=1800, help="seconds before a peer CLI process is killed "
+                                                                         "(its row then says so: a lower bound)")
     parser.add_argument("--live-rates", default="1000,4000,8000")
     parser.add_argument("--live-seconds", type=float, default=2.0)
     parser.add_argument("--long-events", type=int, default=50_000)
@@ -396,6 +421,8 @@ def main() -> int:
     args = parser.parse_args()
     threads, checkpoints = FULL if args.big else QUICK
     threads, checkpoints = args.threads or threads, args.checkpoints or checkpoints
+    if args.big and args.peer_runs is None:
+        args.peer_runs = 1
 
     started = datetime.now(UTC)
     table = Table()
