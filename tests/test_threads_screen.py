@@ -185,6 +185,50 @@ async def test_postgres_unreachable_is_one_line_and_the_screen_keeps_running():
         assert isinstance(app.screen, ThreadsScreen)
 
 
+async def test_rows_show_before_the_count_and_a_failed_count_says_why():
+    """At 1M checkpoints the count is a 0.3-0.5 s scan of its own: the rows do not wait for it."""
+    import dataclasses
+    import threading
+
+    from lgconsole.stack.checkpoints import CheckpointDbUnreachable
+
+    class SlowCount(FixedThreads):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.release = threading.Event()
+            self.fail = False
+
+        def read_threads(self, status, text, sort):
+            return dataclasses.replace(super().read_threads(status, text, sort), total=None)
+
+        def count_threads(self, status, text):
+            self.release.wait(10)
+            if self.fail:
+                raise CheckpointDbUnreachable("cannot connect to Postgres at 127.0.0.1:5: connection refused")
+            return 1234
+
+    source = SlowCount(DATA)
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(True)), poll=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = ThreadsScreen(source, poll=False)
+        await app.push_screen(screen)
+        await pilot_wait(pilot, lambda: screen.table.row_count > 0, 10, "rows")
+        status = str(screen.query_one("#threads-status").render())
+        assert f"showing {len(DATA.summaries)} threads · counting…" in status
+        source.release.set()
+        await pilot_wait(pilot, lambda: "1,234 threads in Postgres" in str(screen.query_one("#threads-status").render()),
+                         10, "the count")
+        source.release.clear()
+        source.fail = True
+        await pilot.press("e")  # other filters: a new count, which fails
+        await pilot.pause(0.3)
+        assert "counting…" in str(screen.query_one("#threads-status").render())
+        source.release.set()
+        await pilot_wait(pilot, lambda: "count failed: cannot connect to Postgres" in
+                         str(screen.query_one("#threads-status").render()), 10, "the failure")
+        assert screen.table.row_count > 0  # the rows stay
+
+
 async def test_resume_asks_for_an_answer_and_only_on_a_waiting_thread():
     app, show, source = _app()
     async with app.run_test(size=(120, 40)) as pilot:

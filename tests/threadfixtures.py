@@ -86,6 +86,9 @@ class FixedThreads:
         found.sort(key=lambda s: (attr(s), s.thread_id), reverse=sort.startswith("-"))
         return ThreadsPage(found, len(found), self.data.schema, self.server, now=self.data.now)
 
+    def count_threads(self, status: str | None, text: str | None) -> int:
+        return len(self.read_threads(status, text, "thread_id").summaries)
+
     def read_history(self, thread_id: str) -> list[CheckpointNode]:
         if thread_id not in self.data.histories:
             raise UnknownThread(f"unknown thread {thread_id!r}: no checkpoint has this thread id")

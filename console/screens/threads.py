@@ -10,6 +10,7 @@ read-only, and says so.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any, Awaitable, Callable
 
 from rich.text import Text
@@ -244,16 +245,26 @@ class ThreadsScreen(ConsoleScreen):
             super().__init__()
             self.page, self.query = page, query
 
+    class ThreadsCounted(Message):
+        def __init__(self, total: int | str, query: tuple[str, str, str]) -> None:
+            super().__init__()
+            self.total, self.query = total, query  # a str: why it could not be counted
+
     class HistoryRead(Message):
         def __init__(self, thread_id: str, nodes: list[CheckpointNode] | None, error: str | None = None) -> None:
             super().__init__()
             self.thread_id, self.nodes, self.error = thread_id, nodes, error
 
     class StateRead(Message):
+        """A checkpoint's state, its parent's, and both already laid out as diff and state lines (in the worker:
+        a 10k-message state is ~0.8 s of diffing and formatting, which must not freeze the screen)."""
+
         def __init__(self, thread_id: str, key: str, state: CheckpointState | None,
-                     parent: CheckpointState | None, error: str | None = None) -> None:
+                     parent: CheckpointState | None, error: str | None = None,
+                     diff: list | None = None, entries: list | None = None) -> None:
             super().__init__()
             self.thread_id, self.key, self.state, self.parent, self.error = thread_id, key, state, parent, error
+            self.diff, self.entries = diff or [], entries or []
 
     class ReadFailed(Message):
         def __init__(self, error: str, server: ServerState | None = None) -> None:
@@ -279,6 +290,8 @@ class ThreadsScreen(ConsoleScreen):
         self.run_label: str | None = None
         self.run: LiveRun | None = None
         self.run_note: str | None = None
+        self.count_error: str | None = None  # why the last count failed
+        self._page_query: tuple[str, str, str] = ("", "", "")  # what self.page answered
         self._reading = False
         self._history_dirty = False
         self._pending_select: str | None = None  # a tree key, or "latest"
@@ -355,6 +368,12 @@ class ThreadsScreen(ConsoleScreen):
                                               f"{type(exc).__name__}: {one_line(exc)}", server))
             return
         self.post_message(self.ThreadsRead(page, (status, text, sort)))
+        if page.total is None:  # the rows are on their way; the count (a scan of every checkpoint) follows
+            try:
+                total: int | str = self.source.count_threads(status, text)
+            except Exception as exc:
+                total = str(exc) if isinstance(exc, StackError) else f"{type(exc).__name__}: {one_line(exc)}"
+            self.post_message(self.ThreadsCounted(total, (status, text, sort)))
 
     @work(thread=True, exclusive=True, group="threads-history", exit_on_error=False)
     def load_history(self, thread_id: str) -> None:
@@ -367,7 +386,7 @@ class ThreadsScreen(ConsoleScreen):
         self.post_message(self.HistoryRead(thread_id, nodes))
 
     @work(thread=True, exclusive=True, group="threads-state", exit_on_error=False)
-    def load_state(self, thread_id: str, key: str, parent_key: str | None) -> None:
+    def load_state(self, thread_id: str, key: str, parent_key: str | None, width: int) -> None:
         cid, ns = split_key(key)
         try:
             state = self.source.read_state(thread_id, cid, ns)
@@ -375,11 +394,14 @@ class ThreadsScreen(ConsoleScreen):
             if parent_key:
                 pid, pns = split_key(parent_key)
                 parent = self.source.read_state(thread_id, pid, pns)
+            # diff lines wrap in the pane: a changed value is worth two or three lines, not a cut at the half width
+            diff = diff_sections(state, parent, max(160, 3 * width))
+            entries = state_entries(state.values, width=width - 10)
         except Exception as exc:
             self.post_message(self.StateRead(thread_id, key, None, None, str(exc) if isinstance(exc, StackError)
                                              else f"{type(exc).__name__}: {one_line(exc)}"))
             return
-        self.post_message(self.StateRead(thread_id, key, state, parent))
+        self.post_message(self.StateRead(thread_id, key, state, parent, diff=diff, entries=entries))
 
     # --- messages ----------------------------------------------------------------------------------------------
     def on_threads_screen_threads_read(self, message: ThreadsRead) -> None:
@@ -388,8 +410,12 @@ class ThreadsScreen(ConsoleScreen):
             self.refresh_threads()
             return
         page = message.page
+        if page.total is None and self.page is not None and self.page.total is not None \
+                and self._page_query[:2] == message.query[:2]:
+            page = dataclasses.replace(page, total=self.page.total)  # the last count stands until the next one
         previous = self._summary(self.thread_id)
         self.page, self.server, self.read_error = page, page.server, None
+        self._page_query = message.query
         width = self.table.size.width or self.size.width
         self.table.show(thread_rows(page.summaries, page.now, detail_width(width)), select=self._pending_thread)
         if self._pending_thread and self._pending_thread in {s.thread_id for s in page.summaries}:
@@ -401,6 +427,16 @@ class ThreadsScreen(ConsoleScreen):
             self.load_history(self.thread_id)  # the thread moved on: new checkpoints
         self._paint_status()
         self.refresh_bindings()
+
+    def on_threads_screen_threads_counted(self, message: ThreadsCounted) -> None:
+        if self.page is None or message.query[:2] != self.list_query[:2]:  # counted for other filters
+            return
+        if isinstance(message.total, int):
+            self.page = dataclasses.replace(self.page, total=message.total)
+            self.count_error = None
+        else:
+            self.count_error = message.total
+        self._paint_status()
 
     def on_threads_screen_read_failed(self, message: ReadFailed) -> None:
         self._reading = False
@@ -466,7 +502,8 @@ class ThreadsScreen(ConsoleScreen):
         except KeyError:
             return
         parent_key = checkpoint_key(parent.checkpoint_id, parent.checkpoint_ns) if parent is not None else None
-        self.load_state(self.thread_id, self.checkpoint, parent_key)
+        width = max(40, self.query_one("#checkpoint-pane").size.width - 4)
+        self.load_state(self.thread_id, self.checkpoint, parent_key, width)
 
     def on_threads_screen_state_read(self, message: StateRead) -> None:
         if message.thread_id != self.thread_id or message.key != self.checkpoint:
@@ -483,10 +520,8 @@ class ThreadsScreen(ConsoleScreen):
         cid, ns = split_key(message.key)
         node = self.ctree.node(cid, ns).checkpoint if self.ctree is not None and cid in self.ctree else None
         info.update(Text("\n".join(checkpoint_info(state, node))))
-        width = max(40, self.query_one("#checkpoint-pane").size.width - 4)
-        # diff lines wrap in the pane: a changed value is worth two or three lines, not a cut at the half width
-        self.query_one(DiffView).show(diff_sections(state, message.parent, max(160, 3 * width)))
-        self.query_one(StateView).show(f"state at step {state.step}", state_entries(state.values, width=width - 10))
+        self.query_one(DiffView).show(message.diff)
+        self.query_one(StateView).show(f"state at step {state.step}", message.entries)
         self.refresh_bindings()
 
     def _clear_detail(self) -> None:
@@ -506,9 +541,14 @@ class ThreadsScreen(ConsoleScreen):
         text.append("Threads", style="bold")
         if page is not None:
             what = f"{self.status_filter} thread" if self.status_filter else "thread"
-            text.append(f"  {page.total:,} {what}{'s' if page.total != 1 else ''} in Postgres")
-            if page.total > len(page.summaries):
-                text.append(f" · showing {len(page.summaries)}", style="dim")
+            if page.total is None:
+                text.append(f"  showing {len(page.summaries):,} {what}s", style="")
+                text.append(f" · count failed: {self.count_error}" if self.count_error else " · counting…",
+                            style="dim")
+            else:
+                text.append(f"  {page.total:,} {what}{'s' if page.total != 1 else ''} in Postgres")
+                if page.total > len(page.summaries):
+                    text.append(f" · showing {len(page.summaries)}", style="dim")
         if self.text_filter:
             text.append(f"  · filter '{self.text_filter}'", style="bold")
         text.append(f"  · sort {SORT_TITLES[self.sort_key]} {'↓' if self.descending else '↑'}")
