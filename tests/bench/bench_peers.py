@@ -127,10 +127,12 @@ def _hwm_mb(pid: int) -> float | None:
     return None
 
 
-def spawn_rss(argv: list[str], env: dict | None = None, timeout: float | None = None) -> dict:
+def spawn_rss(argv: list[str], env: dict | None = None, timeout: float | None = None,
+              max_rss_mb: float | None = None) -> dict:
     """Like spawn, with the process's peak RSS: its VmHWM, polled every 5 ms until it exits (wait4's ru_maxrss is
     no good here: it keeps the forking parent's high-water mark across exec). Past `timeout` seconds the process is
-    killed and the result says `timed_out` (its "s" is then a lower bound)."""
+    killed, and so is one whose RSS passes `max_rss_mb` (before the box runs out of memory); `killed` then says
+    why and its "s" and "rss_mb" are lower bounds."""
     import tempfile
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -138,20 +140,30 @@ def spawn_rss(argv: list[str], env: dict | None = None, timeout: float | None = 
         child = subprocess.Popen([*argv[:1], *[a.replace("{T0}", repr(t0)) for a in argv[1:]]], stdout=out,
                                  stderr=err, text=True, cwd=REPO, env={**os.environ, **(env or {})})
         peak = 0.0
-        timed_out = False
+        killed = ""
         while child.poll() is None:
             peak = max(peak, _hwm_mb(child.pid) or 0.0)
             if timeout is not None and time.time() - t0 > timeout:
+                killed = f"after {time.time() - t0:.0f} s (--peer-timeout)"
+            elif max_rss_mb is not None and peak > max_rss_mb:
+                killed = f"at {peak:,.0f} MiB RSS after {time.time() - t0:.0f} s (--peer-max-rss)"
+            if killed:
                 child.kill()
                 child.wait()
-                timed_out = True
                 break
             time.sleep(0.005)
         took = time.time() - t0
         out.seek(0)
         err.seek(0)
         return {"s": took, "rc": child.returncode, "out": out.read(), "err": err.read(), "t0": t0, "rss_mb": peak,
-                "timed_out": timed_out}
+                "killed": killed}
+
+
+def _half_the_memory_mb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 / 2
+    return 8192.0
 
 
 def median_of(fn, repeat: int) -> tuple[float, object]:
@@ -222,19 +234,20 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
     lgc = [py, "-m", "lgconsole.console", "--config", str(config_path)]
 
     failed: dict[str, str] = {}  # peer command -> why it gave no number
-    cut: dict[str, float] = {}  # peer command -> seconds after which it was killed
+    cut: dict[str, str] = {}  # peer command -> when and why it was killed
     peer_runs = args.peer_runs or args.cold
 
     def cut_note(command: str) -> str:
-        return f"; KILLED at {cut[command]:.0f} s (--peer-timeout): a lower bound" if command in cut else ""
+        return f"; KILLED {cut[command]}: a lower bound" if command in cut else ""
 
     def peer_run(*cli_args: str) -> dict | None:
         if peer is None:
             return None
-        got = spawn_rss([str(peer), *cli_args, "--db", pg_url], timeout=args.peer_timeout)
-        if got["timed_out"]:  # a lower bound: the row says so
-            cut[cli_args[0]] = got["s"]
-            print(f"  peer {cli_args[0]} killed after {got['s']:.0f} s (--peer-timeout)", flush=True)
+        got = spawn_rss([str(peer), *cli_args, "--db", pg_url], timeout=args.peer_timeout,
+                        max_rss_mb=args.peer_max_rss)
+        if got["killed"]:  # a lower bound: the row says so
+            cut[cli_args[0]] = got["killed"]
+            print(f"  peer {cli_args[0]} killed {got['killed']}", flush=True)
             return got
         if got["rc"] != 0:
             why = " ".join((got["err"].strip().splitlines() or ["?"])[-1].split())[:160]
@@ -408,6 +421,8 @@ def main() -> int:
                                                       "--big, where its `threads` reads every checkpoint: ~19 min)")
     parser.add_argument("--peer-timeout", type=float, default=1800, help="seconds before a peer CLI process is killed "
                                                                          "(its row then says so: a lower bound)")
+    parser.add_argument("--peer-max-rss", type=float, default=_half_the_memory_mb(),
+                        help="MiB of RSS at which a peer CLI process is killed (default: half this machine's memory)")
     parser.add_argument("--live-rates", default="1000,4000,8000")
     parser.add_argument("--live-seconds", type=float, default=2.0)
     parser.add_argument("--long-events", type=int, default=50_000)
