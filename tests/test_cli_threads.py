@@ -90,6 +90,20 @@ def test_threads_status_filter_and_json(live_stack, demo_threads, capsys):
     assert data["threads"][0]["interrupts"][0]["value"]["question"].startswith("Approve")
 
 
+def test_threads_totals_agree_whether_counted_or_read_off_the_page(live_stack, demo_threads, capsys):
+    """The total is counted (a scan) only when the page may not hold the rest: every way of paging says the same."""
+    assert cmd_threads(live_stack, parse("threads", "--limit", "1000", "--json")) == 0
+    everything = json.loads(capsys.readouterr().out)
+    total = everything["total"]
+    assert total == len(everything["threads"]) >= 3
+    for args in (("--limit", "1"), ("--limit", "2", "--offset", "1"), ("--offset", str(total + 5)),
+                 ("--limit", str(total)), ("--offset", str(total - 1))):
+        assert cmd_threads(live_stack, parse("threads", *args, "--json")) == 0
+        assert json.loads(capsys.readouterr().out)["total"] == total, args
+        assert cmd_threads(live_stack, parse("threads", *args)) == 0
+        assert capsys.readouterr().out.splitlines()[-1].endswith(f"of {total} threads (read from Postgres)"), args
+
+
 def test_history_prints_the_tree(live_stack, demo_threads, capsys):
     assert cmd_history(live_stack, parse("history", demo_threads["done"])) == 0
     lines = capsys.readouterr().out.splitlines()
