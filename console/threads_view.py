@@ -7,6 +7,7 @@ widgets take; they do no I/O, so snapshots feed them fixed records.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -332,15 +333,20 @@ def state_entries(values: dict, max_lines: int = MAX_VALUE_LINES, max_messages: 
     """One entry per state key: messages one a line (newest last), placeholders named, other values as JSON;
     secrets masked."""
     entries = []
-    values = mask_secrets(values)
     ordered = sorted(values.items(), key=lambda kv: (isinstance(kv[1], list) and kv[0] == "messages", str(kv[0])))
     for key, value in ordered:
+        if secret_key(key) and value not in (None, ""):
+            entries.append(StateEntry(str(key), (MASK,)))
+            continue
+        messages = isinstance(value, list) and bool(value) and all(_is_message(m) for m in value)
+        if not messages:  # (messages: only the shown tail is masked, not 10k of them)
+            value = mask_secrets(value)
         if is_placeholder(value):
             extra = ", ".join(f"{k}={v}" for k, v in value.items() if k not in (PLACEHOLDER_KEY, "fields"))
             entries.append(StateEntry(str(key), (f"<{value[PLACEHOLDER_KEY]}> not decoded ({extra})",),
                                       "placeholder", warn=True))
-        elif isinstance(value, list) and value and all(_is_message(m) for m in value):
-            shown = value[-max_messages:]
+        elif messages:
+            shown = mask_secrets(value[-max_messages:])
             lines = [f"… {len(value) - len(shown)} earlier"] if len(value) > len(shown) else []
             first = len(value) - len(shown)
             lines += [f"[{first + i}] {message_summary(m, width)}" for i, m in enumerate(shown)]
@@ -407,17 +413,31 @@ MASK = "***"
 
 def secret_key(name: Any) -> bool:
     """`api_key`, `access_token`, `OPENAI_API_KEY`, `password`; not `input_tokens` or `tokenizer`."""
-    words = set(re.split(r"[-_.\s]+", str(name).lower()))
+    return _secret_name(name if isinstance(name, str) else str(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_name(name: str) -> bool:  # a 10k-message state asks about the same dozen keys ~200k times
+    words = set(_WORD_SPLIT.split(name.lower()))
     return bool(words & SECRET_WORDS) or {"api", "key"} <= words or {"private", "key"} <= words
+
+
+_WORD_SPLIT = re.compile(r"[-_.\s]+")
 
 
 def mask_secrets(value: Any) -> Any:
     """The state with the values of secret-looking keys replaced by `***`, at any depth (what the screen shows,
     diffs and puts in the fork editor; an unchanged `***` is never sent back)."""
     if isinstance(value, dict):
-        return {k: (MASK if secret_key(k) and v not in (None, "") else mask_secrets(v)) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            if secret_key(k) and v not in (None, ""):
+                out[k] = MASK
+            else:
+                out[k] = mask_secrets(v) if isinstance(v, (dict, list)) else v
+        return out
     if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
+        return [mask_secrets(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 

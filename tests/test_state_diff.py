@@ -72,6 +72,19 @@ def test_messages_are_diffed_by_id_as_appended():
     assert apply(a, found) == b
 
 
+def test_messages_equal_but_for_bool_vs_int_or_nan_are_judged_like_values():
+    """Kept messages are first compared as packed bytes (fast); what bytes cannot decide falls back to `same`."""
+    a = {"messages": [{**msg("m1", "hi", "human"), "additional_kwargs": {"flag": True, "score": float("nan")}}]}
+    b = copy.deepcopy(a)  # NaN equals NaN: no change
+    assert diff_states(a, b).messages == ()
+    b["messages"][0]["additional_kwargs"]["flag"] = 1  # True == 1 in Python, but a bool that became an int changed
+    (messages,) = diff_states(a, b).messages
+    assert [(c.kind, c.message_id) for c in messages.changes] == [("changed", "m1")]
+    c = copy.deepcopy(a)
+    c["messages"][0]["additional_kwargs"] = {"score": float("nan"), "flag": True}  # key order is no change
+    assert diff_states(a, c).messages == ()
+
+
 def test_messages_removed_changed_inserted_and_reordered():
     a = {"messages": [msg("m1", "one"), msg("m2", "two"), msg("m3", "three")]}
     b = {"messages": [msg("m0", "zero"), msg("m3", "three"), msg("m1", "ONE")]}
