@@ -227,6 +227,10 @@ async def test_rows_show_before_the_count_and_a_failed_count_says_why():
         await pilot_wait(pilot, lambda: "count failed: cannot connect to Postgres" in
                          str(screen.query_one("#threads-status").render()), 10, "the failure")
         assert screen.table.row_count > 0  # the rows stay
+        source.fail = False
+        await pilot.press("a")  # all threads again: counted anew, and said
+        await pilot_wait(pilot, lambda: "1,234 threads in Postgres" in str(screen.query_one("#threads-status").render()),
+                         10, "the count after a failure")
 
 
 async def test_resume_asks_for_an_answer_and_only_on_a_waiting_thread():

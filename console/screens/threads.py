@@ -413,6 +413,8 @@ class ThreadsScreen(ConsoleScreen):
         if page.total is None and self.page is not None and self.page.total is not None \
                 and self._page_query[:2] == message.query[:2]:
             page = dataclasses.replace(page, total=self.page.total)  # the last count stands until the next one
+        elif page.total is None:
+            self.count_error = None  # a new count is on its way
         previous = self._summary(self.thread_id)
         self.page, self.server, self.read_error = page, page.server, None
         self._page_query = message.query
