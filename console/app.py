@@ -108,18 +108,6 @@ class LgConsoleApp(App):
             self.set_interval(self.config.ui.refresh_seconds, self.refresh_snapshot)
             if self.triage_first:
                 self._open_triage_if_unwell()
-            self.call_after_refresh(self._preload)
-
-    @work(thread=True, group="preload", exit_on_error=False)
-    def _preload(self) -> None:
-        """Once the first frame is up: load the Postgres driver and the checkpoint decoder (~0.1 s of imports), so
-        the first read of the Threads or Triage screen does not pay for them while the user waits."""
-        import psycopg  # noqa: F401
-        import psycopg_pool  # noqa: F401
-
-        from lgconsole.stack.checkpoints import get_decoder
-
-        get_decoder()
 
     @work(thread=True, group="startup-triage", exit_on_error=False)
     def _open_triage_if_unwell(self) -> None:
