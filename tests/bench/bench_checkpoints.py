@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for stac
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bench/, for timing
 
 from stackutil import bench_stack  # noqa: E402
-from timing import row as timing_row, timed  # noqa: E402
+from timing import row as timing_row, size_of, thread_read_rows, timed  # noqa: E402
 
 from lgconsole.stack.checkpoints import CheckpointReader  # noqa: E402
 
@@ -111,9 +110,6 @@ def report(pg_url: str, lg_url: str, long_tid: str | None, repeat: int) -> None:
               f"({sum(1 for n in history if not n.checkpoint_ns)} root)")
         print(f"  {'(ms, warm, ' + str(repeat) + ' runs)':<58} {'median':>9} {'p90':>9}   response")
 
-        def size_of(obj) -> str:
-            return f"{len(json.dumps(obj, default=str)) / 1024:.1f} KiB"
-
         s, page = timed(lambda: reader.list_threads(limit=50), repeat)
         print(row("SQL  list_threads(limit=50)", s, f"{len(page)} threads"))
         s, _ = timed(lambda: (reader.list_threads(limit=50), reader.count()), repeat)
@@ -128,16 +124,8 @@ def report(pg_url: str, lg_url: str, long_tid: str | None, repeat: int) -> None:
         s, _ = timed(lambda: client.threads.count(), repeat)
         print(row("API  threads.count()", s))
 
-        s, nodes = timed(lambda: reader.history(long_tid), repeat)
-        print(row(f"SQL  history(thread) [{len(nodes)} checkpoints, subgraphs incl.]", s))
-        s, nodes = timed(lambda: reader.history(long_tid, include_subgraphs=False), repeat)
-        print(row(f"SQL  history(thread, include_subgraphs=False) [{len(nodes)}]", s))
-        s, found = timed(lambda: client.threads.get_history(long_tid, limit=100), repeat)
-        print(row(f"API  threads.get_history(limit=100) [{len(found)}]", s, size_of(found)))
-        s, state = timed(lambda: reader.state_at(long_tid, head.checkpoint_id), repeat)
-        print(row("SQL  state_at(head)", s, size_of(state.to_json())))
-        s, found = timed(lambda: client.threads.get_state(long_tid, checkpoint_id=head.checkpoint_id), repeat)
-        print(row("API  threads.get_state(checkpoint_id=head)", s, size_of(found)))
+        for name, s, note in thread_read_rows(reader, client, long_tid, head.checkpoint_id, repeat):
+            print(row(name, s, note))
     finally:
         reader.close()
         client.close()

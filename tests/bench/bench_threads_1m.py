@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
@@ -55,7 +54,7 @@ from stackutil import (
     stop_stack,
 )
 from timing import row as timing_row
-from timing import timed
+from timing import size_of, thread_read_rows, timed
 
 
 def clone_ids(pg_url: str, count: int) -> list[str]:
@@ -66,10 +65,6 @@ def clone_ids(pg_url: str, count: int) -> list[str]:
 
 def row(name: str, samples: list[float], note: str = "") -> str:
     return timing_row(name, samples, note, width=72, digits=1)
-
-
-def size_of(obj) -> str:
-    return f"{len(json.dumps(obj, default=str)) / 1024:.1f} KiB"
 
 
 CANDIDATES = [  # indexes that do NOT change the list's plan shape, measured for the record
@@ -131,16 +126,8 @@ def report(pg_url: str, lg_url: str, thread_id: str, attached: int, repeat: int,
         s, found = timed(lambda: client.threads.search(limit=50), repeat)
         out(row("API  threads.search(limit=50) [its index only]", s, size_of(found)))
 
-        s, nodes = timed(lambda: reader.history(thread_id), repeat)
-        out(row(f"SQL  history(thread) [{len(nodes)} checkpoints, subgraphs incl.]", s))
-        s, nodes = timed(lambda: reader.history(thread_id, include_subgraphs=False), repeat)
-        out(row(f"SQL  history(thread, root only) [{len(nodes)}]", s))
-        s, found = timed(lambda: client.threads.get_history(thread_id, limit=100), repeat)
-        out(row(f"API  threads.get_history(limit=100) [{len(found)}, root only]", s, size_of(found)))
-        s, state = timed(lambda: reader.state_at(thread_id, head.checkpoint_id), repeat)
-        out(row("SQL  state_at(head)", s, size_of(state.to_json())))
-        s, found = timed(lambda: client.threads.get_state(thread_id, checkpoint_id=head.checkpoint_id), repeat)
-        out(row("API  threads.get_state(checkpoint_id=head)", s, size_of(found)))
+        for name, s, note in thread_read_rows(reader, client, thread_id, head.checkpoint_id, repeat):
+            out(row(name, s, note))
 
         with psycopg.connect(pg_url, autocommit=True) as conn:
             plan = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) SELECT thread_id, count(*), max(checkpoint_id) "

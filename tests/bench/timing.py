@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 
@@ -26,3 +27,23 @@ def p90(samples: list[float]) -> float:
 
 def row(name: str, samples: list[float], note: str = "", width: int = 58, digits: int = 2) -> str:
     return f"  {name:<{width}} {statistics.median(samples):9.{digits}f} {p90(samples):9.{digits}f}   {note}"
+
+
+def size_of(obj) -> str:
+    return f"{len(json.dumps(obj, default=str)) / 1024:.1f} KiB"
+
+
+def thread_read_rows(reader, client, thread_id: str, head_id: str, repeat: int) -> list[tuple[str, list[float], str]]:
+    """One thread's warm reads, the SQL reader next to the server API: (what, samples in ms, response) rows."""
+    rows = []
+    s, nodes = timed(lambda: reader.history(thread_id), repeat)
+    rows.append((f"SQL  history(thread) [{len(nodes)} checkpoints, subgraphs incl.]", s, ""))
+    s, nodes = timed(lambda: reader.history(thread_id, include_subgraphs=False), repeat)
+    rows.append((f"SQL  history(thread, root only) [{len(nodes)}]", s, ""))
+    s, found = timed(lambda: client.threads.get_history(thread_id, limit=100), repeat)
+    rows.append((f"API  threads.get_history(limit=100) [{len(found)}, root only]", s, size_of(found)))
+    s, state = timed(lambda: reader.state_at(thread_id, head_id), repeat)
+    rows.append(("SQL  state_at(head)", s, size_of(state.to_json())))
+    s, found = timed(lambda: client.threads.get_state(thread_id, checkpoint_id=head_id), repeat)
+    rows.append(("API  threads.get_state(checkpoint_id=head)", s, size_of(found)))
+    return rows
