@@ -69,23 +69,13 @@ async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:
         await settle(0.5)
         await shot("live-interrupt")
 
-        await pilot.press("2")
-        await settle(2.0)
-        await shot("graph")
-
-        await pilot.press("4")
-        await settle(3.0)
-        await pilot.press("down")
-        await settle(2.0)
-        await shot("threads")
-
-        await pilot.press("5")
-        await settle(4.0)
-        await shot("gpu")
-
-        await pilot.press("6")
-        await settle(4.0)
-        await shot("triage")
+        # screen key, then keys pressed there, seconds to let its reads land, screenshot name
+        for keys, wait, name in ((("2",), 2.0, "graph"), (("4", "down"), 5.0, "threads"), (("5",), 4.0, "gpu"),
+                                 (("6",), 4.0, "triage")):
+            for key in keys:
+                await pilot.press(key)
+                await settle(wait / len(keys))
+            await shot(name)
         await pilot.press("question_mark")
         await shot("help")
     return shots
