@@ -30,8 +30,8 @@ $(VLLM_VENV)/.installed:
 	$(VLLM_VENV)/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec
 	@touch $@
 
-$(TINY_MODEL)/config.json: $(VLLM_VENV)/.installed stack/tiny_model.py
-	$(VLLM_VENV)/bin/python stack/tiny_model.py $(TINY_MODEL)
+$(TINY_MODEL)/config.json: $(VLLM_VENV)/.installed stack/demo/tiny_model.py
+	$(VLLM_VENV)/bin/python stack/demo/tiny_model.py $(TINY_MODEL)
 
 vllm-cpu: $(TINY_MODEL)/config.json
 

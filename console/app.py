@@ -17,17 +17,17 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label
 from textual.containers import Horizontal, Vertical
 
-from .commands import SERVICE_NAMES, CommandError, parse_command
-from .config import Config
-from .screens.gpu import GpuScreen
-from .screens.graph import GraphScreen
-from .screens.help import HelpScreen
-from .screens.logs import LogScreen
-from .screens.live import LiveScreen
-from .screens.stack import StackScreen
-from .screens.threads import ThreadsScreen
-from .screens.triage import TriageScreen
-from .stack_view import LiveStack, StackSnapshot
+from lgconsole.console.model.commands import SERVICE_NAMES, CommandError, parse_command
+from lgconsole.console.config import Config
+from lgconsole.console.screens.gpu import GpuScreen
+from lgconsole.console.screens.graph import GraphScreen
+from lgconsole.console.screens.help import HelpScreen
+from lgconsole.console.screens.logs import LogScreen
+from lgconsole.console.screens.live import LiveScreen
+from lgconsole.console.screens.stack import StackScreen
+from lgconsole.console.screens.threads import ThreadsScreen
+from lgconsole.console.screens.triage import TriageScreen
+from lgconsole.console.sources.stack import LiveStack, StackSnapshot
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,8 @@ class LgConsoleApp(App):
     @work(thread=True, group="startup-triage", exit_on_error=False)
     def _open_triage_if_unwell(self) -> None:
         """The Triage page is the first screen when anything is wrong."""
-        from .triage import exit_code
-        from .triage_view import TriageSource
+        from lgconsole.console.model.triage import exit_code
+        from lgconsole.console.sources.triage import TriageSource
 
         try:
             findings = TriageSource(self.config).findings()

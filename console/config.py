@@ -15,8 +15,8 @@ import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from lgconsole.stack.ports import free_port, port_is_free
-from lgconsole.stack.service import StackPaths, StackSpec
+from lgconsole.stack.services.ports import free_port, port_is_free
+from lgconsole.stack.services.service import StackPaths, StackSpec
 
 CONFIG_NAME = "lgconsole.toml"
 ENV_URLS = {"postgres": "POSTGRES_URL", "redis": "REDIS_URL", "langgraph": "LANGGRAPH_URL", "vllm": "VLLM_URL"}

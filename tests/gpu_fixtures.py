@@ -10,9 +10,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from lgconsole.console.gpu_view import GpuReading, ServingFacts
-from lgconsole.stack.nvml import NO_LIBRARY, GpuDevice, GpuProcess, GpuSnapshot
-from lgconsole.stack.vllm_metrics import VllmMetrics, parse_metrics
+from lgconsole.console.sources.gpu import GpuReading, ServingFacts
+from lgconsole.stack.metrics.nvml import NO_LIBRARY, GpuDevice, GpuProcess, GpuSnapshot
+from lgconsole.stack.metrics.vllm import VllmMetrics, parse_metrics
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vllm"
 URL = "http://127.0.0.1:8000"

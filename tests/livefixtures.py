@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lgconsole.stack.runs import RunEvent
+from lgconsole.stack.server.runs import RunEvent
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 

@@ -18,8 +18,8 @@ from stackutil import (REPO, make_config, new_state_dir, remove_state_dir, start
                        tiny_vllm_config)
 
 from lgconsole.console.app import LgConsoleApp  # noqa: E402
-from lgconsole.console.urls import langgraph_url  # noqa: E402
-from lgconsole.stack.demo_runs import start_demo_runs  # noqa: E402
+from lgconsole.console.sources.urls import langgraph_url  # noqa: E402
+from lgconsole.stack.demo.runs import start_demo_runs  # noqa: E402
 
 SIZE = (130, 38)
 VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lgconsole.console.config import Config, build_stack_spec, load_config
-from lgconsole.stack import supervisor
-from lgconsole.stack.process import process_cmdline
-from lgconsole.stack.service import ServiceState
-from lgconsole.stack.supervisor import StackState
+from lgconsole.stack.services import supervisor
+from lgconsole.stack.services.process import process_cmdline
+from lgconsole.stack.services.service import ServiceState
+from lgconsole.stack.services.supervisor import StackState
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lgconsole.console.threads_view import ServerState, ThreadsPage, checkpoint_key
-from lgconsole.stack.checkpoints import (
+from lgconsole.console.sources.threads import ServerState, ThreadsPage, checkpoint_key
+from lgconsole.stack.checkpoints.reader import (
     CheckpointNode,
     CheckpointState,
     PendingWrite,
@@ -121,6 +121,6 @@ class FixedThreads:
 
 
 def _not_sent():
-    from lgconsole.stack.time_travel import TimeTravelError
+    from lgconsole.stack.server.time_travel import TimeTravelError
 
     return TimeTravelError("fixed data: nothing is sent from a snapshot test")

@@ -1,0 +1,1 @@
+"""Textual screens and modals: they coordinate workers, sources and widgets, and hold no SQL or HTTP."""

@@ -15,14 +15,14 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Label, Static
 
-from lgconsole.stack.service import one_line
+from lgconsole.stack.services.service import one_line
 from lgconsole.widgets.gauge import Gauge
 from lgconsole.widgets.gpu_table import GpuProcessTable, GpuTable, LatencyTable
 from lgconsole.widgets.sparkline import TitledSparkline
 
-from ..gpu_view import (GpuReading, GpuSource, GpuTelemetry, ServerTrack, alarm_text, capacity_text, format_bytes,
+from lgconsole.console.sources.gpu import (GpuReading, GpuSource, GpuTelemetry, ServerTrack, alarm_text, capacity_text, format_bytes,
                         format_rate, gpu_rows, latency_rows, process_rows, rates_line, served_graphs_fan_out)
-from .base import ConsoleScreen
+from lgconsole.console.screens.base import ConsoleScreen
 
 REFRESH_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 

@@ -17,14 +17,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Select, Static
 
-from lgconsole.stack.assistants import Assistant, AssistantSchemas
+from lgconsole.stack.server.assistants import Assistant, AssistantSchemas
 from lgconsole.stack.errors import StackError
 from lgconsole.widgets.graph_view import STATE_ICONS, GraphView, NodeStats
 
-from ..graph_layout import END, START, GraphDrawing, Topology, draw_graph, node_label
-from ..graph_view_source import GraphSource, LiveGraphSource
-from ..units import format_duration
-from .base import ConsoleScreen
+from lgconsole.console.model.graph_layout import END, START, GraphDrawing, Topology, draw_graph, node_label
+from lgconsole.console.sources.graph import GraphSource, LiveGraphSource
+from lgconsole.console.model.text import format_duration
+from lgconsole.console.screens.base import ConsoleScreen
 
 BADGE_WIDTH = 8  # "✓12 3.4s" inside each box
 NARROW = 100  # below this many columns the side panel starts hidden

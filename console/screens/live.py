@@ -19,13 +19,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from lgconsole.stack.runs import RunSession
+from lgconsole.stack.server.runs import RunSession
 from lgconsole.widgets.diff_view import DiffView
 from lgconsole.widgets.timeline import StepItem, Timeline
 
-from ..live import LiveRun, NodeStep
-from ..urls import langgraph_url
-from .base import ConsoleScreen
+from lgconsole.console.model.live_run import LiveRun, NodeStep
+from lgconsole.console.sources.urls import langgraph_url
+from lgconsole.console.screens.base import ConsoleScreen
 
 PAINT_GAP = 0.05  # at most 20 paints a second
 IDLE_REPAINT_SECONDS = 1.0  # elapsed time in the info line

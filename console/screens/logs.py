@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Log, Static
 from textual.worker import get_current_worker
 
-from lgconsole.stack.service import strip_ansi, tail_lines
+from lgconsole.stack.services.service import strip_ansi, tail_lines
 from lgconsole.widgets.footer import KeyFooter
 
 INITIAL_LINES = 2000

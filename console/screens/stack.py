@@ -11,9 +11,9 @@ from textual.widgets import Static
 from lgconsole.widgets.log_tail import LogTail
 from lgconsole.widgets.service_table import ServiceTable
 
-from ..stack_view import service_rows
-from ..units import format_duration
-from .base import ConsoleScreen
+from lgconsole.console.sources.stack import service_rows
+from lgconsole.console.model.text import format_duration
+from lgconsole.console.screens.base import ConsoleScreen
 
 
 class StackScreen(ConsoleScreen):

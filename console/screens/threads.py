@@ -22,17 +22,17 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from lgconsole.stack.checkpoints import CheckpointNode, CheckpointState, ThreadSummary
+from lgconsole.stack.checkpoints.reader import CheckpointNode, CheckpointState, ThreadSummary
 from lgconsole.stack.errors import StackError
-from lgconsole.stack.service import one_line
+from lgconsole.stack.services.service import one_line
 from lgconsole.widgets.checkpoint_tree_view import CheckpointTreeView
 from lgconsole.widgets.diff_view import DiffView
 from lgconsole.widgets.state_view import StateView
 from lgconsole.widgets.thread_table import ThreadTable, detail_width
 
-from ..checkpoint_tree import CheckpointTree
-from ..live import LiveRun
-from ..threads_view import (
+from lgconsole.console.model.checkpoint_tree import CheckpointTree
+from lgconsole.console.model.live_run import LiveRun
+from lgconsole.console.sources.threads import (
     SORT_TITLES,
     SORTS,
     EditError,
@@ -52,7 +52,7 @@ from ..threads_view import (
     tree_items,
     values_json,
 )
-from .base import ConsoleScreen
+from lgconsole.console.screens.base import ConsoleScreen
 
 MIN_REFRESH_SECONDS = 2.0  # the thread list is one GROUP BY over the checkpoint table: not every 100 ms
 STATUS_KEYS = {"errored": "e", "waiting": "w", "idle": "i"}
@@ -78,7 +78,7 @@ class _SendingModal(ModalScreen):
 
     @work(exclusive=True, group="modal-send", exit_on_error=False)
     async def send(self, *args: Any) -> None:
-        from lgconsole.stack.time_travel import ForkRunFailed
+        from lgconsole.stack.server.time_travel import ForkRunFailed
 
         self.sending = True
         self.show_progress("sending…")
@@ -681,7 +681,7 @@ class ThreadsScreen(ConsoleScreen):
         state = self._selected_root_state("replay")
         if state is None:
             return
-        from ..app import ConfirmScreen
+        from lgconsole.console.app import ConfirmScreen
 
         thread_id = self.thread_id
         nxt = ", ".join(dict.fromkeys(state.next)) or "whatever is due"

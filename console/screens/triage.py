@@ -11,8 +11,8 @@ from textual.widgets import Static
 
 from lgconsole.widgets.findings_table import FindingRow, FindingsTable
 
-from ..triage import Finding, exit_code
-from .base import ConsoleScreen
+from lgconsole.console.model.triage import Finding, exit_code
+from lgconsole.console.screens.base import ConsoleScreen
 
 REFRESH_SECONDS = 15.0
 
@@ -43,7 +43,7 @@ class TriageScreen(ConsoleScreen):
     def on_mount(self) -> None:
         super().on_mount()
         if self.source is None:
-            from ..triage_view import TriageSource
+            from lgconsole.console.sources.triage import TriageSource
 
             self.source = TriageSource(self.app.config)
         self.action_refresh_findings()

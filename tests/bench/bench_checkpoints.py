@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bench/, for ti
 from stackutil import bench_stack  # noqa: E402
 from timing import row as timing_row, size_of, thread_read_rows, timed  # noqa: E402
 
-from lgconsole.stack.checkpoints import CheckpointReader  # noqa: E402
+from lgconsole.stack.checkpoints.reader import CheckpointReader  # noqa: E402
 
 GRAPH = "demo"
 

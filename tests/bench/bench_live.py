@@ -28,9 +28,9 @@ from test_stack_screen import FixedStack, _fixed_snapshot  # noqa: E402
 
 from lgconsole.console.app import LgConsoleApp  # noqa: E402
 from lgconsole.console.config import Config  # noqa: E402
-from lgconsole.console.live import LiveRun  # noqa: E402
+from lgconsole.console.model.live_run import LiveRun  # noqa: E402
 from lgconsole.console.screens.live import LiveScreen  # noqa: E402
-from lgconsole.stack.runs import RunEvent  # noqa: E402
+from lgconsole.stack.server.runs import RunEvent  # noqa: E402
 
 SERVER_RATES = {"langgraph dev + Postgres checkpointer": 145, "langgraph dev, in-memory": 316}
 

@@ -52,9 +52,9 @@ from checkpoint_data import (FULL, QUICK, attach, bench_thread_ids, generate_dat
 from stackutil import make_config, new_state_dir, remove_state_dir, stop_stack  # noqa: E402
 from timing import timed  # noqa: E402
 
-from lgconsole.console.state_diff import diff_states  # noqa: E402
-from lgconsole.stack.checkpoints import CheckpointReader  # noqa: E402
-from lgconsole.stack.supervisor import StackSpec, build_services  # noqa: E402
+from lgconsole.console.model.state_diff import diff_states  # noqa: E402
+from lgconsole.stack.checkpoints.reader import CheckpointReader  # noqa: E402
+from lgconsole.stack.services.supervisor import StackSpec, build_services  # noqa: E402
 
 REPO = HERE.parents[1]
 PEER_PACKAGE = "langgraph-checkpoint-cli[postgres]==0.1.0"  # [postgres]: without it `--db postgresql://` fails

@@ -35,7 +35,7 @@ from checkpoint_data import (
     install_template,
     make_templates,
 )
-from lgconsole.stack.prune import execute_prune, plan_prune
+from lgconsole.stack.checkpoints.prune import execute_prune, plan_prune
 from stackutil import bench_stack
 
 SPAN = timedelta(days=20)

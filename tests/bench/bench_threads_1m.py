@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for stac
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bench/, for timing
 
 from checkpoint_data import attach, bench_thread_ids, generate_dataset, runs_for
-from lgconsole.stack.checkpoint_index import RECENT_INDEX, create_recent_index
-from lgconsole.stack.checkpoints import CheckpointReader
-from lgconsole.stack.supervisor import StackSpec, build_services
+from lgconsole.stack.checkpoints.index import RECENT_INDEX, create_recent_index
+from lgconsole.stack.checkpoints.reader import CheckpointReader
+from lgconsole.stack.services.supervisor import StackSpec, build_services
 from stackutil import (
     make_config,
     new_state_dir,

@@ -48,7 +48,7 @@ def per_call(fn, n: int) -> float:
 def bench_parse() -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
-    from lgconsole.stack.vllm_metrics import parse_metrics
+    from lgconsole.stack.metrics.vllm import parse_metrics
 
     print("parse one /metrics scrape (in-process, per call):")
     for name in ("idle", "busy", "after_load"):
@@ -83,7 +83,7 @@ def start_metrics_server(workdir: Path) -> tuple[subprocess.Popen, str]:
 
 
 def bench_scrape(url: str) -> None:
-    from lgconsole.stack.vllm_metrics import VllmScraper
+    from lgconsole.stack.metrics.vllm import VllmScraper
 
     scraper = VllmScraper([url])
 
@@ -102,7 +102,7 @@ def bench_scrape(url: str) -> None:
 
 NVML_CHILD = """
 import json, os, sys, time
-from lgconsole.stack.nvml import NvmlReader
+from lgconsole.stack.metrics.nvml import NvmlReader
 t0 = time.perf_counter(); reader = NvmlReader(); snap = reader.read(); first = time.perf_counter() - t0
 pids = [os.getpid()]
 n = 2000
@@ -133,7 +133,7 @@ from bench.gpu_telemetry import cpu_seconds
 from test_gpu_screen import FixedStack
 from lgconsole.console.app import LgConsoleApp
 from lgconsole.console.config import Config
-from lgconsole.console.gpu_view import GpuSource
+from lgconsole.console.sources.gpu import GpuSource
 from lgconsole.console.screens.gpu import GpuScreen
 
 async def main(mode, refresh, seconds, url):

@@ -1,0 +1,39 @@
+"""`lgconsole doctor`: the Triage page as text, worst first; exit 0 healthy, 1 warnings, 2 critical (for cron)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from lgconsole.console.config import Config
+
+MARKS = {"critical": "CRIT", "warning": "WARN", "info": "info"}
+
+
+def add_doctor_command(sub) -> None:
+    doctor = sub.add_parser("doctor", help="what is wrong with the stack, worst first (exit 0 ok, 1 warn, 2 crit)")
+    doctor.add_argument("--json", action="store_true", help="machine-readable findings")
+    doctor.add_argument("-v", "--verbose", action="store_true", help="evidence and actions for info findings too")
+
+
+def cmd_doctor(config: Config, args, out=sys.stdout) -> int:
+    from lgconsole.console.model.triage import exit_code
+    from lgconsole.console.sources.triage import TriageSource
+
+    findings = TriageSource(config).findings()
+    code = exit_code(findings)
+    if args.json:
+        print(json.dumps({"exit_code": code, "findings": [f.to_json() for f in findings]}, indent=2, default=str),
+              file=out)
+        return code
+    if not [f for f in findings if f.severity != "info"]:
+        print("all well: no warnings, nothing critical", file=out)
+    for f in findings:
+        print(f"{MARKS[f.severity]}  {f.title}", file=out)
+        if f.severity != "info" or args.verbose:
+            print(f"      {f.explanation}", file=out)
+            for line in f.evidence:
+                print(f"      · {line}", file=out)
+            if f.action:
+                print(f"      → {f.action}", file=out)
+    return code

@@ -1,0 +1,145 @@
+"""`lgconsole run` and `lgconsole watch`: a run's node steps with their state diffs, as text or JSON lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+from lgconsole.stack.server.runs import RunError, RunSession
+
+from lgconsole.console.config import Config
+from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
+from lgconsole.console.sources.urls import langgraph_url
+
+
+def add_live_commands(sub) -> None:
+    run = sub.add_parser("run", help="start a run and stream its node steps with state diffs")
+    run.add_argument("assistant", help="assistant or graph id, e.g. demo")
+    run.add_argument("--input", default=None, help="the run's input as JSON, e.g. '{\"task\": \"x\"}'")
+    run.add_argument("--thread", help="run on this thread (default: a new one)")
+    run.add_argument("--resume", help="resume the thread's interrupt with this JSON value")
+    run.add_argument("--json", action="store_true", help="one JSON object per line")
+    watch = sub.add_parser("watch", help="attach to a thread's run in progress (waits for the next one)")
+    watch.add_argument("thread")
+    watch.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def parse_json_arg(text: str | None, what: str):
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+
+
+class StepPrinter:
+    """Prints each node step once, when it is finished."""
+
+    def __init__(self, as_json: bool, out=sys.stdout):
+        self.as_json = as_json
+        self.out = out
+        self.printed: set[int] = set()
+
+    def flush(self, live: LiveRun, final: bool = False) -> None:
+        for step in live.all_steps():
+            if id(step) in self.printed:
+                continue
+            finished = step.status != "running" and (step.diff is not None or step.error or step.interrupts)
+            if not (finished or (final and step.status != "running")):
+                continue
+            self.printed.add(id(step))
+            self._print(step)
+
+    def _print(self, step: NodeStep) -> None:
+        if self.as_json:
+            print(json.dumps({"event": "step", **step_json(step)}, default=str), file=self.out, flush=True)
+            return
+        where = "/".join(ns.split(":")[0] for ns in step.namespace)
+        name = f"{where}/{step.node}" if where else step.node
+        took = f"{step.duration:.2f}s" if step.duration is not None else ""
+        print(f"[{step.superstep:>3}] {name:<24} {step.status:<11} {took}", file=self.out)
+        for line in (step.diff.lines(100) if step.diff is not None else []):
+            print(f"      {line}", file=self.out)
+        if step.error:
+            print(f"      ! {step.error}", file=self.out)
+        for interrupt in step.interrupts:
+            print(f"      ? interrupt: {json.dumps(interrupt.get('value'), default=str)[:300]}", file=self.out)
+        self.out.flush()
+
+
+async def follow(session: RunSession, printer: StepPrinter) -> LiveRun:
+    live = LiveRun()
+    try:
+        async for event in session.events():
+            live.feed(event)
+            if event.mode == "reconnecting" and not printer.as_json:
+                print(f"  … {live.notes[-1]}", file=sys.stderr)
+            printer.flush(live)
+        outcome = await session.outcome()
+    finally:
+        await session.close()
+    live.finish(outcome.status, outcome.error, outcome.interrupts or None)
+    printer.flush(live, final=True)
+    end = {"event": "end", "run_id": outcome.run_id, "thread_id": outcome.thread_id, "status": outcome.status,
+           "thread_status": outcome.thread_status, "error": outcome.error, "interrupts": outcome.interrupts,
+           "steps": live.step_count, "events": live.events}
+    if printer.as_json:
+        print(json.dumps(end, default=str), flush=True)
+    else:
+        said = "cancelled" if outcome.cancelled else outcome.status
+        thread = f"; thread {outcome.thread_id} is {outcome.thread_status}" if outcome.thread_status else ""
+        print(f"run {outcome.run_id} {said}: {live.step_count} node steps, {live.events} events{thread}"
+              + (f"; {outcome.error}" if outcome.error else ""))
+        if outcome.waiting_for_input:
+            print(f"waiting for input; answer with: lgconsole run ASSISTANT --thread {outcome.thread_id} "
+                  "--resume JSON")
+    live.outcome = outcome
+    return live
+
+
+def cmd_run(config: Config, args) -> int:
+    payload = parse_json_arg(args.input, "--input")
+    resume = parse_json_arg(args.resume, "--resume")
+    if resume is not None and not args.thread:
+        raise RunError("--resume needs --thread THREAD (the thread waiting on the interrupt)")
+    url = langgraph_url(config)
+
+    async def go() -> int:
+        session = await RunSession.start(url, args.assistant, input=payload, thread_id=args.thread,
+                                         command={"resume": resume} if resume is not None else None)
+        if not args.json:
+            print(f"run {session.run_id} on thread {session.thread_id}")
+        live = await follow(session, StepPrinter(args.json))
+        return 0 if live.outcome.status == "success" else 1
+
+    return asyncio.run(go())
+
+
+def cmd_watch(config: Config, args) -> int:
+    url = langgraph_url(config)
+
+    async def go() -> int:
+        said = False
+        while True:
+            try:
+                session = await RunSession.attach(url, args.thread)
+                break
+            except RunError as exc:
+                if "no run in progress" not in str(exc):
+                    raise
+                if not said and not args.json:
+                    print(f"waiting for a run on thread {args.thread} (ctrl+c to stop)…")
+                    said = True
+                await asyncio.sleep(0.5)
+        if not args.json:
+            print(f"attached to run {session.run_id} on thread {session.thread_id}")
+        t0 = time.monotonic()
+        live = await follow(session, StepPrinter(args.json))
+        if not args.json:
+            print(f"watched for {time.monotonic() - t0:.1f}s")
+        return 0 if live.outcome.status == "success" else 1
+
+    return asyncio.run(go())

@@ -1,0 +1,393 @@
+"""`lgconsole threads`, `history` and `diff`: threads and their checkpoints read straight from Postgres, so they work
+while the LangGraph server is down. `replay`, `fork`, `resume` and `copy`: time travel through the server, checked
+against Postgres first, with the run's node steps streamed as `lgconsole run` prints them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+
+from lgconsole.console.config import Config
+from lgconsole.console.sources.urls import postgres_url
+
+STATUSES = ("errored", "waiting", "idle")
+DETAIL_CHARS = 60
+INDEX_HINT_CHECKPOINTS = 200_000  # from here on the listing's full scan costs ~0.1 s (bench_threads_1m.py)
+
+
+def add_thread_commands(subparsers: Any) -> None:
+    """Add `threads`, `history` and `diff` to the CLI's argparse subparsers."""
+    threads = subparsers.add_parser("threads", help="threads from the checkpoint tables: status, last activity, "
+                                                    "checkpoints, last node, error or interrupt")
+    threads.add_argument("--status", choices=STATUSES, help="only threads with this status")
+    threads.add_argument("--limit", type=_positive_int, default=50, help="how many threads (default 50)")
+    threads.add_argument("--offset", type=_non_negative_int, default=0, help="skip this many threads first")
+    threads.add_argument("--search", metavar="TEXT", help="only threads whose id contains TEXT")
+    threads.add_argument("--json", action="store_true", help="machine-readable output")
+    threads.add_argument("--create-index", action="store_true",
+                         help="first add lgconsole's index on checkpoint ids (built CONCURRENTLY, ~100 MB per 1M "
+                              "checkpoints) so listing the newest threads does not scan every checkpoint")
+    history = subparsers.add_parser("history", help="a thread's checkpoints as a tree (forks are branches, "
+                                                    "subgraph calls nested)")
+    history.add_argument("thread", metavar="THREAD", help="thread id")
+    history.add_argument("--no-subgraphs", action="store_true", help="only the root graph's checkpoints")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
+    diff = subparsers.add_parser("diff", help="what changed in a thread's state between two checkpoints")
+    diff.add_argument("thread", metavar="THREAD", help="thread id")
+    diff.add_argument("checkpoint_a", metavar="CKPT_A", help="checkpoint id (or a unique prefix of one)")
+    diff.add_argument("checkpoint_b", metavar="CKPT_B", help="checkpoint id (or a unique prefix of one)")
+    diff.add_argument("--json", action="store_true", help="machine-readable output")
+    add_time_travel_commands(subparsers)
+
+
+def add_time_travel_commands(subparsers: Any) -> None:
+    """`replay`, `fork`, `resume` and `copy` (they need the LangGraph server)."""
+    replay = subparsers.add_parser("replay", help="run a thread again from a past checkpoint (a new branch): the "
+                                                  "nodes due after it run, streamed")
+    replay.add_argument("thread", metavar="THREAD", help="thread id")
+    replay.add_argument("--checkpoint", required=True, metavar="ID", help="checkpoint id (or a unique prefix)")
+    replay.add_argument("--json", action="store_true", help="one JSON object per line")
+    fork = subparsers.add_parser("fork", help="write edited state as a new checkpoint after a past one "
+                                              "(update_state), then run from it")
+    fork.add_argument("thread", metavar="THREAD", help="thread id")
+    fork.add_argument("--checkpoint", required=True, metavar="ID", help="checkpoint id (or a unique prefix)")
+    fork.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=JSON",
+                      help="a state key and its new value as JSON, e.g. --set 'task=\"new task\"' (repeatable)")
+    fork.add_argument("--as-node", metavar="NODE", help="write the update as if this node made it (decides what "
+                                                        "runs next)")
+    fork.add_argument("--no-run", action="store_true", help="only write the new checkpoint; do not run from it")
+    fork.add_argument("--json", action="store_true", help="one JSON object per line")
+    resume = subparsers.add_parser("resume", help="answer a thread's pending interrupt and stream the run")
+    resume.add_argument("thread", metavar="THREAD", help="thread id")
+    resume.add_argument("value", metavar="VALUE", help="the answer: JSON (true, {\"approved\": false}) or text")
+    resume.add_argument("--json", action="store_true", help="one JSON object per line")
+    copy = subparsers.add_parser("copy", help="copy a thread with all its checkpoints to a new thread")
+    copy.add_argument("thread", metavar="THREAD", help="thread id")
+    copy.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+@contextmanager
+def open_reader(config: Config) -> Iterator[Any]:
+    """A CheckpointReader on the config's Postgres, closed afterwards; an unreachable managed Postgres says how
+    to check on the stack."""
+    from lgconsole.stack.checkpoints.reader import CheckpointDbUnreachable, CheckpointReader
+
+    reader = CheckpointReader(postgres_url(config))
+    try:
+        yield reader
+    except CheckpointDbUnreachable as exc:
+        if config.postgres.url:
+            raise
+        raise CheckpointDbUnreachable(f"{exc} (is the stack up? see `lgconsole status`)") from None
+    finally:
+        reader.close()
+
+
+def _dumps(data: Any) -> str:
+    from lgconsole.stack.checkpoints.reader import jsonable
+
+    return json.dumps(jsonable(data), indent=2, ensure_ascii=False)
+
+
+def _one_line(text: Any, limit: int = DETAIL_CHARS) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    from lgconsole.console.model.text import format_duration
+
+    return f"{format_duration(max(0.0, (now - when).total_seconds()))} ago"
+
+
+def _detail(summary: Any) -> str:
+    if summary.status.value == "errored":
+        return _one_line(f"{summary.status_node or '?'}: {summary.error or ''}")
+    if summary.status.value == "waiting":
+        payload = summary.interrupts[0] if summary.interrupts else None
+        value = payload.get("value") if isinstance(payload, dict) else payload
+        if isinstance(value, dict) and "question" in value:
+            value = value["question"]
+        return _one_line(f"{summary.status_node or '?'}: {value if value is not None else ''}")
+    return ""
+
+
+# --- threads ---------------------------------------------------------------------------------------------------------
+
+def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    status = getattr(args, "status", None)
+    limit = getattr(args, "limit", 50) or 50
+    offset = getattr(args, "offset", 0) or 0
+    search = getattr(args, "search", None)
+    if getattr(args, "create_index", False):
+        _create_index(config)
+    as_json = getattr(args, "json", False)
+    with open_reader(config) as reader:
+        schema = reader.schema_version()
+        summaries = reader.list_threads(limit=limit, offset=offset, status=status, text=search)
+
+        def total() -> int:  # a scan of every checkpoint (~0.4 s per 1M): not when the page holds the rest
+            if len(summaries) < limit and (summaries or offset == 0):
+                return offset + len(summaries)
+            return reader.count(status=status, text=search)
+
+        if as_json:
+            print(_dumps({"total": total(), "offset": offset,
+                          "schema": {"version": schema.version, "status": schema.status},
+                          "threads": [s.to_json() for s in summaries]}), file=out)
+            return 0
+        if not reader.has_recent_index():
+            size = reader.estimated_checkpoints()
+            if size >= INDEX_HINT_CHECKPOINTS:
+                print(f"lgconsole: note: {size:,} checkpoints and no index on time: listing the newest threads "
+                      "reads all of them (~0.4 s per 1M); `lgconsole threads --create-index` adds one", file=sys.stderr)
+        if not schema.ok:
+            print(f"lgconsole: {schema.message}", file=sys.stderr)
+        now = datetime.now(timezone.utc)
+        print(f"{'THREAD':<36}  {'STATUS':<7}  {'LAST ACTIVITY':>13}  {'CKPTS':>5}  {'STEP':>4}  {'LAST NODE':<16}  "
+              "DETAIL", file=out)
+        for s in summaries:
+            nodes = _one_line(", ".join(s.latest_nodes) or "-", 16)
+            step = "-" if s.latest_step is None else str(s.latest_step)
+            print(f"{s.thread_id:<36}  {s.status.value:<7}  {_ago(s.last_activity, now):>13}  {s.checkpoint_count:>5}  "
+                  f"{step:>4}  {nodes:<16}  {_detail(s)}".rstrip(), file=out)
+        out.flush()  # the rows are worth reading while the total is counted
+        count = total()
+    what = f"{status} threads" if status else "threads"
+    shown = f"{offset + 1}-{offset + len(summaries)} of {count}" if summaries else f"0 of {count}"
+    print(f"{shown} {what} (read from Postgres)", file=out)
+    return 0
+
+
+def _create_index(config: Config) -> None:
+    """`--create-index`: the user's consent to add lgconsole's one index (stack/checkpoint_index.py)."""
+    from lgconsole.stack.checkpoints.index import RECENT_INDEX, create_recent_index
+
+    print(f"lgconsole: creating index {RECENT_INDEX} on checkpoints (checkpoint_id) INCLUDE (thread_id), "
+          "CONCURRENTLY ...", file=sys.stderr, flush=True)
+    result = create_recent_index(postgres_url(config))
+    if result.created:
+        print(f"lgconsole: index {RECENT_INDEX} created in {result.seconds:.1f}s ({result.size}, "
+              f"~{result.rows:,} checkpoints)", file=sys.stderr)
+    else:
+        print(f"lgconsole: index {RECENT_INDEX} was already there ({result.size})", file=sys.stderr)
+
+
+# --- history ---------------------------------------------------------------------------------------------------------
+
+def cmd_history(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from lgconsole.console.model.checkpoint_tree import CheckpointTree
+
+    out = out or sys.stdout
+    with open_reader(config) as reader:
+        nodes = reader.history(args.thread, include_subgraphs=not getattr(args, "no_subgraphs", False))
+    tree = CheckpointTree(nodes)
+    if getattr(args, "json", False):
+        print(_dumps({"thread_id": args.thread, "checkpoints": [n.to_json() for n in nodes],
+                      "tree": tree.to_json()}), file=out)
+        return 0
+    for line in tree.lines():
+        print(line, file=out)
+    root_count = sum(1 for n in nodes if not n.checkpoint_ns)
+    print(f"{len(nodes)} checkpoints ({root_count} in the root graph, {len(tree.namespaces()) - ('' in tree.namespaces())}"
+          f" subgraph call(s)), {len(tree.heads())} head(s), {len(tree.forks())} fork(s)", file=out)
+    return 0
+
+
+# --- diff ------------------------------------------------------------------------------------------------------------
+
+def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from lgconsole.console.model.state_diff import diff_states
+
+    out = out or sys.stdout
+    with open_reader(config) as reader:
+        ns_a, id_a = reader.find_checkpoint(args.thread, args.checkpoint_a)
+        ns_b, id_b = reader.find_checkpoint(args.thread, args.checkpoint_b)
+        state_a = reader.state_at(args.thread, id_a, ns_a)
+        state_b = reader.state_at(args.thread, id_b, ns_b)
+    found = diff_states(state_a.values, state_b.values)
+    if getattr(args, "json", False):
+        print(_dumps({"thread_id": args.thread,
+                      "a": {"checkpoint_id": id_a, "checkpoint_ns": ns_a, "step": state_a.step},
+                      "b": {"checkpoint_id": id_b, "checkpoint_ns": ns_b, "step": state_b.step},
+                      "empty": found.is_empty, **found.to_json()}), file=out)
+        return 0
+    print(f"--- {id_a}  step {state_a.step}{'  [' + ns_a + ']' if ns_a else ''}", file=out)
+    print(f"+++ {id_b}  step {state_b.step}{'  [' + ns_b + ']' if ns_b else ''}", file=out)
+    for line in found.lines():
+        print(line, file=out)
+    if found.is_empty:
+        print("(no differences in the state)", file=out)
+    unreadable = sorted(set(state_a.unreadable) | set(state_b.unreadable))
+    if unreadable:
+        print(f"note: values shown as placeholders (not decoded): {', '.join(unreadable)}", file=out)
+    return 0
+
+
+# --- time travel -----------------------------------------------------------------------------------------------------
+
+def parse_sets(items: list[str]) -> dict:
+    """`KEY=JSON` pairs into a state update; a malformed pair is a one-line error and nothing is sent."""
+    from lgconsole.stack.server.time_travel import UpdateRejected
+
+    update: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UpdateRejected(f"--set {item!r}: expected KEY=JSON, e.g. --set 'task=\"new task\"'; nothing was sent")
+        try:
+            update[key] = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UpdateRejected(f"--set {key}: the value is not valid JSON ({exc.msg} at column {exc.colno}); quote "
+                                 f"text as JSON, e.g. --set '{key}=\"text\"'; nothing was sent") from None
+    return update
+
+
+def parse_value(text: str) -> Any:
+    """An interrupt answer: JSON when it parses (true, {"approved": false}), else the text itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+@contextmanager
+def _quiet_sdk() -> Iterator[None]:
+    """langgraph_sdk logs every retried request at WARNING; our errors say it in one line."""
+    import logging
+
+    log = logging.getLogger("langgraph_sdk")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _time_travel(config: Config, action) -> int:
+    """Open a reader and a TimeTravel on the config's stack, run `action(tt)` (a coroutine function)."""
+    import asyncio
+
+    from lgconsole.stack.server.time_travel import TimeTravel
+
+    from lgconsole.console.sources.urls import langgraph_url
+
+    url = langgraph_url(config)
+    with open_reader(config) as reader, _quiet_sdk():
+        async def go() -> int:
+            async with TimeTravel(url, reader) as tt:
+                return await action(tt)
+
+        return asyncio.run(go())
+
+
+def _emit(data: dict, as_json: bool, text: str, out: TextIO) -> None:
+    if as_json:
+        print(json.dumps(data, default=str), file=out, flush=True)
+    else:
+        print(text, file=out, flush=True)
+
+
+REATTACHED = "; the thread was re-attached to the server"
+
+
+async def _announce_then_follow(args: argparse.Namespace, out: TextIO, data: dict, text: str,
+                                session: Any | None) -> int:
+    """Say what was started (one line, or one JSON object with --json), then follow its run, if one was started.
+    0 when there was no run or it succeeded, 1 otherwise."""
+    from lgconsole.console.cli.live import StepPrinter, follow
+
+    _emit(data, args.json, text + (REATTACHED if data.get("reattached") else ""), out)
+    if session is None:
+        return 0
+    live = await follow(session, StepPrinter(args.json))
+    return 0 if live.outcome.status == "success" else 1
+
+
+def cmd_replay(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+
+    async def action(tt: Any) -> int:
+        started = await tt.replay(args.thread, args.checkpoint)
+        run_id = started.session.run_id
+        return await _announce_then_follow(
+            args, out, {"event": "replay", "thread_id": started.thread_id, "checkpoint_id": started.checkpoint_id,
+                        "run_id": run_id, "reattached": started.reattached},
+            f"replay of thread {started.thread_id} from checkpoint {started.checkpoint_id}: run {run_id}",
+            started.session)
+
+    return _time_travel(config, action)
+
+
+def cmd_fork(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    update = parse_sets(args.sets)
+
+    async def action(tt: Any) -> int:
+        result = await tt.fork(args.thread, args.checkpoint, update, as_node=args.as_node, run=not args.no_run)
+        run_id = result.session.run_id if result.session else None
+        keys = ", ".join(update) or "no keys"
+        return await _announce_then_follow(
+            args, out, {"event": "fork", "thread_id": result.thread_id, "from_checkpoint_id": result.from_checkpoint_id,
+                        "checkpoint_id": result.checkpoint_id, "update": update, "as_node": result.as_node,
+                        "run_id": run_id, "reattached": result.reattached},
+            f"forked thread {result.thread_id} at {result.from_checkpoint_id}: new checkpoint "
+            f"{result.checkpoint_id} ({keys}{' as ' + result.as_node if result.as_node else ''})"
+            + (f"; run {run_id}" if run_id else ""),
+            result.session)
+
+    return _time_travel(config, action)
+
+
+def cmd_resume(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    value = parse_value(args.value)
+
+    async def action(tt: Any) -> int:
+        started = await tt.resume(args.thread, value)
+        run_id = started.session.run_id
+        return await _announce_then_follow(
+            args, out, {"event": "resume", "thread_id": started.thread_id, "value": value, "run_id": run_id,
+                        "reattached": started.reattached},
+            f"resumed thread {started.thread_id} with {json.dumps(value, default=str)}: run {run_id}",
+            started.session)
+
+    return _time_travel(config, action)
+
+
+def cmd_copy(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+
+    async def action(tt: Any) -> int:
+        result = await tt.copy(args.thread)
+        _emit({"event": "copy", "from_thread_id": result.from_thread_id, "thread_id": result.thread_id,
+               "reattached": result.reattached}, getattr(args, "json", False),
+              f"copied thread {result.from_thread_id} to {result.thread_id}", out)
+        return 0
+
+    return _time_travel(config, action)

@@ -1,0 +1,323 @@
+"""A live run folded into a timeline of node steps, each with the state diff it made, its tokens and custom events.
+
+Plain Python, fed `RunEvent`s one at a time (`LiveRun.feed`), cheap per event so bursts are absorbed and the UI
+repaints on its own clock. Memory is bounded: the timeline is a ring buffer of node steps, tokens and custom events
+are capped per step; the latest full state is always kept, so the final state is never dropped.
+
+A node's diff is what its update did to the state before its super-step: message lists are merged by id (the
+`add_messages` reducer), dicts are merged key by key (so parallel writers into one dict each show their own key),
+other values replace. The exact state after each super-step comes from `values` events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from lgconsole.stack.server.runs import RunEvent, describe_error
+
+from lgconsole.console.model.state_diff import StateDiff, diff_states, message_id
+
+MAX_STEPS = 2000
+MAX_TOKEN_CHARS = 4000
+MAX_CUSTOM = 50
+
+
+@dataclass
+class NodeStep:
+    node: str
+    seq: int  # order of appearance in the run
+    superstep: int  # how many `values` (root) events came before it
+    namespace: tuple[str, ...] = ()
+    task_id: str | None = None
+    status: str = "running"  # running | done | error | interrupted
+    started: float | None = None
+    ended: float | None = None
+    diff: StateDiff | None = None
+    error: str | None = None
+    tokens: str = ""
+    tokens_dropped: int = 0
+    custom: deque = field(default_factory=lambda: deque(maxlen=MAX_CUSTOM))
+    children: list[NodeStep] = field(default_factory=list)
+    interrupts: list = field(default_factory=list)
+    cached: bool = False  # its writes were handed back from before an interruption: it did not run again
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None or self.ended is None:
+            return None
+        return max(0.0, self.ended - self.started)
+
+    def summary(self) -> str:
+        parts = ["not re-run: saved writes"] if self.cached else []
+        if self.diff is not None:
+            keys = sorted(str(k) for k in self.diff.top_level_keys())
+            parts.append(", ".join(keys) if keys else "no change")
+        if self.interrupts:
+            parts.append("waits for input")
+        if self.error:
+            parts.append(self.error)
+        return " · ".join(parts)
+
+
+def _is_message_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(message_id(m) is not None for m in value)
+
+
+def project_update(before: dict, update: dict) -> tuple[dict, dict]:
+    """(old, new) restricted to the keys the update wrote, with the reducers' usual semantics applied."""
+    old, new = {}, {}
+    for key, value in update.items():
+        prior = before.get(key)
+        if key in before:
+            old[key] = prior
+        if _is_message_list(value) and isinstance(prior, list):
+            by_id = {message_id(m): i for i, m in enumerate(prior)}
+            merged = list(prior)
+            for message in value:
+                mid = message_id(message)
+                if mid in by_id:
+                    merged[by_id[mid]] = message
+                else:
+                    merged.append(message)
+            new[key] = merged
+        elif isinstance(value, dict) and isinstance(prior, dict):
+            new[key] = {**prior, **value}
+        else:
+            new[key] = value
+    return old, new
+
+
+class LiveRun:
+    """The timeline of one run (or of a thread across runs when watching)."""
+
+    def __init__(self, max_steps: int = MAX_STEPS):
+        self.steps: deque[NodeStep] = deque(maxlen=max_steps)
+        self.steps_dropped = 0
+        self.state: dict = {}  # latest full root state (from `values`)
+        self.sub_states: dict[tuple[str, ...], dict] = {}
+        self.superstep = 0
+        self.events = 0
+        self.run_id: str | None = None
+        self.status = "starting"
+        self.error: str | None = None
+        self.interrupts: list = []
+        self.notes: deque[str] = deque(maxlen=20)  # reconnects and other things worth saying
+        self.version = 0  # bumped on every change: the UI repaints when it moved
+        self.last_event_at: float | None = None
+        self.outcome = None  # the RunOutcome once the stream ended
+        self._updates_seen = False
+        self._values_seen = False
+        self._seq = 0
+        self._by_task: dict[str, NodeStep] = {}
+
+    # --- feeding -------------------------------------------------------------------------------------------
+    def feed(self, event: RunEvent) -> None:
+        self.events += 1
+        self.version += 1
+        self.last_event_at = event.received
+        handler = getattr(self, f"_on_{event.mode.replace('-', '_')}", None)
+        if handler is not None:
+            handler(event)
+
+    def _on_metadata(self, event: RunEvent) -> None:
+        self.run_id = (event.data or {}).get("run_id", self.run_id)
+        self.status = "running"
+
+    def _on_values(self, event: RunEvent) -> None:
+        if not isinstance(event.data, dict):
+            return
+        if event.namespace:
+            self.sub_states[event.namespace] = event.data
+            return
+        if not self._updates_seen and self._values_seen:
+            # A run started elsewhere with only `values` streamed (the API's default): no node names, but each
+            # super-step's exact diff is still worth showing.
+            step = self._new_step("(super-step)", event, None)
+            step.started = step.ended = event.received
+            step.status = "done"
+            step.diff = diff_states(self.state, event.data)
+        self.state = event.data
+        self.superstep += 1
+        self._values_seen = True
+
+    def _on_tasks(self, event: RunEvent) -> None:
+        data = event.data or {}
+        task_id = data.get("id")
+        if "result" not in data and "error" not in data:  # a task starts
+            step = self._new_step(data.get("name", "?"), event, task_id)
+            step.started = event.received
+            return
+        step = self._by_task.get(task_id) or self._new_step(data.get("name", "?"), event, task_id)
+        step.ended = event.received
+        if data.get("interrupts"):
+            step.status, step.interrupts = "interrupted", list(data["interrupts"])
+        elif data.get("error"):
+            step.status, step.error = "error", describe_error(data["error"])
+        else:
+            step.status = "done"
+
+    def _on_updates(self, event: RunEvent) -> None:
+        self._updates_seen = True
+        data = event.data or {}
+        # A resumed run hands back the saved writes of tasks that finished before the interruption, marked
+        # `__metadata__: {"cached": true}`; those tasks get a start event but never a result.
+        meta = data.get("__metadata__")
+        cached = isinstance(meta, dict) and bool(meta.get("cached"))
+        for node, update in data.items():
+            if node == "__interrupt__":
+                self.interrupts = list(update or [])
+                continue
+            if node.startswith("__"):
+                continue
+            step = self._open_step(node, event.namespace)
+            before = self.sub_states.get(event.namespace, {}) if event.namespace else self.state
+            if isinstance(update, dict):
+                old, new = project_update(before, update)
+                step.diff = diff_states(old, new)
+            else:  # a node that returned None or a non-dict update
+                step.diff = StateDiff()
+            if cached:
+                step.cached = True
+                step.status, step.ended = "done", step.ended or event.received
+            elif step.status == "running" and step.task_id is None:
+                step.status, step.ended = "done", event.received
+
+    def _on_messages(self, event: RunEvent) -> None:
+        data = event.data
+        if not (isinstance(data, (list, tuple)) and len(data) == 2):
+            return
+        chunk, meta = data
+        node = (meta or {}).get("langgraph_node")
+        if not isinstance(chunk, dict) or chunk.get("type") not in ("AIMessageChunk", "ai"):
+            return  # tokens are what the model says; human and tool messages are in the diff
+        text = chunk.get("content")
+        if not node or not isinstance(text, str) or not text:
+            return
+        step = self._open_step(node, event.namespace, create=False)
+        if step is None:
+            return
+        room = MAX_TOKEN_CHARS - len(step.tokens)
+        if room > 0:
+            step.tokens += text[:room]
+        step.tokens_dropped += max(0, len(text) - max(room, 0))
+
+    def _on_custom(self, event: RunEvent) -> None:
+        data = event.data
+        node = data.get("node") if isinstance(data, dict) else None
+        step = self._open_step(node, event.namespace, create=False) if node else None
+        if step is None:
+            step = self._latest_running()
+        if step is not None:
+            step.custom.append(data)
+
+    def _on_error(self, event: RunEvent) -> None:
+        self.status = "error"
+        self.error = describe_error(event.data or "error")
+
+    def _on_reconnecting(self, event: RunEvent) -> None:
+        self.notes.append(f"connection lost ({event.data.get('error')}); reconnecting, attempt {event.data.get('attempt')}")
+
+    def finish(self, status: str, error: str | None = None, interrupts: list | None = None) -> None:
+        """The run's outcome from the server once its stream ended (cancelled runs send no final event)."""
+        self.version += 1
+        self.status = status
+        if error:
+            self.error = error
+        if interrupts is not None:
+            self.interrupts = interrupts
+        for step in self.all_steps():
+            if step.status == "running" and status in ("cancelled", "error", "interrupted", "timeout", "lost"):
+                step.status = "cancelled"  # stopped by the cancel, or by a sibling's failure
+
+    # --- steps ---------------------------------------------------------------------------------------------
+    def _new_step(self, node: str, event: RunEvent, task_id: str | None) -> NodeStep:
+        self._seq += 1
+        step = NodeStep(node, self._seq, self.superstep, event.namespace, task_id)
+        if task_id:
+            self._by_task[task_id] = step
+        parent = self._parent_of(event.namespace)
+        if parent is not None:
+            parent.children.append(step)
+        else:
+            if len(self.steps) == self.steps.maxlen:
+                dropped = self.steps[0]
+                self.steps_dropped += 1
+                for sub in [dropped, *dropped.children]:
+                    if sub.task_id:
+                        self._by_task.pop(sub.task_id, None)
+            self.steps.append(step)
+        return step
+
+    def _parent_of(self, namespace: tuple[str, ...]) -> NodeStep | None:
+        if not namespace:
+            return None
+        _, _, task_id = namespace[-1].partition(":")
+        return self._by_task.get(task_id)
+
+    def _open_step(self, node: str, namespace: tuple[str, ...], create: bool = True) -> NodeStep | None:
+        """The newest step of this node in this namespace that has no diff yet, else the newest one at all."""
+        candidates = self._siblings(namespace)
+        for step in reversed(candidates):
+            if step.node == node and step.diff is None:
+                return step
+        for step in reversed(candidates):
+            if step.node == node:
+                return step if not create else self._fresh(node, namespace)
+        return self._fresh(node, namespace) if create else None
+
+    def _fresh(self, node: str, namespace: tuple[str, ...]) -> NodeStep:
+        step = self._new_step(node, RunEvent("updates", None, namespace), None)
+        step.started = time.monotonic()
+        return step
+
+    def _siblings(self, namespace: tuple[str, ...]) -> list[NodeStep]:
+        parent = self._parent_of(namespace)
+        return parent.children if parent is not None else list(self.steps)[-64:]
+
+    def _latest_running(self) -> NodeStep | None:
+        for step in reversed(self.steps):
+            if step.status == "running":
+                return step
+        return None
+
+    def all_steps(self):
+        for step in self.steps:
+            yield step
+            yield from step.children
+
+    @property
+    def step_count(self) -> int:
+        return self._seq
+
+    # --- views ---------------------------------------------------------------------------------------------
+    def node_stats(self) -> dict[str, dict]:
+        """Per node: state of its latest step, count, last duration, last error (for the Graph screen)."""
+        stats: dict[str, dict] = {}
+        for step in self.all_steps():
+            name = step.node if not step.namespace else f"{step.namespace[-1].split(':')[0]}:{step.node}"
+            entry = stats.setdefault(name, {"count": 0, "state": "idle", "last_duration_s": None, "error": None})
+            entry["count"] += 1
+            entry["state"] = step.status
+            entry["last_duration_s"] = step.duration
+            if step.error:
+                entry["error"] = step.error
+        return stats
+
+
+def step_json(step: NodeStep) -> dict:
+    """A node step as one JSON object (what `lgconsole run --json` prints per line)."""
+    return {
+        "node": step.node,
+        "namespace": list(step.namespace),
+        "superstep": step.superstep,
+        "status": step.status,
+        "duration_s": None if step.duration is None else round(step.duration, 4),
+        "diff": step.diff.to_json() if step.diff is not None else None,
+        "error": step.error,
+        "interrupts": step.interrupts,
+        "custom": list(step.custom),
+        "cached": step.cached,
+    }

@@ -1,0 +1,1 @@
+"""Records -> the rows and lines widgets take. No I/O, no stack/ calls."""

@@ -1,0 +1,463 @@
+"""What the GPU screen and `lgconsole gpu` show, as plain data: NVML + vLLM readings, their history, the alarm.
+
+`GpuSource` does the blocking reads (NVML, `/metrics` scrapes, config files) and is only called from workers.
+`GpuTelemetry` keeps the last minutes of readings per vLLM server (ring buffers, rate windows, the starvation
+detector) and turns them into rows for the widgets.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+from rich.text import Text
+
+from lgconsole.stack.metrics.nvml import GpuSnapshot, NvmlReader, default_reader
+from lgconsole.stack.services.service import StackSpec, redact_url
+from lgconsole.stack.metrics.vllm import (MetricsWindow, Percentiles, VllmMetrics, VllmRates,
+                                          VllmScraper, base_url, lifetime_latency)
+from lgconsole.widgets.gpu_table import GpuProcessRow, GpuRow, LatencyRow
+
+from lgconsole.console.model.capacity import (CapacityError, CapacityReport, StarvationDetector, StarvationEpisode, StarvationSample,
+                       capacity_report, graph_fan_out, kv_bytes_per_token)
+from lgconsole.console.config import Config
+
+HISTORY_SECONDS = 300.0  # the sparklines' "last minutes"
+RATE_WINDOW_SECONDS = 60.0  # rates and latency percentiles are over this window
+MAX_POINTS = 3000  # 10 Hz for 5 minutes
+LATENCY_TITLES = {"ttft": "time to first token", "itl": "inter-token latency", "e2e": "end-to-end latency",
+                  "queue_time": "queue time"}
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class ServingFacts:
+    """What capacity needs beyond /metrics: from the config, the model's config.json, /v1/models, the graph."""
+
+    max_num_seqs: int | None = None
+    max_model_len: int | None = None
+    fan_out: int | None = None
+    bytes_per_token: int | None = None
+    kv_cache_dtype: str | None = None
+
+
+@dataclass(frozen=True)
+class GpuReading:
+    """One refresh: every GPU and every configured vLLM server."""
+
+    gpus: GpuSnapshot
+    servers: tuple[VllmMetrics, ...] = ()
+    facts: ServingFacts = field(default_factory=ServingFacts)
+    taken_at: float = 0.0
+    threads_in_flight: tuple[str, ...] = ()  # threads with a run pending/running while requests queued at vLLM
+
+
+# --- where to read from ----------------------------------------------------------------------------------------
+
+def vllm_urls(config: Config) -> list[str]:
+    """The vLLM servers of this stack: an external `vllm.url` (or VLLM_URL), else the managed server's port."""
+    if config.vllm.url:
+        return [base_url(u) for u in config.vllm.url.split(",") if u.strip()]
+    if not config.vllm.model:
+        return []
+    try:
+        spec = StackSpec.load(config.state_path)
+    except (OSError, ValueError, TypeError):
+        return []
+    port = (spec.services.get("vllm") or {}).get("port")
+    return [f"http://127.0.0.1:{port}"] if port else []
+
+
+def load_model_config(model: str | None) -> dict | None:
+    """config.json of a model given as a local directory; hub ids are not fetched (no network from here)."""
+    if not model:
+        return None
+    path = Path(model).expanduser() / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def serving_facts(config: Config, max_model_len: int | None = None, fan_out: int | None = None) -> ServingFacts:
+    v = config.vllm
+    bytes_per_token = None
+    model_config = load_model_config(v.model)
+    if model_config:
+        try:
+            bytes_per_token = kv_bytes_per_token(model_config, v.kv_cache_dtype or "auto", v.tensor_parallel_size or 1)
+        except CapacityError:
+            bytes_per_token = None
+    return ServingFacts(max_num_seqs=v.max_num_seqs, max_model_len=v.max_model_len or max_model_len,
+                        fan_out=fan_out, bytes_per_token=bytes_per_token, kv_cache_dtype=v.kv_cache_dtype or None)
+
+
+def served_graphs_fan_out(config: Config) -> int | None:
+    """The peak fan-out of the graphs the LangGraph server serves, from their topologies (blocking; None when
+    the server cannot be asked)."""
+    import asyncio
+
+    from lgconsole.stack.server.assistants import get_graph, list_assistants
+    from lgconsole.stack.errors import StackError
+
+    from lgconsole.console.sources.urls import langgraph_url
+
+    async def fan_out() -> int:
+        url = langgraph_url(config)
+        graphs = [await get_graph(url, a.assistant_id) for a in await list_assistants(url)]
+        return max((graph_fan_out(g) for g in graphs), default=0)
+
+    try:
+        return asyncio.run(fan_out()) or None
+    except StackError:
+        return None
+
+
+class GpuSource:
+    """Blocking reads for the GPU screen and CLI: NVML through one process-wide reader, /metrics of each server.
+
+    `fan_out` is a callable giving the graph's peak fan-out (from its topology or observed Sends), or None.
+    """
+
+    FACTS_EVERY = 30.0  # config.json, /v1/models and the stack spec change rarely
+
+    def __init__(self, config: Config, urls: Sequence[str] | None = None, nvml: NvmlReader | None = None,
+                 timeout: float = 2.0, fan_out: Callable[[], int | None] | None = None):
+        self.config = config
+        self.fixed_urls = [base_url(u) for u in urls] if urls else None
+        self.nvml = nvml or default_reader()
+        self.timeout = timeout
+        self.fan_out = fan_out
+        self._scraper: VllmScraper | None = None
+        self._facts: ServingFacts | None = None
+        self._facts_at = 0.0
+
+    @property
+    def urls(self) -> list[str]:
+        return self.fixed_urls if self.fixed_urls is not None else vllm_urls(self.config)
+
+    def _scraper_for(self, urls: list[str]) -> VllmScraper:
+        if self._scraper is None or self._scraper.urls != urls:
+            if self._scraper is not None:
+                self._scraper.close()
+            self._scraper = VllmScraper(urls, timeout=self.timeout)
+        return self._scraper
+
+    def read(self, vllm_pids: Iterable[int] = ()) -> GpuReading:
+        now = time.monotonic()
+        refresh_facts = self._facts is None or now - self._facts_at >= self.FACTS_EVERY
+        urls = self.urls if (refresh_facts or self._scraper is None) else self._scraper.urls
+        scraper = self._scraper_for(urls)
+        gpus = self.nvml.read(vllm_pids)
+        servers = tuple(scraper.scrape_all())
+        if refresh_facts:
+            max_len = None
+            for url, metrics in zip(urls, servers):
+                if metrics.ok:
+                    info = scraper.model_info(url)
+                    max_len = info.get("max_model_len") if info else None
+                    break
+            fan_out = self.fan_out() if self.fan_out else None
+            self._facts = serving_facts(self.config, max_len, fan_out)
+            self._facts_at = now
+        return GpuReading(gpus=gpus, servers=servers, facts=self._facts or ServingFacts(), taken_at=time.time(),
+                          threads_in_flight=self._threads_in_flight(servers))
+
+    def _threads_in_flight(self, servers: Sequence[VllmMetrics]) -> tuple[str, ...]:
+        """Asked of the LangGraph server only while some vLLM has a queue: who is waiting on the model."""
+        if not any(m.ok and (m.waiting or 0) > 0 for m in servers):
+            return ()
+        from lgconsole.stack.errors import StackError
+        from lgconsole.stack.metrics.ops_stats import active_runs
+
+        from lgconsole.console.sources.urls import langgraph_url
+
+        try:
+            return tuple(sorted({run.thread_id for run in active_runs(langgraph_url(self.config))}))
+        except StackError:
+            return ()
+
+    def close(self) -> None:
+        if self._scraper is not None:
+            self._scraper.close()
+            self._scraper = None
+
+
+class ReplayGpuSource:
+    """Replays fixed readings (tests, screenshots, benchmarks): each `read()` gives the next, the last repeats."""
+
+    def __init__(self, readings: Sequence[GpuReading]):
+        self.readings = list(readings)
+        self.index = 0
+
+    def read(self, vllm_pids: Iterable[int] = ()) -> GpuReading:
+        reading = self.readings[min(self.index, len(self.readings) - 1)]
+        self.index += 1
+        return reading
+
+    def close(self) -> None:
+        pass
+
+
+# --- history and the alarm -----------------------------------------------------------------------------------
+
+class Series:
+    """(t, value) points of the last `span` seconds, for one sparkline."""
+
+    def __init__(self, span: float = HISTORY_SECONDS, max_points: int = MAX_POINTS):
+        self.span = span
+        self.points: deque[tuple[float, float]] = deque(maxlen=max_points)
+
+    def add(self, t: float, value: float | None) -> None:
+        if value is None:
+            return
+        self.points.append((t, float(value)))
+        while self.points and t - self.points[0][0] > self.span:
+            self.points.popleft()
+
+    @property
+    def values(self) -> list[float]:
+        return [v for _, v in self.points]
+
+    @property
+    def seconds(self) -> float:
+        return self.points[-1][0] - self.points[0][0] if len(self.points) > 1 else 0.0
+
+
+class ServerTrack:
+    """One vLLM server over time: the latest scrape, its error, sparkline series, rate window, alarm."""
+
+    def __init__(self, url: str, max_num_seqs: int | None = None, history: float = HISTORY_SECONDS,
+                 rate_window: float = RATE_WINDOW_SECONDS):
+        self.url = url
+        self.latest: VllmMetrics | None = None  # the last successful scrape
+        self.error: str | None = None
+        self.window = MetricsWindow(rate_window)
+        self.usage = Series(history)
+        self.running = Series(history)
+        self.waiting = Series(history)
+        self.preemption_rate = Series(history)
+        self.detector = StarvationDetector(max_num_seqs=max_num_seqs)
+
+    def ingest(self, metrics: VllmMetrics, in_flight_threads: Iterable[str] = ()) -> None:
+        if not metrics.ok:
+            self.error = metrics.error
+            return
+        self.error = None
+        previous = self.window.latest
+        self.window.add(metrics)
+        self.latest = metrics
+        t = metrics.taken_at
+        self.usage.add(t, metrics.kv_cache_usage)
+        self.running.add(t, metrics.running)
+        self.waiting.add(t, metrics.waiting)
+        if previous is not None and metrics.preemptions_total is not None and previous.preemptions_total is not None \
+                and t > previous.taken_at:
+            delta = metrics.preemptions_total - previous.preemptions_total
+            self.preemption_rate.add(t, max(0.0, delta) / (t - previous.taken_at))
+        self.detector.update(StarvationSample.of(metrics), in_flight_threads)
+
+    @property
+    def rates(self) -> VllmRates | None:
+        return self.window.rates()
+
+    @property
+    def firing(self) -> StarvationEpisode | None:
+        return self.detector.current
+
+    def latency(self) -> tuple[str, dict[str, Percentiles]]:
+        """Percentiles over the rate window once it holds observations, else since the server started."""
+        rates = self.rates
+        if rates is not None and any(p.count for p in rates.latency.values()):
+            return f"last {rates.seconds:.0f}s", rates.latency
+        if self.latest is not None:
+            return "since start", lifetime_latency(self.latest)
+        return "", {}
+
+
+class GpuTelemetry:
+    """Everything the GPU screen has seen: the latest reading and one `ServerTrack` per vLLM URL."""
+
+    def __init__(self, history: float = HISTORY_SECONDS, rate_window: float = RATE_WINDOW_SECONDS):
+        self.history = history
+        self.rate_window = rate_window
+        self.reading: GpuReading | None = None
+        self.tracks: dict[str, ServerTrack] = {}
+
+    def ingest(self, reading: GpuReading, in_flight_threads: Iterable[str] = ()) -> None:
+        self.reading = reading
+        threads = tuple(in_flight_threads)
+        for metrics in reading.servers:
+            track = self.tracks.get(metrics.url)
+            if track is None:
+                track = self.tracks[metrics.url] = ServerTrack(metrics.url, reading.facts.max_num_seqs,
+                                                               self.history, self.rate_window)
+            track.detector.max_num_seqs = reading.facts.max_num_seqs
+            track.ingest(metrics, threads)
+        wanted = {m.url for m in reading.servers}
+        for url in [u for u in self.tracks if u not in wanted]:
+            del self.tracks[url]
+
+    @property
+    def firing(self) -> list[tuple[ServerTrack, StarvationEpisode]]:
+        return [(t, t.firing) for t in self.tracks.values() if t.firing is not None]
+
+    def capacity(self, track: ServerTrack) -> CapacityReport:
+        facts = self.reading.facts if self.reading else ServingFacts()
+        cache = track.latest.cache_config if track.latest else None
+        bytes_per_token = facts.bytes_per_token
+        if cache and cache.kv_cache_memory_bytes and cache.tokens and bytes_per_token is None:
+            bytes_per_token = cache.kv_cache_memory_bytes // cache.tokens
+        return capacity_report(
+            num_blocks=cache.num_gpu_blocks if cache else None, block_size=cache.block_size if cache else None,
+            context_len=facts.max_model_len, fan_out=facts.fan_out, max_num_seqs=facts.max_num_seqs,
+            usage=track.latest.kv_cache_usage if track.latest else None, bytes_per_token=bytes_per_token)
+
+
+# --- rows and text for the widgets ---------------------------------------------------------------------------
+
+def format_bytes(n: float | None) -> str:
+    if n is None:
+        return "n/a"
+    if n >= GIB:
+        return f"{n / GIB:.1f} GiB"
+    if n >= 1024 ** 2:
+        return f"{n / 1024 ** 2:.0f} MiB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KiB"
+    return f"{n:.0f} B"
+
+
+def format_seconds(s: float | None) -> str:
+    if s is None:
+        return "-"
+    if s < 1:
+        return f"{s * 1000:.0f} ms" if s >= 0.001 else f"{s * 1e6:.0f} µs"
+    return f"{s:.1f} s" if s < 100 else f"{s:.0f} s"
+
+
+def format_rate(value: float | None, unit: str = "/s") -> str:
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f}{unit}"
+    return f"{value:.1f}{unit}"
+
+
+def rates_line(rates: VllmRates) -> str:
+    """Prefix-cache hit rate and token throughput over a rate window, for the screen and the CLI."""
+    hit = f"{rates.prefix_cache_hit_rate:.0%}" if rates.prefix_cache_hit_rate is not None else "-"
+    return (f"prefix hit {hit} · prompt {format_rate(rates.prompt_tokens_per_s, ' tok/s')} · "
+            f"gen {format_rate(rates.generation_tokens_per_s, ' tok/s')}")
+
+
+def gpu_rows(snapshot: GpuSnapshot) -> list[GpuRow]:
+    rows = []
+    for d in snapshot.devices:
+        power = "-"
+        if d.power_w is not None:
+            power = f"{d.power_w:.0f}" + (f"/{d.power_limit_w:.0f} W" if d.power_limit_w else " W")
+        rows.append(GpuRow(
+            index=d.index, name=d.name or "?", uuid=d.uuid or "",
+            utilization=f"{d.utilization_gpu}%" if d.utilization_gpu is not None else "n/a",
+            temperature=f"{d.temperature_c}°C" if d.temperature_c is not None else "n/a",
+            power=power,
+            memory=f"{format_bytes(d.memory_used)} / {format_bytes(d.memory_total)}",
+            mig={True: "on", False: "off", None: "n/a"}[d.mig_enabled],
+        ))
+    return rows
+
+
+def process_rows(snapshot: GpuSnapshot) -> list[GpuProcessRow]:
+    rows = []
+    for d in snapshot.devices:
+        for p in sorted(d.processes, key=lambda p: -(p.used_bytes or 0)):
+            rows.append(GpuProcessRow(gpu=d.index, pid=p.pid, label=p.label, service=p.service or "",
+                                      memory=format_bytes(p.used_bytes) if p.used_bytes is not None else "n/a",
+                                      command=p.command or ""))
+    return rows
+
+
+def latency_rows(latency: Mapping[str, Percentiles]) -> list[LatencyRow]:
+    return [LatencyRow(name=LATENCY_TITLES[name], p50=format_seconds(p.p50), p90=format_seconds(p.p90),
+                       p99=format_seconds(p.p99), count=f"{p.count:,.0f}")
+            for name, p in latency.items() if name in LATENCY_TITLES]
+
+
+LEVEL_STYLES = {"bad": ("✖", "bold red"), "warn": ("▲", "bold yellow"), "ok": ("●", "green"),
+                "info": ("·", "dim")}
+
+
+def capacity_text(report: CapacityReport) -> Text:
+    text = Text()
+    numbers = []
+    if report.kv_tokens:
+        numbers.append(f"{report.kv_tokens:,} KV tokens ({report.num_blocks:,} blocks × {report.block_size})")
+    if report.bytes_per_token:
+        numbers.append(f"{format_bytes(report.bytes_per_token)}/token")
+    if report.sequences_fit is not None:
+        free = f", {report.sequences_free:,} free now" if report.sequences_free is not None else ""
+        numbers.append(f"{report.sequences_fit:,} seqs fit at {report.context_len:,}{free}")
+    if numbers:
+        text.append(" · ".join(numbers) + "\n", style="bold")
+    for i, verdict in enumerate(report.verdicts):
+        icon, style = LEVEL_STYLES.get(verdict.level, ("·", ""))
+        text.append(f"{icon} ", style=style)
+        text.append(verdict.text + ("\n" if i < len(report.verdicts) - 1 else ""))
+    return text
+
+
+def alarm_text(track: ServerTrack, episode: StarvationEpisode, now: float) -> Text:
+    m = track.latest
+    text = Text()
+    text.append("KV-CACHE STARVATION ", style="bold")
+    text.append(f"on {m.model_name or 'vLLM'} at {track.url}: " if m else f"at {track.url}: ")
+    if m:
+        limit = f"/{track.detector.max_num_seqs}" if track.detector.max_num_seqs else ""
+        rate = track.rates.preemptions_per_s if track.rates else None
+        text.append(f"KV {m.kv_cache_usage:.0%}, {m.running}{limit} running, {m.waiting} waiting, "
+                    f"{episode.preemptions:.0f} preemptions ({format_rate(rate)}), "
+                    f"firing {now - episode.fired_at:.0f}s")
+    if episode.time_to_detect is not None:
+        text.append(f"; detected {episode.time_to_detect:.1f}s after the first preemption")
+    if episode.threads:
+        shown = ", ".join(sorted(episode.threads)[:4])
+        more = f" +{len(episode.threads) - 4}" if len(episode.threads) > 4 else ""
+        text.append(f"; threads in flight: {shown}{more}")
+    return text
+
+
+def reading_json(reading: GpuReading, telemetry: GpuTelemetry | None = None) -> dict:
+    """`lgconsole gpu --json`: GPUs, processes (commands masked), each server's metrics, rates and capacity."""
+    servers = []
+    for metrics in reading.servers:
+        entry = metrics.to_json()
+        entry["url"] = redact_url(entry["url"])
+        track = telemetry.tracks.get(metrics.url) if telemetry else None
+        if track is not None and metrics.ok:
+            rates = track.rates
+            entry["rates"] = None if rates is None else {
+                "seconds": rates.seconds, "preemptions_per_s": rates.preemptions_per_s,
+                "prefix_cache_hit_rate": rates.prefix_cache_hit_rate,
+                "prompt_tokens_per_s": rates.prompt_tokens_per_s,
+                "generation_tokens_per_s": rates.generation_tokens_per_s,
+                "latency": {k: vars(v) for k, v in rates.latency.items()}}
+            report = telemetry.capacity(track)
+            entry["capacity"] = {
+                "context_len": report.context_len, "num_blocks": report.num_blocks, "block_size": report.block_size,
+                "kv_tokens": report.kv_tokens, "sequences_fit": report.sequences_fit,
+                "sequences_free": report.sequences_free, "fan_out": report.fan_out,
+                "max_num_seqs": report.max_num_seqs, "recommended_max_num_seqs": report.recommended_max_num_seqs,
+                "bytes_per_token": report.bytes_per_token,
+                "verdicts": [{"level": v.level, "text": v.text} for v in report.verdicts]}
+            episode = track.firing
+            entry["starvation"] = None if episode is None else {
+                "fired_at": episode.fired_at, "preemptions": episode.preemptions,
+                "time_to_detect_s": episode.time_to_detect}
+        servers.append(entry)
+    return {"taken_at": reading.taken_at, "gpus": reading.gpus.to_json(), "vllm": servers,
+            "facts": vars(reading.facts)}

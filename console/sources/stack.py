@@ -1,0 +1,105 @@
+"""What the console shows about the stack, as plain data: a snapshot read from the supervisor's state file.
+
+`LiveStack` does the blocking reads (state file, log tails, control socket) and is only called from workers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from lgconsole.stack.services import supervisor
+from lgconsole.stack.services.service import ServiceState, ServiceStatus, tail_lines
+from lgconsole.widgets.service_table import ServiceRow
+
+from lgconsole.console.config import Config, build_stack_spec
+from lgconsole.console.model.text import format_duration
+
+
+@dataclass
+class StackSnapshot:
+    services: list[ServiceStatus]
+    supervisor_pid: int | None
+    supervisor_running: bool
+    log_tails: dict[str, list[str]] = field(default_factory=dict)
+    model_backend: str = ""
+    taken_at: float = field(default_factory=time.time)
+
+    @property
+    def enabled(self) -> list[ServiceStatus]:
+        return [s for s in self.services if s.state != ServiceState.DISABLED]
+
+    @property
+    def healthy_count(self) -> int:
+        return sum(s.state == ServiceState.HEALTHY for s in self.enabled)
+
+    def by_name(self, name: str) -> ServiceStatus | None:
+        return next((s for s in self.services if s.name == name), None)
+
+
+def service_rows(snapshot: StackSnapshot) -> list[ServiceRow]:
+    return [
+        ServiceRow(name=s.name, state=s.state.value, managed=s.managed, pid=s.pid, port=s.port,
+                   uptime=format_duration(s.uptime(snapshot.taken_at)), restarts=s.restarts,
+                   version=s.version or "", url=s.url or "")
+        for s in snapshot.services
+    ]
+
+
+def model_backend(config: Config) -> str:
+    """Which chat model the demo graph uses, said plainly (the graph decides the same way from its env)."""
+    if config.vllm.url:
+        return f"vLLM at {config.vllm.url}"
+    if config.vllm.model:
+        return f"vLLM ({config.vllm.served_model_name or config.vllm.model})"
+    return "scripted (no vLLM configured)"
+
+
+class LiveStack:
+    """Reads the real stack; every method blocks and belongs in a worker thread."""
+
+    def __init__(self, config: Config, tail: int = 6):
+        self.config = config
+        self.tail = tail
+
+    def snapshot(self) -> StackSnapshot:
+        state = supervisor.read_state(self.config.state_path)
+        services = state.services or self._configured_services()
+        tails = {s.name: tail_lines(s.log_path, self.tail) for s in services if s.log_path}
+        return StackSnapshot(services, state.supervisor_pid, state.supervisor_alive, tails,
+                             model_backend(self.config))
+
+    def _configured_services(self) -> list[ServiceStatus]:
+        """Before the first `up` there is no state file: list what `up` would start."""
+        names = ["postgres", "redis", "vllm", "langgraph"]
+        out = []
+        for name in names:
+            section = getattr(self.config, name)
+            enabled = bool(section.url) or name != "vllm" or bool(self.config.vllm.model)
+            out.append(ServiceStatus(name=name, state=ServiceState.STOPPED if enabled else ServiceState.DISABLED,
+                                     managed=not section.url, url=section.url or None))
+        return out
+
+    def command(self, cmd: str, service: str | None = None) -> str:
+        supervisor.send_command(self.config.state_path, {"cmd": cmd, "service": service})
+        return f"{cmd} {service}" if service else cmd
+
+    def bring_up(self) -> str:
+        if supervisor.supervisor_running(self.config.state_path):
+            return "stack already running"
+        supervisor.launch(build_stack_spec(self.config))
+        return "stack starting"
+
+    def shut_down(self) -> str:
+        supervisor.shutdown(self.config.state_path)
+        return "stack stopped"
+
+    def log_path(self, service: str):
+        return self.config.paths.log(service)
+
+    def spec_json(self) -> dict:
+        try:
+            return json.loads(self.config.paths.spec_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            return {}

@@ -1,0 +1,112 @@
+"""Gathers what triage needs from the stack's readers (blocking: call it from a worker or the doctor command).
+
+Each reader that fails is named in `TriageInputs.errors` instead of stopping the others: triage with the
+LangGraph server down still reports Postgres, disk and threads.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lgconsole.stack.services import supervisor
+from lgconsole.stack.checkpoints.reader import CheckpointReader
+from lgconsole.stack.errors import StackError
+from lgconsole.stack.metrics.ops_stats import active_runs, checkpoint_table_stats, redis_memory
+from lgconsole.stack.services.postgres import PostgresService
+from lgconsole.stack.services.service import ServiceState, StackSpec
+from lgconsole.stack.services.supervisor import build_services
+from lgconsole.stack.metrics.vllm import VllmScraper
+
+from lgconsole.console.config import Config
+from lgconsole.console.model.capacity import StarvationDetector, StarvationSample
+from lgconsole.console.sources.gpu import vllm_urls
+from lgconsole.console.model.triage import Finding, Thresholds, TriageInputs, VllmObservation, evaluate, utcnow
+from lgconsole.console.sources.urls import service_url
+
+THREAD_LIMIT = 200
+VLLM_WINDOW_S = 1.0
+
+
+class TriageSource:
+    def __init__(self, config: Config, thresholds: Thresholds | None = None):
+        self.config = config
+        self.thresholds = thresholds or Thresholds()
+
+    def gather(self) -> TriageInputs:
+        config = self.config
+        state = supervisor.read_state(config.state_path)
+        inputs = TriageInputs(now=utcnow(), supervisor_running=state.supervisor_alive, services=state.services)
+        healthy = {s.name for s in state.services if s.state == ServiceState.HEALTHY or not s.managed}
+        pg_url = self._url("postgres", inputs)
+        if pg_url and ("postgres" in healthy or not state.services):
+            try:
+                with CheckpointReader(pg_url) as reader:
+                    inputs.errored_threads = reader.list_threads(limit=THREAD_LIMIT, status="errored")
+                    inputs.waiting_threads = reader.list_threads(limit=THREAD_LIMIT, status="waiting")
+            except StackError as exc:
+                inputs.errors.append(f"threads: {exc}")
+            try:
+                inputs.tables = checkpoint_table_stats(pg_url, data_dir=self._postgres_data_dir())
+            except StackError as exc:
+                inputs.errors.append(str(exc))
+        lg_url = self._url("langgraph", inputs)
+        if lg_url and ("langgraph" in healthy or not state.services):
+            try:
+                inputs.active_runs = active_runs(lg_url)
+            except StackError as exc:
+                inputs.errors.append(str(exc))
+        inputs.vllm = self._observe_vllm(inputs)
+        redis_url = self._url("redis", inputs)
+        if redis_url and ("redis" in healthy or not state.services):
+            try:
+                inputs.redis = redis_memory(redis_url)
+            except StackError as exc:
+                inputs.errors.append(str(exc))
+        return inputs
+
+    def _observe_vllm(self, inputs: TriageInputs) -> list[VllmObservation]:
+        """Two scrapes of each vLLM server a moment apart: enough to see preemptions rising."""
+        urls = vllm_urls(self.config)
+        if not urls:
+            return []
+        scraper = VllmScraper(urls)
+        try:
+            first = scraper.scrape_all()
+            time.sleep(VLLM_WINDOW_S)
+            second = scraper.scrape_all()
+        finally:
+            scraper.close()
+        out = []
+        for a, b in zip(first, second):
+            if b.error:
+                inputs.errors.append(f"vLLM at {b.url}: {b.error}")
+                out.append(VllmObservation(b.url, error=b.error))
+                continue
+            detector = StarvationDetector(max_num_seqs=self.config.vllm.max_num_seqs)
+            detector.update(StarvationSample.of(a))
+            episode = detector.update(StarvationSample.of(b))
+            delta = (b.preemptions_total or 0) - (a.preemptions_total or 0) if not a.error else 0.0
+            out.append(VllmObservation(b.url, b.kv_cache_usage, b.running, b.waiting, self.config.vllm.max_num_seqs,
+                                       max(0.0, delta), starving=episode is not None))
+        return out
+
+    def findings(self) -> list[Finding]:
+        return evaluate(self.gather(), self.thresholds)
+
+    def _url(self, name: str, inputs: TriageInputs) -> str | None:
+        try:
+            return service_url(self.config, name)
+        except StackError as exc:
+            if getattr(self.config, name).url or self.config.paths.spec_file.exists():
+                inputs.errors.append(str(exc))
+            return None
+
+    def _postgres_data_dir(self) -> str | None:
+        if self.config.postgres.url:
+            return None  # external: its disk is not ours to see
+        try:
+            service = build_services(StackSpec.load(self.config.state_path))["postgres"]
+        except (OSError, KeyError):
+            return None
+        assert isinstance(service, PostgresService)
+        return str(service.data_dir())

@@ -1,0 +1,1 @@
+"""Metrics: vLLM's /metrics, NVML, operational numbers for triage."""

@@ -1,0 +1,1 @@
+"""The LangGraph server's API: runs, assistants, time travel, busy threads."""

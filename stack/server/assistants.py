@@ -1,0 +1,152 @@
+"""Reads assistants from a LangGraph server: the list, a graph's topology, its schemas and subgraphs.
+
+A thin typed layer over `langgraph_sdk` (imported lazily, off the event loop: the import takes ~0.8 s). Every
+failure becomes a `StackError` with a one-line message: server not reachable, unknown assistant, timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+from lgconsole.stack.errors import StackError
+
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 15.0
+
+
+class LangGraphUnavailable(StackError):
+    """Nothing answers at the server's URL (refused, unreachable, or the connection dropped)."""
+
+
+class LangGraphTimeout(StackError):
+    """The server accepted the connection but did not answer in time."""
+
+
+class AssistantNotFound(StackError):
+    """No assistant (or graph) with that id on the server."""
+
+
+class LangGraphApiError(StackError):
+    """The server answered with an error status."""
+
+
+@dataclass(frozen=True)
+class Assistant:
+    assistant_id: str
+    graph_id: str
+    name: str
+    version: int | None = None
+    description: str | None = None
+    config: dict = field(default_factory=dict)
+    context: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: dict) -> Assistant:
+        return cls(assistant_id=str(data.get("assistant_id", "")), graph_id=str(data.get("graph_id", "")),
+                   name=str(data.get("name") or data.get("graph_id") or ""), version=data.get("version"),
+                   description=data.get("description"), config=dict(data.get("config") or {}),
+                   context=dict(data.get("context") or {}), metadata=dict(data.get("metadata") or {}))
+
+
+@dataclass(frozen=True)
+class AssistantSchemas:
+    """JSON Schemas of a graph; a schema the graph does not declare is None."""
+
+    graph_id: str
+    input_schema: dict | None = None
+    output_schema: dict | None = None
+    state_schema: dict | None = None
+    config_schema: dict | None = None
+    context_schema: dict | None = None
+
+    @classmethod
+    def from_api(cls, data: dict) -> AssistantSchemas:
+        return cls(graph_id=str(data.get("graph_id", "")),
+                   **{key: data.get(key) for key in ("input_schema", "output_schema", "state_schema",
+                                                      "config_schema", "context_schema")})
+
+
+async def list_assistants(url: str, *, limit: int = 100, timeout: float = READ_TIMEOUT_S) -> list[Assistant]:
+    """Every assistant on the server (one per graph unless more were created), sorted by graph id then name."""
+    async with _client(url, timeout) as client:
+        found = await _call(url, None, client.assistants.search(limit=limit), timeout)
+    assistants = [Assistant.from_api(a) for a in found]
+    return sorted(assistants, key=lambda a: (a.graph_id, a.name, a.assistant_id))
+
+
+async def get_graph(url: str, assistant_id: str, *, xray: bool | int = False,
+                    timeout: float = READ_TIMEOUT_S) -> dict[str, Any]:
+    """The topology `{"nodes": [...], "edges": [...]}`; `xray` flattens subgraphs into `parent:child` nodes."""
+    async with _client(url, timeout) as client:
+        return await _call(url, assistant_id, client.assistants.get_graph(assistant_id, xray=xray), timeout)
+
+
+async def get_schemas(url: str, assistant_id: str, *, timeout: float = READ_TIMEOUT_S) -> AssistantSchemas:
+    async with _client(url, timeout) as client:
+        data = await _call(url, assistant_id, client.assistants.get_schemas(assistant_id), timeout)
+    return AssistantSchemas.from_api(data)
+
+
+async def get_subgraphs(url: str, assistant_id: str, *, namespace: str | None = None, recurse: bool = True,
+                        timeout: float = READ_TIMEOUT_S) -> dict[str, dict]:
+    """Subgraph namespace -> its schemas."""
+    async with _client(url, timeout) as client:
+        call = client.assistants.get_subgraphs(assistant_id, namespace=namespace, recurse=recurse)
+        return await _call(url, assistant_id, call, timeout)
+
+
+# --- plumbing ---------------------------------------------------------------------------------------------------------
+
+async def _sdk():
+    if "langgraph_sdk" in sys.modules:
+        return sys.modules["langgraph_sdk"]
+    return await asyncio.to_thread(importlib.import_module, "langgraph_sdk")
+
+
+@asynccontextmanager
+async def _client(url: str, timeout: float) -> AsyncIterator[Any]:
+    """An SDK client whose connection attempts fail fast: the SDK's default transport retries a refused
+    connection five times with backoff (7.5 s before it reports a server that is simply down)."""
+    sdk = await _sdk()
+    import httpx
+
+    defaults = sdk.get_client(url=url)
+    headers = defaults.http.client.headers  # user agent and any API key the SDK read from the environment
+    await defaults.aclose()
+    http = httpx.AsyncClient(base_url=url, headers=headers, transport=httpx.AsyncHTTPTransport(retries=1),
+                             timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout)))
+    client = sdk.client.LangGraphClient(http)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def _call(url: str, assistant_id: str | None, request, timeout: float):
+    """Await one SDK request and turn what can go wrong into a one-line StackError."""
+    import httpx
+
+    try:
+        return await request
+    except httpx.TimeoutException as exc:
+        raise LangGraphTimeout(f"the LangGraph server at {url} did not answer within {timeout:g}s") from exc
+    except httpx.ConnectError as exc:
+        raise LangGraphUnavailable(f"the LangGraph server at {url} is not reachable (connection refused)") from exc
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise LangGraphUnavailable(f"the LangGraph server at {url} dropped the connection") from exc
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        message = " ".join(str(getattr(exc, "message", "") or exc).split())
+        # an id that is neither a UUID nor a graph id is refused with 422 "Invalid assistant ID"
+        if assistant_id is not None and (status == 404 or (status == 422 and "assistant" in message.lower())):
+            raise AssistantNotFound(f"no assistant or graph {assistant_id!r} on the LangGraph server at {url}") \
+                from exc
+        raise LangGraphApiError(f"the LangGraph server at {url} answered {status}: {message}") from exc
+    except httpx.HTTPError as exc:
+        raise LangGraphUnavailable(f"the LangGraph server at {url} failed: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,102 @@
+"""Which threads have a run pending or running on the LangGraph server: the threads no prune may touch.
+
+The server marks a thread `busy` as soon as a run is created on it (pending included), so `threads.search(status=
+"busy")` finds them all; `runs.list` per busy thread names the runs. A server that does not answer raises
+`LangGraphUnreachable`: then nobody can prove that no run is live, and callers must refuse destructive work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from lgconsole.stack.errors import StackError
+from lgconsole.stack.services.service import one_line
+
+LIVE_RUN_STATUSES = ("pending", "running")
+SEARCH_PAGE = 500
+RUNS_CONCURRENCY = 8
+
+
+class LangGraphUnreachable(StackError):
+    """The LangGraph server did not answer (down, restarting, wrong URL)."""
+
+
+@dataclass
+class BusyThread:
+    thread_id: str
+    runs: list[tuple[str, str]] = field(default_factory=list)  # (run_id, pending|running)
+    created_at: dict[str, str] = field(default_factory=dict)  # run_id -> ISO time the run was created
+
+    def to_json(self) -> dict:
+        return {"thread_id": self.thread_id, "runs": [{"run_id": r, "status": s} for r, s in self.runs]}
+
+
+def _status_code(exc: BaseException) -> int | None:
+    return getattr(getattr(exc, "response", None), "status_code", None)
+
+
+async def busy_threads(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
+    """Every thread the server has a run pending or running on, with those runs. Raises LangGraphUnreachable."""
+    from langgraph_sdk import get_client
+
+    await _probe(url, timeout)
+    client = get_client(url=url, timeout=timeout)
+    found: dict[str, BusyThread] = {}
+    try:
+        offset = 0
+        while True:
+            try:
+                page = await client.threads.search(status="busy", limit=SEARCH_PAGE, offset=offset,
+                                                   select=["thread_id", "status"])
+            except Exception as exc:
+                raise _unreachable(url, exc) from None
+            for thread in page:
+                found.setdefault(thread["thread_id"], BusyThread(thread["thread_id"]))
+            if len(page) < SEARCH_PAGE:
+                break
+            offset += SEARCH_PAGE
+        gate = asyncio.Semaphore(RUNS_CONCURRENCY)
+
+        async def runs_of(busy: BusyThread) -> None:
+            async with gate:
+                try:
+                    runs = await client.runs.list(busy.thread_id, limit=100)
+                except Exception as exc:
+                    if _status_code(exc) == 404:  # deleted since the search: it stays protected all the same
+                        return
+                    raise _unreachable(url, exc) from None
+            live = [r for r in runs if r["status"] in LIVE_RUN_STATUSES]
+            busy.runs = [(r["run_id"], r["status"]) for r in live]
+            busy.created_at = {r["run_id"]: str(r.get("created_at")) for r in live}
+
+        await asyncio.gather(*(runs_of(b) for b in found.values()))
+    finally:
+        await client.aclose()
+    return found
+
+
+async def _probe(url: str, timeout: float) -> None:
+    """One GET /ok without retries: a server that is down is known in milliseconds (the SDK's client retries a
+    refused connection for ~8 s)."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=timeout, trust_env=False) as http:
+            answer = await http.get("/ok")
+    except httpx.HTTPError as exc:
+        raise _unreachable(url, exc) from None
+    if answer.status_code != 200:
+        raise LangGraphUnreachable(f"the LangGraph server at {url} is not healthy "
+                                   f"(GET /ok -> HTTP {answer.status_code})")
+
+
+def _unreachable(url: str, exc: BaseException) -> LangGraphUnreachable:
+    code = _status_code(exc)
+    why = f"HTTP {code}" if code else one_line(exc)
+    return LangGraphUnreachable(f"the LangGraph server at {url} does not answer ({why})")
+
+
+def busy_threads_sync(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
+    """`busy_threads` for callers without an event loop (the CLI)."""
+    return asyncio.run(busy_threads(url, timeout))

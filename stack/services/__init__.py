@@ -1,0 +1,1 @@
+"""The stack's services: Postgres, Redis, vLLM, the LangGraph server, processes and the supervisor that runs them."""

@@ -1,0 +1,199 @@
+"""Postgres: a private cluster (initdb + the postmaster from the system's PostgreSQL binaries) or an external URL.
+
+The managed cluster listens on 127.0.0.1 only, has no Unix socket, and uses a generated password (scram-sha-256).
+Postgres refuses to run as root; when lgconsole runs as root the cluster runs as an unprivileged user.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import pwd
+import re
+import signal
+import stat
+import subprocess
+from pathlib import Path
+from urllib.parse import quote
+
+from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
+from lgconsole.stack.services.ports import LOOPBACK, port_is_free
+from lgconsole.stack.services.process import LaunchSpec
+from lgconsole.stack.services.service import Health, Service, find_program, one_line
+
+DB_USER = "lgconsole"
+DB_NAME = "lgconsole"
+MISSING_PACKAGE = "install the Debian/Ubuntu package 'postgresql' (apt-get install -y postgresql)"
+
+
+def find_postgres_bin_dir(configured: str | None = None, search_globs: list[str] | None = None) -> Path:
+    """The directory holding `initdb` and `postgres`: configured, else the newest /usr/lib/postgresql/*/bin, else PATH."""
+    if configured:
+        path = Path(configured)
+        if (path / "initdb").exists() and (path / "postgres").exists():
+            return path
+        raise BinaryNotFound(f"postgres: no initdb/postgres in postgres.bin_dir={configured}; {MISSING_PACKAGE}")
+    candidates = []
+    for pattern in search_globs if search_globs is not None else ["/usr/lib/postgresql/*/bin"]:
+        candidates.extend(glob.glob(pattern))
+
+    def version_key(p: str) -> tuple:
+        return tuple(int(x) for x in re.findall(r"\d+", p)) or (0,)
+
+    for candidate in sorted(candidates, key=version_key, reverse=True):
+        path = Path(candidate)
+        if (path / "initdb").exists() and (path / "postgres").exists():
+            return path
+    initdb = find_program("initdb")
+    if initdb and (Path(initdb).resolve().parent / "postgres").exists():
+        return Path(initdb).resolve().parent
+    raise BinaryNotFound(f"postgres: PostgreSQL server binaries (initdb, postgres) not found in /usr/lib/postgresql/*/bin or on PATH; {MISSING_PACKAGE}")
+
+
+def _traversable_by(path: Path, uid: int, gid: int) -> bool:
+    """Whether user uid can reach `path` (x permission on every existing ancestor)."""
+    for parent in [path, *path.parents]:
+        try:
+            st = parent.stat()
+        except FileNotFoundError:
+            continue
+        if st.st_uid == uid:
+            ok = st.st_mode & stat.S_IXUSR
+        elif st.st_gid == gid:
+            ok = st.st_mode & stat.S_IXGRP
+        else:
+            ok = st.st_mode & stat.S_IXOTH
+        if not ok:
+            return False
+    return True
+
+
+class PostgresService(Service):
+    name = "postgres"
+    default_startup_timeout = 60.0
+
+    # --- who runs it, where its data lives ------------------------------------------------------------
+    def run_as(self) -> str | None:
+        """None: run as ourselves. As root: an unprivileged user (postgres refuses root)."""
+        if os.geteuid() != 0:
+            return None
+        wanted = self.spec.get("run_as")
+        for user in [wanted] if wanted else ["postgres", "nobody"]:
+            try:
+                pwd.getpwnam(user)
+                return user
+            except KeyError:
+                continue
+        raise StackError(
+            f"postgres: refuses to run as root and there is no unprivileged user {wanted or 'postgres'!r} to run it as; "
+            "create one (useradd --system postgres) or set postgres.run_as, or run lgconsole as a normal user"
+        )
+
+    def data_dir(self) -> Path:
+        if self.spec.get("data_dir"):
+            return Path(self.spec["data_dir"])
+        default = self.paths.service_dir("postgres") / "data"
+        user = self.run_as()
+        if user is None:
+            return default
+        entry = pwd.getpwnam(user)
+        if _traversable_by(default.parent, entry.pw_uid, entry.pw_gid):
+            return default
+        # The state dir sits under a home the unprivileged user cannot enter (e.g. /root): keep the cluster in a
+        # directory of its own, one per state dir.
+        digest = hashlib.sha1(str(self.paths.state_dir.resolve()).encode()).hexdigest()[:12]
+        return Path("/var/lib/lgconsole") / digest / "data"
+
+    # --- URLs -----------------------------------------------------------------------------------------
+    def url(self) -> str:
+        if self.external:
+            return self.spec["url"]
+        password = quote(self.secrets.get("postgres_password"), safe="")
+        return f"postgresql://{DB_USER}:{password}@{LOOPBACK}:{self.port}/{DB_NAME}"
+
+    def _admin_url(self) -> str:
+        password = quote(self.secrets.get("postgres_password"), safe="")
+        return f"postgresql://{DB_USER}:{password}@{LOOPBACK}:{self.port}/postgres"
+
+    def client_env(self) -> dict[str, str]:
+        return {"LGCONSOLE_POSTGRES_URL": self.url()}
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+    def bin_dir(self) -> Path:
+        return find_postgres_bin_dir(self.spec.get("bin_dir"), self.spec.get("search_globs"))
+
+    def preflight(self) -> None:
+        if self.external:
+            return
+        self.bin_dir()
+        self.run_as()
+        if not port_is_free(self.port):
+            raise PortInUse(f"postgres: port {self.port} on {LOOPBACK} is already in use by another process; "
+                            "set postgres.port to a free port or 0 to pick one")
+
+    def prepare(self) -> None:
+        if self.external:
+            return
+        data = self.data_dir()
+        if (data / "PG_VERSION").exists():
+            return
+        user = self.run_as()
+        data.mkdir(parents=True, exist_ok=True)
+        data.chmod(0o700)
+        pwfile = data.parent / ".pwfile"
+        pwfile.write_text(self.secrets.get("postgres_password") + "\n")
+        pwfile.chmod(0o600)
+        if user:
+            entry = pwd.getpwnam(user)
+            for p in (data.parent, data, pwfile):
+                os.chown(p, entry.pw_uid, entry.pw_gid)
+        argv = [str(self.bin_dir() / "initdb"), "-D", str(data), "-U", DB_USER, f"--pwfile={pwfile}",
+                "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-instructions"]
+        kwargs: dict = {}
+        if user:
+            entry = pwd.getpwnam(user)
+            kwargs = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd="/", **kwargs)
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise StackError(f"postgres: initdb failed in {data}: {last[0]}")
+
+    def launch_spec(self, dependency_env: dict[str, str]) -> LaunchSpec:
+        settings = {
+            "listen_addresses": LOOPBACK,
+            "port": str(self.port),
+            "unix_socket_directories": "",
+            "max_connections": str(self.spec.get("max_connections", 100)),
+            "logging_collector": "off",
+        }
+        argv = [str(self.bin_dir() / "postgres"), "-D", str(self.data_dir())]
+        for key, value in settings.items():
+            argv += ["-c", f"{key}={value}"]
+        # SIGINT is Postgres's "fast" shutdown; SIGTERM ("smart") would wait for every client to leave.
+        return LaunchSpec(argv=argv, log_path=self.paths.log(self.name), cwd=Path("/"), user=self.run_as(),
+                          stop_signal=signal.SIGINT, signal_group=False)
+
+    def after_healthy(self) -> None:
+        if self.external:
+            return
+        import psycopg
+
+        with psycopg.connect(self._admin_url(), autocommit=True, connect_timeout=5) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+    def health(self, timeout: float = 2.0) -> Health:
+        import psycopg
+
+        url = self.url() if self.external else self._admin_url()
+        try:
+            with psycopg.connect(url, connect_timeout=max(1, int(timeout))) as conn:
+                version = conn.execute("SHOW server_version").fetchone()[0]
+            return Health(True, "accepting connections", f"PostgreSQL {version.split()[0]}")
+        except Exception as exc:  # psycopg raises many kinds; each one means "not healthy"
+            return Health(False, one_line(exc))

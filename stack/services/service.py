@@ -1,0 +1,289 @@
+"""What every managed service has in common: a spec, a state, a health probe, a version, a URL.
+
+The supervisor owns processes; a Service only knows how to prepare, launch and probe one kind of server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from lgconsole.stack.services.process import LaunchSpec
+
+
+class ServiceState(str, Enum):
+    STOPPED = "stopped"
+    STARTING = "starting"
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"  # process alive, health probe failing
+    CRASHED = "crashed"  # exited; a restart is scheduled (backoff)
+    WAITING = "waiting"  # waits for a dependency to become healthy
+    FAILED = "failed"  # could not be started (configuration, binaries, ports); see last_error
+    DISABLED = "disabled"  # not configured (vLLM without a model)
+
+
+@dataclass
+class ServiceStatus:
+    """One row of `lgconsole status`: plain data, safe to print (the URL is redacted)."""
+
+    name: str
+    state: ServiceState
+    managed: bool = True
+    pid: int | None = None
+    port: int | None = None
+    url: str | None = None
+    version: str | None = None
+    started_at: float | None = None  # wall clock, seconds
+    healthy_at: float | None = None
+    restarts: int = 0
+    last_error: str | None = None
+    detail: str | None = None  # e.g. the last log line while starting
+    log_path: str | None = None
+
+    def uptime(self, now: float | None = None) -> float | None:
+        if self.started_at is None or self.state not in (ServiceState.HEALTHY, ServiceState.DEGRADED, ServiceState.STARTING):
+            return None
+        return max(0.0, (now or time.time()) - self.started_at)
+
+    def to_json(self, now: float | None = None) -> dict:
+        data = asdict(self)
+        data["state"] = self.state.value
+        data["uptime_s"] = None if (up := self.uptime(now)) is None else round(up, 1)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> ServiceStatus:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["state"] = ServiceState(known.get("state", "stopped"))
+        return cls(**known)
+
+
+@dataclass
+class Health:
+    ok: bool
+    detail: str = ""
+    version: str | None = None
+
+
+@dataclass
+class StackPaths:
+    """Where a stack keeps its files: one state directory per stack."""
+
+    state_dir: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    def log(self, service: str) -> Path:
+        return self.logs / f"{service}.log"
+
+    @property
+    def spec_file(self) -> Path:
+        return self.state_dir / "spec.json"
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.state_dir / "secrets.json"
+
+    @property
+    def control_socket(self) -> Path:
+        return self.state_dir / "control.sock"
+
+    def service_dir(self, service: str) -> Path:
+        return self.state_dir / service
+
+
+class Secrets:
+    """Generated passwords for the managed Postgres and Redis, kept in a 0600 file, never printed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._data: dict[str, str] = {}
+        if path.exists():
+            self._data = json.loads(path.read_text() or "{}")
+
+    def get(self, key: str) -> str:
+        if key not in self._data:
+            self._data[key] = secrets.token_urlsafe(24)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(self._data, fh)
+            os.replace(tmp, self.path)
+        return self._data[key]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """Log lines of some servers carry colour codes; panes and error messages want plain text."""
+    return _ANSI.sub("", text)
+
+
+_USERINFO = re.compile(r"//([^:/@]*)(:[^@/]*)?@")
+
+
+def redact_url(url: str | None) -> str | None:
+    """The URL with any password replaced by ***, safe for panes, logs and --json."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _USERINFO.sub(lambda m: f"//{m.group(1)}{':***' if m.group(2) else ''}@", url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def one_line(exc: BaseException) -> str:
+    """First line of an exception's message, for status panes and one-line CLI errors."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def find_program(name: str, extra_dirs: list[Path] | None = None) -> str | None:
+    """Look in extra_dirs first (the venv's bin, a configured bin dir), then on PATH."""
+    for d in extra_dirs or []:
+        candidate = Path(d) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which(name)
+
+
+class Service(ABC):
+    """One service of the stack. Subclasses define how to launch and probe it."""
+
+    name: str = ""
+    default_startup_timeout: float = 60.0
+
+    def __init__(self, spec: dict, paths: StackPaths, secrets_store: Secrets):
+        self.spec = spec
+        self.paths = paths
+        self.secrets = secrets_store
+
+    # --- identity -------------------------------------------------------------------------------------
+    @property
+    def external(self) -> bool:
+        return bool(self.spec.get("url"))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.spec.get("enabled", True))
+
+    @property
+    def port(self) -> int | None:
+        if self.external:
+            return urlsplit(self.spec["url"]).port
+        return self.spec.get("port")
+
+    @property
+    def startup_timeout(self) -> float:
+        return float(self.spec.get("startup_timeout") or self.default_startup_timeout)
+
+    @abstractmethod
+    def url(self) -> str:
+        """The URL clients use, with credentials."""
+
+    def public_url(self) -> str:
+        return redact_url(self.url()) or ""
+
+    def client_env(self) -> dict[str, str]:
+        """Environment for the LangGraph server process so graphs can reach this service."""
+        return {}
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Cheap checks that fail fast with a clear message (binaries installed, ports free)."""
+
+    def prepare(self) -> None:
+        """One-off set-up before launch (initdb, config files). May take a few seconds."""
+
+    @abstractmethod
+    def launch_spec(self, dependency_env: dict[str, str]) -> LaunchSpec:
+        """The process to run."""
+
+    def after_healthy(self) -> None:
+        """Set-up that needs the server running (create a database)."""
+
+    @abstractmethod
+    def health(self, timeout: float = 2.0) -> Health:
+        """Probe the service once; never raises."""
+
+    def startup_failure(self) -> str | None:
+        """A reason found in the log why start-up cannot succeed (checked while starting)."""
+        return None
+
+
+@dataclass
+class StackSpec:
+    """Everything the supervisor needs, as plain JSON (built by the console from its config)."""
+
+    state_dir: str
+    services: dict[str, dict] = field(default_factory=dict)  # name -> service spec, in start order
+    restart_backoff_max: float = 30.0
+    stop_grace: float = 10.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> StackSpec:
+        return cls(**data)
+
+    def save(self) -> None:
+        path = StackPaths(Path(self.state_dir)).spec_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, state_dir: Path) -> StackSpec:
+        return cls.from_json(json.loads(StackPaths(state_dir).spec_file.read_text()))
+
+
+_ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception)\b:|FATAL:|.*\bFATAL\b|.*Error: )")
+
+
+def failure_line(path: Path | str | None, n: int = 80) -> str | None:
+    """The most telling line of a crashed service's log: the last exception or FATAL line, else the last line."""
+    lines = tail_lines(path, n)
+    for line in reversed(lines):
+        if _ERROR_LINE.match(line):
+            return line.strip()
+    return lines[-1].strip() if lines else None
+
+
+def tail_lines(path: Path | str | None, n: int = 5, max_bytes: int = 64 * 1024) -> list[str]:
+    """Last n non-empty lines of a log file, read from its end (logs can be large)."""
+    if not path:
+        return []
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - max_bytes))
+            data = fh.read()
+    except OSError:
+        return []
+    lines = [strip_ansi(ln) for ln in data.decode(errors="replace").splitlines() if ln.strip()]
+    return lines[-n:]

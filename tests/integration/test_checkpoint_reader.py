@@ -1,0 +1,529 @@
+"""The Postgres checkpoint reader: safe decoding (unit), and threads, history and state read from a real stack's
+tables with the LangGraph server stopped (integration)."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import ormsgpack
+import psycopg
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.types import Send
+
+from lgconsole.stack.services import supervisor
+from lgconsole.stack.checkpoints.reader import (
+    KNOWN_SCHEMA_VERSION,
+    PLACEHOLDER_KEY,
+    CheckpointDbUnreachable,
+    CheckpointReader,
+    NoCheckpointTables,
+    SafeDecoder,
+    ThreadStatus,
+    UnknownCheckpoint,
+    UnknownThread,
+    checkpoint_time,
+    is_placeholder,
+    jsonable,
+    send_node_from_prefix,
+    task_node,
+)
+from lgconsole.stack.errors import StackError
+from lgconsole.stack.services.supervisor import StackSpec, build_services
+from stackutil import wait_for
+
+integration = pytest.mark.integration
+SERDE = JsonPlusSerializer()  # the writer's serializer: what the checkpointer stores
+
+
+# --- safe decoding (no services) -------------------------------------------------------------------------------------
+
+def ext(code: int, module: str, name: str, payload) -> ormsgpack.Ext:
+    return ormsgpack.Ext(code, ormsgpack.packb((module, name, payload)))
+
+
+@pytest.fixture
+def side_effect_module(tmp_path, monkeypatch):
+    """An importable module that leaves a marker file when imported: proof of whether a decoder imported it."""
+    name = f"lgc_user_state_{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / f"{name}.imported"
+    (tmp_path / f"{name}.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('imported')\n"
+        "from dataclasses import dataclass\n@dataclass\nclass Secret:\n    token: str\n    n: int\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name, marker
+    sys.modules.pop(name, None)
+
+
+def test_decoder_turns_messages_and_sends_into_plain_dicts():
+    decoder = SafeDecoder()
+    messages = [HumanMessage("hi", id="m1"), AIMessage("hello", id="m2", name="coder")]
+    value = decoder.decode(*SERDE.dumps_typed(messages))
+    assert [m["id"] for m in value] == ["m1", "m2"]
+    assert value[0]["type"] == "human" and value[0]["content"] == "hi"
+    assert value[1]["name"] == "coder"
+    send = decoder.decode(*SERDE.dumps_typed(Send("coder", {"task": "x", "messages": messages})))
+    assert send["node"] == "coder" and send["arg"]["messages"][1]["content"] == "hello"
+
+
+def test_decoder_builds_allowlisted_stdlib_values():
+    decoder = SafeDecoder()
+    when = datetime(2026, 11, 24, 6, 0, tzinfo=timezone.utc)
+    uid = uuid.uuid4()
+    value = decoder.decode(*SERDE.dumps_typed({"when": when, "id": uid, "amount": Decimal("1.5"), "tags": {"a", "b"},
+                                               "gap": timedelta(seconds=3)}))
+    assert value == {"when": when, "id": uid, "amount": Decimal("1.5"), "tags": {"a", "b"},
+                     "gap": timedelta(seconds=3)}
+    assert jsonable(value)["when"] == when.isoformat() and jsonable(value)["tags"] == ["a", "b"]
+
+
+def test_blocked_class_is_a_labelled_placeholder_and_its_module_is_never_imported(side_effect_module):
+    name, marker = side_effect_module
+    blob = ormsgpack.packb({"ok": 1, "nested": [ext(2, name, "Secret", {"token": "t", "n": 2})]})
+    labels: list[str] = []
+    value = SafeDecoder().decode("msgpack", blob, labels)
+    assert value["ok"] == 1
+    assert value["nested"][0] == {PLACEHOLDER_KEY: f"{name}.Secret", "reason": "blocked",
+                                  "fields": {"token": "t", "n": 2}}
+    assert labels == [f"{name}.Secret"]
+    assert not marker.exists() and name not in sys.modules
+    # The control: langgraph's default (permissive) serializer does import it, which is why we never use it.
+    JsonPlusSerializer().loads_typed(("msgpack", blob))
+    assert marker.exists()
+
+
+def test_a_blocked_value_nested_in_a_blocked_value_keeps_both_labels():
+    inner = ext(5, "app.models", "Inner", {"x": 1})
+    blob = ormsgpack.packb(ext(2, "app.models", "Outer", {"inner": inner}))
+    labels: list[str] = []
+    value = SafeDecoder().decode("msgpack", blob, labels)
+    assert value[PLACEHOLDER_KEY] == "app.models.Outer"
+    assert value["fields"]["inner"][PLACEHOLDER_KEY] == "app.models.Inner"
+    assert sorted(labels) == ["app.models.Inner", "app.models.Outer"]
+
+
+@pytest.mark.parametrize("type_, data, label", [
+    ("pickle", pickle.dumps({"a": 1}), "pickle"),
+    ("zstd+msgpack", b"\x28\xb5\x2f\xfd", "zstd+msgpack"),
+    ("msgpack", b"\xc1\xc1\xc1", "corrupt"),
+    ("msgpack", ormsgpack.packb([ormsgpack.Ext(42, b"??")]), "ext42"),
+    ("msgpack", ormsgpack.packb(ormsgpack.Ext(2, b"\x01")), "corrupt"),
+    ("json", b"{not json", "corrupt"),
+])
+def test_undecodable_values_become_placeholders_never_exceptions(type_, data, label):
+    labels: list[str] = []
+    value = SafeDecoder().decode(type_, data, labels)
+    found = value if is_placeholder(value) else value[0]
+    assert found[PLACEHOLDER_KEY] == label
+    assert labels == [label]
+    if type_ == "pickle":
+        assert found["size"] == len(data)
+
+
+def test_pickle_is_never_unpickled(tmp_path):
+    marker = tmp_path / "unpickled"
+    payload = pickle.dumps(_TouchOnLoad(str(marker)))
+    SafeDecoder().decode("pickle", payload)
+    assert not marker.exists()
+    pickle.loads(payload)  # the control: loading it does run code
+    assert marker.exists()
+
+
+class _TouchOnLoad:
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path(self.path).touch, ())
+
+
+def test_null_bytes_and_json_rows():
+    decoder = SafeDecoder()
+    assert decoder.decode("null", b"") is None
+    assert decoder.decode("bytes", b"\x00\x01") == b"\x00\x01"
+    assert decoder.decode("json", b'{"a": [1, 2]}') == {"a": [1, 2]}
+
+
+def test_send_node_is_read_from_the_first_bytes_only():
+    big_state = {"messages": [HumanMessage("x" * 5000, id="m")]}
+    _, blob = SERDE.dumps_typed(Send("researcher", big_state))
+    assert send_node_from_prefix(blob[:512]) == "researcher"
+    assert send_node_from_prefix(b"\x00garbage") is None
+    assert send_node_from_prefix(SERDE.dumps_typed({"not": "a send"})[1]) is None
+
+
+def test_task_paths_name_their_node():
+    assert task_node("~__pregel_pull, join", None) == "join"
+    assert task_node("~__pregel_push, 0000000001, 0000000000", ["researcher", "coder"]) == "coder"
+    assert task_node("~__pregel_push, 0000000005, 0000000000", ["researcher"]) == "send[5]"
+    assert task_node("", None) is None
+
+
+def test_checkpoint_time_reads_uuid6_ids():
+    from langgraph.checkpoint.base.id import uuid6
+
+    before = datetime.now(timezone.utc)
+    when = checkpoint_time(str(uuid6(clock_seq=-1)))
+    assert before - timedelta(seconds=1) <= when <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    assert checkpoint_time(str(uuid.uuid4())) is None
+    assert checkpoint_time("not-an-id") is None
+
+
+def test_known_schema_version_matches_the_installed_checkpointer():
+    from langgraph.checkpoint.postgres.base import BasePostgresSaver
+
+    assert KNOWN_SCHEMA_VERSION == len(BasePostgresSaver.MIGRATIONS) - 1
+
+
+# --- on a real stack, server stopped ---------------------------------------------------------------------------------
+
+def stack_urls(config) -> tuple[str, str]:
+    services = build_services(StackSpec.load(config.state_path))
+    return services["postgres"].url(), services["langgraph"].url()
+
+
+def langgraph_state(config) -> str:
+    status = supervisor.read_state(config.state_path).by_name("langgraph")
+    return status.state.value if status else "missing"
+
+
+def run_demo_threads(lg_url: str, batch: str) -> dict[str, str]:
+    """Three threads at rest: completed (approved), errored in coder, waiting on the approval interrupt; plus a copy
+    of the completed one, forked at step 1 with update_state."""
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=lg_url, timeout=120)
+    plans = {
+        "done": ({"task": "Draft the on-call handover", "delay": 0}, True),
+        "errored": ({"task": "x", "fail_at": "coder", "delay": 0}, None),
+        "waiting": ({"task": "Summarise last night's batch jobs", "delay": 0}, None),
+    }
+    ids = {}
+    try:
+        for label, (payload, answer) in plans.items():
+            tid = client.threads.create(metadata={"lgc_batch": batch, "lgc_label": label, "graph_id": "demo"})["thread_id"]
+            client.runs.wait(tid, "demo", input=payload, raise_error=False)
+            if answer is not None:
+                client.runs.wait(tid, "demo", command={"resume": answer}, raise_error=False)
+            ids[label] = tid
+        copy = client.threads.copy(ids["done"])
+        step1 = next(h for h in client.threads.get_history(copy["thread_id"], limit=100)
+                     if h["metadata"].get("step") == 1)
+        client.threads.update_state(copy["thread_id"], {"task": "forked task"},
+                                    checkpoint_id=step1["checkpoint"]["checkpoint_id"])
+        ids["forked"] = copy["thread_id"]
+        ids["fork_point"] = step1["checkpoint"]["checkpoint_id"]
+    finally:
+        client.close()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def server_down_threads(live_stack):
+    """Demo threads written through the server, then the server stopped (and restarted afterwards)."""
+    pg_url, lg_url = stack_urls(live_stack)
+    batch = uuid.uuid4().hex[:12]
+    ids = run_demo_threads(lg_url, batch)
+    supervisor.send_command(live_stack.state_path, {"cmd": "stop", "service": "langgraph"})
+    try:
+        wait_for(lambda: langgraph_state(live_stack) == "stopped", 30, what="langgraph stopped")
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{lg_url}/ok", timeout=2)
+        with CheckpointReader(pg_url) as reader:
+            yield reader, ids, batch
+    finally:
+        supervisor.send_command(live_stack.state_path, {"cmd": "start", "service": "langgraph"})
+        wait_for(lambda: langgraph_state(live_stack) == "healthy", 90, what="langgraph healthy again")
+
+
+@integration
+def test_threads_are_listed_with_their_status_from_postgres_alone(server_down_threads):
+    reader, ids, batch = server_down_threads
+    found = {s.thread_id: s for s in reader.list_threads(limit=50, metadata_filter={"lgc_batch": batch})}
+    assert set(found) == {ids["done"], ids["errored"], ids["waiting"], ids["forked"]}
+
+    done, errored, waiting = found[ids["done"]], found[ids["errored"]], found[ids["waiting"]]
+    assert done.status == ThreadStatus.IDLE and done.latest_nodes == ["finalize"] and done.error is None
+    assert errored.status == ThreadStatus.ERRORED
+    assert errored.status_node == "coder" and errored.error == "RuntimeError('demo failure requested at coder')"
+    assert waiting.status == ThreadStatus.WAITING and waiting.status_node == "approval"
+    assert waiting.latest_nodes == ["review"]
+    assert "Approve the team's result" in waiting.interrupts[0]["value"]["question"]
+    for s in found.values():
+        assert s.metadata["lgc_batch"] == batch
+        assert datetime.now(timezone.utc) - timedelta(minutes=10) < s.last_activity <= datetime.now(timezone.utc)
+        assert s.checkpoint_count >= 3
+    assert done.checkpoint_count > done.latest_step  # subgraph checkpoints count too
+
+
+@integration
+def test_filters_sorting_pagination_and_count(server_down_threads):
+    reader, ids, batch = server_down_threads
+    mine = {"lgc_batch": batch}
+    assert [s.thread_id for s in reader.list_threads(status="errored", metadata_filter=mine)] == [ids["errored"]]
+    assert [s.thread_id for s in reader.list_threads(status=ThreadStatus.WAITING, metadata_filter=mine)] == [
+        ids["waiting"]]
+    assert reader.count(metadata_filter=mine) == 4
+    assert reader.count(status="idle", metadata_filter=mine) == 2
+    assert reader.count(text=ids["errored"][-12:]) == 1
+    assert [s.thread_id for s in reader.list_threads(text=ids["errored"][-12:].upper())] == [ids["errored"]]
+    assert reader.list_threads(text="no_such%thread") == []
+    by_recency = [s.thread_id for s in reader.list_threads(metadata_filter=mine)]
+    assert by_recency[0] == ids["forked"]  # the fork is the newest activity
+    by_id = [s.thread_id for s in reader.list_threads(metadata_filter=mine, sort="thread_id")]
+    assert by_id == sorted(by_id)
+    pages = reader.list_threads(metadata_filter=mine, limit=2) + reader.list_threads(metadata_filter=mine, limit=2,
+                                                                                   offset=2)
+    assert [s.thread_id for s in pages] == by_recency
+    assert reader.count() >= 4
+    with pytest.raises(StackError, match="cannot sort threads by 'colour'"):
+        reader.list_threads(sort="colour")
+
+
+@integration
+def test_history_has_parent_links_and_the_review_subgraph_namespace(server_down_threads):
+    reader, ids, _ = server_down_threads
+    history = reader.history(ids["done"])
+    by_id = {n.checkpoint_id: n for n in history}
+    root = [n for n in history if n.checkpoint_ns == ""]
+    sub = [n for n in history if n.checkpoint_ns]
+    assert [n.step for n in root] == list(range(-1, len(root) - 1))
+    assert root[0].parent_checkpoint_id is None
+    for node in history[1:]:
+        if node.step != -1:
+            assert node.parent_checkpoint_id in by_id
+            assert by_id[node.parent_checkpoint_id].checkpoint_ns == node.checkpoint_ns
+    namespaces = {n.checkpoint_ns for n in sub}
+    assert len(namespaces) == 1 and next(iter(namespaces)).startswith("review:")
+    anchor = by_id[sub[0].parents[""]]  # the root checkpoint the subgraph call started from
+    assert anchor.checkpoint_ns == "" and anchor.writers == ["join"]
+    assert [n.writers for n in sub] == [["__input__"], ["__start__"], ["critique"], ["score"]]
+    assert [n.writers for n in root][1:4] == [["__start__"], ["supervisor"], ["researcher", "coder", "reviewer"]]
+    assert [n for n in root if n.interrupted][0].interrupt_node == "approval"
+    assert all(n.created_at is not None for n in history)
+    assert [n.checkpoint_id for n in history] == sorted(n.checkpoint_id for n in history)
+    assert reader.history(ids["done"], include_subgraphs=False) == root
+
+
+@integration
+def test_history_of_a_forked_thread_has_two_branches(server_down_threads):
+    from lgconsole.console.model.checkpoint_tree import CheckpointTree
+
+    reader, ids, _ = server_down_threads
+    history = reader.history(ids["forked"])
+    tree = CheckpointTree(history)
+    assert [c.checkpoint_id for c in tree.forks()] == [ids["fork_point"]]
+    heads = tree.heads()
+    assert len(heads) == 2 and heads[-1].source == "update"
+    assert tree.parent(heads[-1].checkpoint_id).checkpoint_id == ids["fork_point"]
+    state = reader.state_at(ids["forked"], heads[-1].checkpoint_id)
+    assert state.values["task"] == "forked task"
+    # threads.copy drops the writes' task paths: the writers then come from versions_seen
+    root = [n for n in history if not n.checkpoint_ns]
+    assert [n.writers for n in root][:5] == [["__input__"], ["__start__"], ["supervisor"],
+                                             ["coder", "researcher", "reviewer"], ["join"]]
+    assert heads[-1].writers == []  # update_state leaves no trace of the node it wrote as
+
+
+@integration
+def test_state_at_decodes_messages_pending_writes_and_next(server_down_threads):
+    reader, ids, _ = server_down_threads
+    head = reader.history(ids["waiting"], include_subgraphs=False)[-1]
+    state = reader.state_at(ids["waiting"], head.checkpoint_id)
+    assert state.step == head.step and state.source == "loop" and not state.unreadable
+    messages = state.values["messages"]
+    assert messages[0]["type"] == "human" and messages[0]["content"] == "Summarise last night's batch jobs"
+    assert all(isinstance(m, dict) and m.get("id") for m in messages)
+    assert {"researcher", "coder", "reviewer"} <= {m.get("name") for m in messages}
+    assert state.values["review"]["verdict"]
+    assert state.next == ["approval"]
+    assert [(w.node, w.channel) for w in state.pending_writes] == [("approval", "__interrupt__")]
+    assert "Approve" in state.interrupts[0]["value"]["question"]
+    assert "branch:to:approval" in state.channels and "branch:to:approval" not in state.values
+    assert abs(state.created_at - datetime.fromisoformat(_ts(reader, ids["waiting"], head.checkpoint_id))) < \
+        timedelta(milliseconds=5)
+
+    fanout = next(n for n in reader.history(ids["waiting"], include_subgraphs=False) if n.step == 1)
+    assert sorted(reader.state_at(ids["waiting"], fanout.checkpoint_id).next) == ["coder", "researcher", "reviewer"]
+    errored_head = reader.history(ids["errored"])[-1]
+    errored = reader.state_at(ids["errored"], errored_head.checkpoint_id)
+    assert errored.error == "RuntimeError('demo failure requested at coder')"
+
+
+def _ts(reader: CheckpointReader, thread_id: str, checkpoint_id: str) -> str:
+    with psycopg.connect(reader.url) as conn:
+        return conn.execute("SELECT checkpoint->>'ts' FROM checkpoints WHERE thread_id = %s AND checkpoint_id = %s",
+                            (thread_id, checkpoint_id)).fetchone()[0]
+
+
+@integration
+def test_subgraph_checkpoints_and_prefix_lookup(server_down_threads):
+    reader, ids, _ = server_down_threads
+    sub = [n for n in reader.history(ids["done"]) if n.checkpoint_ns][-1]
+    with pytest.raises(UnknownCheckpoint):
+        reader.state_at(ids["done"], sub.checkpoint_id)  # root namespace by default
+    state = reader.state_at(ids["done"], sub.checkpoint_id, checkpoint_ns=None)
+    assert state.checkpoint_ns == sub.checkpoint_ns and state.values["review"]["score"] >= 6
+    assert reader.find_checkpoint(ids["done"], sub.checkpoint_id) == (sub.checkpoint_ns, sub.checkpoint_id)
+    assert reader.find_checkpoint(ids["done"], sub.checkpoint_id[:-3]) == (sub.checkpoint_ns, sub.checkpoint_id)
+    with pytest.raises(UnknownCheckpoint, match="matches several"):
+        reader.find_checkpoint(ids["done"], sub.checkpoint_id[:4])
+
+
+@integration
+def test_unknown_thread_and_checkpoint_are_one_line_errors(server_down_threads):
+    reader, ids, _ = server_down_threads
+    with pytest.raises(UnknownThread, match="unknown thread 'nope'") as exc:
+        reader.history("nope")
+    assert "\n" not in str(exc.value)
+    with pytest.raises(UnknownThread):
+        reader.state_at("nope", "1f000000-0000-6000-8000-000000000000")
+    with pytest.raises(UnknownCheckpoint, match="unknown checkpoint 'ffff'") as exc:
+        reader.state_at(ids["done"], "ffff")
+    assert "\n" not in str(exc.value)
+    with pytest.raises(UnknownCheckpoint):
+        reader.find_checkpoint(ids["done"], "ffff")
+
+
+@integration
+def test_reads_run_in_read_only_transactions(server_down_threads):
+    reader, _, _ = server_down_threads
+    with reader._transaction() as conn:
+        assert conn.execute("SHOW transaction_read_only").fetchone()[0] == "on"
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("DELETE FROM checkpoints WHERE thread_id = 'x'")
+
+
+@integration
+def test_schema_version_is_current(server_down_threads):
+    reader, _, _ = server_down_threads
+    info = reader.schema_version()
+    assert info.ok and info.version == KNOWN_SCHEMA_VERSION
+
+
+# --- scratch databases -----------------------------------------------------------------------------------------------
+
+def _database_url(url: str, name: str) -> str:
+    head, _, _ = url.rpartition("/")
+    return f"{head}/{name}"
+
+
+@pytest.fixture
+def scratch_db(live_stack):
+    """An empty database of its own on the stack's Postgres, dropped afterwards."""
+    pg_url, _ = stack_urls(live_stack)
+    name = f"lgc_scratch_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield pg_url, _database_url(pg_url, name)
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@integration
+def test_a_database_without_checkpoint_tables_is_a_clear_error(scratch_db):
+    _, url = scratch_db
+    with CheckpointReader(url) as reader:
+        for call in (reader.list_threads, reader.count, reader.schema_version, lambda: reader.history("t")):
+            with pytest.raises(NoCheckpointTables, match="no checkpoint tables in the database at") as exc:
+                call()
+            assert "\n" not in str(exc.value) and "***" in str(exc.value)
+
+
+@integration
+def test_missing_or_newer_migrations_are_said_plainly(scratch_db):
+    _, url = scratch_db
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE checkpoints (thread_id text)")
+        conn.execute("CREATE TABLE checkpoint_blobs (thread_id text)")
+        conn.execute("CREATE TABLE checkpoint_writes (thread_id text)")
+    with CheckpointReader(url) as reader:
+        assert reader.schema_version().status == "missing"
+        assert "schema version unknown" in reader.schema_version().message
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE checkpoint_migrations (v integer primary key)")
+        assert reader.schema_version().status == "unknown"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO checkpoint_migrations VALUES (%s)", (KNOWN_SCHEMA_VERSION + 3,))
+        info = reader.schema_version()
+        assert info.status == "newer" and f"{KNOWN_SCHEMA_VERSION + 3} is newer" in info.message
+
+
+@integration
+def test_hand_made_blobs_in_a_scratch_copy_render_as_placeholders(server_down_threads, scratch_db,
+                                                                  side_effect_module):
+    reader, ids, _ = server_down_threads
+    main_url, url = scratch_db
+    name, marker = side_effect_module
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        PostgresSaver(conn).setup()
+    tid = ids["waiting"]
+    with psycopg.connect(main_url) as src, psycopg.connect(url) as dst:
+        for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
+            cols = [r[0] for r in src.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+                (table,))]
+            rows = src.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE thread_id = %s", (tid,)).fetchall()
+            with dst.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})",
+                                [tuple(psycopg.types.json.Jsonb(v) if isinstance(v, dict) else v for v in row)
+                                 for row in rows])
+        head = reader.history(tid, include_subgraphs=False)[-1]
+        versions = dst.execute("SELECT checkpoint->'channel_versions' FROM checkpoints WHERE thread_id = %s "
+                               "AND checkpoint_ns = '' AND checkpoint_id = %s", (tid, head.checkpoint_id)).fetchone()[0]
+
+        def set_blob(channel: str, type_: str, blob: bytes) -> None:
+            updated = dst.execute("UPDATE checkpoint_blobs SET type = %s, blob = %s WHERE thread_id = %s "
+                                  "AND checkpoint_ns = '' AND channel = %s AND version = %s",
+                                  (type_, blob, tid, channel, versions[channel]))
+            assert updated.rowcount == 1, channel
+
+        set_blob("messages", "pickle", pickle.dumps(_TouchOnLoad(str(marker) + ".unpickled")))
+        set_blob("results", "zstd+msgpack", b"\x28\xb5\x2f\xfd\x00")
+        set_blob("cache", "msgpack", b"\xc1\xc1 not msgpack")
+        set_blob("review", "msgpack", ormsgpack.packb({"verdict": ext(2, name, "Secret", {"token": "t", "n": 1})}))
+        dst.commit()
+
+    with CheckpointReader(url) as scratch:
+        state = scratch.state_at(tid, head.checkpoint_id)
+        summaries = scratch.list_threads()
+        history = scratch.history(tid)
+    assert state.values["messages"] == {PLACEHOLDER_KEY: "pickle", "reason": "pickle is never unpickled",
+                                        "size": state.values["messages"]["size"]}
+    assert state.values["results"][PLACEHOLDER_KEY] == "zstd+msgpack"
+    assert state.values["cache"][PLACEHOLDER_KEY] == "corrupt"
+    assert state.values["review"]["verdict"] == {PLACEHOLDER_KEY: f"{name}.Secret", "reason": "blocked",
+                                                 "fields": {"token": "t", "n": 1}}
+    assert state.unreadable == sorted(["pickle", "zstd+msgpack", "corrupt", f"{name}.Secret"])
+    assert state.values["task"] == "Summarise last night's batch jobs"  # the rest still reads
+    assert [s.status for s in summaries] == [ThreadStatus.WAITING] and len(history) > 5
+    assert not marker.exists() and not Path(str(marker) + ".unpickled").exists() and name not in sys.modules
+    assert jsonable(state.to_json())  # and it serialises for --json
+
+
+@integration
+def test_unreachable_postgres_is_one_line_without_the_password(live_stack):
+    pg_url, _ = stack_urls(live_stack)
+    password = pg_url.split("//", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    wrong_password = pg_url.replace(password, "not-the-password-" + uuid.uuid4().hex)
+    started = time.monotonic()
+    for url in (wrong_password, "postgresql://u:hunter2@127.0.0.1:1/db"):
+        with CheckpointReader(url, connect_timeout=2) as reader, pytest.raises(CheckpointDbUnreachable) as exc:
+            reader.list_threads()
+        message = str(exc.value)
+        assert message.startswith("cannot connect to Postgres at postgresql://")
+        assert "\n" not in message and "***" in message
+        assert "hunter2" not in message and "not-the-password" not in message and password not in message
+    assert time.monotonic() - started < 10

@@ -1,0 +1,326 @@
+"""The Graph screen: snapshots with recorded topologies, Pilot tests of its keys, and one run on a real server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from lgconsole.console.app import LgConsoleApp
+from lgconsole.console.cli.graph import add_graph_command, cmd_graph
+from lgconsole.console.config import Config
+from lgconsole.console.sources.graph import LiveGraphSource, RecordedGraphSource
+from lgconsole.console.screens.graph import GraphScreen
+from lgconsole.stack.server.assistants import (Assistant, AssistantNotFound, AssistantSchemas, LangGraphUnavailable,
+                                        get_graph, get_schemas, list_assistants)
+from lgconsole.widgets.graph_view import GraphView, NodeStats, format_badge
+from test_stack_screen import FixedStack, _fixed_snapshot
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "graph"
+DEMO_ID = "fcb1d0d2-a4d7-5bb4-b10a-57c00fdcb684"  # the demo graph's system assistant, as the server named it
+RAG_ID = "5d0e7c1a-0000-4000-8000-000000000020"
+
+DEMO = Assistant(DEMO_ID, "demo", "demo", version=1, metadata={"created_by": "system"})
+RAG = Assistant(RAG_ID, "rag", "rag", version=3)
+DEMO_SCHEMAS = AssistantSchemas(
+    "demo", input_schema={"properties": {"messages": {}, "task": {}, "fail_at": {}, "delay": {}}},
+    config_schema={}, context_schema=None)
+RAG_SCHEMAS = AssistantSchemas(
+    "rag", input_schema={"properties": {"question": {"type": "string"}}},
+    config_schema={"properties": {"thread_id": {"type": "string"}}, "type": "object"},
+    context_schema={"title": "Context", "type": "object", "required": ["model"],
+                    "properties": {"model": {"type": "string", "default": "llama-3.1-8b"},
+                                   "max_retries": {"type": "integer", "default": 2},
+                                   "temperature": {"type": "number", "description": "sampling temperature"}}})
+
+DEMO_STATS = {
+    "supervisor": NodeStats("done", 1, 0.02),
+    "researcher": NodeStats("running", 2, 2.5),
+    "coder": NodeStats("error", 1, 1.31, "RuntimeError: demo failure requested at coder"),
+    "reviewer": NodeStats("done", 1, 2.04),
+}
+RAG_STATS = {
+    "router": NodeStats("done", 3, 0.4),
+    "retrieve": NodeStats("done", 5, 1.2),
+    "rerank": NodeStats("done", 5, 0.08),
+    "grade_docs": NodeStats("done", 5, 3.9),
+    "rewrite_query": NodeStats("done", 2, 0.7),
+    "generate": NodeStats("running", 3, 14.0),
+    "tools:call": NodeStats("error", 1, 30.0, "TimeoutError: search API did not answer in 30 s"),
+    "plan": NodeStats("done", 1, 0.0),
+}
+
+
+def _load(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def recorded(error=None) -> RecordedGraphSource:
+    graphs = {(DEMO_ID, True): _load("demo_xray.json"), (DEMO_ID, False): _load("demo.json"),
+              (RAG_ID, True): _load("synthetic20.json"), (RAG_ID, False): _load("synthetic20.json")}
+    return RecordedGraphSource([DEMO, RAG], graphs, {DEMO_ID: DEMO_SCHEMAS, RAG_ID: RAG_SCHEMAS}, error=error,
+                               url="http://127.0.0.1:52024")
+
+
+def _app() -> LgConsoleApp:
+    return LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(True)), poll=False)
+
+
+async def _settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def show(source, assistant=None, stats=None, keys=(), select=None):
+    async def run_before(pilot) -> None:
+        screen = GraphScreen(source=source, assistant=assistant)
+        await pilot.app.push_screen(screen)
+        await _settle(pilot)
+        if stats:
+            screen.set_node_stats(stats)
+        if select:
+            screen.view.select(select)
+        if keys:
+            await pilot.press(*keys)
+        await _settle(pilot)
+
+    return run_before
+
+
+# --- snapshots -------------------------------------------------------------------------------------------------------
+
+def test_demo_graph_mid_run(snap_compare):
+    """The demo's real topology (xray): one worker running, one failed, counts and durations in the boxes."""
+    assert snap_compare(_app(), terminal_size=(120, 40),
+                        run_before=show(recorded(), stats=DEMO_STATS, keys=("tab", "tab", "tab", "tab")))
+
+
+def test_demo_graph_at_80x24(snap_compare):
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=show(recorded(), stats=DEMO_STATS))
+
+
+def test_twenty_node_graph_with_loops_and_subgraphs(snap_compare):
+    assert snap_compare(_app(), terminal_size=(120, 40),
+                        run_before=show(recorded(), assistant="rag", stats=RAG_STATS, select="tools:call"))
+
+
+def test_twenty_node_graph_at_80x24_panned(snap_compare):
+    assert snap_compare(_app(), terminal_size=(80, 24),
+                        run_before=show(recorded(), assistant="rag", stats=RAG_STATS, keys=("j",) * 6 + ("l",) * 2))
+
+
+def test_server_down(snap_compare):
+    down = LangGraphUnavailable("the LangGraph server at http://127.0.0.1:52024 is not reachable (connection refused)")
+    assert snap_compare(_app(), terminal_size=(100, 24), run_before=show(recorded(error=down)))
+
+
+# --- Pilot -----------------------------------------------------------------------------------------------------------
+
+async def test_x_toggles_xray_and_tab_selects_a_node():
+    app = _app()
+    source = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = GraphScreen(source=source)
+        await app.push_screen(screen)
+        await _settle(pilot)
+        view = screen.query_one(GraphView)
+        assert "review:critique" in view.nodes and "review" not in view.nodes
+        assert "review" in screen.drawing.groups
+
+        await pilot.press("x")
+        await _settle(pilot)
+        assert screen.xray is False
+        assert "review" in view.nodes and "review:critique" not in view.nodes
+        assert "xray off" in str(screen.query_one("#graph-status").render())
+
+        await pilot.press("tab", "tab")  # START, then supervisor
+        await pilot.pause()
+        assert view.selected == "supervisor"
+        side = str(screen.query_one("#graph-node").render())
+        assert "supervisor" in side and "researcher" in side and "conditional" in side
+
+        await pilot.press("shift+tab")
+        assert view.selected == "__start__"
+        await pilot.press("x")
+        await _settle(pilot)
+        assert screen.xray is True and view.selected == "__start__", "the cursor stays on a node that is still there"
+        assert source.calls.count(("graph", DEMO_ID, True)) == 1, "topologies are cached per assistant and xray"
+
+
+async def test_node_stats_show_in_the_boxes_and_the_side_panel():
+    app = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = GraphScreen(source=recorded())
+        await app.push_screen(screen)
+        await _settle(pilot)
+        screen.set_node_stats(DEMO_STATS)
+        view = screen.query_one(GraphView)
+        view.select("coder")
+        await pilot.pause()
+        for node, badge in (("coder", "✖1 1.3s"), ("researcher", "●2 2.5s"), ("supervisor", "✓1 20ms")):
+            box = screen.drawing.boxes[node]
+            assert badge in view.render_line(box.y + 1).text, node
+        side = str(screen.query_one("#graph-node").render())
+        assert "error" in side and "demo failure requested at coder" in side and "1.31s" in side
+
+
+async def test_first_frame_says_connecting_then_the_graph_arrives():
+    release = asyncio.Event()
+
+    class SlowSource(RecordedGraphSource):
+        async def assistants(self):
+            await release.wait()
+            return await super().assistants()
+
+    base = recorded()
+    source = SlowSource([DEMO], base._graphs, base._schemas, url="http://127.0.0.1:52024")
+    app = _app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = GraphScreen(source=source)
+        await app.push_screen(screen)
+        await pilot.pause()
+        notice = screen.query_one("#graph-notice")
+        assert notice.has_class("-connecting")
+        assert "connecting to the LangGraph server at http://127.0.0.1:52024" in str(notice.render())
+        release.set()
+        await _settle(pilot)
+        assert not notice.has_class("-connecting") and screen.drawing is not None
+
+
+async def test_server_down_then_r_retries():
+    source = recorded(error=LangGraphUnavailable("the LangGraph server at http://127.0.0.1:52024 is not reachable"))
+    app = _app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = GraphScreen(source=source)
+        await app.push_screen(screen)
+        await _settle(pilot)
+        notice = screen.query_one("#graph-notice")
+        assert notice.has_class("-down") and "not reachable" in str(notice.render())
+        assert screen.drawing is None
+        source.error = None  # the server comes back
+        await pilot.press("r")
+        await _settle(pilot)
+        assert not notice.has_class("-down") and screen.drawing is not None
+        assert screen.error is None
+
+
+async def test_picking_another_assistant_loads_its_graph_and_schemas():
+    app = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = GraphScreen(source=recorded())
+        await app.push_screen(screen)
+        await _settle(pilot)
+        assert screen.assistant == DEMO
+        screen.query_one("#graph-assistant").value = RAG_ID
+        await _settle(pilot)
+        assert screen.assistant == RAG and "tools:call" in screen.drawing.boxes
+        console = Console(width=40, record=True, file=io.StringIO())
+        console.print(screen.query_one("#graph-schemas").content)
+        schemas = console.export_text()
+        assert "context schema" in schemas and '"max_retries"' in schemas and '"llama-3.1-8b"' in schemas
+        assert "sampling temperature" not in schemas, "descriptions are left out of the outline"
+
+
+def test_badges_fit_their_width():
+    assert format_badge(None, 8) == ""
+    assert format_badge(NodeStats(), 8) == ""
+    assert format_badge(NodeStats("done", 3, 1.23), 8) == "✓3 1.2s"
+    assert format_badge(NodeStats("running", 12, 0.02), 8) == "●12 20ms"
+    assert format_badge(NodeStats("error", 123, 4000.0), 8) == "✖123 67m"
+    assert format_badge(NodeStats("error", 12345, 4000.0), 5) == "✖"
+
+
+# --- a real server ---------------------------------------------------------------------------------------------------
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.integration
+async def test_real_server_topology_schemas_and_screen(live_stack):
+    url = await LiveGraphSource(live_stack).url()
+    assistants = await list_assistants(url)
+    demo = next(a for a in assistants if a.graph_id == "demo")
+
+    plain = await get_graph(url, demo.assistant_id)
+    ids = {n["id"] for n in plain["nodes"]}
+    assert {"supervisor", "researcher", "coder", "reviewer", "join", "review", "approval", "finalize"} <= ids
+    conditional = {(e["source"], e["target"]) for e in plain["edges"] if e.get("conditional")}
+    assert {("supervisor", w) for w in ("researcher", "coder", "reviewer")} <= conditional
+
+    xray = await get_graph(url, "demo", xray=True)  # the graph id works as an assistant id
+    ids = {n["id"] for n in xray["nodes"]}
+    assert {"review:critique", "review:score"} <= ids and "review" not in ids
+    assert ("review:critique", "review:score") in {(e["source"], e["target"]) for e in xray["edges"]}
+    assert xray == _load("demo_xray.json"), "the recorded fixture is what the server says"
+
+    schemas = await get_schemas(url, demo.assistant_id)
+    assert schemas.graph_id == "demo" and "task" in schemas.input_schema["properties"]
+
+    with pytest.raises(AssistantNotFound):
+        await get_graph(url, "no-such-graph")  # not a UUID: the server answers 422
+    with pytest.raises(AssistantNotFound):
+        await get_graph(url, "00000000-0000-4000-8000-000000000000")  # 404
+    t0 = time.monotonic()
+    with pytest.raises(LangGraphUnavailable, match="not reachable"):
+        await list_assistants(f"http://127.0.0.1:{_closed_port()}")
+    assert time.monotonic() - t0 < 3, "a server that is down is reported at once, not after retries"
+
+    # the screen, reading the real server through the URL of the stack's config
+    app = LgConsoleApp(live_stack, triage_first=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = GraphScreen()
+        await app.push_screen(screen)
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if screen.drawing is not None or screen.error:
+                break
+        assert screen.error is None
+        assert {"supervisor", "review:critique", "review:score"} <= set(screen.drawing.boxes)
+        await pilot.press("x")
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if "review" in screen.drawing.boxes:
+                break
+        assert "review" in screen.drawing.boxes
+
+    # the CLI: text drawing and JSON
+    parser = argparse.ArgumentParser()
+    add_graph_command(parser.add_subparsers(dest="command"))
+    out = io.StringIO()
+    assert await asyncio.to_thread(cmd_graph, live_stack, parser.parse_args(["graph", "--xray"]), out) == 0
+    text = out.getvalue()
+    assert "demo: 9 nodes" in text and "critique" in text and "┌─ review" in text
+    out = io.StringIO()
+    assert await asyncio.to_thread(cmd_graph, live_stack, parser.parse_args(["graph", "demo", "--json"]), out) == 0
+    assert {n["id"] for n in json.loads(out.getvalue())["nodes"]} >= {"supervisor", "review"}
+
+
+async def test_the_run_followed_on_the_live_screen_lights_the_graph():
+    from lgconsole.console.model.live_run import LiveRun
+    from livefixtures import recorded as recorded_stream
+
+    app = _app()
+    live = LiveRun()
+    for event in recorded_stream("demo_error"):
+        live.feed(event)
+    live.finish("error")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = GraphScreen(source=recorded())
+        await app.push_screen(screen)
+        await _settle(pilot)
+        app.latest_live = live
+        await pilot.pause(0.7)
+        assert screen.stats["coder"].state == "error" and "demo failure requested at coder" in screen.stats["coder"].error
+        assert screen.stats["supervisor"].state == "done" and screen.stats["supervisor"].count == 1
+        assert screen.stats["researcher"].state == "idle"  # cancelled when coder failed

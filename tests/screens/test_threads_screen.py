@@ -1,0 +1,342 @@
+"""The Threads screen: snapshots from threads recorded on a real stack, Pilot tests of its keys with that fixed data,
+and a fork from the keyboard on a real stack (the new branch read back from Postgres)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from lgconsole.console.app import LgConsoleApp
+from lgconsole.console.config import Config
+from lgconsole.console.screens.threads import ForkScreen, ResumeScreen, ThreadsScreen
+from lgconsole.console.sources.threads import checkpoint_key
+from lgconsole.widgets.checkpoint_tree_view import CheckpointTreeView
+from stackutil import pilot_wait
+from test_stack_screen import FixedStack, _fixed_snapshot
+from threadfixtures import FixedThreads, load
+
+DATA = load()
+FORKED = DATA.labels["forked"]
+
+
+def _app(server_up: bool = True, select: str | None = None, keys: tuple[str, ...] = ()):
+    """The app on fixed data (no stack), the Threads screen pushed, optionally a checkpoint selected."""
+    stack = _fixed_snapshot(all_healthy=server_up)  # when the server is down the header says so too
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(stack), poll=False)
+    source = FixedThreads(DATA, server_up=server_up)
+
+    async def show(pilot):
+        await app.push_screen(ThreadsScreen(source, poll=False))
+        await pilot.pause(0.4)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause(0.15)
+        if select is not None:
+            app.screen.query_one(CheckpointTreeView).select_key(select)
+            await pilot.pause(0.4)
+        await pilot.pause(0.2)
+
+    return app, show, source
+
+
+def _root(thread_id: str, step: int, source: str = "loop"):
+    return next(n for n in DATA.histories[thread_id]
+                if not n.checkpoint_ns and n.step == step and n.source == source)
+
+
+# --- snapshots ---------------------------------------------------------------------------------------------------
+
+def test_threads_screen_list(snap_compare):
+    """Newest thread first: the forked thread, its tree with three branches, its head's diff and state."""
+    app, show, _ = _app()
+    assert snap_compare(app, terminal_size=(120, 40), run_before=show)
+
+
+def test_threads_screen_tree_on_the_edited_branch(snap_compare):
+    """The checkpoint update_state wrote: the diff to step 1 is the edited task."""
+    app, show, _ = _app(select=checkpoint_key(_root(FORKED, 2, "update").checkpoint_id))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=show)
+
+
+def test_threads_screen_errored_thread_diff(snap_compare):
+    """An errored thread (the review subgraph failed): status filter `e`, its head's pending error."""
+    app, show, _ = _app(keys=("e",))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=show)
+
+
+def test_threads_screen_at_80x24(snap_compare):
+    app, show, _ = _app()
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)
+
+
+def test_threads_screen_server_down_read_only(snap_compare):
+    app, show, _ = _app(server_up=False)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=show)
+
+
+# --- keys, on fixed data -----------------------------------------------------------------------------------------
+
+async def test_status_filter_sort_and_text_filter():
+    app, show, _ = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show(pilot)
+        screen = app.screen
+        table = screen.query_one("#thread-table")
+        assert table.row_count == len(DATA.summaries) and table.selected_thread == FORKED
+        await pilot.press("w")
+        await pilot.pause(0.3)
+        assert {r.status for r in table._thread_rows} == {"waiting"} and table.row_count == 2
+        await pilot.press("w")  # the same key again: all
+        await pilot.pause(0.3)
+        assert table.row_count == len(DATA.summaries)
+        await pilot.press("slash", *DATA.labels["errored"][-6:], "enter")
+        await pilot.pause(0.3)
+        assert [r.thread_id for r in table._thread_rows] == [DATA.labels["errored"]]
+        assert "filter" in str(screen.query_one("#threads-status").render())
+        await pilot.press("slash", "escape")  # clears the filter
+        await pilot.pause(0.3)
+        assert table.row_count == len(DATA.summaries)
+        await pilot.press("s")  # checkpoints, most first
+        await pilot.pause(0.3)
+        counts = [r.checkpoints for r in table._thread_rows]
+        assert counts == sorted(counts, reverse=True)
+        await pilot.press("S")
+        await pilot.pause(0.3)
+        assert [r.checkpoints for r in table._thread_rows] == sorted(counts)
+
+
+async def test_moving_in_the_tree_shows_that_checkpoints_state_and_diff():
+    app, show, _ = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show(pilot)
+        screen = app.screen
+        update = _root(FORKED, 2, "update")
+        screen.query_one(CheckpointTreeView).select_key(checkpoint_key(update.checkpoint_id))
+        await pilot.pause(0.4)
+        assert screen.state.checkpoint_id == update.checkpoint_id
+        diff = str(screen.query_one("#checkpoint-diff").render())
+        assert "~ task: 'Write the release notes for 1.4' -> 'Write the release notes for 1.4, in French'" in diff
+        assert "diff to parent" in diff and "step 1" in diff
+
+
+async def test_invalid_fork_edits_are_refused_in_the_editor_and_nothing_is_sent():
+    app, show, source = _app(select=checkpoint_key(_root(FORKED, 1).checkpoint_id))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show(pilot)
+        await pilot.press("f")
+        await pilot.pause(0.3)
+        modal = app.screen
+        assert isinstance(modal, ForkScreen)
+        area = modal.query_one("#fork-values")
+        original = area.text
+        assert json.loads(original)["task"] == "Write the release notes for 1.4"
+        area.text = original.replace('"task": "Write', '"task": Write', 1)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert "not valid JSON" in str(modal.query_one(".modal-error").render())
+        area.text = json.dumps({k: v for k, v in json.loads(original).items() if k != "summary"})
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert "key 'summary' was removed" in str(modal.query_one(".modal-error").render())
+        assert source.actions == [] and isinstance(app.screen, ForkScreen)
+        # a valid edit goes to the source with only the changed key; its error keeps the editor open
+        area.text = original.replace("for 1.4", "for 1.5", 1)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert source.actions == [("fork", FORKED, _root(FORKED, 1).checkpoint_id,
+                                    {"task": "Write the release notes for 1.5"}, None)]
+        assert "nothing is sent from a snapshot test" in str(modal.query_one(".modal-error").render())
+        assert isinstance(app.screen, ForkScreen) and "for 1.5" in area.text
+        await pilot.press("escape")
+        assert isinstance(app.screen, ThreadsScreen)
+
+
+async def test_server_down_disables_time_travel_keys():
+    app, show, source = _app(server_up=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show(pilot)
+        await pilot.press("f", "p", "r", "y")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ThreadsScreen) and source.actions == []
+        assert "READ-ONLY" in str(app.screen.query_one("#threads-status").render())
+
+
+async def test_postgres_unreachable_is_one_line_and_the_screen_keeps_running():
+    from lgconsole.stack.checkpoints.reader import CheckpointDbUnreachable
+
+    class Down(FixedThreads):
+        def read_threads(self, status, text, sort):
+            raise CheckpointDbUnreachable("cannot connect to Postgres at postgresql://lgconsole:***@127.0.0.1:5/x: "
+                                          "connection refused")
+
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(True)), poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = ThreadsScreen(Down(DATA), poll=False)
+        await app.push_screen(screen)
+        await pilot.pause(0.4)
+        status = str(screen.query_one("#threads-status").render())
+        assert "cannot connect to Postgres at postgresql://lgconsole:***@" in status
+        assert screen.query_one("#thread-table").row_count == 0
+        await pilot.press("s", "e", "ctrl+r")  # still answers keys
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ThreadsScreen)
+
+
+async def test_rows_show_before_the_count_and_a_failed_count_says_why():
+    """At 1M checkpoints the count is a 0.3-0.5 s scan of its own: the rows do not wait for it."""
+    import dataclasses
+    import threading
+
+    from lgconsole.stack.checkpoints.reader import CheckpointDbUnreachable
+
+    class SlowCount(FixedThreads):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.release = threading.Event()
+            self.fail = False
+
+        def read_threads(self, status, text, sort):
+            return dataclasses.replace(super().read_threads(status, text, sort), total=None)
+
+        def count_threads(self, status, text):
+            self.release.wait(10)
+            if self.fail:
+                raise CheckpointDbUnreachable("cannot connect to Postgres at 127.0.0.1:5: connection refused")
+            return 1234
+
+    source = SlowCount(DATA)
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(True)), poll=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = ThreadsScreen(source, poll=False)
+        await app.push_screen(screen)
+        await pilot_wait(pilot, lambda: screen.table.row_count > 0, 10, "rows")
+        status = str(screen.query_one("#threads-status").render())
+        assert f"showing {len(DATA.summaries)} threads · counting…" in status
+        source.release.set()
+        await pilot_wait(pilot, lambda: "1,234 threads in Postgres" in str(screen.query_one("#threads-status").render()),
+                         10, "the count")
+        source.release.clear()
+        source.fail = True
+        await pilot.press("e")  # other filters: a new count, which fails
+        await pilot.pause(0.3)
+        assert "counting…" in str(screen.query_one("#threads-status").render())
+        source.release.set()
+        await pilot_wait(pilot, lambda: "count failed: cannot connect to Postgres" in
+                         str(screen.query_one("#threads-status").render()), 10, "the failure")
+        assert screen.table.row_count > 0  # the rows stay
+        source.fail = False
+        await pilot.press("a")  # all threads again: counted anew, and said
+        await pilot_wait(pilot, lambda: "1,234 threads in Postgres" in str(screen.query_one("#threads-status").render()),
+                         10, "the count after a failure")
+
+
+async def test_resume_asks_for_an_answer_and_only_on_a_waiting_thread():
+    app, show, source = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show(pilot)
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ResumeScreen)
+        assert "Approve the team's result" in str(app.screen.query_one("#resume-question").render())
+        await pilot.press(*'{"approved": true}', "enter")
+        await pilot.pause(0.3)
+        assert source.actions == [("resume", FORKED, {"approved": True})]
+        await pilot.press("escape")
+        await pilot.press("i")  # idle threads only
+        await pilot.pause(0.3)
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ThreadsScreen) and len(source.actions) == 1
+
+
+# --- on a real stack ---------------------------------------------------------------------------------------------
+
+@pytest.mark.integration
+async def test_fork_from_the_keyboard_runs_and_shows_the_new_branch(live_stack):
+    from langgraph_sdk import get_client
+
+    from lgconsole.console.sources.threads import ThreadsSource
+    from lgconsole.console.sources.urls import langgraph_url
+    from lgconsole.stack.checkpoints.reader import CheckpointReader
+    from lgconsole.console.sources.urls import postgres_url
+
+    client = get_client(url=langgraph_url(live_stack))
+    tag = uuid.uuid4().hex[:6]
+    tid = (await client.threads.create(metadata={"graph_id": "demo"}))["thread_id"]
+    await client.runs.wait(tid, "demo", input={"task": f"pilot fork {tag}", "delay": 0}, raise_error=False)
+    await client.aclose()
+
+    app = LgConsoleApp(live_stack, triage_first=False)  # the Triage page would open itself while unwell
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = ThreadsScreen(ThreadsSource(live_stack))
+        await app.push_screen(screen)
+        await pilot.press("slash", *tid, "enter")
+        await pilot_wait(pilot, lambda: screen.thread_id == tid and screen.ctree is not None)
+        await pilot_wait(pilot, lambda: screen.state is not None)
+        tree = screen.query_one(CheckpointTreeView)
+        tree.focus()
+        await pilot.press("home", "down", "down")  # input, step 0, step 1 (after the supervisor)
+        await pilot_wait(pilot, lambda: screen.state is not None and screen.state.step == 1)
+        step1 = screen.state.checkpoint_id
+        await pilot.press("f")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, ForkScreen), timeout=5)
+        area = app.screen.query_one("#fork-values")
+        area.text = area.text.replace(f"pilot fork {tag}", f"pilot fork {tag} edited", 1)
+        await pilot.press("ctrl+s")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, ThreadsScreen), timeout=30)
+        await pilot_wait(pilot, lambda: screen.run is not None and screen.run.status in ("waiting", "success", "error"))
+        assert screen.run.status == "waiting", screen.run.error
+        ran = [s.node for s in screen.run.steps]
+        assert "supervisor" not in ran and {"researcher", "coder", "reviewer", "join"} <= set(ran)
+        # the tree, read back from Postgres, has the new branch from step 1, marked new
+        await pilot_wait(pilot, lambda: screen.nodes is not None and any(
+            n.source == "update" and n.parent_checkpoint_id == step1 for n in screen.nodes))
+        await pilot_wait(pilot, lambda: any("edited state" in str(line) for line in _tree_lines(tree)), timeout=10)
+        fork = next(n for n in screen.nodes if n.source == "update")
+        assert checkpoint_key(fork.checkpoint_id) in screen._new
+
+    with CheckpointReader(postgres_url(live_stack)) as reader:
+        state = reader.state_at(tid, fork.checkpoint_id)
+        assert state.values["task"] == f"pilot fork {tag} edited"
+        heads = [n for n in reader.history(tid, include_subgraphs=False) if n.interrupted]
+        assert len(heads) == 2  # the original branch and the fork both wait at approval
+
+
+def _tree_lines(tree: CheckpointTreeView) -> list[str]:
+    out = []
+
+    def walk(node):
+        for child in node.children:
+            out.append(child.label.plain)
+            walk(child)
+
+    walk(tree.root)
+    return out
+
+
+@pytest.mark.integration
+async def test_the_screen_is_read_only_while_the_server_is_stopped(live_stack):
+    from lgconsole.console.sources.threads import ThreadsSource
+    from lgconsole.stack.services import supervisor
+    from stackutil import all_healthy, wait_for
+
+    app = LgConsoleApp(live_stack, triage_first=False)  # the Triage page would open itself while unwell
+    try:
+        await asyncio.to_thread(supervisor.send_command, live_stack.state_path, {"cmd": "stop", "service": "langgraph"})
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = ThreadsScreen(ThreadsSource(live_stack))
+            await app.push_screen(screen)
+            await pilot_wait(pilot, lambda: screen.server is not None and screen.page is not None)
+            assert not screen.server.up
+            assert screen.page.total >= 1  # read from Postgres all the same
+            assert "READ-ONLY" in str(screen.query_one("#threads-status").render())
+            await pilot.press("f")
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, ThreadsScreen)
+    finally:
+        await asyncio.to_thread(supervisor.send_command, live_stack.state_path,
+                                {"cmd": "start", "service": "langgraph"})
+        await asyncio.to_thread(wait_for, lambda: all_healthy(live_stack), 90, 0.2, "the stack healthy again")

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from lgconsole.console.model.commands import Command, CommandError, parse_command
+
+SCREENS = ("stack",)
+
+
+@pytest.mark.parametrize("text, expected", [
+    (":stack", Command("stack")),
+    ("restart langgraph", Command("restart", "langgraph")),
+    (":restart lang", Command("restart", "langgraph")),
+    ("stop pg", None),
+    ("logs redis", Command("logs", "redis")),
+    ("up", Command("up")),
+    ("q", Command("quit")),
+])
+def test_parse(text, expected):
+    if expected is None:
+        with pytest.raises(CommandError, match="unknown service 'pg'"):
+            parse_command(text, SCREENS)
+    else:
+        assert parse_command(text, SCREENS) == expected
+
+
+@pytest.mark.parametrize("text, message", [("", "empty"), ("restart", "usage: restart SERVICE"),
+                                           ("frobnicate", "unknown command 'frobnicate'")])
+def test_errors_are_one_line(text, message):
+    with pytest.raises(CommandError, match=message):
+        parse_command(text, SCREENS)

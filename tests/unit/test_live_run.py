@@ -1,0 +1,112 @@
+"""LiveRun folds a real recorded stream into node steps with the right diffs, in order."""
+
+from __future__ import annotations
+
+from lgconsole.console.model.live_run import LiveRun, project_update
+from lgconsole.stack.server.runs import RunEvent
+from livefixtures import recorded
+
+
+def _fed(name: str, upto: int | None = None) -> LiveRun:
+    live = LiveRun()
+    for event in recorded(name)[:upto]:
+        live.feed(event)
+    return live
+
+
+def test_every_node_step_in_order_with_parallel_workers_as_three_steps():
+    live = _fed("demo_interrupt")
+    root = [s.node for s in live.steps]
+    assert root[0] == "supervisor" and sorted(root[1:4]) == ["coder", "researcher", "reviewer"]
+    assert root[4:] == ["join", "review", "approval"]
+    workers = [s for s in live.steps if s.node in ("researcher", "coder", "reviewer")]
+    assert len(workers) == 3 and len({s.superstep for s in workers}) == 1
+    assert live.steps[0].node == "supervisor" and live.steps[-1].node == "approval"
+
+
+def test_each_step_carries_its_own_diff():
+    live = _fed("demo_interrupt")
+    by_node = {s.node: s for s in live.steps}
+    coder = by_node["coder"].diff
+    assert ("results", "coder") in coder.added
+    assert len(coder.messages[0].appended) == 1 and coder.messages[0].appended[0].new["name"] == "coder"
+    researcher = by_node["researcher"].diff
+    assert ("results", "researcher") in researcher.added and ("results", "coder") not in researcher.added
+    assert "cache" in researcher.top_level_keys()
+    assert by_node["join"].diff.changed == [("summary",)]
+
+
+def test_subgraph_steps_nest_under_their_parent_node():
+    live = _fed("demo_interrupt")
+    review = next(s for s in live.steps if s.node == "review")
+    assert [c.node for c in review.children] == ["critique", "score"]
+    assert ("review", "score") in review.children[1].diff.added
+
+
+def test_tokens_custom_events_and_the_interrupt():
+    live = _fed("demo_interrupt")
+    coder = next(s for s in live.steps if s.node == "coder")
+    assert coder.tokens.startswith("Coder on") and len(coder.custom) == 5
+    approval = live.steps[-1]
+    assert approval.status == "interrupted" and approval.interrupts[0]["value"]["question"].startswith("Approve")
+    assert live.interrupts and live.state["review"]["verdict"]
+
+
+def test_mid_run_steps_are_running():
+    live = _fed("demo_interrupt", upto=12)
+    assert any(s.status == "running" for s in live.steps)
+
+
+def test_an_error_is_shown_on_its_node_and_the_run():
+    live = _fed("demo_error")
+    assert live.status == "error" and "demo failure requested at coder" in live.error
+    coder = next(s for s in live.steps if s.node == "coder")
+    assert coder.status == "error" and "demo failure requested at coder" in coder.error
+
+
+def test_cancelled_run_marks_running_steps_cancelled():
+    live = _fed("demo_interrupt", upto=12)
+    live.finish("cancelled")
+    assert live.status == "cancelled"
+    assert not [s for s in live.all_steps() if s.status == "running"]
+
+
+def test_ring_buffer_caps_steps_and_keeps_the_final_state():
+    live = LiveRun(max_steps=50)
+    for i in range(1000):
+        live.feed(RunEvent("updates", {"loop": {"i": i}}))
+        live.feed(RunEvent("values", {"i": i}))
+    assert len(live.steps) == 50 and live.steps_dropped == 950
+    assert live.state == {"i": 999}
+    assert live.steps[-1].diff.changes[0].new == 999
+
+
+def test_project_update_uses_reducer_semantics():
+    before = {"messages": [{"id": "1", "type": "human", "content": "hi"}], "results": {"a": 1}, "n": 1}
+    old, new = project_update(before, {"messages": [{"id": "2", "type": "ai", "content": "yo"}],
+                                       "results": {"b": 2}, "n": 2, "fresh": True})
+    assert [m["id"] for m in new["messages"]] == ["1", "2"]
+    assert new["results"] == {"a": 1, "b": 2} and new["n"] == 2 and "fresh" not in old
+
+
+def test_node_stats_for_the_graph_screen():
+    stats = _fed("demo_interrupt").node_stats()
+    assert stats["coder"]["count"] == 1 and stats["coder"]["state"] == "done"
+    assert stats["review:critique"]["count"] == 1
+    assert stats["approval"]["state"] == "interrupted"
+
+
+def test_a_resumed_run_hands_back_saved_writes_without_bogus_steps():
+    """After an interruption the server re-announces finished parallel tasks and hands back their writes."""
+    live = LiveRun()
+    live.feed(RunEvent("values", {"results": {}}))
+    for task_id, node in (("t1", "coder"), ("t2", "reviewer"), ("t3", "researcher")):
+        live.feed(RunEvent("tasks", {"id": task_id, "name": node, "input": {}, "triggers": []}))
+    live.feed(RunEvent("updates", {"coder": {"results": {"coder": "done before"}}, "__metadata__": {"cached": True}}))
+    live.feed(RunEvent("updates", {"researcher": {"results": {"researcher": "fresh"}}}))
+    live.feed(RunEvent("tasks", {"id": "t3", "name": "researcher", "error": None, "result": {}, "interrupts": []}))
+    nodes = {s.node: s for s in live.steps}
+    assert "__metadata__" not in nodes
+    assert nodes["coder"].cached and nodes["coder"].status == "done" and "not re-run" in nodes["coder"].summary()
+    assert nodes["researcher"].status == "done" and not nodes["researcher"].cached
+    assert nodes["reviewer"].status == "running"  # neither handed back nor finished yet

@@ -1,0 +1,129 @@
+"""Stack pieces that need no running service: vLLM command lines, the overlay langgraph.json, processes, URLs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lgconsole.stack.services import process
+from lgconsole.stack.errors import BinaryNotFound, StackError
+from lgconsole.stack.services.langgraph_server import PERSISTENCE_MODULE, overlay_config
+from lgconsole.stack.services.postgres import find_postgres_bin_dir
+from lgconsole.stack.services.service import redact_url, tail_lines
+from lgconsole.stack.services.vllm import build_argv
+
+VLLM_SPEC = {"model": "meta-llama/Llama-3.1-8B-Instruct", "served_model_name": "llama", "gpu_memory_utilization": 0.9,
+             "max_model_len": 8192, "max_num_seqs": 64, "kv_cache_dtype": "fp8", "tensor_parallel_size": 2,
+             "extra_args": ["--enable-prefix-caching"]}
+
+
+def test_vllm_serve_argv_carries_every_flag():
+    argv = build_argv(VLLM_SPEC, 8001)
+    assert argv[1:3] == ["serve", "meta-llama/Llama-3.1-8B-Instruct"]
+    joined = " ".join(argv)
+    for flag in ("--host 127.0.0.1", "--port 8001", "--served-model-name llama", "--gpu-memory-utilization 0.9",
+                 "--max-model-len 8192", "--max-num-seqs 64", "--kv-cache-dtype fp8", "--tensor-parallel-size 2",
+                 "--enable-prefix-caching"):
+        assert flag in joined
+
+
+def test_vllm_docker_argv_is_the_same_arguments_published_on_loopback():
+    argv = build_argv({**VLLM_SPEC, "launcher": "docker", "image_tag": "v0.11.0"}, 8001)
+    assert argv[:2] == ["docker", "run"]
+    assert "127.0.0.1:8001:8001" in argv and "vllm/vllm-openai:v0.11.0" in argv
+    image_at = argv.index("vllm/vllm-openai:v0.11.0")
+    assert argv[image_at + 1] == VLLM_SPEC["model"]
+    assert build_argv(VLLM_SPEC, 8001)[3:] == [a if a != "0.0.0.0" else "127.0.0.1" for a in argv[image_at + 2:]]
+
+
+def test_vllm_cpu_module_launcher():
+    argv = build_argv({"model": "/m/tiny", "launcher": "module", "extra_args": "--enforce-eager --dtype float32"},
+                      9000, python="/venv/bin/python")
+    assert argv[:3] == ["/venv/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
+    assert argv[3:5] == ["--model", "/m/tiny"] and argv[-3:] == ["--enforce-eager", "--dtype", "float32"]
+
+
+def test_overlay_adds_postgres_persistence_without_touching_the_project(tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    original = {"dependencies": ["."], "graphs": {"a": "./agent.py:graph", "b": "pkg.mod:graph"}, "env": ".env"}
+    (project / "langgraph.json").write_text(json.dumps(original))
+    overlay = overlay_config(project)
+    assert overlay["graphs"]["a"] == f"{project.resolve()}/agent.py:graph"
+    assert overlay["graphs"]["b"] == "pkg.mod:graph"
+    assert overlay["dependencies"] == [str(project.resolve())]
+    assert overlay["env"] == str((project / ".env").resolve())
+    assert overlay["checkpointer"]["path"] == f"{PERSISTENCE_MODULE}:make_checkpointer"
+    assert overlay["store"]["path"] == f"{PERSISTENCE_MODULE}:make_store"
+    assert json.loads((project / "langgraph.json").read_text()) == original
+
+
+def test_overlay_keeps_a_projects_own_checkpointer(tmp_path):
+    (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": {"a": "./a.py:g"},
+                                                         "checkpointer": {"path": "./cp.py:make"}}))
+    assert overlay_config(tmp_path)["checkpointer"]["path"] == f"{tmp_path.resolve()}/cp.py:make"
+
+
+@pytest.mark.parametrize("content, message", [("{", "not valid JSON"), ('{"graphs": {}}', 'no "graphs"')])
+def test_broken_langgraph_json_is_one_line(tmp_path, content, message):
+    (tmp_path / "langgraph.json").write_text(content)
+    with pytest.raises(StackError, match=message):
+        overlay_config(tmp_path)
+
+
+def test_missing_postgres_names_the_debian_package(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BinaryNotFound, match=r"apt-get install -y postgresql"):
+        find_postgres_bin_dir(search_globs=[str(tmp_path / "none" / "*")])
+
+
+def test_redact_url_hides_passwords_only():
+    assert redact_url("postgresql://u:s3cret@127.0.0.1:5/db") == "postgresql://u:***@127.0.0.1:5/db"
+    assert redact_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
+    assert redact_url("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
+
+
+def test_stop_escalates_to_sigkill_after_the_grace_period(tmp_path):
+    script = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('RE' + 'ADY', flush=True); time.sleep(60)"
+    child = process.spawn(process.LaunchSpec([sys.executable, "-c", script], tmp_path / "x.log"))
+    ref = process.ref_for(child.pid)
+    deadline = time.monotonic() + 10
+    while "READY" not in (tmp_path / "x.log").read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    assert process.stop(ref, grace=0.5, child=child) is True
+    assert 0.4 < time.monotonic() - t0 < 5
+    assert not ref.alive()
+
+
+def test_a_reused_pid_is_never_signalled():
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        impostor = process.ProcessRef(sleeper.pid, process.ref_for(sleeper.pid).start_ticks + 1)
+        assert not impostor.alive()
+        process.stop(impostor, grace=0.1)
+        assert sleeper.poll() is None  # untouched
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_tail_lines_reads_the_end_and_strips_colour(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("".join(f"line {i}\n" for i in range(10000)) + "\x1b[32minfo\x1b[0m done\n")
+    assert tail_lines(log, 2) == ["line 9999", "info done"]
+    assert tail_lines(tmp_path / "missing.log") == []
+
+
+def test_failure_line_prefers_the_exception(tmp_path):
+    from lgconsole.stack.services.service import failure_line
+
+    log = tmp_path / "s.log"
+    log.write_text("starting\nTraceback (most recent call last):\n  File x\nValueError: bad graph\nshutting down\n")
+    assert failure_line(log) == "ValueError: bad graph"
+    log.write_text("all fine\nbye\n")
+    assert failure_line(log) == "bye"
