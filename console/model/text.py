@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
@@ -14,3 +16,10 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def format_age(when: datetime | None, now: datetime) -> str:
+    """How long before `now` a thing happened: "2m00s ago" ("-" when unknown; never negative)."""
+    if when is None:
+        return "-"
+    return f"{format_duration(max(0.0, (now - when).total_seconds()))} ago"
