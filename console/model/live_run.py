@@ -1,6 +1,7 @@
 """A live run folded into a timeline of node steps, each with the state diff it made, its tokens and custom events.
 
-Plain Python, fed `RunEvent`s one at a time (`LiveRun.feed`), cheap per event so bursts are absorbed and the UI
+Plain Python, fed stream events one at a time (`LiveRun.feed`: anything with `mode`, `data`, `namespace` and
+`received`, such as the stack's `RunEvent`), cheap per event so bursts are absorbed and the UI
 repaints on its own clock. Memory is bounded: the timeline is a ring buffer of node steps, tokens and custom events
 are capped per step; the latest full state is always kept, so the final state is never dropped.
 
@@ -11,18 +12,43 @@ other values replace. The exact state after each super-step comes from `values` 
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
-
-from lgconsole.stack.server.runs import RunEvent, describe_error
+from typing import Any, Protocol
 
 from lgconsole.console.model.state_diff import StateDiff, diff_states, message_id
+from lgconsole.console.model.status import RunStatus, StepStatus
 
 MAX_STEPS = 2000
 MAX_TOKEN_CHARS = 4000
 MAX_CUSTOM = 50
+
+# every LiveRun of the process gets its own number, so step keys stay unique across the runs of one console session
+_run_numbers = itertools.count(1)
+
+
+class StreamEvent(Protocol):
+    """One streamed event as the model needs it (the stack's `RunEvent` is one)."""
+
+    mode: str  # updates | values | messages | custom | tasks | metadata | error | reconnecting
+    data: Any
+    namespace: tuple[str, ...]  # ("review:<task_id>",) for subgraph events
+    received: float  # time.monotonic() when it arrived
+
+
+def describe_error(error: Any) -> str | None:
+    """The server's error object ({"error": "RuntimeError", "message": ...} or text) as one line."""
+    if not error:
+        return None
+    if isinstance(error, dict):
+        kind, message = error.get("error"), error.get("message")
+        text = f"{kind}: {message}" if kind and message else kind or message or str(error)
+    else:
+        text = str(error)
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else "error"
 
 
 @dataclass
@@ -32,7 +58,7 @@ class NodeStep:
     superstep: int  # how many `values` (root) events came before it
     namespace: tuple[str, ...] = ()
     task_id: str | None = None
-    status: str = "running"  # running | done | error | interrupted
+    status: StepStatus = StepStatus.RUNNING
     started: float | None = None
     ended: float | None = None
     diff: StateDiff | None = None
@@ -43,6 +69,8 @@ class NodeStep:
     children: list[NodeStep] = field(default_factory=list)
     interrupts: list = field(default_factory=list)
     cached: bool = False  # its writes were handed back from before an interruption: it did not run again
+    answered: list = field(default_factory=list)  # interrupts it stopped at that a resume answered
+    key: str = ""  # unique in the process: the run's number and `seq` (a timeline row's identity)
 
     @property
     def duration(self) -> float | None:
@@ -57,6 +85,8 @@ class NodeStep:
             parts.append(", ".join(keys) if keys else "no change")
         if self.interrupts:
             parts.append("waits for input")
+        elif self.answered and self.status != StepStatus.INTERRUPTED:
+            parts.append("answered")
         if self.error:
             parts.append(self.error)
         return " · ".join(parts)
@@ -100,8 +130,9 @@ class LiveRun:
         self.sub_states: dict[tuple[str, ...], dict] = {}
         self.superstep = 0
         self.events = 0
+        self.number = next(_run_numbers)
         self.run_id: str | None = None
-        self.status = "starting"
+        self.status: RunStatus = RunStatus.STARTING
         self.error: str | None = None
         self.interrupts: list = []
         self.notes: deque[str] = deque(maxlen=20)  # reconnects and other things worth saying
@@ -114,7 +145,7 @@ class LiveRun:
         self._by_task: dict[str, NodeStep] = {}
 
     # --- feeding -------------------------------------------------------------------------------------------
-    def feed(self, event: RunEvent) -> None:
+    def feed(self, event: StreamEvent) -> None:
         self.events += 1
         self.version += 1
         self.last_event_at = event.received
@@ -122,11 +153,11 @@ class LiveRun:
         if handler is not None:
             handler(event)
 
-    def _on_metadata(self, event: RunEvent) -> None:
+    def _on_metadata(self, event: StreamEvent) -> None:
         self.run_id = (event.data or {}).get("run_id", self.run_id)
-        self.status = "running"
+        self.status = RunStatus.RUNNING
 
-    def _on_values(self, event: RunEvent) -> None:
+    def _on_values(self, event: StreamEvent) -> None:
         if not isinstance(event.data, dict):
             return
         if event.namespace:
@@ -135,31 +166,37 @@ class LiveRun:
         if not self._updates_seen and self._values_seen:
             # A run started elsewhere with only `values` streamed (the API's default): no node names, but each
             # super-step's exact diff is still worth showing.
-            step = self._new_step("(super-step)", event, None)
+            step = self._new_step("(super-step)", event.namespace, None)
             step.started = step.ended = event.received
-            step.status = "done"
+            step.status = StepStatus.DONE
             step.diff = diff_states(self.state, event.data)
         self.state = event.data
         self.superstep += 1
         self._values_seen = True
 
-    def _on_tasks(self, event: RunEvent) -> None:
+    def _on_tasks(self, event: StreamEvent) -> None:
         data = event.data or {}
         task_id = data.get("id")
         if "result" not in data and "error" not in data:  # a task starts
-            step = self._new_step(data.get("name", "?"), event, task_id)
+            waiting = self._by_task.get(task_id) if task_id else None
+            if waiting is not None and waiting.status == StepStatus.INTERRUPTED:
+                # the answer resumes the very task that stopped at interrupt() (same task id): the step goes on
+                waiting.answered.extend(waiting.interrupts)
+                waiting.status, waiting.interrupts, waiting.ended = StepStatus.RUNNING, [], None
+                return
+            step = self._new_step(data.get("name", "?"), event.namespace, task_id)
             step.started = event.received
             return
-        step = self._by_task.get(task_id) or self._new_step(data.get("name", "?"), event, task_id)
+        step = self._by_task.get(task_id) or self._new_step(data.get("name", "?"), event.namespace, task_id)
         step.ended = event.received
         if data.get("interrupts"):
-            step.status, step.interrupts = "interrupted", list(data["interrupts"])
+            step.status, step.interrupts = StepStatus.INTERRUPTED, list(data["interrupts"])
         elif data.get("error"):
-            step.status, step.error = "error", describe_error(data["error"])
+            step.status, step.error = StepStatus.ERROR, describe_error(data["error"])
         else:
-            step.status = "done"
+            step.status = StepStatus.DONE
 
-    def _on_updates(self, event: RunEvent) -> None:
+    def _on_updates(self, event: StreamEvent) -> None:
         self._updates_seen = True
         data = event.data or {}
         # A resumed run hands back the saved writes of tasks that finished before the interruption, marked
@@ -181,11 +218,11 @@ class LiveRun:
                 step.diff = StateDiff()
             if cached:
                 step.cached = True
-                step.status, step.ended = "done", step.ended or event.received
-            elif step.status == "running" and step.task_id is None:
-                step.status, step.ended = "done", event.received
+                step.status, step.ended = StepStatus.DONE, step.ended or event.received
+            elif step.status == StepStatus.RUNNING and step.task_id is None:
+                step.status, step.ended = StepStatus.DONE, event.received
 
-    def _on_messages(self, event: RunEvent) -> None:
+    def _on_messages(self, event: StreamEvent) -> None:
         data = event.data
         if not (isinstance(data, (list, tuple)) and len(data) == 2):
             return
@@ -204,7 +241,7 @@ class LiveRun:
             step.tokens += text[:room]
         step.tokens_dropped += max(0, len(text) - max(room, 0))
 
-    def _on_custom(self, event: RunEvent) -> None:
+    def _on_custom(self, event: StreamEvent) -> None:
         data = event.data
         node = data.get("node") if isinstance(data, dict) else None
         step = self._open_step(node, event.namespace, create=False) if node else None
@@ -213,32 +250,47 @@ class LiveRun:
         if step is not None:
             step.custom.append(data)
 
-    def _on_error(self, event: RunEvent) -> None:
-        self.status = "error"
+    def _on_error(self, event: StreamEvent) -> None:
+        self.status = RunStatus.ERROR
         self.error = describe_error(event.data or "error")
 
-    def _on_reconnecting(self, event: RunEvent) -> None:
+    def _on_reconnecting(self, event: StreamEvent) -> None:
         self.notes.append(f"connection lost ({event.data.get('error')}); reconnecting, attempt {event.data.get('attempt')}")
 
-    def finish(self, status: str, error: str | None = None, interrupts: list | None = None) -> None:
-        """The run's outcome from the server once its stream ended (cancelled runs send no final event)."""
+    def begin(self) -> None:
+        """A run (a first one, or the answer to this run's interrupt) is being started: nothing waits any more."""
         self.version += 1
-        self.status = status
+        self.status, self.error, self.interrupts = RunStatus.STARTING, None, []
+
+    def fail(self, error: str) -> None:
+        """The run could not be started or followed."""
+        self.version += 1
+        self.status, self.error = RunStatus.ERROR, error
+
+    def finish(self, status: str, error: str | None = None, interrupts: list | None = None) -> None:
+        """The run's outcome once its stream ended (cancelled runs send no final event); `status` a RunStatus."""
+        self.version += 1
+        try:
+            self.status = RunStatus(status)
+        except ValueError:
+            self.status = RunStatus.UNKNOWN
         if error:
             self.error = error
         if interrupts is not None:
             self.interrupts = interrupts
+        if not self.status.stopped_early:
+            return
         for step in self.all_steps():
-            if step.status == "running" and status in ("cancelled", "error", "interrupted", "timeout", "lost"):
-                step.status = "cancelled"  # stopped by the cancel, or by a sibling's failure
+            if step.status == StepStatus.RUNNING:
+                step.status = StepStatus.CANCELLED  # stopped by the cancel, or by a sibling's failure
 
     # --- steps ---------------------------------------------------------------------------------------------
-    def _new_step(self, node: str, event: RunEvent, task_id: str | None) -> NodeStep:
+    def _new_step(self, node: str, namespace: tuple[str, ...], task_id: str | None) -> NodeStep:
         self._seq += 1
-        step = NodeStep(node, self._seq, self.superstep, event.namespace, task_id)
+        step = NodeStep(node, self._seq, self.superstep, namespace, task_id, key=f"{self.number}.{self._seq}")
         if task_id:
             self._by_task[task_id] = step
-        parent = self._parent_of(event.namespace)
+        parent = self._parent_of(namespace)
         if parent is not None:
             parent.children.append(step)
         else:
@@ -269,7 +321,7 @@ class LiveRun:
         return self._fresh(node, namespace) if create else None
 
     def _fresh(self, node: str, namespace: tuple[str, ...]) -> NodeStep:
-        step = self._new_step(node, RunEvent("updates", None, namespace), None)
+        step = self._new_step(node, namespace, None)
         step.started = time.monotonic()
         return step
 
@@ -279,7 +331,7 @@ class LiveRun:
 
     def _latest_running(self) -> NodeStep | None:
         for step in reversed(self.steps):
-            if step.status == "running":
+            if step.status == StepStatus.RUNNING:
                 return step
         return None
 

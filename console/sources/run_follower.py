@@ -1,0 +1,211 @@
+"""The one run follower: start a run, attach to one started elsewhere, answer its interrupt, replay or fork through
+time travel, cancel; it streams the run (reconnecting through the stack's `RunSession`) into the `LiveRun` it owns
+and says how the run ended once (`end_status`). Used by the Live screen, `lgconsole run`/`watch`/`replay`/`fork`/
+`resume`, the Threads screen and the drill."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from lgconsole.stack.server.runs import RunError, RunEvent, RunOutcome, RunSession
+
+from lgconsole.console.model.live_run import LiveRun
+from lgconsole.console.model.status import RunStatus, end_status
+
+ATTACH_POLL_S = 0.5
+
+
+class RunFollower:
+    """Follows one run at a time on the LangGraph server at `url` and owns its state.
+
+    Begin with `start`, `attach`, `resume`, `replay`, `fork` or `adopt` (a session started elsewhere); then
+    `await follow()` (or `follow_in_background()`), which streams the run into `live` until it ends and returns its
+    `RunOutcome`. A new run gets a new `LiveRun`; an answer to the run's interrupt (`resume`) continues the same
+    timeline, so the step that waited shows how it ended. `on_event(event)` is called after each event is folded in;
+    `on_change(live)` after anything changed (each event, the start, the end)."""
+
+    def __init__(self, url: str, *, on_event: Callable[[RunEvent], None] | None = None,
+                 on_change: Callable[[LiveRun], None] | None = None, live: LiveRun | None = None):
+        self.url = url
+        self.on_event = on_event
+        self.on_change = on_change
+        self.live = live or LiveRun()
+        self.session: RunSession | None = None
+        self.outcome: RunOutcome | None = None
+        self.assistant: str | None = None
+        self._task: asyncio.Task | None = None
+
+    # --- what is followed ----------------------------------------------------------------------------------------
+    @property
+    def thread_id(self) -> str | None:
+        return self.session.thread_id if self.session else None
+
+    @property
+    def run_id(self) -> str | None:
+        return self.session.run_id if self.session else None
+
+    @property
+    def running(self) -> bool:
+        return self.session is not None and self.live.status in (RunStatus.STARTING, RunStatus.RUNNING)
+
+    # --- how a run begins (each returns once the server accepted it; then follow()) -------------------------------
+    async def start(self, assistant: str, *, input: Any = None, thread_id: str | None = None,
+                    command: dict | None = None, metadata: dict | None = None, **kwargs: Any) -> RunSession:
+        """Start a run of `assistant` (a new thread unless `thread_id`); a new timeline."""
+        self._begin(new_run=True)
+        self.assistant = assistant
+        return await self._started(RunSession.start(self.url, assistant, input=input, thread_id=thread_id,
+                                                    command=command, metadata=metadata, **kwargs))
+
+    async def attach(self, thread_id: str, run_id: str | None = None, *, wait: bool = False,
+                     waiting: Callable[[], None] | None = None) -> RunSession:
+        """Attach to the thread's run in progress (or `run_id`), started by anyone; its events replay from the start
+        when it was started resumable. `wait=True` waits for a run to begin (`waiting()` is called once first)."""
+        self._begin(new_run=True)
+        said = False
+        while True:
+            try:
+                return await self._started(RunSession.attach(self.url, thread_id, run_id))
+            except RunError as exc:
+                if not wait or "no run in progress" not in str(exc):
+                    raise
+                if not said and waiting is not None:
+                    waiting()
+                said = True
+                self.live.status = RunStatus.STARTING  # _started marked it failed: still waiting, not failed
+                await asyncio.sleep(ATTACH_POLL_S)
+
+    async def resume(self, value: Any, thread_id: str | None = None, assistant: str | None = None) -> RunSession:
+        """Answer the interrupt the thread waits on (`Command(resume=value)`). On the thread followed last, the same
+        timeline goes on; on another thread, a new one."""
+        thread_id = thread_id or self.thread_id
+        if thread_id is None:
+            raise RunError("resume: no thread to answer (start or attach to a run first)")
+        self._begin(new_run=thread_id != self.thread_id)
+        self.assistant = assistant or self.assistant
+        if not self.assistant:
+            raise RunError(f"resume thread {thread_id}: which assistant runs it is not known")
+        return await self._started(RunSession.start(self.url, self.assistant, thread_id=thread_id,
+                                                    command={"resume": value}))
+
+    async def replay(self, travel: Any, thread_id: str, checkpoint_id: str) -> Any:
+        """Replay from a past checkpoint through a `TimeTravel` (it checks against Postgres first); its RunStarted."""
+        self._begin(new_run=True)
+        started = await self._started_by(travel.replay(thread_id, checkpoint_id))
+        self.session = started.session
+        return started
+
+    async def fork(self, travel: Any, thread_id: str, checkpoint_id: str, update: dict, as_node: str | None = None,
+                   run: bool = True) -> Any:
+        """Fork with edited state through a `TimeTravel`, then follow its run (when one was started); its ForkResult."""
+        self._begin(new_run=True)
+        result = await self._started_by(travel.fork(thread_id, checkpoint_id, update, as_node=as_node, run=run))
+        self.session = result.session
+        return result
+
+    async def answer(self, travel: Any, thread_id: str, value: Any) -> Any:
+        """`resume` through a `TimeTravel`, which first checks that the thread waits on an interrupt."""
+        self._begin(new_run=thread_id != self.thread_id)
+        started = await self._started_by(travel.resume(thread_id, value))
+        self.session = started.session
+        return started
+
+    def adopt(self, session: RunSession, *, new_run: bool = True) -> None:
+        """Follow a run started elsewhere (a Threads screen action, a drill's recovery)."""
+        self._begin(new_run=new_run)
+        self.session = session
+
+    # --- following ---------------------------------------------------------------------------------------------
+    async def follow(self) -> RunOutcome:
+        """Stream the run into `live` until it is over; the session is closed afterwards. Raises the stream's error
+        (a StackError, one line) after marking the run failed."""
+        session = self.session
+        if session is None:
+            raise RunError("no run to follow")
+        live = self.live
+        live.status = RunStatus.RUNNING
+        live.version += 1
+        self._changed()
+        try:
+            async for event in session.events():
+                live.feed(event)
+                if self.on_event is not None:
+                    self.on_event(event)
+                self._changed()
+            outcome = await session.outcome()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            live.fail(str(exc))
+            self._changed()
+            raise
+        finally:
+            await session.close()
+        live.finish(end_status(outcome.status, outcome.thread_status), outcome.error, outcome.interrupts)
+        live.outcome = self.outcome = outcome
+        self._changed()
+        return outcome
+
+    def follow_in_background(self) -> asyncio.Task:
+        """follow() as a task, so the caller can act between events (the drill); see `stop()` and `wait()`."""
+        self._task = asyncio.create_task(self.follow())
+        return self._task
+
+    @property
+    def finished(self) -> bool:
+        return self._task is not None and self._task.done()
+
+    async def wait(self, timeout: float | None = None) -> RunOutcome:
+        """The background follow's outcome; asyncio.TimeoutError after `timeout` (the follow is stopped then)."""
+        if self._task is None:
+            return await asyncio.wait_for(self.follow(), timeout)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop following (the run goes on on the server) and close the session."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self.session is not None:
+            await self.session.close()
+
+    async def cancel(self, rollback: bool = False) -> None:
+        """Cancel the run on the server; the follow ends with status `cancelled`."""
+        if self.session is None:
+            raise RunError("no run to cancel")
+        await self.session.cancel(rollback=rollback)
+
+    # --- inside ------------------------------------------------------------------------------------------------
+    def _begin(self, new_run: bool) -> None:
+        if new_run:
+            self.live = LiveRun()
+        self.live.begin()
+        self.outcome = None
+        self._task = None
+        self._changed()
+
+    async def _started(self, coro) -> RunSession:
+        session = await self._started_by(coro)
+        self.session = session
+        return session
+
+    async def _started_by(self, coro):
+        try:
+            return await coro
+        except Exception as exc:
+            self.live.fail(str(exc))
+            self._changed()
+            raise
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.live)
