@@ -7,10 +7,13 @@ import json
 import sys
 import time
 
-from lgconsole.stack.server.runs import RunError, RunSession
+from lgconsole.stack.server.runs import RunError
 
 from lgconsole.console.config import Config
+from lgconsole.console.model.interrupts import interrupt_value, payload_json
 from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
+from lgconsole.console.model.status import RunStatus, StepStatus
+from lgconsole.console.sources.run_follower import RunFollower
 from lgconsole.console.sources.urls import langgraph_url
 
 
@@ -47,8 +50,8 @@ class StepPrinter:
         for step in live.all_steps():
             if id(step) in self.printed:
                 continue
-            finished = step.status != "running" and (step.diff is not None or step.error or step.interrupts)
-            if not (finished or (final and step.status != "running")):
+            finished = step.status != StepStatus.RUNNING and (step.diff is not None or step.error or step.interrupts)
+            if not (finished or (final and step.status != StepStatus.RUNNING)):
                 continue
             self.printed.add(id(step))
             self._print(step)
@@ -66,22 +69,20 @@ class StepPrinter:
         if step.error:
             print(f"      ! {step.error}", file=self.out)
         for interrupt in step.interrupts:
-            print(f"      ? interrupt: {json.dumps(interrupt.get('value'), default=str)[:300]}", file=self.out)
+            print(f"      ? interrupt: {payload_json(interrupt_value(interrupt), limit=300)}", file=self.out)
         self.out.flush()
 
 
-async def follow(session: RunSession, printer: StepPrinter) -> LiveRun:
-    live = LiveRun()
-    try:
-        async for event in session.events():
-            live.feed(event)
-            if event.mode == "reconnecting" and not printer.as_json:
-                print(f"  … {live.notes[-1]}", file=sys.stderr)
-            printer.flush(live)
-        outcome = await session.outcome()
-    finally:
-        await session.close()
-    live.finish(outcome.status, outcome.error, outcome.interrupts or None)
+async def follow(follower: RunFollower, printer: StepPrinter) -> LiveRun:
+    """Follow the follower's run to its end, printing each finished step, then one end line (or JSON object)."""
+    def on_event(event) -> None:
+        if event.mode == "reconnecting" and not printer.as_json:
+            print(f"  … {follower.live.notes[-1]}", file=sys.stderr)
+        printer.flush(follower.live)
+
+    follower.on_event = on_event
+    outcome = await follower.follow()
+    live = follower.live
     printer.flush(live, final=True)
     end = {"event": "end", "run_id": outcome.run_id, "thread_id": outcome.thread_id, "status": outcome.status,
            "thread_status": outcome.thread_status, "error": outcome.error, "interrupts": outcome.interrupts,
@@ -89,15 +90,18 @@ async def follow(session: RunSession, printer: StepPrinter) -> LiveRun:
     if printer.as_json:
         print(json.dumps(end, default=str), flush=True)
     else:
-        said = "cancelled" if outcome.cancelled else outcome.status
         thread = f"; thread {outcome.thread_id} is {outcome.thread_status}" if outcome.thread_status else ""
-        print(f"run {outcome.run_id} {said}: {live.step_count} node steps, {live.events} events{thread}"
+        print(f"run {outcome.run_id} {live.status}: {live.step_count} node steps, {live.events} events{thread}"
               + (f"; {outcome.error}" if outcome.error else ""))
-        if outcome.waiting_for_input:
+        if live.status == RunStatus.WAITING:
             print(f"waiting for input; answer with: lgconsole run ASSISTANT --thread {outcome.thread_id} "
                   "--resume JSON")
-    live.outcome = outcome
     return live
+
+
+def succeeded(live: LiveRun) -> bool:
+    """The exit status of a followed run: 0 when it succeeded, also when it stopped at an interrupt."""
+    return live.status in (RunStatus.SUCCESS, RunStatus.WAITING)
 
 
 def cmd_run(config: Config, args) -> int:
@@ -108,12 +112,12 @@ def cmd_run(config: Config, args) -> int:
     url = langgraph_url(config)
 
     async def go() -> int:
-        session = await RunSession.start(url, args.assistant, input=payload, thread_id=args.thread,
-                                         command={"resume": resume} if resume is not None else None)
+        follower = RunFollower(url)
+        session = await follower.start(args.assistant, input=payload, thread_id=args.thread,
+                                       command={"resume": resume} if resume is not None else None)
         if not args.json:
             print(f"run {session.run_id} on thread {session.thread_id}")
-        live = await follow(session, StepPrinter(args.json))
-        return 0 if live.outcome.status == "success" else 1
+        return 0 if succeeded(await follow(follower, StepPrinter(args.json))) else 1
 
     return asyncio.run(go())
 
@@ -122,24 +126,18 @@ def cmd_watch(config: Config, args) -> int:
     url = langgraph_url(config)
 
     async def go() -> int:
-        said = False
-        while True:
-            try:
-                session = await RunSession.attach(url, args.thread)
-                break
-            except RunError as exc:
-                if "no run in progress" not in str(exc):
-                    raise
-                if not said and not args.json:
-                    print(f"waiting for a run on thread {args.thread} (ctrl+c to stop)…")
-                    said = True
-                await asyncio.sleep(0.5)
+        def waiting() -> None:
+            if not args.json:
+                print(f"waiting for a run on thread {args.thread} (ctrl+c to stop)…")
+
+        follower = RunFollower(url)
+        session = await follower.attach(args.thread, wait=True, waiting=waiting)
         if not args.json:
             print(f"attached to run {session.run_id} on thread {session.thread_id}")
         t0 = time.monotonic()
-        live = await follow(session, StepPrinter(args.json))
+        live = await follow(follower, StepPrinter(args.json))
         if not args.json:
             print(f"watched for {time.monotonic() - t0:.1f}s")
-        return 0 if live.outcome.status == "success" else 1
+        return 0 if succeeded(live) else 1
 
     return asyncio.run(go())
