@@ -126,11 +126,9 @@ def _detail(summary: Any) -> str:
     if summary.status.value == "errored":
         return _one_line(f"{summary.status_node or '?'}: {summary.error or ''}")
     if summary.status.value == "waiting":
-        payload = summary.interrupts[0] if summary.interrupts else None
-        value = payload.get("value") if isinstance(payload, dict) else payload
-        if isinstance(value, dict) and "question" in value:
-            value = value["question"]
-        return _one_line(f"{summary.status_node or '?'}: {value if value is not None else ''}")
+        from lgconsole.console.model.interrupts import question_text
+
+        return _one_line(f"{summary.status_node or '?'}: {question_text(summary.interrupts)}")
     return ""
 
 
@@ -268,11 +266,14 @@ def parse_sets(items: list[str]) -> dict:
 
 
 def parse_value(text: str) -> Any:
-    """An interrupt answer: JSON when it parses (true, {"approved": false}), else the text itself."""
+    """An interrupt answer (console/model/interrupts.py); an empty one is a one-line error."""
+    from lgconsole.console.model.interrupts import AnswerError, parse_answer
+    from lgconsole.stack.server.time_travel import UpdateRejected
+
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+        return parse_answer(text)
+    except AnswerError as exc:
+        raise UpdateRejected(f"resume: {exc}; nothing was sent") from None
 
 
 @contextmanager
@@ -320,13 +321,15 @@ async def _announce_then_follow(args: argparse.Namespace, out: TextIO, data: dic
                                 session: Any | None) -> int:
     """Say what was started (one line, or one JSON object with --json), then follow its run, if one was started.
     0 when there was no run or it succeeded, 1 otherwise."""
-    from lgconsole.console.cli.live import StepPrinter, follow
+    from lgconsole.console.cli.live import StepPrinter, follow, succeeded
+    from lgconsole.console.sources.run_follower import RunFollower
 
     _emit(data, args.json, text + (REATTACHED if data.get("reattached") else ""), out)
     if session is None:
         return 0
-    live = await follow(session, StepPrinter(args.json))
-    return 0 if live.outcome.status == "success" else 1
+    follower = RunFollower(session.url)
+    follower.adopt(session)
+    return 0 if succeeded(await follow(follower, StepPrinter(args.json))) else 1
 
 
 def cmd_replay(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:

@@ -31,6 +31,7 @@ from lgconsole.widgets.thread_table import ThreadRow
 from lgconsole.console.model.checkpoint_tree import CheckpointTree, TreeNode, namespace_node
 from lgconsole.console.cli.threads import _ago, _detail
 from lgconsole.console.config import Config
+from lgconsole.console.model.interrupts import question_text
 from lgconsole.console.model.state_diff import diff_states, message_fields, message_summary
 
 PAGE_SIZE = 200  # threads the table holds (filter and sort run in SQL over all of them)
@@ -381,9 +382,7 @@ def pending_lines(state: CheckpointState) -> list[str]:
         node = next((w.node for w in state.pending_writes if w.channel == "__error__" and w.node), None)
         lines.append(f"! {node + ': ' if node else ''}{_cut(state.error, 200)}")
     for interrupt in state.interrupts:
-        value = interrupt.get("value") if isinstance(interrupt, dict) else interrupt
-        question = value.get("question") if isinstance(value, dict) else value
-        lines.append(f"? waits for input: {_cut(question, 200)}")
+        lines.append(f"? waits for input: {question_text(jsonable([interrupt]), 200)}")
     return lines
 
 
@@ -472,23 +471,17 @@ def fork_update(original: dict, edited_text: str) -> dict:
 
 
 def parse_answer(text: str) -> Any:
-    """An interrupt answer: JSON when it parses (true, {"approved": false}), else the text itself."""
-    if not text.strip():
-        raise EditError("the answer is empty")
+    """An interrupt answer (console/model/interrupts.py); EditError when it cannot be sent."""
+    from lgconsole.console.model.interrupts import AnswerError, parse_answer as parse
+
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text.strip()
+        return parse(text)
+    except AnswerError as exc:
+        raise EditError(str(exc)) from None
 
 
 def interrupt_question(summary: ThreadSummary | None) -> str:
-    if summary is None or not summary.interrupts:
-        return ""
-    payload = summary.interrupts[0]
-    value = payload.get("value") if isinstance(payload, dict) else payload
-    if isinstance(value, dict) and "question" in value:
-        return str(value["question"])
-    return json.dumps(jsonable(value), ensure_ascii=False)[:300]
+    return question_text(jsonable(summary.interrupts)) if summary is not None else ""
 
 
 def now_utc() -> datetime:
