@@ -60,13 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     from lgconsole.stack.errors import StackError
 
     handlers = {None: cmd_console, "up": cmd_up, "down": cmd_down, "status": cmd_status, "logs": cmd_logs,
-                "demo": cmd_demo, "run": _lazy("cli_live", "cmd_run"), "watch": _lazy("cli_live", "cmd_watch"),
-                "threads": _lazy("cli_threads", "cmd_threads"), "history": _lazy("cli_threads", "cmd_history"),
-                "diff": _lazy("cli_threads", "cmd_diff"), "replay": _lazy("cli_threads", "cmd_replay"),
-                "fork": _lazy("cli_threads", "cmd_fork"), "resume": _lazy("cli_threads", "cmd_resume"),
-                "copy": _lazy("cli_threads", "cmd_copy"), "doctor": _lazy("cli_doctor", "cmd_doctor"),
-                "gpu": _lazy("cli_gpu", "cmd_gpu"), "graph": _lazy("cli_graph", "cmd_graph"),
-                "prune": _lazy("cli_ops", "cmd_prune"), "drill": _lazy("cli_ops", "cmd_drill")}
+                "demo": cmd_demo, "run": _lazy("cli.live", "cmd_run"), "watch": _lazy("cli.live", "cmd_watch"),
+                "threads": _lazy("cli.threads", "cmd_threads"), "history": _lazy("cli.threads", "cmd_history"),
+                "diff": _lazy("cli.threads", "cmd_diff"), "replay": _lazy("cli.threads", "cmd_replay"),
+                "fork": _lazy("cli.threads", "cmd_fork"), "resume": _lazy("cli.threads", "cmd_resume"),
+                "copy": _lazy("cli.threads", "cmd_copy"), "doctor": _lazy("cli.doctor", "cmd_doctor"),
+                "gpu": _lazy("cli.gpu", "cmd_gpu"), "graph": _lazy("cli.graph", "cmd_graph"),
+                "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill")}
     try:
         return handlers[args.command](config, args)
     except StackError as exc:
