@@ -14,10 +14,12 @@ from typing import Any, TextIO
 
 
 from lgconsole.console.config import Config
+from lgconsole.console.model.masking import mask_secrets, mask_text
+from lgconsole.console.model.text import format_age
+from lgconsole.console.rows.thread_text import cut, thread_detail
 from lgconsole.console.sources.urls import postgres_url
 
 STATUSES = ("errored", "waiting", "idle")
-DETAIL_CHARS = 60
 INDEX_HINT_CHECKPOINTS = 200_000  # from here on the listing's full scan costs ~0.1 s (bench_threads_1m.py)
 
 
@@ -90,7 +92,8 @@ def _non_negative_int(text: str) -> int:
 def open_reader(config: Config) -> Iterator[Any]:
     """A CheckpointReader on the config's Postgres, closed afterwards; an unreachable managed Postgres says how
     to check on the stack."""
-    from lgconsole.stack.checkpoints.reader import CheckpointDbUnreachable, CheckpointReader
+    from lgconsole.stack.checkpoints.reader import CheckpointReader
+    from lgconsole.stack.checkpoints.records import CheckpointDbUnreachable
 
     reader = CheckpointReader(postgres_url(config))
     try:
@@ -104,32 +107,9 @@ def open_reader(config: Config) -> Iterator[Any]:
 
 
 def _dumps(data: Any) -> str:
-    from lgconsole.stack.checkpoints.reader import jsonable
+    from lgconsole.stack.checkpoints.decoder import jsonable
 
     return json.dumps(jsonable(data), indent=2, ensure_ascii=False)
-
-
-def _one_line(text: Any, limit: int = DETAIL_CHARS) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _ago(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "-"
-    from lgconsole.console.model.text import format_duration
-
-    return f"{format_duration(max(0.0, (now - when).total_seconds()))} ago"
-
-
-def _detail(summary: Any) -> str:
-    if summary.status.value == "errored":
-        return _one_line(f"{summary.status_node or '?'}: {summary.error or ''}")
-    if summary.status.value == "waiting":
-        from lgconsole.console.model.interrupts import question_text
-
-        return _one_line(f"{summary.status_node or '?'}: {question_text(summary.interrupts)}")
-    return ""
 
 
 # --- threads ---------------------------------------------------------------------------------------------------------
@@ -168,10 +148,10 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
         print(f"{'THREAD':<36}  {'STATUS':<7}  {'LAST ACTIVITY':>13}  {'CKPTS':>5}  {'STEP':>4}  {'LAST NODE':<16}  "
               "DETAIL", file=out)
         for s in summaries:
-            nodes = _one_line(", ".join(s.latest_nodes) or "-", 16)
+            nodes = cut(", ".join(s.latest_nodes) or "-", 16)
             step = "-" if s.latest_step is None else str(s.latest_step)
-            print(f"{s.thread_id:<36}  {s.status.value:<7}  {_ago(s.last_activity, now):>13}  {s.checkpoint_count:>5}  "
-                  f"{step:>4}  {nodes:<16}  {_detail(s)}".rstrip(), file=out)
+            print(f"{s.thread_id:<36}  {s.status.value:<7}  {format_age(s.last_activity, now):>13}  {s.checkpoint_count:>5}  "
+                  f"{step:>4}  {nodes:<16}  {thread_detail(s)}".rstrip(), file=out)
         out.flush()  # the rows are worth reading while the total is counted
         count = total()
     what = f"{status} threads" if status else "threads"
@@ -208,7 +188,7 @@ def cmd_history(config: Config, args: argparse.Namespace, out: TextIO | None = N
                       "tree": tree.to_json()}), file=out)
         return 0
     for line in tree.lines():
-        print(line, file=out)
+        print(mask_text(line), file=out)
     root_count = sum(1 for n in nodes if not n.checkpoint_ns)
     print(f"{len(nodes)} checkpoints ({root_count} in the root graph, {len(tree.namespaces()) - ('' in tree.namespaces())}"
           f" subgraph call(s)), {len(tree.heads())} head(s), {len(tree.forks())} fork(s)", file=out)
@@ -224,15 +204,15 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
     with open_reader(config) as reader:
         ns_a, id_a = reader.find_checkpoint(args.thread, args.checkpoint_a)
         ns_b, id_b = reader.find_checkpoint(args.thread, args.checkpoint_b)
-        state_a = reader.state_at(args.thread, id_a, ns_a)
-        state_b = reader.state_at(args.thread, id_b, ns_b)
-    found = diff_states(state_a.values, state_b.values)
+        state_b, state_a = reader.state_with_parent(args.thread, id_b, ns_b, parent=(id_a, ns_a))
     if getattr(args, "json", False):
+        found = diff_states(state_a.values, state_b.values)
         print(_dumps({"thread_id": args.thread,
                       "a": {"checkpoint_id": id_a, "checkpoint_ns": ns_a, "step": state_a.step},
                       "b": {"checkpoint_id": id_b, "checkpoint_ns": ns_b, "step": state_b.step},
                       "empty": found.is_empty, **found.to_json()}), file=out)
         return 0
+    found = diff_states(mask_secrets(state_a.values), mask_secrets(state_b.values))
     print(f"--- {id_a}  step {state_a.step}{'  [' + ns_a + ']' if ns_a else ''}", file=out)
     print(f"+++ {id_b}  step {state_b.step}{'  [' + ns_b + ']' if ns_b else ''}", file=out)
     for line in found.lines():

@@ -13,10 +13,11 @@ import pytest
 
 from lgconsole.console.model.checkpoint_tree import CheckpointTree
 from lgconsole.console.cli.threads import add_thread_commands, cmd_copy, cmd_fork, cmd_replay, cmd_resume, parse_sets
-from lgconsole.console.sources.threads import EditError, fork_update
+from lgconsole.console.rows.threads import EditError, fork_update
 from lgconsole.console.sources.urls import langgraph_url, postgres_url
 from lgconsole.stack.services import supervisor
-from lgconsole.stack.checkpoints.reader import CheckpointReader, UnknownCheckpoint, UnknownThread
+from lgconsole.stack.checkpoints.reader import CheckpointReader
+from lgconsole.stack.checkpoints.records import UnknownCheckpoint, UnknownThread
 from lgconsole.stack.server.time_travel import (
     NotResumable,
     ServerDown,

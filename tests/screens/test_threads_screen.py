@@ -12,11 +12,11 @@ import pytest
 from lgconsole.console.app import LgConsoleApp
 from lgconsole.console.config import Config
 from lgconsole.console.screens.threads import ForkScreen, ResumeScreen, ThreadsScreen
-from lgconsole.console.sources.threads import checkpoint_key
+from lgconsole.console.model.thread_browser import checkpoint_key
 from lgconsole.widgets.checkpoint_tree_view import CheckpointTreeView
 from stackutil import pilot_wait
-from test_stack_screen import FixedStack, _fixed_snapshot
-from threadfixtures import FixedThreads, load
+from fakes import FixedStack, FixedThreads, fixed_stack_snapshot
+from threadfixtures import load
 
 DATA = load()
 FORKED = DATA.labels["forked"]
@@ -24,7 +24,7 @@ FORKED = DATA.labels["forked"]
 
 def _app(server_up: bool = True, select: str | None = None, keys: tuple[str, ...] = ()):
     """The app on fixed data (no stack), the Threads screen pushed, optionally a checkpoint selected."""
-    stack = _fixed_snapshot(all_healthy=server_up)  # when the server is down the header says so too
+    stack = fixed_stack_snapshot(all_healthy=server_up)  # when the server is down the header says so too
     app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(stack), poll=False)
     source = FixedThreads(DATA, server_up=server_up)
 
@@ -165,14 +165,14 @@ async def test_server_down_disables_time_travel_keys():
 
 
 async def test_postgres_unreachable_is_one_line_and_the_screen_keeps_running():
-    from lgconsole.stack.checkpoints.reader import CheckpointDbUnreachable
+    from lgconsole.stack.checkpoints.records import CheckpointDbUnreachable
 
     class Down(FixedThreads):
         def read_threads(self, status, text, sort):
             raise CheckpointDbUnreachable("cannot connect to Postgres at postgresql://lgconsole:***@127.0.0.1:5/x: "
                                           "connection refused")
 
-    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(True)), poll=False)
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(True)), poll=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = ThreadsScreen(Down(DATA), poll=False)
         await app.push_screen(screen)
@@ -190,7 +190,7 @@ async def test_rows_show_before_the_count_and_a_failed_count_says_why():
     import dataclasses
     import threading
 
-    from lgconsole.stack.checkpoints.reader import CheckpointDbUnreachable
+    from lgconsole.stack.checkpoints.records import CheckpointDbUnreachable
 
     class SlowCount(FixedThreads):
         def __init__(self, *args, **kwargs):
@@ -208,7 +208,7 @@ async def test_rows_show_before_the_count_and_a_failed_count_says_why():
             return 1234
 
     source = SlowCount(DATA)
-    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(True)), poll=False)
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(True)), poll=False)
     async with app.run_test(size=(160, 40)) as pilot:
         screen = ThreadsScreen(source, poll=False)
         await app.push_screen(screen)
@@ -274,7 +274,7 @@ async def test_fork_from_the_keyboard_runs_and_shows_the_new_branch(live_stack):
         screen = ThreadsScreen(ThreadsSource(live_stack))
         await app.push_screen(screen)
         await pilot.press("slash", *tid, "enter")
-        await pilot_wait(pilot, lambda: screen.thread_id == tid and screen.ctree is not None)
+        await pilot_wait(pilot, lambda: screen.view.focus.thread_id == tid and screen.view.focus.tree is not None)
         await pilot_wait(pilot, lambda: screen.state is not None)
         tree = screen.query_one(CheckpointTreeView)
         tree.focus()
@@ -287,16 +287,16 @@ async def test_fork_from_the_keyboard_runs_and_shows_the_new_branch(live_stack):
         area.text = area.text.replace(f"pilot fork {tag}", f"pilot fork {tag} edited", 1)
         await pilot.press("ctrl+s")
         await pilot_wait(pilot, lambda: isinstance(app.screen, ThreadsScreen), timeout=30)
-        await pilot_wait(pilot, lambda: screen.run is not None and screen.run.status in ("waiting", "success", "error"))
-        assert screen.run.status == "waiting", screen.run.error
-        ran = [s.node for s in screen.run.steps]
+        await pilot_wait(pilot, lambda: screen.view.followed.run is not None and screen.view.followed.run.status in ("waiting", "success", "error"))
+        assert screen.view.followed.run.status == "waiting", screen.view.followed.run.error
+        ran = [s.node for s in screen.view.followed.run.steps]
         assert "supervisor" not in ran and {"researcher", "coder", "reviewer", "join"} <= set(ran)
         # the tree, read back from Postgres, has the new branch from step 1, marked new
-        await pilot_wait(pilot, lambda: screen.nodes is not None and any(
-            n.source == "update" and n.parent_checkpoint_id == step1 for n in screen.nodes))
+        await pilot_wait(pilot, lambda: screen.view.focus.nodes is not None and any(
+            n.source == "update" and n.parent_checkpoint_id == step1 for n in screen.view.focus.nodes))
         await pilot_wait(pilot, lambda: any("edited state" in str(line) for line in _tree_lines(tree)), timeout=10)
-        fork = next(n for n in screen.nodes if n.source == "update")
-        assert checkpoint_key(fork.checkpoint_id) in screen._new
+        fork = next(n for n in screen.view.focus.nodes if n.source == "update")
+        assert checkpoint_key(fork.checkpoint_id) in screen.view.focus.new
 
     with CheckpointReader(postgres_url(live_stack)) as reader:
         state = reader.state_at(tid, fork.checkpoint_id)
@@ -329,9 +329,9 @@ async def test_the_screen_is_read_only_while_the_server_is_stopped(live_stack):
         async with app.run_test(size=(120, 40)) as pilot:
             screen = ThreadsScreen(ThreadsSource(live_stack))
             await app.push_screen(screen)
-            await pilot_wait(pilot, lambda: screen.server is not None and screen.page is not None)
-            assert not screen.server.up
-            assert screen.page.total >= 1  # read from Postgres all the same
+            await pilot_wait(pilot, lambda: screen.view.threads.server is not None and screen.view.threads.page is not None)
+            assert not screen.view.threads.server.up
+            assert screen.view.threads.page.total >= 1  # read from Postgres all the same
             assert "READ-ONLY" in str(screen.query_one("#threads-status").render())
             await pilot.press("f")
             await pilot.pause(0.3)

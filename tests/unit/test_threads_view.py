@@ -4,17 +4,9 @@ and the diff sections, from threads recorded on a real stack (no services)."""
 from __future__ import annotations
 
 from lgconsole.console.model.checkpoint_tree import CheckpointTree
-from lgconsole.console.sources.threads import (
-    checkpoint_key,
-    diff_sections,
-    latest_checkpoint,
-    short_id,
-    split_key,
-    state_entries,
-    thread_rows,
-    tree_items,
-)
-from lgconsole.stack.checkpoints.reader import placeholder
+from lgconsole.console.model.thread_browser import checkpoint_key, latest_checkpoint, split_key
+from lgconsole.console.rows.threads import diff_sections, short_id, state_entries, thread_rows, tree_items
+from lgconsole.stack.checkpoints.decoder import placeholder
 from threadfixtures import load
 
 DATA = load()
@@ -102,7 +94,8 @@ def test_diff_sections_against_the_parent_and_what_waits():
 
 
 def test_secrets_in_state_are_masked_in_views_and_never_sent_back():
-    from lgconsole.console.sources.threads import fork_update, mask_secrets, secret_key, values_json
+    from lgconsole.console.model.masking import mask_secrets, secret_key
+    from lgconsole.console.rows.threads import fork_update, values_json
 
     assert [secret_key(k) for k in ("api_key", "OPENAI_API_KEY", "access_token", "password", "private_key")] == [
         True] * 5

@@ -1,0 +1,28 @@
+"""A thread summary as one line of text, for the thread table and `lgconsole threads` alike. Light on purpose: the
+CLI imports it without Textual or the checkpoint reader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lgconsole.console.model.interrupts import question_text
+from lgconsole.console.model.masking import mask_secrets, mask_text
+
+SUMMARY_DETAIL_CHARS = 60  # `lgconsole threads`' DETAIL column
+
+
+def cut(text: Any, limit: int) -> str:
+    """The text on one line, at most `limit` characters (an ellipsis where it was cut)."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def thread_detail(summary: Any, limit: int = SUMMARY_DETAIL_CHARS) -> str:
+    """`node: error` of an errored thread, `node: question` of a waiting one, on one line, secrets masked; "" for
+    the rest. `summary`: the checkpoint reader's ThreadSummary."""
+    if summary.status.value == "errored":
+        return cut(mask_text(f"{summary.status_node or '?'}: {summary.error or ''}"), limit)
+    if summary.status.value == "waiting":
+        question = question_text(mask_secrets(summary.interrupts))
+        return cut(f"{summary.status_node or '?'}: {question}", limit)
+    return ""
