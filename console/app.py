@@ -1,7 +1,8 @@
 """The Textual application: screens by single keys, the `:` command line, `?` help, the command palette.
 
 The app owns one stack snapshot (a reactive) refreshed by a worker; screens watch it. Every blocking call (state
-file, log tails, control socket) runs in a thread worker, never on the event loop.
+file, log tails, control socket) runs in a thread worker that posts its result as a message; a failed worker is
+reported by the one handler in `screens/base.py` (see its docstring for the pattern).
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from typing import Callable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Label
-from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.worker import Worker
 
 from lgconsole.console.model.commands import SERVICE_NAMES, CommandError, parse_command
 from lgconsole.console.config import Config
+from lgconsole.console.screens.base import WorkerErrors
+from lgconsole.console.screens.confirm import ConfirmScreen
 from lgconsole.console.screens.gpu import GpuScreen
 from lgconsole.console.screens.graph import GraphScreen
 from lgconsole.console.screens.help import HelpScreen
@@ -51,36 +54,7 @@ SCREENS: tuple[ScreenEntry, ...] = (
 )
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 60; height: auto; border: round $error; background: $surface; padding: 1 2; }
-    ConfirmScreen Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
-    """
-    BINDINGS = [Binding("escape,n", "cancel", "No"), Binding("y", "confirm", "Yes")]
-
-    def __init__(self, question: str):
-        super().__init__()
-        self.question = question
-
-    def compose(self):
-        with Vertical():
-            yield Label(self.question)
-            with Horizontal():
-                yield Button("Yes (y)", variant="error", id="yes")
-                yield Button("No (n)", id="no")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_confirm(self) -> None:
-        self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-
-class LgConsoleApp(App):
+class LgConsoleApp(WorkerErrors, App):
     TITLE = "lgconsole"
     CSS_PATH = "app.tcss"
     MODES = {entry.name: entry.factory for entry in SCREENS}
@@ -100,7 +74,7 @@ class LgConsoleApp(App):
         self.source = source or LiveStack(config)
         self.poll = poll
         self.triage_first = triage_first
-        self.latest_live = None  # the LiveRun the Live screen follows; the Graph screen shows its node states
+        self.latest_live = None  # the LiveRun the Live screen follows, for a Graph screen opened after it began
 
     def on_mount(self) -> None:
         self.refresh_snapshot()
@@ -109,7 +83,24 @@ class LgConsoleApp(App):
             if self.triage_first:
                 self._open_triage_if_unwell()
 
-    @work(thread=True, group="startup-triage", exit_on_error=False)
+    class SnapshotRead(Message):
+        """A fresh read of the supervisor's state file and the log tails."""
+
+        def __init__(self, snapshot: StackSnapshot) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+
+    class StackUnwell(Message):
+        """The start-up triage found warnings or worse: the Triage page opens first."""
+
+    class CommandDone(Message):
+        """A service or stack command finished; `outcome` says what happened."""
+
+        def __init__(self, outcome: str) -> None:
+            super().__init__()
+            self.outcome = outcome
+
+    @work(thread=True, group="startup-triage", name="start-up triage", exit_on_error=False)
     def _open_triage_if_unwell(self) -> None:
         """The Triage page is the first screen when anything is wrong."""
         from lgconsole.console.model.triage import exit_code
@@ -117,30 +108,35 @@ class LgConsoleApp(App):
 
         try:
             findings = TriageSource(self.config).findings()
-        except Exception:
-            return  # the Stack screen shows what is reachable; triage will say more when opened
-        if exit_code(findings) > 0 and self.current_mode == self.DEFAULT_MODE:
-            self.call_from_thread(self.switch_mode, "triage")
+        except Exception:  # turned into data: the Stack screen shows what is reachable, triage says more when opened
+            return
+        if exit_code(findings) > 0:
+            self.post_message(self.StackUnwell())
+
+    def on_lg_console_app_stack_unwell(self, message: StackUnwell) -> None:
+        if self.current_mode == self.DEFAULT_MODE:
+            self.switch_mode("triage")
 
     # --- data ------------------------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="snapshot", name="reading stack state", exit_on_error=False)
     def refresh_snapshot(self) -> None:
-        try:
-            snap = self.source.snapshot()
-        except Exception as exc:  # a broken state file must not kill the console
-            self.call_from_thread(self.notify, f"reading stack state failed: {exc}", severity="error")
-            return
-        self.call_from_thread(setattr, self, "snapshot", snap)
+        self.post_message(self.SnapshotRead(self.source.snapshot()))
 
-    @work(thread=True, group="commands", exit_on_error=False)
+    def on_lg_console_app_snapshot_read(self, message: SnapshotRead) -> None:
+        self.snapshot = message.snapshot
+
     def _run_blocking(self, label: str, call: Callable[[], str]) -> None:
-        try:
-            message = call()
-        except Exception as exc:
-            self.call_from_thread(self.notify, f"{label}: {exc}", severity="error", timeout=8)
-        else:
-            self.call_from_thread(self.notify, message)
-        self.call_from_thread(self.refresh_snapshot)
+        self.run_worker(lambda: self.post_message(self.CommandDone(call())), name=label, group="commands",
+                        thread=True, exit_on_error=False)
+
+    def on_lg_console_app_command_done(self, message: CommandDone) -> None:
+        self.notify(message.outcome)
+        self.refresh_snapshot()
+
+    def worker_failed(self, worker: Worker, cause: str) -> None:
+        super().worker_failed(worker, cause)
+        if worker.group == "commands":
+            self.refresh_snapshot()  # a failed restart still changed something: show the state as it is now
 
     def service_command(self, verb: str, service: str) -> None:
         self.notify(f"{verb} {service}…", timeout=2)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lgconsole.console.sources.threads import ServerState, ThreadsPage, checkpoint_key
-from lgconsole.stack.checkpoints.reader import (
+from lgconsole.stack.checkpoints.records import (
     CheckpointNode,
     CheckpointState,
     PendingWrite,

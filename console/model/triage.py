@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from lgconsole.console.model.text import format_duration
+from lgconsole.console.model.text import MIB, format_bytes, format_duration
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -89,8 +89,9 @@ def _state(service) -> str:
     return getattr(service.state, "value", service.state)
 
 
-def _gib(n: float) -> str:
-    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+def _size(n: float) -> str:
+    """Disk, table and Redis sizes: MiB at the smallest ("0 MiB/day", not "512 B/day")."""
+    return format_bytes(n, MIB)
 
 
 def rule_services(i: TriageInputs, t: Thresholds) -> list[Finding]:
@@ -211,8 +212,8 @@ def rule_tables(i: TriageInputs, t: Thresholds) -> list[Finding]:
     if s.disk_free_bytes is not None and s.disk_total_bytes:
         free = s.disk_free_bytes / s.disk_total_bytes
         days = s.disk_free_bytes / growth if growth > 0 else None
-        evidence = (f"{_gib(s.disk_free_bytes)} free of {_gib(s.disk_total_bytes)} at {s.data_dir}",
-                    f"checkpoint tables {_gib(s.total_bytes)}, growing ~{_gib(growth)}/day")
+        evidence = (f"{_size(s.disk_free_bytes)} free of {_size(s.disk_total_bytes)} at {s.data_dir}",
+                    f"checkpoint tables {_size(s.total_bytes)}, growing ~{_size(growth)}/day")
         if free < t.disk_critical_free:
             out.append(Finding("critical", "disk-low", f"Postgres disk {free:.0%} free",
                                "Postgres stops accepting writes when the disk fills: every run then fails.",
@@ -232,12 +233,12 @@ def rule_tables(i: TriageInputs, t: Thresholds) -> list[Finding]:
                            "Start new threads per conversation or task; copy then prune the old one.",
                            Jump("threads", s.max_thread_id)))
     out.append(Finding("info", "checkpoint-growth",
-                       f"checkpoint tables {_gib(s.total_bytes)}, +{s.checkpoints_last_day} checkpoints today",
+                       f"checkpoint tables {_size(s.total_bytes)}, +{s.checkpoints_last_day} checkpoints today",
                        "Size and pace of the durable state.",
-                       tuple(f"{name}: {_gib(size)}, ~{s.rows_estimate.get(name, 0)} rows"
+                       tuple(f"{name}: {_size(size)}, ~{s.rows_estimate.get(name, 0)} rows"
                              for name, size in s.bytes_by_table.items())
-                       + (f"last 7 days: {s.checkpoints_last_week} checkpoints (~{_gib(growth)}/day)",)
-                       + ((f"disk: {_gib(s.disk_free_bytes)} free of {_gib(s.disk_total_bytes)} at {s.data_dir}",)
+                       + (f"last 7 days: {s.checkpoints_last_week} checkpoints (~{_size(growth)}/day)",)
+                       + ((f"disk: {_size(s.disk_free_bytes)} free of {_size(s.disk_total_bytes)} at {s.data_dir}",)
                           if s.disk_free_bytes is not None and s.disk_total_bytes else ()),
                        "", Jump("threads")))
     return out
@@ -252,7 +253,7 @@ def rule_redis(i: TriageInputs, t: Thresholds) -> list[Finding]:
         return []
     return [Finding("warning", "redis-memory", f"Redis at {used:.0%} of maxmemory",
                     "Tool results and scratch state get evicted early; graphs redo the work.",
-                    (f"{_gib(r.used_bytes)} of {_gib(r.max_bytes)}, {r.keys} keys, {r.evicted_keys} evicted",),
+                    (f"{_size(r.used_bytes)} of {_size(r.max_bytes)}, {r.keys} keys, {r.evicted_keys} evicted",),
                     "Raise redis.maxmemory or shorten TTLs.", Jump("stack", "redis"))]
 
 

@@ -1,23 +1,82 @@
-"""What every console screen shares: the stack header on top, the footer, and the `:` command line."""
+"""What every console screen shares: the stack header on top, the footer, the `:` command line, and the one way
+I/O results and I/O errors reach the screen.
+
+One way from a worker to a screen (Textual's workers guide):
+
+1. Blocking I/O (a source's read, a supervisor command, a file tail) runs in a thread worker,
+   `@work(thread=True, exit_on_error=False, ...)`, never in `compose`, `on_mount` or a handler.
+2. The worker body calls the source and POSTS ITS RESULT AS A MESSAGE named for what happened
+   (`self.post_message(self.FindingsRead(findings))`; `post_message` is thread-safe). It does not touch widgets,
+   does not call `call_from_thread`, and does not set reactives: the message handler (`on_<screen>_<message>`) runs
+   on the event loop and hands the data to widgets, or sets a reactive that others watch (the app's `snapshot`).
+3. The worker body does NOT catch errors to report them: an exception ends the worker in `WorkerState.ERROR`, and
+   `WorkerErrors.on_worker_state_changed` below (mixed into every console screen and into the app) logs it with its
+   traceback and shows its first line in the UI. The default shows a notification; a screen with its own status
+   line overrides `worker_failed(worker, cause)` (the GPU screen does) and may clear its in-flight bookkeeping there.
+   A worker catches only errors it turns into data (a server that is down is a state to draw, not a failure).
+4. Name the worker (`name=`): the user reads "<name> failed: <cause>" ("triage failed: connection refused").
+
+Screens reach the app through `self.console` (typed by the `ConsoleApp` protocol), never by importing
+`lgconsole.console.app`: the app imports the screens, not the other way round.
+"""
 
 from __future__ import annotations
+
+import logging
+from typing import Protocol, runtime_checkable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
+from textual.worker import Worker, WorkerState
 
+from lgconsole.console.model.text import error_line
 from lgconsole.widgets.footer import KeyFooter
 from lgconsole.widgets.stack_header import StackHeader
 
+LOG = logging.getLogger("lgconsole.console")
+
+
+@runtime_checkable
+class ConsoleApp(Protocol):
+    """What screens may ask of the running console app (implemented by `LgConsoleApp`)."""
+
+    config: object
+    snapshot: object  # the latest StackSnapshot (a reactive screens watch), None before the first read
+
+    def service_command(self, verb: str, service: str) -> None: ...
+    def stack_command(self, verb: str) -> None: ...
+    def confirm_stack_down(self) -> None: ...
+    def open_logs(self, service: str) -> None: ...
+    def jump_to(self, screen: str, target: str | None = None) -> None: ...
+    def run_command_line(self, text: str) -> None: ...
+
+
+class WorkerErrors:
+    """The one handler for failed workers: mixed into every console screen and the app (Textual's
+    `Worker.StateChanged` goes only to the node that started the worker, so each node needs the handler)."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        worker = event.worker
+        error = worker.error
+        what = worker.name or worker.group
+        cause = error_line(error) if error is not None else "failed"
+        LOG.error("%s failed: %s", what, cause, exc_info=error)
+        self.log.error(f"{what} failed: {cause}")  # type: ignore[attr-defined]  # Textual's devtools log
+        self.worker_failed(worker, cause)
+
+    def worker_failed(self, worker: Worker, cause: str) -> None:
+        """Show a failed worker's cause in the UI; screens with a status line override this."""
+        what = worker.name or worker.group
+        self.notify(f"{what} failed: {cause}", severity="error", timeout=8)  # type: ignore[attr-defined]
+
 
 class CommandLine(Input):
-    """The k9s-style `:` prompt; hidden until `:` is pressed."""
+    """The k9s-style `:` prompt; hidden until `:` is pressed (styled in app.tcss)."""
 
-    DEFAULT_CSS = """
-    CommandLine { dock: bottom; display: none; border: none; height: 1; padding: 0 1; background: $boost; }
-    CommandLine.-open { display: block; }
-    """
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
 
     def action_close(self) -> None:
@@ -26,10 +85,15 @@ class CommandLine(Input):
         self.screen.focus_next()
 
 
-class ConsoleScreen(Screen):
+class ConsoleScreen(WorkerErrors, Screen):
     """Base screen: header + body (compose_body) + command line + footer."""
 
     BINDINGS = [Binding("colon", "open_command", "Command", key_display=":")]
+
+    @property
+    def console(self) -> ConsoleApp:
+        """The running app, as the protocol screens may rely on."""
+        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield StackHeader(id="stack-header")
@@ -50,7 +114,7 @@ class ConsoleScreen(Screen):
         header = self.query_one(StackHeader)
         sup = f"pid {snapshot.supervisor_pid}" if snapshot.supervisor_running else "not running"
         header.show(snapshot.healthy_count, len(snapshot.enabled), sup, snapshot.model_backend,
-                    str(self.app.config.state_path))
+                    str(self.console.config.state_path))
         self.show_snapshot(snapshot)
 
     def show_snapshot(self, snapshot) -> None:
@@ -66,4 +130,4 @@ class ConsoleScreen(Screen):
             event.stop()
             text = event.value
             event.input.action_close()
-            self.app.run_command_line(text)
+            self.console.run_command_line(text)

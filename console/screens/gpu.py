@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Label, Static
+from textual.worker import Worker
 
-from lgconsole.stack.services.service import one_line
 from lgconsole.widgets.gauge import Gauge
 from lgconsole.widgets.gpu_table import GpuProcessTable, GpuTable, LatencyTable
 from lgconsole.widgets.sparkline import TitledSparkline
@@ -28,24 +28,6 @@ REFRESH_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 class GpuScreen(ConsoleScreen):
-    DEFAULT_CSS = """
-    GpuScreen #gpu-alarm { display: none; height: auto; background: $error 80%; color: $text; padding: 0 1;
-                           text-style: bold; }
-    GpuScreen #gpu-alarm.-firing { display: block; }
-    GpuScreen #gpu-body { height: 1fr; }
-    GpuScreen #gpu-columns { height: auto; }
-    GpuScreen.-narrow #gpu-columns { layout: vertical; }
-    GpuScreen .gpu-column { width: 1fr; height: auto; padding: 0 1; }
-    GpuScreen .section { width: 1fr; height: 1; margin-top: 1; background: $panel; text-style: bold; padding: 0 1; }
-    GpuScreen .state { height: auto; padding: 0 1; }
-    GpuScreen .state.-error { color: $error; }
-    GpuScreen .state.-empty { display: none; }
-    GpuScreen #vram-gauges { height: auto; }
-    GpuScreen #vllm-rates { height: auto; color: $text-muted; }
-    GpuScreen #capacity { height: auto; padding: 0 1; }
-    GpuScreen #gpu-status { height: 1; padding: 0 1; color: $text-muted; background: $boost; }
-    GpuScreen .-hidden { display: none; }
-    """
     BINDINGS = [
         Binding("p", "pause", "Pause"),
         Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
@@ -58,11 +40,6 @@ class GpuScreen(ConsoleScreen):
         def __init__(self, reading: GpuReading) -> None:
             super().__init__()
             self.reading = reading
-
-    class ReadFailed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
 
     def __init__(self, source=None, poll: bool = True, telemetry: GpuTelemetry | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -107,9 +84,9 @@ class GpuScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.interval = float(getattr(self.app.config.ui, "refresh_seconds", 1.0) or 1.0)
+        self.interval = float(getattr(self.console.config.ui, "refresh_seconds", 1.0) or 1.0)
         if self.source is None:
-            config = self.app.config
+            config = self.console.config
             self.source = GpuSource(config, fan_out=lambda: served_graphs_fan_out(config))
         self._update_narrow(self.size.width)
         self._show_status()
@@ -152,27 +129,26 @@ class GpuScreen(ConsoleScreen):
         self._read(self._vllm_pids())
 
     def _vllm_pids(self) -> tuple[int, ...]:
-        snapshot = self.app.snapshot
+        snapshot = self.console.snapshot
         svc = snapshot.by_name("vllm") if snapshot is not None else None
         return (svc.pid,) if svc is not None and svc.pid else ()
 
-    @work(thread=True, group="gpu-read", exit_on_error=False)
+    @work(thread=True, group="gpu-read", name="GPU read", exit_on_error=False)
     def _read(self, vllm_pids: tuple[int, ...]) -> None:
-        try:
-            reading = self.source.read(vllm_pids)
-        except Exception as exc:  # a reader bug must not stop the screen; it shows in the status line
-            self.post_message(self.ReadFailed(one_line(exc)))
-            return
-        self.post_message(self.ReadingArrived(reading))
+        self.post_message(self.ReadingArrived(self.source.read(vllm_pids)))
 
     def on_gpu_screen_reading_arrived(self, message: ReadingArrived) -> None:
         self._reading_in_flight = False
         self._last_error = None
         self.show_reading(message.reading)
 
-    def on_gpu_screen_read_failed(self, message: ReadFailed) -> None:
+    def worker_failed(self, worker: Worker, cause: str) -> None:
+        """A failed read shows in the status line (a toast per tick would bury the screen); the next tick retries."""
+        if worker.group != "gpu-read":
+            super().worker_failed(worker, cause)
+            return
         self._reading_in_flight = False
-        self._last_error = message.error
+        self._last_error = cause
         self._show_status()
 
     # --- rendering ---------------------------------------------------------------------------------------------

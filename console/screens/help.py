@@ -1,4 +1,4 @@
-"""`?`: every key of the app and of the screen underneath, and the `:` commands."""
+"""`?`: every key of the app and of the screen underneath, and the `:` commands (styled in app.tcss)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,6 @@ from textual.widgets import Static
 
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 80; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; }
-    """
 
     def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]):
         super().__init__()

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Log, Static
 from textual.worker import get_current_worker
 
-from lgconsole.stack.services.service import strip_ansi, tail_lines
+from lgconsole.console.screens.base import WorkerErrors
+from lgconsole.console.sources.stack import follow_log
 from lgconsole.widgets.footer import KeyFooter
 
 INITIAL_LINES = 2000
 
 
-class LogScreen(Screen):
+class LogScreen(WorkerErrors, Screen):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("f", "toggle_follow", "Follow"),
         Binding("g", "top", "Top", show=False),
         Binding("G", "bottom", "Bottom", show=False),
     ]
+
+    class LinesRead(Message):
+        """Lines of the log: its last lines first, then each batch appended since."""
+
+        def __init__(self, lines: list[str]) -> None:
+            super().__init__()
+            self.lines = lines
 
     def __init__(self, service: str, path: Path):
         super().__init__()
@@ -41,39 +48,17 @@ class LogScreen(Screen):
     def on_mount(self) -> None:
         self.tail_file()
 
-    @work(thread=True, exclusive=True, name="log-tail")
+    @work(thread=True, exclusive=True, name="log tail", exit_on_error=False)
     def tail_file(self) -> None:
-        """Read the last lines, then poll for appended bytes; runs until the screen goes away."""
+        """Runs until the screen goes away (the worker is cancelled with it)."""
         worker = get_current_worker()
-        log = self.query_one(Log)
-        if not self.path.exists():
-            self.app.call_from_thread(log.write_line, f"(no log yet at {self.path})")
-        lines = tail_lines(self.path, INITIAL_LINES, max_bytes=INITIAL_LINES * 300)
-        self.app.call_from_thread(log.write_lines, lines)
-        position = self.path.stat().st_size if self.path.exists() else 0
-        pending = b""
-        while not worker.is_cancelled:
-            try:
-                size = os.path.getsize(self.path)
-            except OSError:
-                size = 0
-            if size < position:  # truncated or replaced
-                position = 0
-            if size > position:
-                with open(self.path, "rb") as fh:
-                    fh.seek(position)
-                    data = pending + fh.read(size - position)
-                position = size
-                *complete, pending = data.split(b"\n")
-                if complete:
-                    text = [strip_ansi(c.decode(errors="replace")) for c in complete]
-                    self.app.call_from_thread(self._append, text)
-            time.sleep(0.25)
+        for lines in follow_log(self.path, INITIAL_LINES, lambda: worker.is_cancelled):
+            self.post_message(self.LinesRead(lines))
 
-    def _append(self, lines: list[str]) -> None:
+    def on_log_screen_lines_read(self, message: LinesRead) -> None:
         log = self.query_one(Log)
         log.auto_scroll = self.follow
-        log.write_lines(lines)
+        log.write_lines(message.lines)
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow

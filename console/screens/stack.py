@@ -64,8 +64,8 @@ class StackScreen(ConsoleScreen):
         tail.show(f"{svc.name} log · {svc.log_path or 'no log'}", snapshot.log_tails.get(svc.name, []))
 
     def on_data_table_row_highlighted(self, event) -> None:
-        if self.app.snapshot is not None:
-            self._show_selected(self.app.snapshot)
+        if self.console.snapshot is not None:
+            self._show_selected(self.console.snapshot)
 
     def select(self, name: str) -> None:
         """Put the cursor on a service (a jump from Triage)."""
@@ -76,15 +76,15 @@ class StackScreen(ConsoleScreen):
     def action_service(self, verb: str) -> None:
         name = self.table.selected_service
         if name:
-            self.app.service_command(verb, name)
+            self.console.service_command(verb, name)
 
     def action_logs(self) -> None:
         name = self.table.selected_service
         if name:
-            self.app.open_logs(name)
+            self.console.open_logs(name)
 
     def action_stack_up(self) -> None:
-        self.app.stack_command("up")
+        self.console.stack_command("up")
 
     def action_stack_down(self) -> None:
-        self.app.confirm_stack_down()
+        self.console.confirm_stack_down()

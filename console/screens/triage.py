@@ -7,6 +7,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static
 
 from lgconsole.widgets.findings_table import FindingRow, FindingsTable
@@ -53,14 +54,19 @@ class TriageScreen(ConsoleScreen):
     def action_refresh_findings(self) -> None:
         self._gather()
 
-    @work(thread=True, exclusive=True, group="triage", exit_on_error=False)
+    class FindingsRead(Message):
+        """One triage pass over the stack's readers, worst first."""
+
+        def __init__(self, findings: list[Finding]) -> None:
+            super().__init__()
+            self.findings = findings
+
+    @work(thread=True, exclusive=True, group="triage", name="triage", exit_on_error=False)
     def _gather(self) -> None:
-        try:
-            findings = self.source.findings()
-        except Exception as exc:  # a reader bug must not take the page down
-            self.app.call_from_thread(self.notify, f"triage failed: {exc}", severity="error")
-            return
-        self.app.call_from_thread(self.show_findings, findings)
+        self.post_message(self.FindingsRead(self.source.findings()))
+
+    def on_triage_screen_findings_read(self, message: FindingsRead) -> None:
+        self.show_findings(message.findings)
 
     def show_findings(self, findings: list[Finding], checked_at: str | None = None) -> None:
         import time
@@ -114,4 +120,4 @@ class TriageScreen(ConsoleScreen):
     def action_jump(self) -> None:
         finding = self._selected()
         if finding is not None and finding.jump is not None:
-            self.app.jump_to(finding.jump.screen, finding.jump.target)
+            self.console.jump_to(finding.jump.screen, finding.jump.target)

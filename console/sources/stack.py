@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
 
 from lgconsole.stack.services import supervisor
-from lgconsole.stack.services.service import ServiceState, ServiceStatus, tail_lines
+from lgconsole.stack.services.service import ServiceState, ServiceStatus, strip_ansi, tail_lines
 from lgconsole.widgets.service_table import ServiceRow
 
 from lgconsole.console.config import Config, build_stack_spec
@@ -103,3 +106,30 @@ class LiveStack:
             return json.loads(self.config.paths.spec_file.read_text())
         except (OSError, json.JSONDecodeError):
             return {}
+
+
+def follow_log(path: Path, initial_lines: int, stopped: Callable[[], bool],
+               poll_s: float = 0.25) -> Iterator[list[str]]:
+    """`tail -f` as batches of lines: the last `initial_lines` first, then lines as they are appended, until
+    `stopped()`; a truncated or replaced file is read again from its start. Blocking: iterate it in a worker."""
+    if not path.exists():
+        yield [f"(no log yet at {path})"]
+    yield tail_lines(path, initial_lines, max_bytes=initial_lines * 300)
+    position = path.stat().st_size if path.exists() else 0
+    pending = b""
+    while not stopped():
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = 0
+        if size < position:  # truncated or replaced
+            position = 0
+        if size > position:
+            with open(path, "rb") as fh:
+                fh.seek(position)
+                data = pending + fh.read(size - position)
+            position = size
+            *complete, pending = data.split(b"\n")
+            if complete:
+                yield [strip_ansi(c.decode(errors="replace")) for c in complete]
+        time.sleep(poll_s)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from lgconsole.stack.checkpoints.reader import checkpoint_id_floor, checkpoint_time
+from lgconsole.stack.checkpoints.ids import checkpoint_id_floor, checkpoint_time
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services.service import one_line, redact_url
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from lgconsole.stack.checkpoints.reader import checkpoint_id_floor
+from lgconsole.stack.checkpoints.ids import checkpoint_id_floor
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services.service import one_line, redact_url
 

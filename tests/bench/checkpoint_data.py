@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from lgconsole.stack.checkpoints.reader import checkpoint_time
+from lgconsole.stack.checkpoints.ids import checkpoint_time
 
 TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
 UUID_EPOCH_100NS = 0x01B21DD213814000

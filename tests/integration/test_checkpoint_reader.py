@@ -20,22 +20,23 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.types import Send
 
 from lgconsole.stack.services import supervisor
-from lgconsole.stack.checkpoints.reader import (
-    KNOWN_SCHEMA_VERSION,
+from lgconsole.stack.checkpoints.decoder import (
     PLACEHOLDER_KEY,
-    CheckpointDbUnreachable,
-    CheckpointReader,
-    NoCheckpointTables,
     SafeDecoder,
-    ThreadStatus,
-    UnknownCheckpoint,
-    UnknownThread,
-    checkpoint_time,
     is_placeholder,
     jsonable,
     send_node_from_prefix,
-    task_node,
 )
+from lgconsole.stack.checkpoints.ids import checkpoint_time
+from lgconsole.stack.checkpoints.reader import KNOWN_SCHEMA_VERSION, CheckpointReader
+from lgconsole.stack.checkpoints.records import (
+    CheckpointDbUnreachable,
+    NoCheckpointTables,
+    ThreadStatus,
+    UnknownCheckpoint,
+    UnknownThread,
+)
+from lgconsole.stack.checkpoints.writes import task_node
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services.supervisor import StackSpec, build_services
 from stackutil import wait_for
@@ -356,6 +357,55 @@ def test_state_at_decodes_messages_pending_writes_and_next(server_down_threads):
     errored_head = reader.history(ids["errored"])[-1]
     errored = reader.state_at(ids["errored"], errored_head.checkpoint_id)
     assert errored.error == "RuntimeError('demo failure requested at coder')"
+
+
+@integration
+def test_state_with_parent_is_both_reads_in_one_transaction(server_down_threads, monkeypatch):
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    reader, ids, _ = server_down_threads
+    transactions = []
+    opened = reader.db.transaction
+    monkeypatch.setattr(reader.db, "transaction", lambda: transactions.append(1) or opened())
+    for label in ("done", "waiting", "errored", "forked"):  # subgraphs, an interrupt, an error, a copied fork
+        tid = ids[label]
+        for node in reader.history(tid):
+            transactions.clear()
+            state, parent = reader.state_with_parent(tid, node.checkpoint_id, node.checkpoint_ns)
+            assert len(transactions) == 1
+            assert state == reader.state_at(tid, node.checkpoint_id, node.checkpoint_ns)
+            if node.parent_checkpoint_id is None:
+                assert parent is None
+            else:
+                assert parent == reader.state_at(tid, node.parent_checkpoint_id, node.checkpoint_ns)
+
+    # LangGraph's own reading of the same rows agrees on the parent and the state's channels.
+    head = reader.history(ids["waiting"], include_subgraphs=False)[-1]
+    state, parent = reader.state_with_parent(ids["waiting"], head.checkpoint_id)
+    with PostgresSaver.from_conn_string(reader.url) as saver:
+        own = saver.get_tuple({"configurable": {"thread_id": ids["waiting"], "checkpoint_ns": "",
+                                                "checkpoint_id": head.checkpoint_id}})
+    assert parent.checkpoint_id == own.parent_config["configurable"]["checkpoint_id"]
+    assert set(state.values) == {k for k in own.checkpoint["channel_values"] if k in state.values or
+                                 not k.startswith(("__", "branch:", "join:", "start:"))}
+    assert len(state.pending_writes) == len(own.pending_writes)
+
+    # Another checkpoint to compare with: a subgraph call's first checkpoint and the root checkpoint it started from.
+    history = reader.history(ids["done"])
+    first_sub = next(n for n in history if n.checkpoint_ns)
+    anchor = first_sub.parents[""]
+    state, outer = reader.state_with_parent(ids["done"], first_sub.checkpoint_id, first_sub.checkpoint_ns,
+                                            parent=(anchor, ""))
+    assert state == reader.state_at(ids["done"], first_sub.checkpoint_id, first_sub.checkpoint_ns)
+    assert outer == reader.state_at(ids["done"], anchor) and outer.checkpoint_ns == ""
+    same, again = reader.state_with_parent(ids["done"], anchor, "", parent=(anchor, ""))
+    assert same == again == outer
+    with pytest.raises(UnknownCheckpoint, match="unknown checkpoint 'ffff'"):
+        reader.state_with_parent(ids["done"], anchor, "", parent=("ffff", ""))
+    with pytest.raises(UnknownCheckpoint, match="unknown checkpoint 'ffff'"):
+        reader.state_with_parent(ids["done"], "ffff")
+    with pytest.raises(UnknownThread):
+        reader.state_with_parent("nope", anchor)
 
 
 def _ts(reader: CheckpointReader, thread_id: str, checkpoint_id: str) -> str:

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from lgconsole.console.cli.threads import add_thread_commands, cmd_diff, cmd_history, cmd_threads, postgres_url
-from lgconsole.stack.checkpoints.reader import CheckpointDbUnreachable, UnknownCheckpoint, UnknownThread
+from lgconsole.stack.checkpoints.records import CheckpointDbUnreachable, UnknownCheckpoint, UnknownThread
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services.ports import free_port
 from lgconsole.stack.services.supervisor import StackSpec, build_services

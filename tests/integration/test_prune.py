@@ -18,7 +18,7 @@ import pytest
 # the shared generator (tests/bench/checkpoint_data.py): real rows of a template thread, copied under new thread
 # ids and moved back in time
 from bench.checkpoint_data import TABLES, admin_url, generate_threads, install_template
-from lgconsole.stack.checkpoints.reader import checkpoint_id_floor, checkpoint_time
+from lgconsole.stack.checkpoints.ids import checkpoint_id_floor, checkpoint_time
 from lgconsole.stack.checkpoints.prune import (
     PruneError,
     PruneRefused,

@@ -14,7 +14,7 @@ from lgconsole.console.model.triage import (Finding, Jump, Thresholds, TriageInp
                                       exit_code)
 from lgconsole.console.sources.triage import TriageSource
 from lgconsole.stack.services import supervisor
-from lgconsole.stack.checkpoints.reader import ThreadStatus, ThreadSummary
+from lgconsole.stack.checkpoints.records import ThreadStatus, ThreadSummary
 from lgconsole.stack.metrics.ops_stats import ActiveRun, RedisMemory, TableStats
 from lgconsole.stack.services.service import ServiceState, ServiceStatus
 from stackutil import lgconsole, wait_for

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from lgconsole.console.model.checkpoint_tree import CheckpointTree, namespace_node, parent_namespace, render_tree
-from lgconsole.stack.checkpoints.reader import CheckpointNode
+from lgconsole.stack.checkpoints.records import CheckpointNode
 
 
 @dataclass

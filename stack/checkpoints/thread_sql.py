@@ -1,0 +1,75 @@
+"""The SQL of the thread list: sort keys, filters (status, metadata, text), and one row per thread with its head,
+the head's parent and its status from the head's pending writes. Text only; CheckpointReader runs it."""
+
+from __future__ import annotations
+
+from lgconsole.stack.checkpoints.records import ThreadStatus
+from lgconsole.stack.checkpoints.writes import ERROR, INTERRUPT
+
+SORT_KEYS = {
+    "last_activity": "last_id",
+    "thread_id": "thread_id",
+    "checkpoint_count": "n",
+    "step": "step",
+    "status": "status",
+}
+
+# A thread's status from its head's pending writes; `s` is the lateral lookup of those writes (primary-key prefix).
+STATUS_SQL = "CASE WHEN s.errored THEN 'errored' WHEN s.waiting THEN 'waiting' ELSE 'idle' END"
+HEAD_WRITES_JOIN = f"""LEFT JOIN LATERAL (
+                SELECT coalesce(bool_or(w.channel = '{ERROR}'), false) AS errored,
+                       coalesce(bool_or(w.channel = '{INTERRUPT}'), false) AS waiting
+                FROM checkpoint_writes w
+                WHERE w.thread_id = agg.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = agg.head_id) s ON true"""
+
+# The metadata of the thread's latest checkpoint written by a run: it carries the thread's metadata, which a
+# checkpoint made by update_state (a fork) does not.
+RUN_METADATA_JOIN = """LEFT JOIN LATERAL (
+                SELECT m.metadata FROM checkpoints m
+                WHERE m.thread_id = {thread} AND m.checkpoint_ns = '' AND m.metadata ->> 'source' IN ('loop', 'input')
+                ORDER BY m.checkpoint_id DESC LIMIT 1) r ON true"""
+
+
+def thread_filters(status: ThreadStatus | str | None, metadata_filter: dict | None,
+                   text: str | None) -> tuple[str, str, str, dict]:
+    """(inner WHERE on checkpoints, metadata join, outer WHERE on the per-thread rows, parameters) of a listing."""
+    inner, outer, params = [], [], {}
+    if text:
+        inner.append("thread_id ILIKE %(text)s ESCAPE '\\'")
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["text"] = f"%{escaped}%"
+    meta_join = ""
+    if metadata_filter:
+        from psycopg.types.json import Jsonb
+
+        meta_join = RUN_METADATA_JOIN.format(thread="agg.thread_id")
+        outer.append("(coalesce(r.metadata, '{}'::jsonb) || coalesce(h.metadata, '{}'::jsonb)) @> %(meta)s")
+        params["meta"] = Jsonb(metadata_filter)
+    if status:
+        outer.append(f"({STATUS_SQL}) = %(status)s")
+        params["status"] = ThreadStatus(status).value
+    where_inner = f"WHERE {' AND '.join(inner)}" if inner else ""
+    where_outer = f"WHERE {' AND '.join(outer)}" if outer else ""
+    return where_inner, meta_join, where_outer, params
+
+def threads_sql(where_inner: str, meta_join: str, where_outer: str, agg_tail: str = "") -> str:
+    """One row per thread: counts and ids from one GROUP BY (paged right there when `agg_tail` has the LIMIT),
+    then the head row and its parent by primary key, and the head's writes for the status."""
+    return f"""
+        WITH agg AS (
+            SELECT thread_id, count(*) AS n, max(checkpoint_id) AS last_id,
+                   max(checkpoint_id) FILTER (WHERE checkpoint_ns = '') AS head_id
+            FROM checkpoints {where_inner}
+            GROUP BY thread_id {agg_tail}
+        )
+        SELECT agg.thread_id, agg.n, agg.last_id, agg.head_id, h.metadata AS head_metadata,
+               h.parent_checkpoint_id AS parent_id, p.parent_checkpoint_id AS grandparent_id,
+               (h.metadata ->> 'step')::int AS step, {STATUS_SQL} AS status
+        FROM agg
+        LEFT JOIN checkpoints h ON h.thread_id = agg.thread_id AND h.checkpoint_ns = ''
+            AND h.checkpoint_id = agg.head_id
+        LEFT JOIN checkpoints p ON p.thread_id = agg.thread_id AND p.checkpoint_ns = ''
+            AND p.checkpoint_id = h.parent_checkpoint_id
+        {HEAD_WRITES_JOIN}
+        {meta_join}
+        {where_outer}"""
