@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from lgconsole.stack.errors import StackError
+from lgconsole.stack.server.health import probe_server_async
 from lgconsole.stack.services.service import one_line
 
 LIVE_RUN_STATUSES = ("pending", "running")
@@ -77,18 +78,11 @@ async def busy_threads(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
 
 
 async def _probe(url: str, timeout: float) -> None:
-    """One GET /ok without retries: a server that is down is known in milliseconds (the SDK's client retries a
-    refused connection for ~8 s)."""
-    import httpx
-
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=timeout, trust_env=False) as http:
-            answer = await http.get("/ok")
-    except httpx.HTTPError as exc:
-        raise _unreachable(url, exc) from None
-    if answer.status_code != 200:
-        raise LangGraphUnreachable(f"the LangGraph server at {url} is not healthy "
-                                   f"(GET /ok -> HTTP {answer.status_code})")
+    health = await probe_server_async(url, timeout)
+    if health.error is not None:
+        raise LangGraphUnreachable(f"the LangGraph server at {url} does not answer ({health.error})")
+    if not health.ok:
+        raise LangGraphUnreachable(f"the LangGraph server at {url} is not healthy ({health.reason})")
 
 
 def _unreachable(url: str, exc: BaseException) -> LangGraphUnreachable:

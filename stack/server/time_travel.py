@@ -18,8 +18,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from lgconsole.stack.checkpoints.reader import CheckpointReader, UnknownCheckpoint, UnknownThread
+from lgconsole.stack.checkpoints.reader import CheckpointReader
+from lgconsole.stack.checkpoints.records import UnknownCheckpoint, UnknownThread
 from lgconsole.stack.errors import StackError
+from lgconsole.stack.server.health import probe_server_async
 from lgconsole.stack.server.runs import RunSession
 from lgconsole.stack.services.service import one_line
 
@@ -232,15 +234,11 @@ class TimeTravel:
 
     async def check_server(self, what: str = "time travel") -> None:
         """GET /ok with a short timeout: ServerDown when it does not answer 200."""
-        import httpx
-
-        try:
-            async with httpx.AsyncClient(timeout=self.probe_timeout) as http:
-                response = await http.get(f"{self.url}/ok")
-        except httpx.HTTPError as exc:
-            raise self._down(what, one_line(exc) or type(exc).__name__) from None
-        if response.status_code != 200:
-            raise self._down(what, f"GET /ok answered {response.status_code}")
+        health = await probe_server_async(self.url, self.probe_timeout)
+        if health.error is not None:
+            raise self._down(what, health.error)
+        if not health.ok:
+            raise self._down(what, f"GET /ok answered {health.status_code}")
 
     async def _call(self, what: str, coro, thread_id: str | None = None, written: str = "nothing was written"):
         try:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
+from lgconsole.stack.server.health import probe_server
 from lgconsole.stack.services.ports import LOOPBACK, port_is_free
 from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line, tail_lines
@@ -137,12 +138,11 @@ class LangGraphService(Service):
     def health(self, timeout: float = 2.0) -> Health:
         import httpx
 
+        probe = probe_server(self.url(), timeout)
+        if not probe.ok:
+            return Health(False, probe.reason)
         try:
-            with httpx.Client(base_url=self.url(), timeout=timeout, trust_env=False) as client:
-                ok = client.get("/ok")
-                if ok.status_code != 200:
-                    return Health(False, f"GET /ok -> HTTP {ok.status_code}")
-                info = client.get("/info").json()
-            return Health(True, "GET /ok", f"langgraph-api {info.get('version', '?')}")
+            info = httpx.get(f"{probe.url}/info", timeout=timeout, trust_env=False).json()
         except Exception as exc:
             return Health(False, one_line(exc))
+        return Health(True, "GET /ok", f"langgraph-api {info.get('version', '?')}")

@@ -127,3 +127,48 @@ def test_failure_line_prefers_the_exception(tmp_path):
     assert failure_line(log) == "ValueError: bad graph"
     log.write_text("all fine\nbye\n")
     assert failure_line(log) == "bye"
+
+
+@pytest.fixture
+def ok_server():
+    """A local HTTP server whose `/ok` answers the status the test sets (and records the headers it got)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: dict = {"status": 200}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen["path"], seen["headers"] = self.path, dict(self.headers)
+            self.send_response(seen["status"])
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}')
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_health_probe_says_up_answered_or_why_not(ok_server):
+    import asyncio
+
+    from lgconsole.stack.server.health import probe_server, probe_server_async
+    from lgconsole.stack.services.ports import free_port
+
+    url, seen = ok_server
+    health = probe_server(url, headers={"x-api-key": "k"})
+    assert health.ok and health.reason == "" and health.url == url.rstrip("/")
+    assert seen["path"] == "/ok" and seen["headers"]["x-api-key"] == "k"
+    seen["status"] = 503
+    for health in (probe_server(url), asyncio.run(probe_server_async(url))):
+        assert not health.ok and health.status_code == 503 and health.reason == "GET /ok -> HTTP 503"
+    down = f"http://127.0.0.1:{free_port()}"
+    for health in (probe_server(down, timeout=1), asyncio.run(probe_server_async(down, timeout=1))):
+        assert not health.ok and health.status_code is None and health.error and "\n" not in health.error
