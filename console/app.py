@@ -26,6 +26,7 @@ from lgconsole.console.screens.gpu import GpuScreen
 from lgconsole.console.screens.graph import GraphScreen
 from lgconsole.console.screens.help import HelpScreen
 from lgconsole.console.screens.logs import LogScreen
+from lgconsole.console.screens.run_messages import FollowedRunChanged
 from lgconsole.console.screens.live import LiveScreen
 from lgconsole.console.screens.stack import StackScreen
 from lgconsole.console.screens.threads import ThreadsScreen
@@ -116,6 +117,19 @@ class LgConsoleApp(WorkerErrors, App):
     def on_lg_console_app_stack_unwell(self, message: StackUnwell) -> None:
         if self.current_mode == self.DEFAULT_MODE:
             self.switch_mode("triage")
+
+    def on_followed_run_changed(self, message: FollowedRunChanged) -> None:
+        """The Live screen's run moved on: screens of other modes do not see each other's messages, so forward it
+        (the Graph screen lights its nodes from it, and stops it there)."""
+        self.latest_live = message.live
+        for mode in self.MODES:
+            try:
+                screens = self.get_screen_stack(mode)
+            except KeyError:  # a mode not visited yet has no screens
+                continue
+            for screen in screens:
+                if hasattr(screen, "on_followed_run_changed"):
+                    screen.post_message(FollowedRunChanged(message.live))
 
     # --- data ------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="snapshot", name="reading stack state", exit_on_error=False)

@@ -1,7 +1,8 @@
 """The Graph screen: an assistant's topology as boxes and arrows, its schemas, and per-node run state.
 
 Data comes from a `GraphSource` in workers (the first frame says "connecting…"); the drawing is laid out by
-`graph_layout` off the event loop. The Live screen lights nodes up through `set_node_stats`.
+`graph_layout` off the event loop. The run the Live screen follows arrives as `FollowedRunChanged` messages (the app
+forwards them) and lights nodes up through `set_node_stats`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lgconsole.console.model.graph_layout import END, START, GraphDrawing, Topol
 from lgconsole.console.sources.graph import GraphSource, LiveGraphSource
 from lgconsole.console.model.text import format_duration
 from lgconsole.console.screens.base import ConsoleScreen
+from lgconsole.console.screens.run_messages import FollowedRunChanged
 
 BADGE_WIDTH = 8  # "✓12 3.4s" inside each box
 NARROW = 100  # below this many columns the side panel starts hidden
@@ -97,11 +99,21 @@ class GraphScreen(ConsoleScreen):
         self._show_node_info()
         self.load(reload_assistants=True)
         self._live_version = -1
-        self.set_interval(LIVE_SYNC_SECONDS, self._sync_live_run)
+        self._followed = getattr(self.app, "latest_live", None)  # a run followed before this screen existed
+        self._sync_live_run()
+
+    def on_followed_run_changed(self, message: FollowedRunChanged) -> None:
+        message.stop()
+        self._followed = message.live
+        self._sync_live_run()
+
+    def on_screen_resume(self) -> None:
+        self._sync_live_run()
 
     def _sync_live_run(self) -> None:
-        """Light up the nodes of the run the Live screen follows (batched: at most twice a second)."""
-        live = getattr(self.app, "latest_live", None)
+        """Light up the nodes of the run the Live screen follows (only when shown: a hidden screen catches up when
+        it is shown again)."""
+        live = self._followed
         if live is None or live.version == self._live_version or not self.is_current:
             return
         self._live_version = live.version
@@ -300,8 +312,6 @@ class GraphScreen(ConsoleScreen):
         self.view.show_stats(self.stats)
         self._show_node_info()
 
-
-LIVE_SYNC_SECONDS = 0.5
 
 
 def _seconds(seconds: float) -> str:

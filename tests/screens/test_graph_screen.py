@@ -21,7 +21,7 @@ from lgconsole.console.screens.graph import GraphScreen
 from lgconsole.stack.server.assistants import (Assistant, AssistantNotFound, AssistantSchemas, LangGraphUnavailable,
                                         get_graph, get_schemas, list_assistants)
 from lgconsole.widgets.graph_view import GraphView, NodeStats, format_badge
-from test_stack_screen import FixedStack, _fixed_snapshot
+from fakes import FixedStack, fixed_stack_snapshot
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "graph"
 DEMO_ID = "fcb1d0d2-a4d7-5bb4-b10a-57c00fdcb684"  # the demo graph's system assistant, as the server named it
@@ -70,7 +70,7 @@ def recorded(error=None) -> RecordedGraphSource:
 
 
 def _app() -> LgConsoleApp:
-    return LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(True)), poll=False)
+    return LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(True)), poll=False)
 
 
 async def _settle(pilot) -> None:
@@ -308,7 +308,9 @@ async def test_real_server_topology_schemas_and_screen(live_stack):
 
 async def test_the_run_followed_on_the_live_screen_lights_the_graph():
     from lgconsole.console.model.live_run import LiveRun
+    from lgconsole.console.screens.run_messages import FollowedRunChanged
     from livefixtures import recorded as recorded_stream
+    from stackutil import pilot_wait
 
     app = _app()
     live = LiveRun()
@@ -319,8 +321,8 @@ async def test_the_run_followed_on_the_live_screen_lights_the_graph():
         screen = GraphScreen(source=recorded())
         await app.push_screen(screen)
         await _settle(pilot)
-        app.latest_live = live
-        await pilot.pause(0.7)
+        app.post_message(FollowedRunChanged(live))  # what the Live screen posts; the app forwards it
+        await pilot_wait(pilot, lambda: "coder" in screen.stats, timeout=5, what="the graph lit from the run")
         assert screen.stats["coder"].state == "error" and "demo failure requested at coder" in screen.stats["coder"].error
         assert screen.stats["supervisor"].state == "done" and screen.stats["supervisor"].count == 1
         assert screen.stats["researcher"].state == "idle"  # cancelled when coder failed
