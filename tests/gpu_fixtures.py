@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from lgconsole.console.sources.gpu import GpuReading, ServingFacts
@@ -93,45 +91,3 @@ def starved_readings(until: float = 9.0) -> list[GpuReading]:
 def no_driver_readings() -> list[GpuReading]:
     refused = VllmMetrics(URL, T0, error=f"{URL}: connection refused")
     return [GpuReading(gpus=GpuSnapshot.unavailable(NO_LIBRARY, T0), servers=(refused,), facts=FACTS, taken_at=T0)]
-
-
-class MetricsServer:
-    """A tiny real HTTP server on loopback answering `/<name>/metrics` with fixture scrapes (busy, idle, ...),
-    `/garbage/metrics` with HTML, `/down/metrics` with 503 like a dead vLLM engine, and `.../v1/models`."""
-
-    def __init__(self):
-        texts = {name: fixture_text(name) for name in ("idle", "after_load", "busy", "starved")}
-        texts["garbage"] = "<html>hello</html>"
-        models = (FIXTURES / "vllm_v1_models.json").read_text()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server API)
-                name = self.path.strip("/").removesuffix("/metrics")
-                if self.path.endswith("/v1/models"):
-                    status, body = 200, models
-                elif name in texts:
-                    status, body = 200, texts[name]
-                else:
-                    status, body = (503, "engine dead") if name == "down" else (404, "not found")
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> MetricsServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)

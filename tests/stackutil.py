@@ -16,6 +16,7 @@ from lgconsole.stack.services import supervisor
 from lgconsole.stack.services.process import process_cmdline
 from lgconsole.stack.services.service import ServiceState
 from lgconsole.stack.services.supervisor import StackState
+from pilotwait import pilot_wait  # noqa: F401  (its home is pilotwait.py; tests written before it import it here)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -125,15 +126,6 @@ def bench_stack(state_dir: str | None = None):
         if own:
             stop_stack(config)
             remove_state_dir(path)
-
-
-async def pilot_wait(pilot, predicate, timeout: float = 60.0, what: str = "condition"):
-    """Pump the app until predicate() is true (for Pilot tests against real services)."""
-    for _ in range(int(timeout / 0.1)):
-        await pilot.pause(0.1)
-        if predicate():
-            return True
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def tiny_vllm_config(python: Path, model: Path, kv_cache_bytes: int, max_num_seqs: int = 8) -> str:

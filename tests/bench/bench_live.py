@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from livefixtures import recorded  # noqa: E402
-from test_stack_screen import FixedStack, _fixed_snapshot  # noqa: E402
+from fakes import FixedStack, fixed_stack_snapshot  # noqa: E402
 
 from lgconsole.console.app import LgConsoleApp  # noqa: E402
 from lgconsole.console.config import Config  # noqa: E402
@@ -57,7 +57,7 @@ def rss_mb() -> float:
 
 
 async def run_at_rate(rate: int, seconds: float) -> dict:
-    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(True)), poll=False)
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(True)), poll=False)
     live = LiveRun()
     latencies: list[float] = []
     async with app.run_test(size=(130, 40)) as pilot:

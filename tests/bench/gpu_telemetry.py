@@ -130,7 +130,7 @@ CPU_CHILD = """
 import asyncio, json, sys, time
 sys.path.insert(0, {tests!r})
 from bench.gpu_telemetry import cpu_seconds
-from test_gpu_screen import FixedStack
+from fakes import FixedStack, gpu_box_snapshot
 from lgconsole.console.app import LgConsoleApp
 from lgconsole.console.config import Config
 from lgconsole.console.sources.gpu import GpuSource
@@ -139,7 +139,7 @@ from lgconsole.console.screens.gpu import GpuScreen
 async def main(mode, refresh, seconds, url):
     config = Config(state_dir="/tmp/lgc-bench-none")
     config.ui.refresh_seconds = refresh
-    app = LgConsoleApp(config, source=FixedStack(), poll=False)
+    app = LgConsoleApp(config, source=FixedStack(gpu_box_snapshot()), poll=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = None
         if mode == "gpu":

@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from fakes import FixedStack, gpu_box_snapshot
 from gpu_fixtures import T0, healthy_readings, no_driver_readings, starved_readings
 from lgconsole.console.app import LgConsoleApp
 from lgconsole.console.config import Config
 from lgconsole.console.sources.gpu import ReplayGpuSource
 from lgconsole.console.screens.gpu import GpuScreen
-from lgconsole.console.sources.stack import StackSnapshot
-from lgconsole.stack.services.service import ServiceState, ServiceStatus
 from lgconsole.widgets.gauge import Gauge
 from lgconsole.widgets.gpu_table import GpuProcessTable
 from lgconsole.widgets.sparkline import sparkline_cells
 
 
-def _stack_snapshot() -> StackSnapshot:
-    services = [
-        ServiceStatus(name="postgres", state=ServiceState.HEALTHY, pid=4101, port=54011, started_at=T0 - 600),
-        ServiceStatus(name="redis", state=ServiceState.HEALTHY, pid=4102, port=54012, started_at=T0 - 600),
-        ServiceStatus(name="vllm", state=ServiceState.HEALTHY, pid=4242, port=8000, started_at=T0 - 300,
-                      url="http://127.0.0.1:8000"),
-        ServiceStatus(name="langgraph", state=ServiceState.HEALTHY, pid=4188, port=54014, started_at=T0 - 60),
-    ]
-    return StackSnapshot(services, 4100, True, {}, "vLLM (tiny-llama)", taken_at=T0)
-
-
-class FixedStack:
-    def __init__(self):
-        self._snapshot = _stack_snapshot()
-
-    def snapshot(self) -> StackSnapshot:
-        return self._snapshot
-
-    def log_path(self, service: str) -> Path:
-        return Path(f"/srv/lgc/logs/{service}.log")
-
-
 def _app() -> LgConsoleApp:
-    return LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(), poll=False)
+    return LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(gpu_box_snapshot()), poll=False)
 
 
 def _showing(readings):
@@ -180,7 +155,7 @@ def test_serving_facts_read_the_local_model_config(tmp_path):
 
 async def test_screen_polls_a_real_metrics_endpoint():
     """The whole path: timer -> thread worker -> NVML (no driver here) + HTTP scrape -> message -> widgets."""
-    from gpu_fixtures import MetricsServer
+    from fakes import MetricsServer
     from lgconsole.console.sources.gpu import GpuSource
 
     app = _app()
@@ -255,7 +230,7 @@ def test_cli_text_with_rates_from_two_scrapes(tmp_path):
 
 async def test_default_source_with_nothing_configured(tmp_path):
     """What `lgconsole` shows on a machine with no vLLM configured: the screen builds its own GpuSource."""
-    app = LgConsoleApp(Config(state_dir=str(tmp_path)), source=FixedStack(), poll=False)
+    app = LgConsoleApp(Config(state_dir=str(tmp_path)), source=FixedStack(gpu_box_snapshot()), poll=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = GpuScreen()
         await app.push_screen(screen)

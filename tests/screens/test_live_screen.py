@@ -11,11 +11,11 @@ from lgconsole.console.model.live_run import LiveRun
 from lgconsole.console.screens.live import LiveScreen
 from livefixtures import recorded
 from stackutil import pilot_wait
-from test_stack_screen import FixedStack, _fixed_snapshot
+from fakes import FixedStack, fixed_stack_snapshot
 
 
 def _app_with(live: LiveRun) -> LgConsoleApp:
-    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(True)), poll=False)
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(True)), poll=False)
 
     async def show(pilot):
         screen = LiveScreen(live)

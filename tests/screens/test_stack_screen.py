@@ -4,77 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 
+from fakes import FixedStack, fixed_stack_snapshot
 from lgconsole.console.app import LgConsoleApp
 from lgconsole.console.config import Config
-from lgconsole.console.sources.stack import StackSnapshot
 from lgconsole.stack.services import supervisor
 from lgconsole.stack.services.service import ServiceState, ServiceStatus
 from stackutil import lgconsole
 
-NOW = 1_790_000_000.0
-
-
-def _fixed_snapshot(all_healthy: bool) -> StackSnapshot:
-    def svc(name, state, **kw):
-        return ServiceStatus(name=name, state=state, log_path=f"/srv/lgc/logs/{name}.log", **kw)
-
-    services = [
-        svc("postgres", ServiceState.HEALTHY, pid=4101, port=54011, version="PostgreSQL 15.18",
-            url="postgresql://lgconsole:***@127.0.0.1:54011/lgconsole", started_at=NOW - 7260, healthy_at=NOW - 7258,
-            detail="accepting connections"),
-        svc("redis", ServiceState.HEALTHY, pid=4102, port=54012, version="Redis 7.0.15",
-            url="redis://:***@127.0.0.1:54012/0", started_at=NOW - 7260, healthy_at=NOW - 7259, detail="PONG"),
-        svc("vllm", ServiceState.HEALTHY if all_healthy else ServiceState.STARTING, pid=4150, port=54013,
-            version="vLLM 0.32.0" if all_healthy else None, url="http://127.0.0.1:54013",
-            started_at=NOW - 95, healthy_at=NOW - 2 if all_healthy else None,
-            detail="GET /health" if all_healthy else
-            "starting 95s: INFO Loading safetensors checkpoint shards: 75% Completed | 3/4"),
-        svc("langgraph", ServiceState.HEALTHY if all_healthy else ServiceState.CRASHED,
-            pid=4188 if all_healthy else None, port=54014, version="langgraph-api 0.16.7", url="http://127.0.0.1:54014",
-            started_at=NOW - 40, healthy_at=NOW - 38 if all_healthy else None, restarts=0 if all_healthy else 2,
-            last_error=None if all_healthy else "langgraph: killed by signal 9 (SIGKILL); last log line: Starting background run [bracketed] [/unclosed]",
-            detail="GET /ok" if all_healthy else "restarting in 4s"),
-    ]
-    tails = {
-        "postgres": ["2026-11-24 05:53:12 UTC LOG:  database system is ready to accept connections"],
-        "vllm": ["INFO Loading weights took 41.2 s", "INFO Loading safetensors checkpoint shards: 75% Completed | 3/4"],
-        "langgraph": ["Starting background run [bracketed] [/unclosed]", "Background run succeeded"],
-    }
-    return StackSnapshot(services, 4100, True, tails, "vLLM (llama-3.1-8b)", taken_at=NOW)
-
-
-class FixedStack:
-    """Fixed data for snapshots: what the real LiveStack would read from a stack in that state."""
-
-    def __init__(self, snapshot: StackSnapshot):
-        self._snapshot = snapshot
-        self.commands: list[tuple[str, str | None]] = []
-
-    def snapshot(self) -> StackSnapshot:
-        return self._snapshot
-
-    def command(self, cmd: str, service: str | None = None) -> str:
-        self.commands.append((cmd, service))
-        return f"{cmd} {service}"
-
-    def bring_up(self) -> str:
-        return "stack already running"
-
-    def shut_down(self) -> str:
-        self.commands.append(("down", None))
-        return "stack stopped"
-
-    def log_path(self, service: str) -> Path:
-        return Path(f"/srv/lgc/logs/{service}.log")
-
 
 def _app(all_healthy: bool) -> LgConsoleApp:
     config = Config(state_dir="/srv/lgc")
-    return LgConsoleApp(config, source=FixedStack(_fixed_snapshot(all_healthy)), poll=False)
+    return LgConsoleApp(config, source=FixedStack(fixed_stack_snapshot(all_healthy)), poll=False)
 
 
 def test_stack_screen_all_healthy(snap_compare):

@@ -18,7 +18,7 @@ from lgconsole.stack.checkpoints.records import ThreadStatus, ThreadSummary
 from lgconsole.stack.metrics.ops_stats import ActiveRun, RedisMemory, TableStats
 from lgconsole.stack.services.service import ServiceState, ServiceStatus
 from stackutil import lgconsole, wait_for
-from test_stack_screen import FixedStack, _fixed_snapshot
+from fakes import FixedStack, FixedTriage, fixed_stack_snapshot
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
 
@@ -114,16 +114,8 @@ def test_exit_codes():
 
 # --- the screen --------------------------------------------------------------------------------------------
 
-class FixedTriage:
-    def __init__(self, findings):
-        self._findings = findings
-
-    def findings(self):
-        return self._findings
-
-
 def _triage_app(findings):
-    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(_fixed_snapshot(False)), poll=False)
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(False)), poll=False)
 
     async def show(pilot):
         screen = TriageScreen(FixedTriage(findings), poll=False)

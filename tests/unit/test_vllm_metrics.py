@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gpu_fixtures import MetricsServer, fixture_metrics, fixture_text
+from fakes import MetricsServer
+from gpu_fixtures import fixture_metrics, fixture_text
 from lgconsole.stack.metrics.vllm import (Histogram, MetricsWindow, VllmScraper, base_url, histogram_quantile,
                                           parse_metrics, rates_between)
 

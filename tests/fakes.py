@@ -1,0 +1,218 @@
+"""Every stand-in the tests and benchmarks use for a source or a service: fixed stack snapshots and the stack source
+that serves them, the fixed Threads and Triage sources, and a real loopback HTTP server serving recorded vLLM
+metrics. Recorded data itself stays in the *fixtures modules; this module only serves it."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from gpu_fixtures import FIXTURES as VLLM_FIXTURES
+from gpu_fixtures import T0, fixture_text
+from threadfixtures import Recorded, load
+from lgconsole.console.sources.stack import StackSnapshot
+from lgconsole.console.model.thread_browser import checkpoint_key
+from lgconsole.console.sources.threads import ServerState, ThreadsPage
+from lgconsole.stack.checkpoints.records import CheckpointNode, CheckpointState, UnknownCheckpoint, UnknownThread
+from lgconsole.stack.services.service import ServiceState, ServiceStatus
+
+NOW = 1_790_000_000.0  # the fixed wall clock of the stack snapshots: stable frames
+
+
+# --- the Stack source ---------------------------------------------------------------------------------------------
+
+def fixed_stack_snapshot(all_healthy: bool) -> StackSnapshot:
+    """The demo stack on a box with vLLM: all four services healthy, or vLLM still loading and the LangGraph server
+    crashed in a restart loop (its last log line has Rich markup that must print literally)."""
+
+    def svc(name, state, **kw):
+        return ServiceStatus(name=name, state=state, log_path=f"/srv/lgc/logs/{name}.log", **kw)
+
+    services = [
+        svc("postgres", ServiceState.HEALTHY, pid=4101, port=54011, version="PostgreSQL 15.18",
+            url="postgresql://lgconsole:***@127.0.0.1:54011/lgconsole", started_at=NOW - 7260, healthy_at=NOW - 7258,
+            detail="accepting connections"),
+        svc("redis", ServiceState.HEALTHY, pid=4102, port=54012, version="Redis 7.0.15",
+            url="redis://:***@127.0.0.1:54012/0", started_at=NOW - 7260, healthy_at=NOW - 7259, detail="PONG"),
+        svc("vllm", ServiceState.HEALTHY if all_healthy else ServiceState.STARTING, pid=4150, port=54013,
+            version="vLLM 0.32.0" if all_healthy else None, url="http://127.0.0.1:54013",
+            started_at=NOW - 95, healthy_at=NOW - 2 if all_healthy else None,
+            detail="GET /health" if all_healthy else
+            "starting 95s: INFO Loading safetensors checkpoint shards: 75% Completed | 3/4"),
+        svc("langgraph", ServiceState.HEALTHY if all_healthy else ServiceState.CRASHED,
+            pid=4188 if all_healthy else None, port=54014, version="langgraph-api 0.16.7", url="http://127.0.0.1:54014",
+            started_at=NOW - 40, healthy_at=NOW - 38 if all_healthy else None, restarts=0 if all_healthy else 2,
+            last_error=None if all_healthy else "langgraph: killed by signal 9 (SIGKILL); last log line: Starting background run [bracketed] [/unclosed]",
+            detail="GET /ok" if all_healthy else "restarting in 4s"),
+    ]
+    tails = {
+        "postgres": ["2026-11-24 05:53:12 UTC LOG:  database system is ready to accept connections"],
+        "vllm": ["INFO Loading weights took 41.2 s", "INFO Loading safetensors checkpoint shards: 75% Completed | 3/4"],
+        "langgraph": ["Starting background run [bracketed] [/unclosed]", "Background run succeeded"],
+    }
+    return StackSnapshot(services, 4100, True, tails, "vLLM (llama-3.1-8b)", taken_at=NOW)
+
+
+def gpu_box_snapshot() -> StackSnapshot:
+    """The stack behind the GPU screen's fixed readings: every service healthy, vLLM (tiny-llama) on port 8000, at the
+    GPU fixtures' clock (gpu_fixtures.T0)."""
+    services = [
+        ServiceStatus(name="postgres", state=ServiceState.HEALTHY, pid=4101, port=54011, started_at=T0 - 600),
+        ServiceStatus(name="redis", state=ServiceState.HEALTHY, pid=4102, port=54012, started_at=T0 - 600),
+        ServiceStatus(name="vllm", state=ServiceState.HEALTHY, pid=4242, port=8000, started_at=T0 - 300,
+                      url="http://127.0.0.1:8000"),
+        ServiceStatus(name="langgraph", state=ServiceState.HEALTHY, pid=4188, port=54014, started_at=T0 - 60),
+    ]
+    return StackSnapshot(services, 4100, True, {}, "vLLM (tiny-llama)", taken_at=T0)
+
+
+class FixedStack:
+    """What the real LiveStack would read from a stack in a fixed state; commands are recorded, not sent."""
+
+    def __init__(self, snapshot: StackSnapshot):
+        self._snapshot = snapshot
+        self.commands: list[tuple[str, str | None]] = []
+
+    def snapshot(self) -> StackSnapshot:
+        return self._snapshot
+
+    def command(self, cmd: str, service: str | None = None) -> str:
+        self.commands.append((cmd, service))
+        return f"{cmd} {service}"
+
+    def bring_up(self) -> str:
+        return "stack already running"
+
+    def shut_down(self) -> str:
+        self.commands.append(("down", None))
+        return "stack stopped"
+
+    def log_path(self, service: str) -> Path:
+        return Path(f"/srv/lgc/logs/{service}.log")
+
+
+# --- the Threads source -------------------------------------------------------------------------------------------
+
+class FixedThreads:
+    """What ThreadsSource would read from a stack in the recorded state (threadfixtures.load()); time-travel actions
+    are recorded, not sent."""
+
+    def __init__(self, recorded: Recorded | None = None, server_up: bool = True):
+        self.data = recorded or load()
+        self.server = ServerState(True, "http://127.0.0.1:54014") if server_up else ServerState(
+            False, "http://127.0.0.1:54014 does not answer (All connection attempts failed)")
+        self.actions: list[tuple] = []
+
+    def server_state(self) -> ServerState:
+        return self.server
+
+    def read_threads(self, status: str | None, text: str | None, sort: str) -> ThreadsPage:
+        found = [s for s in self.data.summaries
+                 if (not status or s.status.value == status) and (not text or text.lower() in s.thread_id.lower())]
+        key = sort.lstrip("-")
+        attr = {"last_activity": lambda s: s.last_activity, "checkpoint_count": lambda s: s.checkpoint_count,
+                "step": lambda s: s.latest_step or -2, "status": lambda s: s.status.value,
+                "thread_id": lambda s: s.thread_id}[key]
+        found.sort(key=lambda s: (attr(s), s.thread_id), reverse=sort.startswith("-"))
+        return ThreadsPage(found, len(found), self.data.schema, self.server, now=self.data.now)
+
+    def count_threads(self, status: str | None, text: str | None) -> int:
+        return len(self.read_threads(status, text, "thread_id").summaries)
+
+    def read_history(self, thread_id: str) -> list[CheckpointNode]:
+        if thread_id not in self.data.histories:
+            raise UnknownThread(f"unknown thread {thread_id!r}: no checkpoint has this thread id")
+        return self.data.histories[thread_id]
+
+    def read_state(self, thread_id: str, checkpoint_id: str, ns: str = "") -> CheckpointState:
+        try:
+            return self.data.states[thread_id][checkpoint_key(checkpoint_id, ns)]
+        except KeyError:
+            raise UnknownCheckpoint(f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}") from None
+
+    def read_state_with_parent(self, thread_id: str, checkpoint_id: str, ns: str = "",
+                               parent: tuple[str, str] | None = None) -> tuple[CheckpointState, CheckpointState | None]:
+        return self.read_state(thread_id, checkpoint_id, ns), self.read_state(thread_id, *parent) if parent else None
+
+    def close(self) -> None:
+        pass
+
+    async def replay(self, thread_id: str, checkpoint_id: str) -> Any:
+        self.actions.append(("replay", thread_id, checkpoint_id))
+        raise _not_sent()
+
+    async def fork(self, thread_id: str, checkpoint_id: str, update: dict, as_node: str | None = None) -> Any:
+        self.actions.append(("fork", thread_id, checkpoint_id, update, as_node))
+        raise _not_sent()
+
+    async def resume(self, thread_id: str, value: Any) -> Any:
+        self.actions.append(("resume", thread_id, value))
+        raise _not_sent()
+
+    async def copy(self, thread_id: str) -> Any:
+        self.actions.append(("copy", thread_id))
+        raise _not_sent()
+
+
+def _not_sent():
+    from lgconsole.stack.server.time_travel import TimeTravelError
+
+    return TimeTravelError("fixed data: nothing is sent from a snapshot test")
+
+
+# --- the Triage source --------------------------------------------------------------------------------------------
+
+class FixedTriage:
+    """A triage source that always finds the same findings."""
+
+    def __init__(self, findings):
+        self._findings = findings
+
+    def findings(self):
+        return self._findings
+
+
+# --- a vLLM /metrics endpoint -------------------------------------------------------------------------------------
+
+class MetricsServer:
+    """A tiny real HTTP server on loopback answering `/<name>/metrics` with fixture scrapes (busy, idle, ...),
+    `/garbage/metrics` with HTML, `/down/metrics` with 503 like a dead vLLM engine, and `.../v1/models`."""
+
+    def __init__(self):
+        texts = {name: fixture_text(name) for name in ("idle", "after_load", "busy", "starved")}
+        texts["garbage"] = "<html>hello</html>"
+        models = (VLLM_FIXTURES / "vllm_v1_models.json").read_text()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server API)
+                name = self.path.strip("/").removesuffix("/metrics")
+                if self.path.endswith("/v1/models"):
+                    status, body = 200, models
+                elif name in texts:
+                    status, body = 200, texts[name]
+                else:
+                    status, body = (503, "engine dead") if name == "down" else (404, "not found")
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> MetricsServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
