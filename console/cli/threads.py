@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 
 from lgconsole.console.config import Config
-from lgconsole.console.model.masking import mask_secrets, mask_text
+from lgconsole.console.model.masking import mask_secret_keys, mask_text
 from lgconsole.console.model.text import format_age
 from lgconsole.console.rows.thread_text import cut, thread_detail
 from lgconsole.console.sources.urls import postgres_url
@@ -212,11 +212,11 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
                       "b": {"checkpoint_id": id_b, "checkpoint_ns": ns_b, "step": state_b.step},
                       "empty": found.is_empty, **found.to_json()}), file=out)
         return 0
-    found = diff_states(mask_secrets(state_a.values), mask_secrets(state_b.values))
+    found = diff_states(mask_secret_keys(state_a.values), mask_secret_keys(state_b.values))
     print(f"--- {id_a}  step {state_a.step}{'  [' + ns_a + ']' if ns_a else ''}", file=out)
     print(f"+++ {id_b}  step {state_b.step}{'  [' + ns_b + ']' if ns_b else ''}", file=out)
     for line in found.lines():
-        print(line, file=out)
+        print(mask_text(line), file=out)
     if found.is_empty:
         print("(no differences in the state)", file=out)
     unreadable = sorted(set(state_a.unreadable) | set(state_b.unreadable))

@@ -17,7 +17,7 @@ from lgconsole.widgets.thread_table import ThreadRow
 
 from lgconsole.console.model.checkpoint_tree import CheckpointTree, TreeNode, namespace_node
 from lgconsole.console.model.interrupts import question_text
-from lgconsole.console.model.masking import MASK, mask_secrets, mask_text, secret_key
+from lgconsole.console.model.masking import MASK, mask_secret_keys, mask_secrets, mask_text, secret_key
 from lgconsole.console.model.state_diff import diff_states, message_fields, message_summary
 from lgconsole.console.model.text import format_age
 from lgconsole.console.model.thread_browser import FollowedRun, ThreadsView, checkpoint_key
@@ -232,14 +232,15 @@ def pending_lines(state: CheckpointState) -> list[str]:
 
 def diff_sections(state: CheckpointState, parent: CheckpointState | None, width: int = 100) -> list[tuple[str, list[str]]]:
     """DiffView sections: what this checkpoint changed against its parent, then what waits or failed here."""
+    # keys masked in the states, secret-shaped values in the lines shown (a 10k-message state is diffed, not shown)
     if parent is None:
-        found = diff_states({}, mask_secrets(state.values))
+        found = diff_states({}, mask_secret_keys(state.values))
         title = "diff: the thread's first checkpoint (everything is new)"
     else:
-        found = diff_states(mask_secrets(parent.values), mask_secrets(state.values))
+        found = diff_states(mask_secret_keys(parent.values), mask_secret_keys(state.values))
         where = " (where the subgraph call started)" if parent.checkpoint_ns != state.checkpoint_ns else ""
         title = f"diff to parent {short_id(parent.checkpoint_id)} · step {parent.step}{where}"
-    lines = found.lines(width)
+    lines = [mask_text(line) for line in found.lines(width)]
     sections = [(title, lines if lines else ["# no change to the state"])]
     pending = pending_lines(state)
     if pending:

@@ -108,3 +108,30 @@ def test_secrets_in_state_are_masked_in_views_and_never_sent_back():
     assert "sk-live" not in str([e.lines for e in state_entries(state)])
     edited = values_json(state).replace('"task": "t"', '"task": "u"')
     assert fork_update(state, edited) == {"task": "u"}  # the masked key stays out of the update
+
+
+def test_the_screen_state_picks_the_cursor_and_marks_what_a_write_added():
+    from lgconsole.console.model.thread_browser import LATEST, ListQuery, ThreadFocus
+
+    query = ListQuery()
+    assert query.key == ("", "", "-last_activity") and query.sort_title == "last activity ↓"
+    query.toggle_status("waiting")
+    query.toggle_status("waiting")  # the same key twice: all again
+    query.next_sort()
+    assert query.key == ("", "", "-checkpoint_count")
+    for _ in range(3):
+        query.next_sort()
+    assert query.key == ("", "", "thread_id")  # ids ascending
+    nodes = DATA.histories[FORKED]
+    head = latest_checkpoint(nodes)
+    focus = ThreadFocus()
+    focus.open(FORKED)
+    assert focus.history_read(nodes) == (head, head)  # nothing selected yet: the head
+    focus.checkpoint = head
+    assert focus.to_read()[0] == head and focus.node_at(head).checkpoint_id == head
+    focus.expect_new(FORKED, LATEST)  # a write is coming: what it adds is new, the cursor goes to the new head
+    older, newest = nodes[:-3], nodes
+    focus.before = {checkpoint_key(n.checkpoint_id, n.checkpoint_ns) for n in older}
+    latest, select = focus.history_read(newest)
+    assert select == latest and focus.pending is None and len(focus.new) == 3
+    assert "coder" in focus.writers() and not any(w.startswith("__") for w in focus.writers())
