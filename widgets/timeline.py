@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -17,7 +18,7 @@ STATUS_ICONS = {"running": "▶", "done": "✓", "error": "✖", "interrupted": 
 class StepItem:
     """Plain data for one row: `key` is stable for the life of the step."""
 
-    key: int
+    key: Hashable  # unique across every run the timeline shows
     node: str
     status: str
     superstep: int
@@ -30,7 +31,7 @@ class Timeline(Tree):
     """Rows are added and relabelled, never rebuilt: a long run stays cheap to repaint."""
 
     class StepSelected(Message):
-        def __init__(self, key: int) -> None:
+        def __init__(self, key: Hashable) -> None:
             super().__init__()
             self.key = key
 
@@ -38,8 +39,8 @@ class Timeline(Tree):
         super().__init__("run", **kwargs)
         self.show_root = False
         self.guide_depth = 2
-        self._step_nodes: dict[int, object] = {}
-        self._step_labels: dict[int, str] = {}
+        self._step_nodes: dict[Hashable, object] = {}
+        self._step_labels: dict[Hashable, str] = {}
         self.follow = True
 
     def show(self, items: list[StepItem]) -> None:

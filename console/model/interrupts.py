@@ -47,7 +47,7 @@ def payload_fields(value: Any, max_fields: int = 6, limit: int = 200) -> list[tu
     fields = []
     for key, item in [(k, v) for k, v in value.items() if k != QUESTION_KEY][:max_fields]:
         line = " ".join(item.split()) if isinstance(item, str) else " ".join(json.dumps(item, default=str).split())
-        fields.append((str(key), _cut(line, limit)))
+        fields.append((str(key), line[:limit] + ("…" if len(line) > limit else "")))
     return fields
 
 

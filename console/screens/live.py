@@ -19,13 +19,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from lgconsole.stack.server.runs import RunSession
 from lgconsole.widgets.diff_view import DiffView
 from lgconsole.widgets.timeline import StepItem, Timeline
 
+from lgconsole.console.model.interrupts import AnswerError, interrupt_value, parse_answer, payload_fields, \
+    payload_json, question_of
 from lgconsole.console.model.live_run import LiveRun, NodeStep
+from lgconsole.console.model.status import RunStatus, StepStatus
+from lgconsole.console.sources.run_follower import RunFollower
 from lgconsole.console.sources.urls import langgraph_url
 from lgconsole.console.screens.base import ConsoleScreen
+from lgconsole.console.screens.run_messages import FollowedRunChanged
 
 PAINT_GAP = 0.05  # at most 20 paints a second
 IDLE_REPAINT_SECONDS = 1.0  # elapsed time in the info line
@@ -33,30 +37,23 @@ DEFAULT_INPUT = '{"task": "Summarise last night\'s failed batch jobs", "delay": 
 
 
 def step_items(steps) -> list[StepItem]:
-    return [StepItem(s.seq, s.node, s.status, s.superstep, s.duration, s.summary(), tuple(step_items(s.children)))
+    """Timeline rows; keys are unique across the runs of a session, so a second run's steps never land on rows of
+    the first one."""
+    return [StepItem(s.key, s.node, s.status, s.superstep, s.duration, s.summary(), tuple(step_items(s.children)))
             for s in steps]
-
-
-def parse_answer(text: str):
-    """An interrupt answer: JSON when it parses (true, {"approved": false}), else the text itself."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 def interrupt_text(value, max_lines: int = 6) -> Text:
     """The interrupt payload: its question first, then each other field on one line."""
     text = Text("waiting for input", style="bold magenta")
     if isinstance(value, dict):
-        if "question" in value:
-            text.append(f"  {value['question']}", style="bold")
-        for key, item in list((k, v) for k, v in value.items() if k != "question")[:max_lines]:
-            line = " ".join(json.dumps(item, default=str).split()) if not isinstance(item, str) else " ".join(item.split())
+        if question_of(value) is not value:
+            text.append(f"  {question_of(value)}", style="bold")
+        for key, line in payload_fields(value, max_lines):
             text.append(f"\n  {key}: ", style="magenta")
-            text.append(line[:200] + ("…" if len(line) > 200 else ""))
+            text.append(line)
     else:
-        text.append("  " + json.dumps(value, default=str)[:400])
+        text.append("  " + payload_json(value, limit=400))
     return text
 
 
@@ -145,13 +142,13 @@ class LiveScreen(ConsoleScreen):
 
     def __init__(self, live: LiveRun | None = None, assistant: str = "demo"):
         super().__init__()
-        self.live = live or LiveRun()
+        self._shown = live or LiveRun()  # what is shown until a run is followed (a recorded one in snapshots)
+        self.follower: RunFollower | None = None
         self.assistant = assistant
-        self.session: RunSession | None = None
         self.thread_id: str | None = None
         self.started_at: float | None = None
-        self._painted = -1
-        self._selected: int | None = None
+        self._painted: tuple[int, int] | None = None
+        self._selected: str | None = None
         self._last_paint = 0.0
         self._paint_scheduled = False
 
@@ -171,11 +168,12 @@ class LiveScreen(ConsoleScreen):
         self.set_interval(IDLE_REPAINT_SECONDS, self.schedule_paint)
         self.repaint()
 
+    @property
+    def live(self) -> LiveRun:
+        """The run shown: the follower's (it owns the run's state), else the one given."""
+        return self.follower.live if self.follower is not None else self._shown
+
     # --- painting ------------------------------------------------------------------------------------------
-    def feed(self, event) -> None:
-        """Fold one event into the run and make sure a paint follows soon."""
-        self.live.feed(event)
-        self.schedule_paint()
 
     def schedule_paint(self) -> None:
         if self._paint_scheduled:
@@ -187,9 +185,13 @@ class LiveScreen(ConsoleScreen):
     def repaint(self) -> None:
         self._paint_scheduled = False
         self._last_paint = time.monotonic()
-        if self.live.version == self._painted and self.live.status != "running":
+        painted = (self.live.number, self.live.version)
+        if painted == self._painted and self.live.status != RunStatus.RUNNING:
             return
-        self._painted = self.live.version
+        if self._painted is not None and painted[0] != self._painted[0]:
+            self._selected = None  # a new run: the detail follows its newest step
+        self._painted = painted
+        self.post_message(FollowedRunChanged(self.live))  # the app forwards it to the Graph screen
         timeline = self.query_one(Timeline)
         timeline.show(step_items(self.live.steps))
         self._paint_info()
@@ -210,21 +212,21 @@ class LiveScreen(ConsoleScreen):
         text.append(f"  ·  {live.step_count} steps · {live.events} events")
         if live.steps_dropped:
             text.append(f" · {live.steps_dropped} oldest steps dropped", style="yellow")
-        if self.started_at is not None and live.status == "running":
+        if self.started_at is not None and live.status == RunStatus.RUNNING:
             text.append(f" · {time.monotonic() - self.started_at:.0f}s")
         if live.error:
             text.append(f"\n {live.error}", style="red")
         if live.notes:
             text.append(f"\n {live.notes[-1]}", style="yellow")
-        if not live.step_count and live.status == "starting":
+        if not live.step_count and live.status == RunStatus.STARTING:
             text.append("\n n: start a run   a: attach to a run in progress on a thread", style="dim")
         self.query_one("#live-info", Static).update(text)
 
-    def _find(self, key: int | None) -> NodeStep | None:
+    def _find(self, key: str | None) -> NodeStep | None:
         if key is None:
             return None
         for step in self.live.all_steps():
-            if step.seq == key:
+            if step.key == key:
                 return step
         return None
 
@@ -241,12 +243,13 @@ class LiveScreen(ConsoleScreen):
         sections = [(title, [])]
         if step.diff is not None:
             sections[0] = (title, step.diff.lines(100))
-        elif step.status == "interrupted":
+        elif step.status == StepStatus.INTERRUPTED:
             sections[0] = (title, ["# stopped at interrupt() before writing anything"])
-        elif step.status == "running":
+        elif step.status == StepStatus.RUNNING:
             sections[0] = (title, ["# running…"])
-        elif step.status in ("error", "cancelled"):
-            sections[0] = (title, [f"# {'failed' if step.status == 'error' else 'cancelled'} before writing anything"])
+        elif step.status in (StepStatus.ERROR, StepStatus.CANCELLED):
+            sections[0] = (title, [f"# {'failed' if step.status == StepStatus.ERROR else 'cancelled'} before writing "
+                                   "anything"])
         if step.error:
             sections.append(("error", [f"! {step.error}"]))
         if step.tokens:
@@ -256,49 +259,47 @@ class LiveScreen(ConsoleScreen):
             sections.append(("custom events", [json.dumps(c, default=str)[:160] for c in step.custom]))
         for interrupt in step.interrupts:
             sections.append(("interrupt", [f"? {line}" for line in
-                                           json.dumps(interrupt.get("value"), indent=2, default=str).splitlines()]))
+                                           payload_json(interrupt_value(interrupt), indent=2).splitlines()]))
+        for interrupt in step.answered:
+            sections.append(("interrupt (answered)", [f"  {line}" for line in
+                                                      payload_json(interrupt_value(interrupt), indent=2).splitlines()]))
         view.show(sections)
 
     def _paint_interrupt(self) -> None:
         panel = self.query_one("#interrupt-panel")
-        waiting = bool(self.live.interrupts) and self.live.status not in ("running", "starting")
+        waiting = bool(self.live.interrupts) and self.live.status.over
         panel.display = waiting
         if waiting:
-            value = self.live.interrupts[-1].get("value") if isinstance(self.live.interrupts[-1], dict) else None
-            self.query_one("#interrupt-payload", Static).update(interrupt_text(value))
+            last = self.live.interrupts[-1]
+            self.query_one("#interrupt-payload", Static).update(
+                interrupt_text(interrupt_value(last) if isinstance(last, dict) else None))
 
     def on_timeline_step_selected(self, event: Timeline.StepSelected) -> None:
         self._selected = event.key
         self._paint_detail()
 
-    # --- actions -------------------------------------------------------------------------------------------
+    # --- actions -----------------------------------------------------------------------------------------------
     def select(self, thread_id: str) -> None:
         """Attach to the thread's run in progress (a jump from Triage)."""
-        self.live = LiveRun()
-        self._selected = None
-        self.run_stream(self.assistant, thread_id=thread_id, attach=True)
+        self.run_stream("attach", thread_id=thread_id)
 
     def action_new_run(self) -> None:
         def chosen(result: dict | None) -> None:
             if result:
                 self.assistant = result["assistant"]
-                self.live = LiveRun()
-                self._selected = None
-                self.run_stream(result["assistant"], payload=result["input"], thread_id=result["thread_id"])
+                self.run_stream("start", payload=result["input"], thread_id=result["thread_id"])
 
         self.app.push_screen(NewRunScreen(self.assistant), chosen)
 
     def action_attach(self) -> None:
         def chosen(thread_id: str | None) -> None:
             if thread_id:
-                self.live = LiveRun()
-                self._selected = None
-                self.run_stream(self.assistant, thread_id=thread_id, attach=True)
+                self.run_stream("attach", thread_id=thread_id)
 
         self.app.push_screen(AttachScreen(), chosen)
 
     def action_cancel_run(self) -> None:
-        if self.session is None or self.live.status != "running":
+        if self.follower is None or not self.follower.running:
             self.notify("no run in progress", severity="warning")
             return
         self._cancel()
@@ -318,55 +319,52 @@ class LiveScreen(ConsoleScreen):
         if event.input.id != "interrupt-answer":
             return super().on_input_submitted(event)
         event.stop()
-        if not event.value.strip() or not self.thread_id:
+        if not self.thread_id:
             return
-        answer = parse_answer(event.value)
+        try:
+            answer = parse_answer(event.value)
+        except AnswerError:
+            return  # nothing typed: nothing to send
         event.input.value = ""
-        self.run_stream(self.assistant, thread_id=self.thread_id, command={"resume": answer})
+        self.run_stream("resume", thread_id=self.thread_id, answer=answer)
 
     # --- workers -------------------------------------------------------------------------------------------
-    @work(exclusive=True, group="live-stream", exit_on_error=False)
-    async def run_stream(self, assistant: str, payload=None, thread_id: str | None = None, command: dict | None = None,
-                         attach: bool = False) -> None:
-        live = self.live
-        self.app.latest_live = live  # the Graph screen lights its nodes from it
-        live.status, live.error, live.interrupts = "starting", None, []
-        live.version += 1
-        self.schedule_paint()
-        try:
+    async def _follower(self) -> RunFollower:
+        if self.follower is None:
             url = await asyncio.to_thread(langgraph_url, self.app.config)
-            if attach:
-                session = await RunSession.attach(url, thread_id)
-            else:
-                session = await RunSession.start(url, assistant, input=payload, thread_id=thread_id, command=command)
-        except Exception as exc:
-            live.status, live.error = "error", str(exc)
-            live.version += 1
-            self.schedule_paint()
-            self.notify(str(exc), severity="error", timeout=8)
-            return
-        self.session, self.thread_id, self.started_at = session, session.thread_id, time.monotonic()
-        live.status = "running"
+            self.follower = RunFollower(url, on_change=lambda _live: self.schedule_paint(), live=self._shown)
+        return self.follower
+
+    @work(exclusive=True, group="live-stream", exit_on_error=False)
+    async def run_stream(self, how: str, payload=None, thread_id: str | None = None, answer=None) -> None:
+        """Begin a run (`start`, `attach`, or `resume` with an answer) and follow it to its end."""
         try:
-            async for event in session.events():
-                self.feed(event)
-            outcome = await session.outcome()
-            status = "cancelled" if outcome.cancelled else "waiting" if outcome.waiting_for_input else outcome.status
-            live.finish(status, outcome.error, outcome.interrupts)
-            live.outcome = outcome
-            self.schedule_paint()
+            follower = await self._follower()
+            if how == "attach":
+                await follower.attach(thread_id)
+            elif how == "resume":
+                await follower.resume(answer, thread_id=thread_id, assistant=self.assistant)
+            else:
+                await follower.start(self.assistant, input=payload, thread_id=thread_id)
         except Exception as exc:
-            live.status, live.error = "error", str(exc)
-            live.version += 1
-            self.schedule_paint()
-            self.notify(str(exc), severity="error", timeout=8)
-        finally:
-            await session.close()
+            self._failed(exc)
+            return
+        self.thread_id, self.started_at = follower.thread_id, time.monotonic()
+        try:
+            await follower.follow()
+        except Exception as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.follower is None:
+            self._shown.fail(str(exc))
+        self.schedule_paint()
+        self.notify(str(exc), severity="error", timeout=8)
 
     @work(group="live-cancel", exit_on_error=False)
     async def _cancel(self) -> None:
         try:
-            await self.session.cancel()
+            await self.follower.cancel()
             self.notify("cancel sent")
         except Exception as exc:
             self.notify(str(exc), severity="error")

@@ -169,13 +169,14 @@ class RunFollower:
 
     async def stop(self) -> None:
         """Stop following (the run goes on on the server) and close the session."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        if self._task is not None:
+            if not self._task.done():
+                self._task.cancel()
             try:
-                await self._task
+                await self._task  # follow() closes the session on its way out
             except (asyncio.CancelledError, Exception):
                 pass
-        if self.session is not None:
+        elif self.session is not None:
             await self.session.close()
 
     async def cancel(self, rollback: bool = False) -> None:

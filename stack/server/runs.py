@@ -98,6 +98,47 @@ async def _call(what: str, coro):
         raise RunError(f"{what}: {one_line(exc)}") from None
 
 
+def _status_code(exc: BaseException) -> int | None:
+    return getattr(getattr(exc, "response", None), "status_code", None)
+
+
+async def get_thread(url: str, thread_id: str, timeout: float = 10) -> dict | None:
+    """The server's record of a thread (status, values, metadata); None when it does not know it (404)."""
+    client = _client(url, timeout)
+    try:
+        return await client.threads.get(thread_id)
+    except Exception as exc:
+        if _status_code(exc) == 404:
+            return None
+        raise RunError(f"thread {thread_id}: {one_line(exc)}") from None
+    finally:
+        await client.aclose()
+
+
+async def get_run(url: str, thread_id: str, run_id: str, timeout: float = 10) -> dict | None:
+    """The server's record of a run; None when it does not know it (404: gone, or lost in a restart)."""
+    client = _client(url, timeout)
+    try:
+        return await client.runs.get(thread_id, run_id)
+    except Exception as exc:
+        if _status_code(exc) == 404:
+            return None
+        raise RunError(f"run {run_id}: {one_line(exc)}") from None
+    finally:
+        await client.aclose()
+
+
+async def recreate_thread(url: str, thread_id: str, metadata: dict, timeout: float = 10) -> None:
+    """Create the thread again with the same id and metadata (a dev server that restarted forgot it; its
+    checkpoints are still in Postgres). Nothing happens when the server knows it."""
+    client = _client(url, timeout)
+    try:
+        await _call(f"re-create thread {thread_id}",
+                    client.threads.create(thread_id=thread_id, if_exists="do_nothing", metadata=metadata))
+    finally:
+        await client.aclose()
+
+
 class RunSession:
     """One run being watched: start it (or attach to it), then iterate `events()`; `outcome()` when it ends."""
 

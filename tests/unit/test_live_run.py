@@ -110,3 +110,48 @@ def test_a_resumed_run_hands_back_saved_writes_without_bogus_steps():
     assert nodes["coder"].cached and nodes["coder"].status == "done" and "not re-run" in nodes["coder"].summary()
     assert nodes["researcher"].status == "done" and not nodes["researcher"].cached
     assert nodes["reviewer"].status == "running"  # neither handed back nor finished yet
+
+
+# --- an answered interrupt, and runs side by side ---------------------------------------------------------------
+
+def test_the_step_that_waited_shows_how_it_ended_after_the_answer():
+    """The answer resumes the very task that stopped at interrupt() (same task id): its step goes on, done."""
+    live = _fed("demo_answer_before")
+    live.finish("waiting", interrupts=live.steps[-1].interrupts)
+    approval = live.steps[-1]
+    assert approval.node == "approval" and approval.status == "interrupted" and "waits for input" in approval.summary()
+    steps_before = live.step_count
+    live.begin()
+    for event in recorded("demo_answer_after"):
+        live.feed(event)
+    live.finish("success")
+    assert [s.node for s in live.steps][-2:] == ["approval", "finalize"]
+    assert approval.status == "done" and not approval.interrupts and approval.answered
+    assert "waits for input" not in approval.summary() and "answered" in approval.summary()
+    assert approval.diff is not None and approval.diff.top_level_keys()
+    assert live.step_count == steps_before + 1  # finalize; approval is the same step, not a second one
+    assert not any(s.status == "interrupted" for s in live.all_steps())
+
+
+def test_step_keys_are_unique_across_runs():
+    first, second = _fed("demo_interrupt"), _fed("demo_interrupt")
+    keys = [s.key for s in first.all_steps()] + [s.key for s in second.all_steps()]
+    assert len(keys) == len(set(keys))
+    assert any(s.children for s in second.steps)  # the review subgraph's steps, nested
+
+
+def test_the_model_takes_any_event_with_the_four_fields():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Event:  # not the stack's RunEvent
+        mode: str
+        data: object
+        namespace: tuple = ()
+        received: float = 0.0
+
+    live = LiveRun()
+    live.feed(Event("tasks", {"id": "t1", "name": "coder", "input": {}}))
+    live.feed(Event("tasks", {"id": "t1", "name": "coder", "error": {"error": "RuntimeError", "message": "boom"},
+                              "result": None}, received=1.0))
+    assert live.steps[0].status == "error" and live.steps[0].error == "RuntimeError: boom"
