@@ -13,6 +13,7 @@ from lgconsole.console.screens.gpu import GpuScreen
 from lgconsole.widgets.gauge import Gauge
 from lgconsole.widgets.gpu_table import GpuProcessTable
 from lgconsole.widgets.sparkline import sparkline_cells
+from pilotwait import pilot_wait
 
 
 def _app() -> LgConsoleApp:
@@ -106,12 +107,12 @@ async def test_polling_reads_on_a_timer_and_pauses():
         source = ReplayGpuSource(readings)
         screen = GpuScreen(source=source)
         await app.push_screen(screen)
-        await pilot.pause(0.6)
+        await pilot_wait(pilot, lambda: source.index >= 3, timeout=10, what="three reads on the 0.1 s timer")
         assert source.index >= 3
         await pilot.press("p")
         await app.workers.wait_for_complete()
         seen = source.index
-        await pilot.pause(0.4)
+        await pilot.pause(0.4)  # four timer periods: long enough for a paused timer to show it still reads
         assert source.index == seen
 
 
@@ -165,11 +166,9 @@ async def test_screen_polls_a_real_metrics_endpoint():
         async with app.run_test(size=(120, 40)) as pilot:
             screen = GpuScreen(source=source)
             await app.push_screen(screen)
-            for _ in range(50):
-                await pilot.pause(0.1)
-                track = next(iter(screen.telemetry.tracks.values()), None)
-                if track is not None and len(track.window) >= 3:
-                    break
+            await pilot_wait(pilot, lambda: len(next(iter(screen.telemetry.tracks.values())).window) >= 3,
+                             timeout=10, what="three scrapes of the metrics endpoint")
+            track = next(iter(screen.telemetry.tracks.values()))
             assert track.latest.running == 7 and track.error is None
             assert screen.query_one("#kv-gauge", Gauge).fraction == pytest.approx(0.933, abs=1e-3)
             gpus = screen.telemetry.reading.gpus
@@ -234,10 +233,8 @@ async def test_default_source_with_nothing_configured(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = GpuScreen()
         await app.push_screen(screen)
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if screen.telemetry.reading is not None:
-                break
+        await pilot_wait(pilot, lambda: screen.telemetry.reading is not None, timeout=10,
+                         what="the first reading of the default source")
         reading = screen.telemetry.reading
         assert reading.servers == ()
         assert "no vLLM configured" in str(screen.query_one("#vllm-state").render())
