@@ -48,14 +48,6 @@ MIN_REFRESH_SECONDS = 2.0  # the thread list is one GROUP BY over the checkpoint
 
 
 class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
-    DEFAULT_CSS = """
-    ThreadsScreen #threads-status { height: auto; padding: 0 1; }
-    ThreadsScreen #thread-table { height: auto; max-height: 35%; min-height: 4; }
-    ThreadsScreen #thread-detail { height: 1fr; border-top: solid $panel; }
-    ThreadsScreen #checkpoint-tree { width: 48%; border-right: vkey $panel; overflow-x: hidden; }
-    ThreadsScreen #checkpoint-pane { width: 1fr; }
-    ThreadsScreen #checkpoint-info { height: auto; padding: 0 1; color: $text-muted; }
-    """
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("e", "status('errored')", "Errored", show=False),

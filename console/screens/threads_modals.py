@@ -1,6 +1,6 @@
 """The Threads screen's two editors: fork (the state at a checkpoint as JSON, edited) and resume (an answer to the
 interrupt a thread waits on). Each sends through the screen's source itself, so an error keeps it open with the
-input intact."""
+input intact. Styled in app.tcss."""
 
 from __future__ import annotations
 
@@ -65,16 +65,6 @@ class _SendingModal(ModalScreen):
 class ForkScreen(_SendingModal):
     """The state at a checkpoint as JSON, to edit; validated before anything is sent; an optional as-node."""
 
-    DEFAULT_CSS = """
-    ForkScreen { align: center middle; }
-    ForkScreen > Vertical { width: 100; max-width: 95%; height: 90%; border: round $accent; background: $surface;
-                            padding: 0 1; }
-    ForkScreen #fork-title { text-style: bold; }
-    ForkScreen #fork-hint { color: $text-muted; height: auto; }
-    ForkScreen TextArea { height: 1fr; }
-    ForkScreen .modal-error { height: auto; }
-    ForkScreen Horizontal { height: auto; align-horizontal: right; }
-    """
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Fork and run")]
 
     def __init__(self, thread_id: str, state: CheckpointState, nodes_hint: str,
@@ -127,13 +117,6 @@ class ForkScreen(_SendingModal):
 class ResumeScreen(_SendingModal):
     """The interrupt's question and an answer (JSON or text)."""
 
-    DEFAULT_CSS = """
-    ResumeScreen { align: center middle; }
-    ResumeScreen > Vertical { width: 90; max-width: 95%; height: auto; border: round $accent; background: $surface;
-                              padding: 0 1; }
-    ResumeScreen #resume-question { height: auto; max-height: 8; margin-bottom: 1; }
-    ResumeScreen .modal-error { height: auto; }
-    """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, thread_id: str, question: str, submit: Callable[[Any], Awaitable[Any]]):
