@@ -1,1 +1,1 @@
-"""Plain-Python domain logic (state diff, checkpoint tree, graph layout, triage, capacity, the live run, interrupts, masking, sanitising, formatting). Imports neither Textual, Rich, stack/, psycopg, httpx nor langgraph_sdk."""
+"""Plain-Python domain logic (state diff, checkpoint tree, graph layout, triage, capacity, the live run and run statuses, the drill's bookkeeping, interrupts, masking, sanitising, formatting). Imports neither Textual, Rich, stack/, psycopg, httpx nor langgraph_sdk."""
