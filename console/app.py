@@ -18,7 +18,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker
 
-from lgconsole.console.model.commands import SERVICE_NAMES, CommandError, parse_command
+from lgconsole.console.model.commands import CommandError, parse_command
 from lgconsole.console.config import Config
 from lgconsole.console.screens.base import WorkerErrors
 from lgconsole.console.screens.confirm import ConfirmScreen
@@ -31,7 +31,7 @@ from lgconsole.console.screens.live import LiveScreen
 from lgconsole.console.screens.stack import StackScreen
 from lgconsole.console.screens.threads import ThreadsScreen
 from lgconsole.console.screens.triage import TriageScreen
-from lgconsole.console.sources.stack import LiveStack, StackSnapshot
+from lgconsole.console.sources.stack import SERVICE_NAMES, LiveStack, StackSnapshot
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ class LgConsoleApp(WorkerErrors, App):
     # --- command line, help, palette --------------------------------------------------------------------
     def run_command_line(self, text: str) -> None:
         try:
-            cmd = parse_command(text, tuple(entry.name for entry in SCREENS))
+            cmd = parse_command(text, tuple(entry.name for entry in SCREENS), SERVICE_NAMES)
         except CommandError as exc:
             self.notify(str(exc), severity="error")
             return

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from lgconsole.stack.services.ports import free_port, port_is_free
-from lgconsole.stack.services.service import StackPaths, StackSpec
+from lgconsole.stack.services.service import SERVICE_NAMES, StackPaths, StackSpec
 
 CONFIG_NAME = "lgconsole.toml"
 ENV_URLS = {"postgres": "POSTGRES_URL", "redis": "REDIS_URL", "langgraph": "LANGGRAPH_URL", "vllm": "VLLM_URL"}
@@ -235,7 +235,7 @@ def build_stack_spec(config: Config) -> StackSpec:
             previous = {}
     services: dict[str, dict] = {}
     taken: set[int] = set()
-    for name in ("postgres", "redis", "vllm", "langgraph"):
+    for name in SERVICE_NAMES:
         section = _section_spec(getattr(config, name))
         if name == "langgraph":
             section["project"] = config.project.path

@@ -17,8 +17,7 @@ from lgconsole.console.cli.ops import add_ops_commands
 from lgconsole.console.cli.threads import add_thread_commands
 from lgconsole.console.sources.urls import langgraph_url
 from lgconsole.console.model.text import format_duration
-
-SERVICES = ("postgres", "redis", "vllm", "langgraph")
+from lgconsole.stack.services.service import SERVICE_NAMES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="each service's state, pid, port, url, version and uptime")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     logs = sub.add_parser("logs", help="show a service's log")
-    logs.add_argument("service", choices=[*SERVICES, "supervisor"])
+    logs.add_argument("service", choices=[*SERVICE_NAMES, "supervisor"])
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
     demo = sub.add_parser("demo", help="bring the stack up with the demo graph, start demo runs, open the console")

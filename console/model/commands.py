@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SERVICE_NAMES = ("postgres", "redis", "vllm", "langgraph")
 SERVICE_VERBS = ("start", "stop", "restart", "logs")
 STACK_VERBS = ("up", "down")
 APP_VERBS = ("help", "quit", "q")
@@ -20,7 +19,8 @@ class CommandError(ValueError):
     """One line saying what was wrong and what is accepted."""
 
 
-def parse_command(text: str, screens: tuple[str, ...]) -> Command:
+def parse_command(text: str, screens: tuple[str, ...], services: tuple[str, ...]) -> Command:
+    """`screens` and `services` are the names the app has (the services from stack/, through console/sources)."""
     words = text.strip().lstrip(":").split()
     if not words:
         raise CommandError("empty command")
@@ -29,8 +29,8 @@ def parse_command(text: str, screens: tuple[str, ...]) -> Command:
         return Command(verb)
     if verb in SERVICE_VERBS:
         if len(args) != 1:
-            raise CommandError(f"usage: {verb} SERVICE ({', '.join(SERVICE_NAMES)})")
-        service = _match_service(args[0])
+            raise CommandError(f"usage: {verb} SERVICE ({', '.join(services)})")
+        service = _match_service(args[0], services)
         return Command(verb, service)
     if verb in STACK_VERBS + APP_VERBS and not args:
         return Command("quit" if verb == "q" else verb)
@@ -38,11 +38,11 @@ def parse_command(text: str, screens: tuple[str, ...]) -> Command:
     raise CommandError(f"unknown command {text.strip()!r}; try: {', '.join(known)}")
 
 
-def _match_service(word: str) -> str:
+def _match_service(word: str, services: tuple[str, ...]) -> str:
     word = word.lower()
-    matches = [s for s in SERVICE_NAMES if s.startswith(word)]
+    matches = [s for s in services if s.startswith(word)]
     if len(matches) == 1:
         return matches[0]
-    if word in SERVICE_NAMES:
+    if word in services:
         return word
-    raise CommandError(f"unknown service {word!r}; services: {', '.join(SERVICE_NAMES)}")
+    raise CommandError(f"unknown service {word!r}; services: {', '.join(services)}")

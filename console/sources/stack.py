@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from lgconsole.stack.services import supervisor
-from lgconsole.stack.services.service import ServiceState, ServiceStatus, strip_ansi, tail_lines
+from lgconsole.stack.services.service import SERVICE_NAMES, ServiceState, ServiceStatus, strip_ansi, tail_lines
 from lgconsole.widgets.service_table import ServiceRow
 
 from lgconsole.console.config import Config, build_stack_spec
@@ -75,9 +75,8 @@ class LiveStack:
 
     def _configured_services(self) -> list[ServiceStatus]:
         """Before the first `up` there is no state file: list what `up` would start."""
-        names = ["postgres", "redis", "vllm", "langgraph"]
         out = []
-        for name in names:
+        for name in SERVICE_NAMES:
             section = getattr(self.config, name)
             enabled = bool(section.url) or name != "vllm" or bool(self.config.vllm.model)
             out.append(ServiceStatus(name=name, state=ServiceState.STOPPED if enabled else ServiceState.DISABLED,

@@ -1,1 +1,1 @@
-"""The Postgres checkpointer's tables read directly: records, the safe decoder, the reader, the opt-in index, prune."""
+"""The Postgres checkpointer's tables read directly: records, safe decoder, ids, writes, reader, opt-in index, prune."""

@@ -1,1 +1,1 @@
-"""The LangGraph server's API: runs, assistants, time travel, busy threads."""
+"""The LangGraph server's API: health, runs, assistants, time travel, busy threads."""

@@ -19,6 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from lgconsole.stack.services.process import LaunchSpec
 
+# Every service lgconsole runs, in start order (the supervisor's SERVICE_TYPES has one Service class per name).
+SERVICE_NAMES = ("postgres", "redis", "vllm", "langgraph")
+
 
 class ServiceState(str, Enum):
     STOPPED = "stopped"

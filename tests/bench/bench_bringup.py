@@ -21,7 +21,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from stackutil import make_config, new_state_dir, remove_state_dir, start_stack, stop_stack  # noqa: E402
 
-from lgconsole.stack import process  # noqa: E402
+from lgconsole.stack.services import process  # noqa: E402
 from lgconsole.stack.services.langgraph_server import DEMO_PROJECT  # noqa: E402
 from lgconsole.stack.services.ports import free_port  # noqa: E402
 

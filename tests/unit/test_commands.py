@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from lgconsole.console.model.commands import Command, CommandError, parse_command
+from lgconsole.stack.services.service import SERVICE_NAMES
 
 SCREENS = ("stack",)
 
@@ -19,13 +20,13 @@ SCREENS = ("stack",)
 def test_parse(text, expected):
     if expected is None:
         with pytest.raises(CommandError, match="unknown service 'pg'"):
-            parse_command(text, SCREENS)
+            parse_command(text, SCREENS, SERVICE_NAMES)
     else:
-        assert parse_command(text, SCREENS) == expected
+        assert parse_command(text, SCREENS, SERVICE_NAMES) == expected
 
 
 @pytest.mark.parametrize("text, message", [("", "empty"), ("restart", "usage: restart SERVICE"),
                                            ("frobnicate", "unknown command 'frobnicate'")])
 def test_errors_are_one_line(text, message):
     with pytest.raises(CommandError, match=message):
-        parse_command(text, SCREENS)
+        parse_command(text, SCREENS, SERVICE_NAMES)

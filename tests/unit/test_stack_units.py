@@ -172,3 +172,17 @@ def test_the_health_probe_says_up_answered_or_why_not(ok_server):
     down = f"http://127.0.0.1:{free_port()}"
     for health in (probe_server(down, timeout=1), asyncio.run(probe_server_async(down, timeout=1))):
         assert not health.ok and health.status_code is None and health.error and "\n" not in health.error
+
+
+def test_one_service_class_per_service_name_in_start_order():
+    from lgconsole.stack.services.service import SERVICE_NAMES
+    from lgconsole.stack.services.supervisor import SERVICE_TYPES
+
+    assert tuple(SERVICE_TYPES) == SERVICE_NAMES
+    assert all(cls.name == name for name, cls in SERVICE_TYPES.items())
+
+
+def test_the_supervisor_runs_as_a_module():
+    done = subprocess.run([sys.executable, "-m", "lgconsole.stack.services.supervisor"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "usage: python -m lgconsole.stack.services.supervisor STATE_DIR" in done.stderr

@@ -1,0 +1,348 @@
+"""The stack supervisor daemon's loop: starts services in dependency order, waits for health, restarts crashes with
+backoff, writes everything it knows to `STATE_DIR/state.json` and takes commands (start/stop/restart a service,
+shutdown) as JSON lines on the Unix socket `STATE_DIR/control.sock`.
+
+It runs detached (`python -m lgconsole.stack.services.supervisor STATE_DIR`, see supervisor.py) so the stack outlives
+the console and the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socketserver
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lgconsole.stack.errors import StackError
+from lgconsole.stack.services import process
+from lgconsole.stack.services.process import ProcessRef
+from lgconsole.stack.services.service import (
+    Service,
+    ServiceState,
+    ServiceStatus,
+    StackPaths,
+    StackSpec,
+    failure_line,
+    one_line,
+    tail_lines,
+)
+
+DEPENDS_ON = {"langgraph": ["postgres", "redis", "vllm"]}
+HEALTH_INTERVAL = 2.0
+STABLE_AFTER = 60.0  # healthy this long -> the restart backoff starts again from 1 s
+
+
+@dataclass
+class _Runtime:
+    service: Service
+    status: ServiceStatus
+    desired_up: bool = True
+    child: subprocess.Popen | None = None
+    ref: ProcessRef | None = None
+    stop_signal: int = signal.SIGTERM
+    signal_group: bool = True
+    next_start_at: float = 0.0
+    backoff: float = 1.0
+    deadline: float = 0.0
+    next_probe_at: float = 0.0
+    health_failures: int = 0
+    pending_restart: bool = False  # the next start is an automatic restart after a crash
+    extra: dict = field(default_factory=dict)
+
+
+class Supervisor:
+    """The daemon's state machine; `tick()` is called twice a second from `run()`."""
+
+    def __init__(self, spec: StackSpec, services: dict[str, Service]):
+        self.spec = spec
+        self.paths = StackPaths(Path(spec.state_dir))
+        self.services = services
+        self.runtimes: dict[str, _Runtime] = {}
+        for name, svc in self.services.items():
+            status = ServiceStatus(name=name, state=ServiceState.STOPPED, managed=not svc.external, port=svc.port,
+                                   url=svc.public_url() if svc.enabled else None,
+                                   log_path=None if svc.external else str(self.paths.log(name)))
+            self.runtimes[name] = _Runtime(svc, status, desired_up=svc.enabled)
+        self.commands: queue.Queue = queue.Queue()
+        self.running = True
+        self.started_at = time.time()
+        self._last_written = ""
+
+    # --- the loop --------------------------------------------------------------------------------------
+    def run(self) -> None:
+        server = self._serve_control()
+        signal.signal(signal.SIGTERM, lambda *_: self.commands.put(({"cmd": "shutdown"}, None)))
+        signal.signal(signal.SIGINT, lambda *_: self.commands.put(({"cmd": "shutdown"}, None)))
+        self.write_state()
+        try:
+            while self.running:
+                self._handle_commands()
+                if not self.running:
+                    break
+                self.tick()
+                self.write_state()
+                time.sleep(0.25)
+        finally:
+            self.stop_all()
+            self.write_state()
+            server.shutdown()
+            self.paths.control_socket.unlink(missing_ok=True)
+
+    def tick(self) -> None:
+        now = time.time()
+        for name, rt in self.runtimes.items():
+            try:
+                self._tick_service(name, rt, now)
+            except Exception as exc:  # one broken service must not take the supervisor down
+                rt.status.last_error = f"supervisor: {one_line(exc)}"
+
+    def _tick_service(self, name: str, rt: _Runtime, now: float) -> None:
+        svc, st = rt.service, rt.status
+        if not svc.enabled:
+            st.state = ServiceState.DISABLED
+            return
+        if svc.external:
+            self._probe(rt, now)
+            return
+        if not rt.desired_up:
+            if rt.ref and rt.ref.alive():
+                self._stop(rt)
+            st.state, st.pid, st.detail = ServiceState.STOPPED, None, None
+            return
+        alive = rt.ref is not None and rt.ref.alive()
+        if rt.child is not None:
+            rt.child.poll()
+        if rt.ref is not None and not alive:
+            self._crashed(rt, now)
+            return
+        if not alive:
+            waiting_for = [d for d in DEPENDS_ON.get(name, [])
+                           if d in self.runtimes and self.runtimes[d].service.enabled
+                           and self.runtimes[d].status.state != ServiceState.HEALTHY]
+            if waiting_for:
+                st.state, st.detail = ServiceState.WAITING, f"waiting for {', '.join(waiting_for)}"
+                return
+            if now >= rt.next_start_at:
+                self._start(rt, now)
+            return
+        if st.state == ServiceState.STARTING:
+            self._tick_starting(rt, now)
+        else:
+            self._probe(rt, now)
+            if st.state == ServiceState.HEALTHY and st.healthy_at and now - st.healthy_at > STABLE_AFTER:
+                rt.backoff = 1.0
+
+    def _start(self, rt: _Runtime, now: float) -> None:
+        svc, st = rt.service, rt.status
+        try:
+            svc.preflight()
+            svc.prepare()
+            dependency_env: dict[str, str] = {}
+            for other in self.runtimes.values():
+                if other.service is not svc and other.service.enabled:
+                    dependency_env.update(other.service.client_env())
+            launch = svc.launch_spec(dependency_env)
+            rt.child = process.spawn(launch)
+        except StackError as exc:
+            st.state, st.last_error, st.detail = ServiceState.FAILED, str(exc), None
+            self._schedule_retry(rt, now)
+            return
+        except (OSError, subprocess.SubprocessError) as exc:
+            st.state, st.last_error, st.detail = ServiceState.FAILED, f"{svc.name}: {one_line(exc)}", None
+            self._schedule_retry(rt, now)
+            return
+        rt.ref = process.ref_for(rt.child.pid)
+        rt.stop_signal, rt.signal_group = launch.stop_signal, launch.signal_group
+        if rt.pending_restart:
+            st.restarts += 1
+            rt.pending_restart = False
+        st.state, st.pid, st.started_at, st.healthy_at = ServiceState.STARTING, rt.child.pid, now, None
+        st.detail = "starting"
+        rt.deadline = now + svc.startup_timeout
+
+    def _tick_starting(self, rt: _Runtime, now: float) -> None:
+        svc, st = rt.service, rt.status
+        last = tail_lines(self.paths.log(svc.name), 1)
+        st.detail = f"starting {now - (st.started_at or now):.0f}s" + (f": {last[0][:160]}" if last else "")
+        if reason := svc.startup_failure():
+            st.last_error = reason
+            self._stop(rt)
+            st.state = ServiceState.FAILED
+            self._schedule_retry(rt, now)
+            return
+        health = svc.health(timeout=1.0)
+        if health.ok:
+            try:
+                svc.after_healthy()
+            except Exception as exc:
+                st.detail = f"finishing set-up: {one_line(exc)}"
+                return
+            st.state, st.healthy_at, st.version, st.detail = ServiceState.HEALTHY, now, health.version, health.detail
+            rt.next_probe_at = now + HEALTH_INTERVAL
+            return
+        if now > rt.deadline:
+            st.last_error = f"{svc.name}: not healthy after {svc.startup_timeout:.0f}s ({health.detail})"
+            self._stop(rt)
+            st.state = ServiceState.FAILED
+            self._schedule_retry(rt, now)
+
+    def _probe(self, rt: _Runtime, now: float) -> None:
+        if now < rt.next_probe_at:
+            return
+        rt.next_probe_at = now + HEALTH_INTERVAL
+        st = rt.status
+        health = rt.service.health(timeout=1.5)
+        if health.ok:
+            if st.state != ServiceState.HEALTHY:
+                st.healthy_at = now
+                if st.started_at is None:
+                    st.started_at = now
+            st.state, st.detail, rt.health_failures = ServiceState.HEALTHY, health.detail, 0
+            st.version = health.version or st.version
+        else:
+            rt.health_failures += 1
+            # one slow answer under load is not an outage: two failures in a row are
+            if rt.health_failures >= 2 or rt.service.external:
+                st.state, st.detail = ServiceState.DEGRADED, health.detail
+                st.last_error = f"{rt.service.name}: health check failed: {health.detail}"
+
+    def _crashed(self, rt: _Runtime, now: float) -> None:
+        st = rt.status
+        code = rt.child.returncode if rt.child is not None else None
+        if code is not None and code < 0:
+            how = f"killed by signal {-code} ({signal.Signals(-code).name})"
+        elif code is not None:
+            how = f"exited with code {code}"
+        else:
+            how = "exited"
+        reason = failure_line(self.paths.log(rt.service.name))
+        st.last_error = f"{rt.service.name}: {how}" + (f"; log: {reason[:200]}" if reason else "")
+        st.state, st.pid, st.healthy_at = ServiceState.CRASHED, None, None
+        process.stop(rt.ref, group=rt.signal_group, grace=0.5, child=rt.child)  # leftover workers of its group
+        rt.child, rt.ref = None, None
+        self._schedule_retry(rt, now)
+
+    def _schedule_retry(self, rt: _Runtime, now: float) -> None:
+        rt.next_start_at = now + rt.backoff
+        rt.status.detail = f"restarting in {rt.backoff:.0f}s"
+        rt.backoff = min(rt.backoff * 2, self.spec.restart_backoff_max)
+        rt.pending_restart = True
+
+    def _stop(self, rt: _Runtime) -> None:
+        if rt.ref is not None:
+            process.stop(rt.ref, stop_signal=rt.stop_signal, group=rt.signal_group, grace=self.spec.stop_grace,
+                         child=rt.child)
+        rt.child, rt.ref = None, None
+        rt.status.pid = None
+
+    def stop_all(self) -> None:
+        for rt in reversed(list(self.runtimes.values())):
+            if rt.ref is not None:
+                rt.status.detail = "stopping"
+                self._stop(rt)
+            if not rt.service.external and rt.service.enabled:
+                rt.status.state, rt.status.detail = ServiceState.STOPPED, None
+
+    # --- commands --------------------------------------------------------------------------------------
+    def _handle_commands(self) -> None:
+        while True:
+            try:
+                request, reply = self.commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                answer = self.execute(request)
+            except StackError as exc:
+                answer = {"ok": False, "error": str(exc)}
+            if reply is not None:
+                reply.put(answer)
+
+    def execute(self, request: dict) -> dict:
+        cmd = request.get("cmd")
+        if cmd == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        if cmd == "shutdown":
+            self.running = False
+            return {"ok": True}
+        if cmd in ("start", "stop", "restart"):
+            name = request.get("service")
+            rt = self.runtimes.get(name)
+            if rt is None:
+                raise StackError(f"unknown service {name!r}; services: {', '.join(self.runtimes)}")
+            if rt.service.external:
+                raise StackError(f"{name} is external ({rt.status.url}): lgconsole does not manage its process")
+            if not rt.service.enabled:
+                raise StackError(f"{name} is not configured")
+            if cmd in ("stop", "restart") and rt.ref is not None:
+                rt.status.detail = "stopping"
+                self._stop(rt)
+                rt.status.state = ServiceState.STOPPED
+            rt.desired_up = cmd != "stop"
+            rt.next_start_at, rt.backoff, rt.pending_restart = 0.0, 1.0, False
+            if rt.desired_up:
+                self._tick_service(name, rt, time.time())
+            return {"ok": True, "state": rt.status.state.value}
+        raise StackError(f"unknown command {cmd!r}")
+
+    def _serve_control(self) -> socketserver.UnixStreamServer:
+        supervisor = self
+        sock_path = self.paths.control_socket
+        sock_path.unlink(missing_ok=True)
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                line = self.rfile.readline(65536)
+                try:
+                    request = json.loads(line)
+                except json.JSONDecodeError:
+                    self.wfile.write(b'{"ok": false, "error": "malformed request"}\n')
+                    return
+                reply: queue.Queue = queue.Queue()
+                supervisor.commands.put((request, reply))
+                try:
+                    answer = reply.get(timeout=120)
+                except queue.Empty:
+                    answer = {"ok": False, "error": "supervisor busy"}
+                self.wfile.write(json.dumps(answer).encode() + b"\n")
+
+        old_umask = os.umask(0o177)  # the socket is for its owner only
+        try:
+            server = socketserver.ThreadingUnixStreamServer(str(sock_path), Handler)
+        finally:
+            os.umask(old_umask)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name="control", daemon=True).start()
+        return server
+
+    # --- state file ------------------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        me = process.ref_for(os.getpid())
+        return {
+            "supervisor": {**me.to_json(), "started_at": self.started_at, "running": self.running},
+            "updated_at": time.time(),
+            "services": {
+                name: {
+                    **rt.status.to_json(),
+                    "process": rt.ref.to_json() if rt.ref else None,
+                    "stop_signal": int(rt.stop_signal),
+                    "signal_group": rt.signal_group,
+                }
+                for name, rt in self.runtimes.items()
+            },
+        }
+
+    def write_state(self) -> None:
+        data = self.snapshot()
+        comparable = json.dumps({**data, "updated_at": 0}, sort_keys=True, default=str)
+        if comparable == self._last_written and time.time() - getattr(self, "_written_at", 0) < 5:
+            return
+        self._last_written, self._written_at = comparable, time.time()
+        tmp = self.paths.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, default=str))
+        os.replace(tmp, self.paths.state_file)
