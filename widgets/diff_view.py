@@ -5,11 +5,17 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-LINE_STYLES = {"+": "green", "-": "red", "~": "yellow", "!": "bold red", "?": "bold magenta", "#": "bold"}
+from lgconsole.widgets.palette import Palette
+
+# a line's first character -> (palette status, attributes)
+LINE_MARKS = {"+": ("added", ""), "-": ("removed", ""), "~": ("changed", ""), "!": ("error", "bold"),
+              "?": ("question", "bold"), "#": ("", "bold")}
 
 
-def diff_text(sections: list[tuple[str, list[str]]]) -> Text:
+def diff_text(sections: list[tuple[str, list[str]]], palette: Palette | None = None) -> Text:
     """Sections of lines under a title; a line's first character picks its colour."""
+    palette = palette or Palette.of(None)
+    styles = {mark: palette.style(status, *filter(None, [attrs])) for mark, (status, attrs) in LINE_MARKS.items()}
     text = Text()
     for n, (title, lines) in enumerate(sections):
         if n:
@@ -18,7 +24,7 @@ def diff_text(sections: list[tuple[str, list[str]]]) -> Text:
         if not lines:
             text.append("  (nothing)\n", style="dim")
         for line in lines:
-            text.append(line + "\n", style=LINE_STYLES.get(line[:1], ""))
+            text.append(line + "\n", style=styles.get(line[:1], ""))
     return text
 
 
@@ -28,4 +34,4 @@ class DiffView(Static):
     """
 
     def show(self, sections: list[tuple[str, list[str]]]) -> None:
-        self.update(diff_text(sections))
+        self.update(diff_text(sections, Palette.of(self)))

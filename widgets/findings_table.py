@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
-SEVERITY_STYLES = {"critical": "bold white on red", "warning": "bold black on dark_orange", "info": "bold white on blue"}
+from lgconsole.widgets.palette import Palette
+
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,9 @@ class FindingsTable(DataTable):
     def show(self, rows: list[FindingRow]) -> None:
         selected = self.selected_key
         self.clear()
+        palette = Palette.of(self)
         for row in rows:
-            badge = Text(f" {row.severity.upper():<8}", style=SEVERITY_STYLES.get(row.severity, "bold"))
+            badge = Text(f" {row.severity.upper():<8}", style=palette.badge(row.severity))
             self.add_row(badge, Text(row.title), key=row.key)
         keys = [r.key for r in rows]
         if selected in keys:

@@ -6,17 +6,20 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from lgconsole.widgets.palette import Palette
+
 PARTIALS = " ▏▎▍▌▋▊▉"
 
 
-def bar_style(fraction: float | None, warn: float, bad: float) -> str:
+def bar_style(fraction: float | None, warn: float, bad: float, palette: Palette | None = None) -> str:
+    palette = palette or Palette.of(None)
     if fraction is None:
         return "dim"
     if fraction >= bad:
-        return "bold red"
+        return palette.style("bad", "bold")
     if fraction >= warn:
-        return "yellow"
-    return "green"
+        return palette.style("warn")
+    return palette.style("ok")
 
 
 def render_bar(fraction: float | None, width: int) -> tuple[str, str]:
@@ -63,10 +66,11 @@ class Gauge(Widget):
         text = self.text if len(self.text) <= self.text_width else self.text[: self.text_width - 1] + "…"
         bar_width = max(0, width - self.label_width - self.text_width - 2)
         filled, empty = render_bar(self.fraction, bar_width)
+        style = bar_style(self.fraction, self.warn, self.bad, Palette.of(self))
         out = Text(no_wrap=True, overflow="crop")
         out.append(label, style="bold")
-        out.append(filled, style=bar_style(self.fraction, self.warn, self.bad))
+        out.append(filled, style=style)
         out.append(empty, style="dim")
-        out.append("  " + text.ljust(self.text_width), style=bar_style(self.fraction, self.warn, self.bad)
-                   if self.fraction is not None and self.fraction >= self.warn else "")
+        out.append("  " + text.ljust(self.text_width),
+                   style=style if self.fraction is not None and self.fraction >= self.warn else "")
         return out

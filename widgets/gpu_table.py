@@ -8,6 +8,8 @@ from typing import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
+from lgconsole.widgets.palette import Palette
+
 
 @dataclass(frozen=True)
 class GpuRow:
@@ -103,7 +105,7 @@ class GpuProcessTable(_RowTable):
         return f"{row.gpu}:{row.pid}"
 
     def cells(self, row: GpuProcessRow) -> tuple:
-        label = Text(row.label, style="bold magenta" if row.service else "")
+        label = Text(row.label, style=Palette.of(self).style("service", "bold", kind="process") if row.service else "")
         return (str(row.gpu), str(row.pid), label, Text(row.memory, justify="right"), Text(row.command, style="dim"))
 
 

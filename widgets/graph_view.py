@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from lgconsole.widgets.palette import Palette
+
 Box = tuple[int, int, int, int]  # x, y, width, height
 
 
@@ -32,10 +34,8 @@ class NodeStats:
 
 
 STATE_ICONS = {"running": "●", "done": "✓", "error": "✖", "idle": ""}
-_BORDER = {"idle": Style(color="grey58"), "running": Style(color="yellow", bold=True),
-           "done": Style(color="green"), "error": Style(color="red", bold=True)}
-_NAME = {"idle": Style(bold=True), "running": Style(color="yellow", bold=True),
-         "done": Style(color="green", bold=True), "error": Style(color="red", bold=True)}
+RUN_STATES = ("idle", "running", "done", "error")
+_IDLE_BORDER = Style(color="grey58")  # not run yet: drawn like the lines, no status colour
 _LINE = Style(color="grey70")
 _DASHED = Style(color="grey58")
 _ARROW = Style(color="bright_white", bold=True)
@@ -199,6 +199,11 @@ class GraphView(ScrollView, can_focus=True):
             return
         chars = [list(row) for row in self._rows]
         styles = [list(row) for row in self._line_styles]
+        palette = Palette.of(self)
+        border_of = {"idle": _IDLE_BORDER, "running": Style.parse(palette.style("running", "bold")),
+                     "done": Style.parse(palette.style("done")), "error": Style.parse(palette.style("error", "bold"))}
+        name_of = {"idle": Style(bold=True), **{state: Style.parse(palette.style(state, "bold"))
+                                                for state in ("running", "done", "error")}}
 
         def paint(x: int, y: int, style: Style, text: str | None = None) -> None:
             if 0 <= y < len(chars) and 0 <= x < len(chars[y]):
@@ -209,7 +214,7 @@ class GraphView(ScrollView, can_focus=True):
 
         for name, (gx, gy, gw, gh) in self._groups.items():
             group_stats = self._stats.get(name)
-            border = _BORDER[group_stats.state] if group_stats and group_stats.state != "idle" else _GROUP
+            border = border_of[group_stats.state] if group_stats and group_stats.state != "idle" else _GROUP
             for x in range(gx, gx + gw):
                 for y in (gy, gy + gh - 1):
                     ch = chars[y][x]
@@ -224,13 +229,13 @@ class GraphView(ScrollView, can_focus=True):
 
         for node, (bx, by, bw, bh) in self._boxes.items():
             stats = self._stats.get(node)
-            state = stats.state if stats and stats.state in _BORDER else "idle"
+            state = stats.state if stats and stats.state in RUN_STATES else "idle"
             selected = node == self._selected
             if bh == 1:  # START / END
                 for x in range(bx, bx + bw):
                     paint(x, by, _PILL + (_SELECTED if selected and chars[by][x] != " " else Style()))
                 continue
-            border = _SELECTED_BORDER if selected and state == "idle" else _BORDER[state]
+            border = _SELECTED_BORDER if selected and state == "idle" else border_of[state]
             for x in range(bx, bx + bw):
                 paint(x, by, border)
                 paint(x, by + bh - 1, border)
@@ -240,12 +245,12 @@ class GraphView(ScrollView, can_focus=True):
             middle = by + bh // 2
             label_end = bx + bw - 2 - (self._badge_width + 1 if self._badge_width else 0)
             for x in range(bx + 1, label_end):
-                paint(x, middle, _NAME[state] + (_SELECTED if selected else Style()))
+                paint(x, middle, name_of[state] + (_SELECTED if selected else Style()))
             if self._badge_width:
                 badge = format_badge(stats, self._badge_width)
                 start = bx + bw - 2 - len(badge)
                 for i, ch in enumerate(badge):
-                    paint(start + i, middle, _BORDER[state], ch)
+                    paint(start + i, middle, border_of[state], ch)
         self._strips = [_strip(row, row_styles) for row, row_styles in zip(chars, styles)]
         self.refresh()
 

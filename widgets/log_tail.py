@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from lgconsole.widgets.palette import Palette
+
 
 class LogTail(Static):
     """Shows a title and the last lines of one log; the console hands it lines, it never reads files."""
@@ -16,13 +18,15 @@ class LogTail(Static):
     def show(self, title: str, lines: list[str], note: str | None = None) -> None:
         self.border_title = title
         text = Text(no_wrap=True, overflow="ellipsis")
+        palette = Palette.of(self)
+        error = palette.style("error")
         if note:
-            text.append(note + "\n", style="bold red")
+            text.append(note + "\n", style=palette.style("error", "bold"))
         if not lines:
             text.append("(no log lines yet)", style="dim")
         for i, line in enumerate(lines):
             if i:
                 text.append("\n")
-            style = "red" if any(w in line.lower() for w in ("error", "fatal", "traceback", "panic")) else ""
+            style = error if any(w in line.lower() for w in ("error", "fatal", "traceback", "panic")) else ""
             text.append(line, style=style)
         self.update(text)

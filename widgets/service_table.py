@@ -7,16 +7,9 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
-STATE_STYLES = {
-    "healthy": "bold green",
-    "starting": "bold yellow",
-    "waiting": "yellow",
-    "degraded": "bold dark_orange",
-    "crashed": "bold red",
-    "failed": "bold red",
-    "stopped": "dim",
-    "disabled": "dim",
-}
+from lgconsole.widgets.palette import Palette
+
+QUIET_STATES = ("waiting", "stopped", "disabled")  # drawn without bold: nothing is happening yet
 STATE_ICONS = {"healthy": "●", "starting": "◌", "waiting": "◌", "degraded": "▲", "crashed": "✖", "failed": "✖",
                "stopped": "○", "disabled": "·"}
 
@@ -75,11 +68,11 @@ class ServiceTable(DataTable):
             for column, cell in zip(COLUMNS, self._cells(row)):
                 self.update_cell(row.name, column, cell)
 
-    @staticmethod
-    def _cells(row: ServiceRow) -> tuple:
-        style = STATE_STYLES.get(row.state, "")
+    def _cells(self, row: ServiceRow) -> tuple:
+        palette = Palette.of(self)
+        style = palette.style(row.state, *(() if row.state in QUIET_STATES else ("bold",)), kind="service")
         state = Text(f"{STATE_ICONS.get(row.state, '?')} {row.state}", style=style)
-        restarts = Text(str(row.restarts), style="bold red" if row.restarts else "")
+        restarts = Text(str(row.restarts), style=palette.style("error", "bold") if row.restarts else "")
         return (
             Text(row.name, style="bold"),
             state,

@@ -12,6 +12,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from lgconsole.widgets.palette import Palette
+
 BARS = " ▁▂▃▄▅▆▇█"
 
 
@@ -73,5 +75,5 @@ class TitledSparkline(Widget):
         out.append(self.title[: self.title_width].ljust(self.title_width), style="bold")
         out.append(sparkline_cells(self.values, bars_width, self.vmax), style=style if self.values else "dim")
         out.append("  " + self.text[: self.text_width].rjust(self.text_width),
-                   style="bold red" if self.alert else "")
+                   style=Palette.of(self).style("alert", "bold") if self.alert else "")
         return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from lgconsole.widgets.palette import Palette
+
 
 class StackHeader(Static):
     DEFAULT_CSS = """
@@ -14,7 +16,8 @@ class StackHeader(Static):
     def show(self, healthy: int, total: int, supervisor: str, model: str, where: str) -> None:
         text = Text()
         text.append("lgconsole ", style="bold")
-        style = "bold green" if total and healthy == total else "bold red" if total else "bold yellow"
+        status = "healthy" if total and healthy == total else "error" if total else "warning"
+        style = Palette.of(self).style(status, "bold")
         text.append(f"{healthy}/{total} healthy", style=style)
         text.append(f"  ·  supervisor {supervisor}  ·  model: {model}  ·  {where}", style="")
         self.update(text)

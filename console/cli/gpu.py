@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from lgconsole.console.config import Config
 
-if TYPE_CHECKING:  # gpu_view imports Textual (its rows are widget types): loaded when the command runs
+if TYPE_CHECKING:  # the sources load httpx and NVML: loaded when the command runs
     from lgconsole.console.sources.gpu import GpuTelemetry
 
 
@@ -72,7 +72,8 @@ def cmd_gpu(config: Config, args, out=None, source=None, sleep=time.sleep) -> in
 
 
 def render_text(reading, telemetry: GpuTelemetry) -> str:
-    from lgconsole.console.sources.gpu import capacity_text, format_bytes, format_rate, format_seconds, rates_line
+    from lgconsole.console.model.text import format_bytes, format_latency, format_rate
+    from lgconsole.console.rows.gpu_text import capacity_lines, rates_line
 
     lines: list[str] = []
     gpus = reading.gpus
@@ -124,9 +125,9 @@ def render_text(reading, telemetry: GpuTelemetry) -> str:
             if latency:
                 lines.append(f"  latency ({label}):     p50       p90       p99")
                 for name, p in latency.items():
-                    lines.append(f"    {name:<11} {format_seconds(p.p50):>9} {format_seconds(p.p90):>9} "
-                                 f"{format_seconds(p.p99):>9}   n={p.count:,.0f}")
-            for line in capacity_text(telemetry.capacity(track)).plain.splitlines():
+                    lines.append(f"    {name:<11} {format_latency(p.p50):>9} {format_latency(p.p90):>9} "
+                                 f"{format_latency(p.p99):>9}   n={p.count:,.0f}")
+            for line in capacity_lines(telemetry.capacity(track)):
                 lines.append(f"  {line}")
             if track.firing is not None:
                 lines.append("  KV-CACHE STARVATION: usage high, requests waiting, preemptions rising")

@@ -37,21 +37,6 @@ def format_latency(seconds: float | None) -> str:
     return f"{seconds:.1f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
-def format_short_duration(seconds: float | None) -> str:
-    """At most four characters for a badge: "20ms", "1.2s", "42s", "67m", "3h" ("" when unknown)."""
-    if seconds is None:
-        return ""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    if seconds < 600:
-        return f"{seconds:.0f}s"
-    if seconds < 36000:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.0f}h"
-
-
 def format_age(when: datetime | None, now: datetime) -> str:
     """How long before `now` a thing happened: "2m00s ago" ("-" when unknown; never negative)."""
     if when is None:

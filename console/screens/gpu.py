@@ -20,9 +20,13 @@ from lgconsole.widgets.gauge import Gauge
 from lgconsole.widgets.gpu_table import GpuProcessTable, GpuTable, LatencyTable
 from lgconsole.widgets.sparkline import TitledSparkline
 
-from lgconsole.console.sources.gpu import (GpuReading, GpuSource, GpuTelemetry, ServerTrack, alarm_text, capacity_text, format_bytes,
-                        format_rate, gpu_rows, latency_rows, process_rows, rates_line, served_graphs_fan_out)
+from lgconsole.widgets.palette import Palette
+
+from lgconsole.console.model.text import format_bytes, format_rate
+from lgconsole.console.rows.gpu import alarm_text, capacity_text, gpu_rows, latency_rows, process_rows
+from lgconsole.console.rows.gpu_text import rates_line
 from lgconsole.console.screens.base import ConsoleScreen
+from lgconsole.console.sources.gpu import GpuReading, GpuSource, GpuTelemetry, ServerTrack, served_graphs_fan_out
 
 REFRESH_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -263,7 +267,7 @@ class GpuScreen(ConsoleScreen):
         self.query_one(LatencyTable).show(rows)
         self.query_one(LatencyTable).set_class(not rows, "-hidden")
         capacity = self.query_one("#capacity", Static)
-        self._put(capacity, capacity_text(self.telemetry.capacity(track)) if track else "")
+        self._put(capacity, capacity_text(self.telemetry.capacity(track), Palette.of(self)) if track else "")
 
     def _show_alarm(self, reading: GpuReading) -> None:
         banner = self.query_one("#gpu-alarm", Static)
@@ -285,14 +289,15 @@ class GpuScreen(ConsoleScreen):
         widget.update(content, layout=layout)
 
     def _show_status(self) -> None:
+        palette = Palette.of(self)
         text = Text()
         text.append(f"refresh {self.interval:g} s", style="bold")
         if self.paused:
-            text.append(" · PAUSED (p to resume)", style="bold yellow")
+            text.append(" · PAUSED (p to resume)", style=palette.style("paused", "bold"))
         elif not self.poll:
             text.append(" · fixed data")
         if self._last_error:
-            text.append(f" · read failed: {self._last_error}", style="bold red")
+            text.append(f" · read failed: {self._last_error}", style=palette.style("error", "bold"))
         text.append(" · + / - rate · r refresh now · v next vLLM")
         self._put(self.query_one("#gpu-status", Static), text, layout=False)
 

@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from lgconsole.widgets.palette import Palette
+
 
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
@@ -20,7 +22,7 @@ class HelpScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         table = Table(show_header=False, box=None, expand=False, padding=(0, 2, 0, 0))
-        table.add_column("key", style="bold cyan", min_width=24, no_wrap=True)
+        table.add_column("key", style=Palette.of(self).style("key", "bold"), min_width=24, no_wrap=True)
         table.add_column("what")
         for n, (title, rows) in enumerate(self.sections):
             if n:

@@ -9,9 +9,10 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from lgconsole.widgets.log_tail import LogTail
+from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.service_table import ServiceTable
 
-from lgconsole.console.sources.stack import service_rows
+from lgconsole.console.rows.stack import service_rows
 from lgconsole.console.model.text import format_duration
 from lgconsole.console.screens.base import ConsoleScreen
 
@@ -49,17 +50,18 @@ class StackScreen(ConsoleScreen):
             detail.update("")
             tail.show("log", [])
             return
+        palette = Palette.of(self)
         text = Text()
         text.append(f"{svc.name} ", style="bold")
         text.append(f"· {svc.url or 'no url'} · {'managed by lgconsole' if svc.managed else 'external (health checks only)'}")
         if svc.detail:
-            text.append(f"\n{svc.detail}", style="yellow" if svc.state.value == "starting" else "")
+            text.append(f"\n{svc.detail}", style=palette.style("starting") if svc.state.value == "starting" else "")
         if svc.last_error:
-            text.append(f"\nlast error: {svc.last_error}", style="red")
+            text.append(f"\nlast error: {svc.last_error}", style=palette.style("error"))
         if svc.healthy_at and svc.started_at and svc.healthy_at >= svc.started_at:
             text.append(f"\nhealthy {format_duration(svc.healthy_at - svc.started_at)} after start", style="dim")
         if not snapshot.supervisor_running:
-            text.append("\nthe stack is not running: press U to bring it up", style="bold yellow")
+            text.append("\nthe stack is not running: press U to bring it up", style=palette.style("warning", "bold"))
         detail.update(text)
         tail.show(f"{svc.name} log · {svc.log_path or 'no log'}", snapshot.log_tails.get(svc.name, []))
 

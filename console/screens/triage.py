@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from lgconsole.widgets.findings_table import FindingRow, FindingsTable
+from lgconsole.widgets.palette import Palette
 
 from lgconsole.console.model.triage import Finding, exit_code
 from lgconsole.console.screens.base import ConsoleScreen
@@ -76,9 +77,8 @@ class TriageScreen(ConsoleScreen):
         counts = {s: sum(f.severity == s for f in findings) for s in ("critical", "warning", "info")}
         summary = Text()
         code = exit_code(findings)
-        summary.append(" ALL WELL " if code == 0 else " ATTENTION " if code == 1 else " CRITICAL ",
-                       style="bold white on green" if code == 0 else "bold black on dark_orange" if code == 1
-                       else "bold white on red")
+        verdict = "well" if code == 0 else "attention" if code == 1 else "critical"
+        summary.append(f" {verdict.upper() if code else 'ALL WELL'} ", style=Palette.of(self).badge(verdict))
         summary.append(f"  {counts['critical']} critical · {counts['warning']} warning{'s' * (counts['warning'] != 1)}"
                        f" · {counts['info']} info"
                        f"  ·  checked {self.checked_at}  ·  enter: evidence  R: refresh")
@@ -99,13 +99,14 @@ class TriageScreen(ConsoleScreen):
         if finding is None:
             detail.update(Text("nothing to report", style="dim"))
             return
+        palette = Palette.of(self)
         text = Text()
         text.append(finding.title + "\n", style="bold")
         text.append(finding.explanation + "\n")
         for line in finding.evidence:
-            text.append(f"  · {line}\n", style="cyan")
+            text.append(f"  · {line}\n", style=palette.style("note"))
         if finding.action:
-            text.append(f"→ {finding.action}\n", style="bold green")
+            text.append(f"→ {finding.action}\n", style=palette.style("ok", "bold"))
         if finding.jump:
             where = finding.jump.screen + (f" · {finding.jump.target}" if finding.jump.target else "")
             text.append(f"enter: go to {where}", style="dim")

@@ -2,7 +2,7 @@
 
 `GpuSource` does the blocking reads (NVML, `/metrics` scrapes, config files) and is only called from workers.
 `GpuTelemetry` keeps the last minutes of readings per vLLM server (ring buffers, rate windows, the starvation
-detector) and turns them into rows for the widgets.
+detector); console/rows/gpu.py turns them into the widgets' rows.
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
-
-from rich.text import Text
+from typing import Callable, Iterable, Sequence
 
 from lgconsole.stack.metrics.nvml import GpuSnapshot, NvmlReader, default_reader
 from lgconsole.stack.services.service import StackSpec, redact_url
 from lgconsole.stack.metrics.vllm import (MetricsWindow, Percentiles, VllmMetrics, VllmRates,
                                           VllmScraper, base_url, lifetime_latency)
-from lgconsole.widgets.gpu_table import GpuProcessRow, GpuRow, LatencyRow
 
 from lgconsole.console.model.capacity import (CapacityError, CapacityReport, StarvationDetector, StarvationEpisode, StarvationSample,
                        capacity_report, graph_fan_out, kv_bytes_per_token)
@@ -29,9 +26,6 @@ from lgconsole.console.config import Config
 HISTORY_SECONDS = 300.0  # the sparklines' "last minutes"
 RATE_WINDOW_SECONDS = 60.0  # rates and latency percentiles are over this window
 MAX_POINTS = 3000  # 10 Hz for 5 minutes
-LATENCY_TITLES = {"ttft": "time to first token", "itl": "inter-token latency", "e2e": "end-to-end latency",
-                  "queue_time": "queue time"}
-GIB = 1024 ** 3
 
 
 @dataclass(frozen=True)
@@ -316,119 +310,6 @@ class GpuTelemetry:
             num_blocks=cache.num_gpu_blocks if cache else None, block_size=cache.block_size if cache else None,
             context_len=facts.max_model_len, fan_out=facts.fan_out, max_num_seqs=facts.max_num_seqs,
             usage=track.latest.kv_cache_usage if track.latest else None, bytes_per_token=bytes_per_token)
-
-
-# --- rows and text for the widgets ---------------------------------------------------------------------------
-
-def format_bytes(n: float | None) -> str:
-    if n is None:
-        return "n/a"
-    if n >= GIB:
-        return f"{n / GIB:.1f} GiB"
-    if n >= 1024 ** 2:
-        return f"{n / 1024 ** 2:.0f} MiB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KiB"
-    return f"{n:.0f} B"
-
-
-def format_seconds(s: float | None) -> str:
-    if s is None:
-        return "-"
-    if s < 1:
-        return f"{s * 1000:.0f} ms" if s >= 0.001 else f"{s * 1e6:.0f} µs"
-    return f"{s:.1f} s" if s < 100 else f"{s:.0f} s"
-
-
-def format_rate(value: float | None, unit: str = "/s") -> str:
-    if value is None:
-        return "-"
-    if value >= 100:
-        return f"{value:,.0f}{unit}"
-    return f"{value:.1f}{unit}"
-
-
-def rates_line(rates: VllmRates) -> str:
-    """Prefix-cache hit rate and token throughput over a rate window, for the screen and the CLI."""
-    hit = f"{rates.prefix_cache_hit_rate:.0%}" if rates.prefix_cache_hit_rate is not None else "-"
-    return (f"prefix hit {hit} · prompt {format_rate(rates.prompt_tokens_per_s, ' tok/s')} · "
-            f"gen {format_rate(rates.generation_tokens_per_s, ' tok/s')}")
-
-
-def gpu_rows(snapshot: GpuSnapshot) -> list[GpuRow]:
-    rows = []
-    for d in snapshot.devices:
-        power = "-"
-        if d.power_w is not None:
-            power = f"{d.power_w:.0f}" + (f"/{d.power_limit_w:.0f} W" if d.power_limit_w else " W")
-        rows.append(GpuRow(
-            index=d.index, name=d.name or "?", uuid=d.uuid or "",
-            utilization=f"{d.utilization_gpu}%" if d.utilization_gpu is not None else "n/a",
-            temperature=f"{d.temperature_c}°C" if d.temperature_c is not None else "n/a",
-            power=power,
-            memory=f"{format_bytes(d.memory_used)} / {format_bytes(d.memory_total)}",
-            mig={True: "on", False: "off", None: "n/a"}[d.mig_enabled],
-        ))
-    return rows
-
-
-def process_rows(snapshot: GpuSnapshot) -> list[GpuProcessRow]:
-    rows = []
-    for d in snapshot.devices:
-        for p in sorted(d.processes, key=lambda p: -(p.used_bytes or 0)):
-            rows.append(GpuProcessRow(gpu=d.index, pid=p.pid, label=p.label, service=p.service or "",
-                                      memory=format_bytes(p.used_bytes) if p.used_bytes is not None else "n/a",
-                                      command=p.command or ""))
-    return rows
-
-
-def latency_rows(latency: Mapping[str, Percentiles]) -> list[LatencyRow]:
-    return [LatencyRow(name=LATENCY_TITLES[name], p50=format_seconds(p.p50), p90=format_seconds(p.p90),
-                       p99=format_seconds(p.p99), count=f"{p.count:,.0f}")
-            for name, p in latency.items() if name in LATENCY_TITLES]
-
-
-LEVEL_STYLES = {"bad": ("✖", "bold red"), "warn": ("▲", "bold yellow"), "ok": ("●", "green"),
-                "info": ("·", "dim")}
-
-
-def capacity_text(report: CapacityReport) -> Text:
-    text = Text()
-    numbers = []
-    if report.kv_tokens:
-        numbers.append(f"{report.kv_tokens:,} KV tokens ({report.num_blocks:,} blocks × {report.block_size})")
-    if report.bytes_per_token:
-        numbers.append(f"{format_bytes(report.bytes_per_token)}/token")
-    if report.sequences_fit is not None:
-        free = f", {report.sequences_free:,} free now" if report.sequences_free is not None else ""
-        numbers.append(f"{report.sequences_fit:,} seqs fit at {report.context_len:,}{free}")
-    if numbers:
-        text.append(" · ".join(numbers) + "\n", style="bold")
-    for i, verdict in enumerate(report.verdicts):
-        icon, style = LEVEL_STYLES.get(verdict.level, ("·", ""))
-        text.append(f"{icon} ", style=style)
-        text.append(verdict.text + ("\n" if i < len(report.verdicts) - 1 else ""))
-    return text
-
-
-def alarm_text(track: ServerTrack, episode: StarvationEpisode, now: float) -> Text:
-    m = track.latest
-    text = Text()
-    text.append("KV-CACHE STARVATION ", style="bold")
-    text.append(f"on {m.model_name or 'vLLM'} at {track.url}: " if m else f"at {track.url}: ")
-    if m:
-        limit = f"/{track.detector.max_num_seqs}" if track.detector.max_num_seqs else ""
-        rate = track.rates.preemptions_per_s if track.rates else None
-        text.append(f"KV {m.kv_cache_usage:.0%}, {m.running}{limit} running, {m.waiting} waiting, "
-                    f"{episode.preemptions:.0f} preemptions ({format_rate(rate)}), "
-                    f"firing {now - episode.fired_at:.0f}s")
-    if episode.time_to_detect is not None:
-        text.append(f"; detected {episode.time_to_detect:.1f}s after the first preemption")
-    if episode.threads:
-        shown = ", ".join(sorted(episode.threads)[:4])
-        more = f" +{len(episode.threads) - 4}" if len(episode.threads) > 4 else ""
-        text.append(f"; threads in flight: {shown}{more}")
-    return text
 
 
 def reading_json(reading: GpuReading, telemetry: GpuTelemetry | None = None) -> dict:

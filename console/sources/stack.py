@@ -14,10 +14,8 @@ from typing import Callable, Iterator
 
 from lgconsole.stack.services import supervisor
 from lgconsole.stack.services.service import SERVICE_NAMES, ServiceState, ServiceStatus, strip_ansi, tail_lines
-from lgconsole.widgets.service_table import ServiceRow
 
 from lgconsole.console.config import Config, build_stack_spec
-from lgconsole.console.model.text import format_duration
 
 
 @dataclass
@@ -39,15 +37,6 @@ class StackSnapshot:
 
     def by_name(self, name: str) -> ServiceStatus | None:
         return next((s for s in self.services if s.name == name), None)
-
-
-def service_rows(snapshot: StackSnapshot) -> list[ServiceRow]:
-    return [
-        ServiceRow(name=s.name, state=s.state.value, managed=s.managed, pid=s.pid, port=s.port,
-                   uptime=format_duration(s.uptime(snapshot.taken_at)), restarts=s.restarts,
-                   version=s.version or "", url=s.url or "")
-        for s in snapshot.services
-    ]
 
 
 def model_backend(config: Config) -> str:

@@ -28,7 +28,7 @@ READER = """
 import json, sys
 import pynvml
 from lgconsole.stack.metrics.nvml import NvmlReader
-from lgconsole.console.sources.gpu import process_rows
+from lgconsole.console.rows.gpu import process_rows
 pids = [int(p) for p in sys.argv[1:]]
 reader = NvmlReader()
 snaps = [reader.read(pids) for _ in range(3)]

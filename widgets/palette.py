@@ -1,0 +1,94 @@
+"""The one status palette: a status word -> the Textual theme variable that colours it, resolved against the
+running app's theme, so `App.theme` (and the command palette's theme switcher) recolours every status.
+
+Widgets and screens ask `Palette.of(self)` for Rich style strings; no status colour is written literally anywhere
+else. "dim" is an attribute, not a colour: statuses that only step back (stopped, disabled) stay dim in any theme.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+# status -> theme variable ($text-* are the theme's colours made readable as text on its background)
+STATUS_COLOURS: dict[str, str] = {
+    # it works, it is done
+    "healthy": "text-success", "ok": "text-success", "success": "text-success", "done": "text-success",
+    "idle": "text-success", "head": "text-success", "added": "text-success", "well": "text-success",
+    # in progress, or worth a look
+    "starting": "text-warning", "running": "text-warning", "busy": "text-warning", "degraded": "text-warning",
+    "warn": "text-warning", "warning": "text-warning", "changed": "text-warning", "paused": "text-warning",
+    "service:waiting": "text-warning",  # a service waiting for a dependency, not for a person
+    # broken
+    "crashed": "text-error", "failed": "text-error", "error": "text-error", "errored": "text-error",
+    "bad": "text-error", "critical": "text-error", "cancelled": "text-error", "removed": "text-error",
+    "alert": "text-error", "run:interrupted": "text-error",  # a run stopped from outside
+    # waits for a person (an interrupt)
+    "waiting": "text-secondary", "interrupted": "text-secondary", "answered": "text-secondary",
+    "question": "text-secondary", "process:service": "text-secondary",
+    # to read: keys, evidence, notes, new things
+    "info": "text-primary", "note": "text-primary", "key": "text-primary", "new": "text-primary",
+    # steps back
+    "stopped": "dim", "disabled": "dim", "muted": "dim",
+}
+
+# badges (white or black text on a block of colour): the theme's full-strength colours
+BADGE_COLOURS: dict[str, str] = {"critical": "error", "warning": "warning", "info": "primary", "well": "success",
+                                 "attention": "warning"}
+
+_DEFAULT_VARIABLES: dict[str, str] | None = None
+
+
+def _default_variables() -> dict[str, str]:
+    """textual-dark's variables, for text built outside a running app (tests, a CLI preview)."""
+    global _DEFAULT_VARIABLES
+    if _DEFAULT_VARIABLES is None:
+        from textual.theme import BUILTIN_THEMES
+
+        _DEFAULT_VARIABLES = BUILTIN_THEMES["textual-dark"].to_color_system().generate()
+    return _DEFAULT_VARIABLES
+
+
+class Palette:
+    """Rich style strings for statuses, from one theme's variables."""
+
+    def __init__(self, variables: Mapping[str, str]):
+        self.variables = variables
+
+    @classmethod
+    def of(cls, node) -> Palette:
+        """The palette of the running app a widget, screen or app belongs to (textual-dark's when none runs)."""
+        try:
+            app = node if hasattr(node, "theme_variables") else node.app
+        except Exception:  # no active app (a widget built in a test, text drawn for a file)
+            return cls(_default_variables())
+        variables = app.theme_variables or app.get_css_variables()
+        return cls(variables)
+
+    def colour(self, status: str, kind: str | None = None) -> str | None:
+        """The theme's colour for a status (`kind` picks a meaning specific to one kind of thing, e.g.
+        `kind="service"` for a service's `waiting`), None for no colour or dim."""
+        variable = (STATUS_COLOURS.get(f"{kind}:{status}") if kind else None) or STATUS_COLOURS.get(status)
+        if variable is None or variable == "dim":
+            return None
+        return self.variables.get(variable)
+
+    def style(self, status: str, *attributes: str, kind: str | None = None) -> str:
+        """`style("error", "bold")` -> "bold #D17E92" in textual-dark; an unknown status keeps only the attributes."""
+        variable = (STATUS_COLOURS.get(f"{kind}:{status}") if kind else None) or STATUS_COLOURS.get(status)
+        parts = list(attributes)
+        if variable == "dim":
+            parts.append("dim")
+        elif variable is not None and self.variables.get(variable):
+            parts.append(self.variables[variable])
+        return " ".join(parts)
+
+    def badge(self, status: str) -> str:
+        """Bold text on a block of the status's colour, the text white or black for contrast."""
+        background = self.variables.get(BADGE_COLOURS.get(status, ""))
+        if not background:
+            return "bold"
+        from textual.color import Color
+
+        colour = Color.parse(background)
+        text = "#000000" if colour.brightness > 0.5 else "#FFFFFF"
+        return f"bold {text} on {colour.hex6}"
