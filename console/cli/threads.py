@@ -161,7 +161,7 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
 
 
 def _create_index(config: Config) -> None:
-    """`--create-index`: the user's consent to add lgconsole's one index (stack/checkpoint_index.py)."""
+    """`--create-index`: the user's consent to add lgconsole's one index (stack/checkpoints/index.py)."""
     from lgconsole.stack.checkpoints.index import RECENT_INDEX, create_recent_index
 
     print(f"lgconsole: creating index {RECENT_INDEX} on checkpoints (checkpoint_id) INCLUDE (thread_id), "

@@ -192,7 +192,7 @@ class CheckpointReader:
 
     def _recent_thread_ids(self, wanted: int) -> list[str] | None:
         """The `wanted` most recently active threads, newest first, by walking the newest checkpoints backwards on
-        lgconsole's opt-in index (stack/checkpoint_index.py); None when the index is not there (or the walk would
+        lgconsole's opt-in index (stack/checkpoints/index.py); None when the index is not there (or the walk would
         read a large part of the table: then the plain GROUP BY is as good). Exact: a thread's first appearance
         in the walk is its newest checkpoint, so once `wanted` distinct threads are seen they are the newest ones."""
         if wanted <= 0 or not self.has_recent_index():

@@ -1,5 +1,5 @@
-"""Replay, fork, resume and copy on a real stack (stack/time_travel.py and the CLI commands), with the result read
-back from Postgres; bad input (unknown ids, malformed JSON, a busy thread, the server down) is one line and
+"""Replay, fork, resume and copy on a real stack (stack/server/time_travel.py and the CLI commands), with the result
+read back from Postgres; bad input (unknown ids, malformed JSON, a busy thread, the server down) is one line and
 writes nothing. Plus the pure checks on a fork edit."""
 
 from __future__ import annotations
