@@ -8,6 +8,7 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 from lgconsole.widgets.footer import KeyFooter
+from pilotwait import pilot_wait
 
 
 class Toggles(App):
@@ -37,6 +38,14 @@ def _keys(app: App) -> dict[str, bool]:
     return {k.description: not k.has_class("-disabled") for k in app.query(FooterKey)}
 
 
+async def _shown(pilot) -> None:
+    """The footer shows the app's bindings of now: its rebuild after the last change has run."""
+    app = pilot.app
+    want = {"Replay": app.allowed["replay"], "Fork": app.allowed["fork"], "Quit": True}
+    await pilot_wait(pilot, lambda: _keys(app) == want, timeout=10, what=f"the footer showing {want}")
+    await pilot.pause()  # rebuilds queued behind it (Textual's footer queues one per change) run in the same flush
+
+
 def _counting(footer: type[Footer]) -> type[Footer]:
     class Counting(footer):
         async def recompose(self) -> None:
@@ -49,10 +58,10 @@ def _counting(footer: type[Footer]) -> type[Footer]:
 async def _burst(footer: type[Footer], times: int) -> tuple[int, dict[str, bool]]:
     app = Toggles(_counting(footer))
     async with app.run_test() as pilot:
-        await pilot.pause(0.2)
+        await _shown(pilot)
         before = app.rebuilds
         app.toggle_many(times)
-        await pilot.pause(0.3)
+        await _shown(pilot)
         return app.rebuilds - before, _keys(app)
 
 
@@ -68,11 +77,11 @@ async def test_a_burst_of_binding_changes_is_one_rebuild_showing_the_last_state(
 async def test_changes_after_a_rebuild_are_shown_too():
     app = Toggles(KeyFooter)
     async with app.run_test() as pilot:
-        await pilot.pause(0.2)
+        await _shown(pilot)
         app.toggle_many(2)
-        await pilot.pause(0.2)
+        await _shown(pilot)
         assert _keys(app)["Replay"] is True
         app.toggle_many(1)
-        await pilot.pause(0.2)
+        await _shown(pilot)
         assert _keys(app)["Replay"] is False
         await pilot.press("f")  # the keys still work
