@@ -98,8 +98,8 @@ class ConsoleScreen(WorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield StackHeader(id="stack-header")
         yield from self.compose_body()
-        yield CommandLine(placeholder="command: stack | restart SERVICE | stop SERVICE | start SERVICE | logs SERVICE | up | down | help | quit",
-                          id="command-line")
+        yield CommandLine(placeholder="command: stack | restart SERVICE | stop SERVICE | start SERVICE | "
+                                      "logs SERVICE | up | down | help | quit", id="command-line")
         yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:

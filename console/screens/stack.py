@@ -53,7 +53,8 @@ class StackScreen(ConsoleScreen):
         palette = Palette.of(self)
         text = Text()
         text.append(f"{svc.name} ", style="bold")
-        text.append(f"· {svc.url or 'no url'} · {'managed by lgconsole' if svc.managed else 'external (health checks only)'}")
+        managed = "managed by lgconsole" if svc.managed else "external (health checks only)"
+        text.append(f"· {svc.url or 'no url'} · {managed}")
         if svc.detail:
             text.append(f"\n{svc.detail}", style=palette.style("starting") if svc.state.value == "starting" else "")
         if svc.last_error:

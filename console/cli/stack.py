@@ -1,0 +1,165 @@
+"""`lgconsole up | down | status | logs`: bring the stack up and down, show each service's state and its log."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from lgconsole.console.config import Config, build_stack_spec
+from lgconsole.console.model.text import format_duration
+from lgconsole.stack.services.service import SERVICE_NAMES
+
+
+def add_stack_commands(sub) -> None:
+    up = sub.add_parser("up", help="start the stack (Postgres, Redis, vLLM if configured, LangGraph server)")
+    up.add_argument("--no-wait", action="store_true", help="return once the supervisor runs; do not wait for health")
+    sub.add_parser("down", help="stop every service of the stack; nothing is left running")
+    status = sub.add_parser("status", help="each service's state, pid, port, url, version and uptime")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    logs = sub.add_parser("logs", help="show a service's log")
+    logs.add_argument("service", choices=[*SERVICE_NAMES, "supervisor"])
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
+
+
+# --- up / down -----------------------------------------------------------------------------------------------
+
+def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
+    """Start the supervisor and report each service as it becomes healthy. 0 when all are healthy."""
+    from lgconsole.stack.services import supervisor
+    from lgconsole.stack.services.service import ServiceState
+
+    t0 = time.monotonic()
+    if supervisor.supervisor_running(config.state_path):
+        state = supervisor.read_state(config.state_path)
+        print(f"stack already running (supervisor pid {state.supervisor_pid}, state dir {config.state_path}); "
+              "nothing to do", file=out)
+        return 0
+    spec = build_stack_spec(config)
+    supervisor.launch(spec)
+    print(f"supervisor started; state dir {config.state_path}", file=out)
+    if not wait:
+        return 0
+    timeout = sum(float(s.get("startup_timeout") or 60) for s in spec.services.values()) + 30
+    seen: dict[str, str] = {}
+    last_progress = 0.0
+    while time.monotonic() - t0 < timeout:
+        state = supervisor.read_state(config.state_path)
+        if not state.supervisor_alive:
+            print("supervisor exited; see `lgconsole logs supervisor`", file=out)
+            return 1
+        pending = False
+        for svc in state.services:
+            key = f"{svc.state.value}:{svc.restarts}"
+            elapsed = time.monotonic() - t0
+            if svc.state in (ServiceState.FAILED, ServiceState.CRASHED) and seen.get(svc.name) != key:
+                print(f"  {svc.name:<10} {svc.state.value}: {svc.last_error}", file=out)
+                print(f"lgconsole: {svc.name} could not start; the supervisor retries with backoff. "
+                      f"See `lgconsole logs {svc.name}`; `lgconsole down` stops everything.", file=sys.stderr)
+                return 1
+            if seen.get(svc.name) != key:
+                seen[svc.name] = key
+                if svc.state == ServiceState.HEALTHY:
+                    where = f"pid {svc.pid}" if svc.managed else "external"
+                    print(f"  {svc.name:<10} healthy   {elapsed:5.1f}s  {svc.version or ''}  {svc.url or ''}  ({where})",
+                          file=out)
+                elif svc.state not in (ServiceState.DISABLED, ServiceState.STOPPED):
+                    print(f"  {svc.name:<10} {svc.state.value}", file=out)
+            if svc.state not in (ServiceState.HEALTHY, ServiceState.DISABLED):
+                pending = True
+                if svc.state == ServiceState.STARTING and time.monotonic() - last_progress > 10 and elapsed > 10:
+                    last_progress = time.monotonic()
+                    print(f"  {svc.name:<10} {svc.detail}", file=out)
+        if not pending:
+            print(f"stack healthy in {time.monotonic() - t0:.1f}s", file=out)
+            return 0
+        time.sleep(0.2)
+    print("lgconsole: timed out waiting for the stack to become healthy; see `lgconsole status`", file=sys.stderr)
+    return 1
+
+
+def cmd_up(config: Config, args) -> int:
+    return bring_up(config, wait=not args.no_wait)
+
+
+def cmd_down(config: Config, args) -> int:
+    from lgconsole.stack.services import supervisor
+
+    if not supervisor.supervisor_running(config.state_path):
+        killed = supervisor.stop_leftovers(config.state_path)
+        if killed:
+            print(f"supervisor was not running; stopped leftover processes by PID: {', '.join(killed)}")
+        else:
+            print("stack is not running")
+        return 0
+    t0 = time.monotonic()
+    leftovers = supervisor.shutdown(config.state_path)
+    if leftovers:
+        print(f"stopped by PID after the supervisor: {', '.join(leftovers)}")
+    print(f"stack stopped in {time.monotonic() - t0:.1f}s")
+    return 0
+
+
+# --- status / logs -------------------------------------------------------------------------------------------
+
+def status_json(config: Config) -> dict:
+    from lgconsole.stack.services import supervisor
+
+    state = supervisor.read_state(config.state_path)
+    now = time.time()
+    return {
+        "state_dir": str(config.state_path),
+        "config": config.source,
+        "supervisor": {"pid": state.supervisor_pid if state.supervisor_alive else None,
+                       "running": state.supervisor_alive},
+        "services": [svc.to_json(now) for svc in state.services],
+    }
+
+
+def cmd_status(config: Config, args) -> int:
+    from lgconsole.stack.services.service import ServiceState
+
+    data = status_json(config)
+    services = data["services"]
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        sup = data["supervisor"]
+        print(f"state dir {data['state_dir']}  supervisor: "
+              f"{'pid ' + str(sup['pid']) if sup['running'] else 'not running'}")
+        print(f"{'SERVICE':<10} {'STATE':<9} {'PID':>7} {'PORT':>6} {'UPTIME':>8} {'RESTARTS':>8}  VERSION / URL")
+        for s in services:
+            uptime = format_duration(s["uptime_s"]) if s["uptime_s"] is not None else "-"
+            print(f"{s['name']:<10} {s['state']:<9} {s['pid'] or '-':>7} {s['port'] or '-':>6} {uptime:>8} "
+                  f"{s['restarts']:>8}  {s['version'] or ''} {s['url'] or ''}")
+            if s["last_error"] and s["state"] != "healthy":
+                print(f"{'':<10} last error: {s['last_error']}")
+    if not data["supervisor"]["running"]:
+        return 3
+    unhealthy = [s for s in services if s["state"] not in (ServiceState.HEALTHY.value, ServiceState.DISABLED.value)]
+    return 1 if unhealthy else 0
+
+
+def cmd_logs(config: Config, args) -> int:
+    from lgconsole.stack.services.service import tail_lines
+
+    path = config.paths.log(args.service)
+    if not path.exists():
+        print(f"lgconsole: no log for {args.service} yet ({path})", file=sys.stderr)
+        return 1
+    for line in tail_lines(path, args.lines, max_bytes=max(65536, args.lines * 400)):
+        print(line)
+    if not args.follow:
+        return 0
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        while True:
+            chunk = fh.readline()
+            if chunk:
+                sys.stdout.write(chunk.decode(errors="replace"))
+                sys.stdout.flush()
+            else:
+                if fh.tell() > path.stat().st_size:  # the file was truncated or replaced
+                    fh.seek(0)
+                time.sleep(0.2)
