@@ -111,7 +111,10 @@ async def run_drill(target: DrillTarget, service: str = "langgraph", *, delay: f
     decision = None
     while decision is None:
         if follower.finished:
-            await follower.stop()
+            try:
+                await follower.wait(0)
+            except StackError as exc:
+                raise DrillError(f"following run {run_id}: {exc}") from None
             raise DrillError(f"run {run_id} ended before a node could be caught in flight; use a longer --delay")
         if time.monotonic() > deadline:
             await follower.stop()
