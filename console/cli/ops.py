@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from lgconsole.stack.errors import StackError
 
 from lgconsole.console.config import Config
-from lgconsole.console.model.text import format_duration
+from lgconsole.console.model.text import format_age
 
 MAX_IDS_SHOWN = 5
 
@@ -86,7 +86,7 @@ def _positive_int(text: str) -> int:
 def _when(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
-    return f"{moment:%Y-%m-%d %H:%M} UTC ({format_duration((now - moment).total_seconds())} ago)"
+    return f"{moment:%Y-%m-%d %H:%M} UTC ({format_age(moment, now)})"
 
 
 def _ids(ids: list[str]) -> str:

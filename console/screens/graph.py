@@ -24,7 +24,7 @@ from lgconsole.widgets.graph_view import STATE_ICONS, GraphView, NodeStats
 
 from lgconsole.console.model.graph_layout import END, START, GraphDrawing, Topology, draw_graph, node_label
 from lgconsole.console.sources.graph import GraphSource, LiveGraphSource
-from lgconsole.console.model.text import format_duration
+from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.screens.base import ConsoleScreen
 from lgconsole.console.screens.run_messages import FollowedRunChanged
 
@@ -234,7 +234,7 @@ class GraphScreen(ConsoleScreen):
             text.append(f"\n{STATE_ICONS.get(stats.state, '') or '○'} {stats.state}", style=style)
             text.append(f" · ran {stats.count}×")
             if stats.last_duration_s is not None:
-                text.append(f" · last took {_seconds(stats.last_duration_s)}")
+                text.append(f" · last took {format_step_duration(stats.last_duration_s)}")
             if stats.error:
                 text.append(f"\n{stats.error}", style="red")
         for title, edges, other in (("from", [e for e in topo.edges if e.target == node], "source"),
@@ -312,10 +312,6 @@ class GraphScreen(ConsoleScreen):
         self.view.show_stats(self.stats)
         self._show_node_info()
 
-
-
-def _seconds(seconds: float) -> str:
-    return f"{seconds:.2f}s" if seconds < 60 else format_duration(seconds)
 
 
 def _schema_outline(schema: dict) -> dict:
