@@ -125,13 +125,13 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
     def on_mount(self) -> None:
         super().on_mount()
         if self.source is None:
-            self.source = ThreadsSource(self.app.config)
+            self.source = ThreadsSource(self.console.config)
         self._paint_status()
         self.tree_view.show_message("select a thread")
         self.table.focus()
         self.refresh_threads()
         if self.poll:
-            seconds = max(MIN_REFRESH_SECONDS, float(self.app.config.ui.refresh_seconds))
+            seconds = max(MIN_REFRESH_SECONDS, float(self.console.config.ui.refresh_seconds))
             self.set_interval(seconds, self._tick)
 
     def on_unmount(self) -> None:

@@ -135,3 +135,38 @@ def test_the_screen_state_picks_the_cursor_and_marks_what_a_write_added():
     latest, select = focus.history_read(newest)
     assert select == latest and focus.pending is None and len(focus.new) == 3
     assert "coder" in focus.writers() and not any(w.startswith("__") for w in focus.writers())
+
+
+def test_history_and_diff_text_mask_secrets(monkeypatch, capsys):
+    """`lgconsole diff` and `history` print through the one masking policy (their --json is issue 17's)."""
+    import argparse
+    import contextlib
+    import dataclasses
+
+    from lgconsole.console.cli import threads as cli_threads
+
+    nodes = DATA.histories[FORKED]
+    head = latest_checkpoint(nodes)
+    state = DATA.states[FORKED][head]
+    before = dataclasses.replace(state, values={**state.values, "api_key": "sk-old-1", "note": "x"})
+    after = dataclasses.replace(state, values={**state.values, "api_key": "sk-new-2",
+                                               "note": "call with Bearer abc.def123456"})
+    errored = [dataclasses.replace(n, error="401 for Bearer abc.def123456") if n.checkpoint_id == head else n
+               for n in nodes]
+
+    class Reader:
+        def find_checkpoint(self, thread, prefix):
+            return "", prefix
+
+        def state_with_parent(self, thread, cid, ns, parent=None):
+            return after, before
+
+        def history(self, thread, include_subgraphs=True):
+            return errored
+
+    monkeypatch.setattr(cli_threads, "open_reader", lambda config: contextlib.nullcontext(Reader()))
+    assert cli_threads.cmd_diff(None, argparse.Namespace(thread=FORKED, checkpoint_a="a", checkpoint_b="b")) == 0
+    assert cli_threads.cmd_history(None, argparse.Namespace(thread=FORKED)) == 0
+    out = capsys.readouterr().out
+    assert "sk-old" not in out and "sk-new" not in out and "abc.def123456" not in out
+    assert out.count("Bearer ***") == 2 and "~ api_key" not in out  # (a masked key's change shows no change)
