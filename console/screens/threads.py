@@ -40,7 +40,7 @@ from lgconsole.console.rows.threads import (
 from lgconsole.console.screens.base import ConsoleScreen
 from lgconsole.console.screens.threads_modals import ForkScreen, ResumeScreen
 from lgconsole.console.screens.threads_time_travel import TimeTravelKeys, why
-from lgconsole.console.sources.threads import ServerState, ThreadsPage, ThreadsSource
+from lgconsole.console.sources.threads import ServerState, ThreadsData, ThreadsPage, ThreadsSource
 
 __all__ = ["ForkScreen", "ResumeScreen", "ThreadsScreen"]
 
@@ -94,9 +94,9 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
             super().__init__()
             self.error, self.server = error, server
 
-    def __init__(self, source: Any = None, poll: bool = True, **kwargs: Any) -> None:
+    def __init__(self, source: ThreadsData | None = None, poll: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.source = source
+        self.source: ThreadsData | None = source  # None: the stack's, made on mount
         self.poll = poll
         self.view = ThreadsView()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from lgconsole.stack.checkpoints.records import CheckpointNode, CheckpointState, SchemaInfo, ThreadSummary
 
@@ -38,6 +38,24 @@ class ThreadsPage:
 
 
 # --- the source ------------------------------------------------------------------------------------------------------
+
+class ThreadsData(Protocol):
+    """What the Threads screen asks of its source: `ThreadsSource` over the stack, or recorded threads in tests and
+    snapshots (tests/fakes.py FixedThreads). Reads block (thread workers); time travel is async."""
+
+    def server_state(self) -> ServerState: ...
+    def read_threads(self, status: str | None, text: str | None, sort: str) -> ThreadsPage: ...
+    def count_threads(self, status: str | None, text: str | None) -> int: ...
+    def read_history(self, thread_id: str) -> list[CheckpointNode]: ...
+    def read_state_with_parent(self, thread_id: str, checkpoint_id: str, ns: str = "",
+                               parent: tuple[str, str] | None = None
+                               ) -> tuple[CheckpointState, CheckpointState | None]: ...
+    def close(self) -> None: ...
+    async def replay(self, thread_id: str, checkpoint_id: str) -> Any: ...
+    async def fork(self, thread_id: str, checkpoint_id: str, update: dict, as_node: str | None = None) -> Any: ...
+    async def resume(self, thread_id: str, value: Any) -> Any: ...
+    async def copy(self, thread_id: str) -> Any: ...
+
 
 class ThreadsSource:
     """The real stack: Postgres through a CheckpointReader, the LangGraph server through TimeTravel."""
