@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from lgconsole.console.model.graph_layout import (ARROW_DOWN, ARROW_UP, END, LINE_CHARS, LOOP_MARK, START, GraphDrawing,
                                             Topology, draw_graph, layout_graph, render)
+from lgconsole.widgets.graph_view import NodeStats, format_badge
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "graph"
 
@@ -342,3 +343,12 @@ def random_graphs(draw) -> dict:
 @example(SIBLING_BOXES_ACROSS_LAYERS, 0)
 def test_random_graphs_keep_every_invariant(topology, badge_width):
     assert_draws(topology, badge_width=badge_width)
+
+
+def test_badges_fit_their_width():
+    assert format_badge(None, 8) == ""
+    assert format_badge(NodeStats(), 8) == ""
+    assert format_badge(NodeStats("done", 3, 1.23), 8) == "✓3 1.2s"
+    assert format_badge(NodeStats("running", 12, 0.02), 8) == "●12 20ms"
+    assert format_badge(NodeStats("error", 123, 4000.0), 8) == "✖123 67m"
+    assert format_badge(NodeStats("error", 12345, 4000.0), 5) == "✖"
