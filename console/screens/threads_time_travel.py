@@ -144,7 +144,7 @@ class TimeTravelKeys:
     # --- the run a replay, fork or resume started --------------------------------------------------------------
     @work(exclusive=True, group="threads-run", exit_on_error=False)
     async def follow_run(self, label: str, thread_id: str, session: Any) -> None:
-        from lgconsole.console.sources.run_follower import RunFollower
+        from lgconsole.console.sources.run_follower import RunFollower  # the SDK loads when a run is followed
 
         followed = self.view.followed
 
