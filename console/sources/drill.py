@@ -112,10 +112,12 @@ async def run_drill(target: DrillTarget, service: str = "langgraph", *, delay: f
     while decision is None:
         if follower.finished:
             try:
-                await follower.wait(0)
+                ended = await follower.wait(0)
             except StackError as exc:
                 raise DrillError(f"following run {run_id}: {exc}") from None
-            raise DrillError(f"run {run_id} ended before a node could be caught in flight; use a longer --delay")
+            how = f"{ended.status}{': ' + ended.error if ended.error else ''}"
+            raise DrillError(f"run {run_id} ended ({how}) before a node could be caught in flight; use a longer "
+                             "--delay")
         if time.monotonic() > deadline:
             await follower.stop()
             raise DrillError(f"no moment with a single node in flight came within {deadline - t0:.0f}s")
