@@ -49,14 +49,7 @@ class RunOutcome:
     thread_status: str | None = None  # idle | busy | interrupted (waits on interrupt()) | error
     error: str | None = None
     interrupts: list = field(default_factory=list)
-
-    @property
-    def cancelled(self) -> bool:
-        return self.status in ("interrupted", "cancelled")
-
-    @property
-    def waiting_for_input(self) -> bool:
-        return self.thread_status == "interrupted" and not self.cancelled
+    # what a client shows for it (cancelled, waiting for input) is the client's mapping, written once there
 
 
 def split_event_name(name: str) -> tuple[str, tuple[str, ...]]:
