@@ -174,6 +174,12 @@ class LiveScreen(ConsoleScreen):
         return self.follower.live if self.follower is not None else self._shown
 
     # --- painting ------------------------------------------------------------------------------------------
+    def feed(self, event) -> None:
+        """Fold one event into the shown run and make sure a paint follows soon (the follower does this for the runs
+        it follows; tests/bench/bench_live.py feeds events straight in)."""
+        self.live.feed(event)
+        self.schedule_paint()
+
 
     def schedule_paint(self) -> None:
         if self._paint_scheduled:
