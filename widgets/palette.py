@@ -7,7 +7,10 @@ else. "dim" is an attribute, not a colour: statuses that only step back (stopped
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Mapping
+
+from textual.color import Color, ColorParseError
 
 # status -> theme variable ($text-* are the theme's colours made readable as text on its background)
 STATUS_COLOURS: dict[str, str] = {
@@ -36,6 +39,15 @@ BADGE_COLOURS: dict[str, str] = {"critical": "error", "warning": "warning", "inf
                                  "attention": "warning"}
 
 _DEFAULT_VARIABLES: dict[str, str] | None = None
+
+
+@lru_cache(maxsize=256)
+def _rich_colour(value: str) -> str | None:
+    """A theme's colour as Rich writes it: "#8ad4a1", or "color(2)" for an ANSI theme's "ansi_green"."""
+    try:
+        return Color.parse(value).rich_color.name
+    except ColorParseError:
+        return None  # "auto 87%" and the like: not a colour on its own
 
 
 def _default_variables() -> dict[str, str]:
@@ -68,9 +80,9 @@ class Palette:
         """The theme's colour for a status (`kind` picks a meaning specific to one kind of thing, e.g.
         `kind="service"` for a service's `waiting`), None for no colour or dim."""
         variable = (STATUS_COLOURS.get(f"{kind}:{status}") if kind else None) or STATUS_COLOURS.get(status)
-        if variable is None or variable == "dim":
+        if variable is None or variable == "dim" or not self.variables.get(variable):
             return None
-        return self.variables.get(variable)
+        return _rich_colour(self.variables[variable])
 
     def style(self, status: str, *attributes: str, kind: str | None = None) -> str:
         """`style("error", "bold")` -> "bold #D17E92" in textual-dark; an unknown status keeps only the attributes."""
@@ -78,17 +90,16 @@ class Palette:
         parts = list(attributes)
         if variable == "dim":
             parts.append("dim")
-        elif variable is not None and self.variables.get(variable):
-            parts.append(self.variables[variable])
+        else:
+            colour = self.colour(status, kind)
+            if colour:
+                parts.append(colour)
         return " ".join(parts)
 
     def badge(self, status: str) -> str:
         """Bold text on a block of the status's colour, the text white or black for contrast."""
         background = self.variables.get(BADGE_COLOURS.get(status, ""))
-        if not background:
+        if not background or _rich_colour(background) is None:
             return "bold"
-        from textual.color import Color
-
-        colour = Color.parse(background)
-        text = "#000000" if colour.brightness > 0.5 else "#FFFFFF"
-        return f"bold {text} on {colour.hex6}"
+        text = "#000000" if Color.parse(background).brightness > 0.5 else "#FFFFFF"
+        return f"bold {text} on {_rich_colour(background)}"

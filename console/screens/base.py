@@ -107,6 +107,15 @@ class ConsoleScreen(WorkerErrors, Screen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._snapshot_changed, init=True)
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme) -> None:
+        """Status colours are resolved from the theme when text is built: build it again in the new theme."""
+        self._snapshot_changed(self.console.snapshot)
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Screens that keep coloured text of their own (not from the snapshot) rebuild it here."""
 
     def _snapshot_changed(self, snapshot) -> None:
         if snapshot is None:

@@ -199,6 +199,11 @@ class GpuScreen(ConsoleScreen):
         self.query_one(GpuTable).show(gpu_rows(snap))
         self.query_one(GpuProcessTable).show(process_rows(snap))
 
+    def restyle(self) -> None:
+        if self.telemetry.reading is not None:
+            self._show_server(self.telemetry.reading)
+        self._show_status()
+
     def _current_track(self) -> ServerTrack | None:
         tracks = list(self.telemetry.tracks.values())
         if not tracks:

@@ -87,6 +87,10 @@ class TriageScreen(ConsoleScreen):
                                             for n, f in enumerate(findings)])
         self._show_detail()
 
+    def restyle(self) -> None:
+        if self.checked_at is not None:
+            self.show_findings(self.findings, self.checked_at)
+
     def _selected(self) -> Finding | None:
         key = self.query_one(FindingsTable).selected_key
         if key is None:

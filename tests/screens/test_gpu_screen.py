@@ -98,6 +98,38 @@ async def test_keys_pause_rate_and_refresh_through_the_worker():
         assert not screen.paused
 
 
+class _FailingThenReplaying(ReplayGpuSource):
+    """The first read raises (an NVML bug, a reader bug); the next ones replay."""
+
+    def __init__(self, readings):
+        super().__init__(readings)
+        self.failed = False
+
+    def read(self, vllm_pids=()):
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("nvmlDeviceGetMemoryInfo: Unknown Error\nmore detail")
+        return super().read(vllm_pids)
+
+
+async def test_a_failed_read_shows_in_the_status_line_and_the_next_read_clears_it():
+    """The GPU screen's override of the one worker-error handler: the status line, not a toast per tick."""
+    readings = healthy_readings()
+    app = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        screen = GpuScreen(source=_FailingThenReplaying(readings), poll=False)
+        await app.push_screen(screen)
+        await pilot.press("r")
+        status = lambda: str(screen.query_one("#gpu-status").render())  # noqa: E731
+        await pilot_wait(pilot, lambda: "read failed" in status(), timeout=10, what="the failure in the status line")
+        assert "read failed: nvmlDeviceGetMemoryInfo: Unknown Error" in status()
+        assert not app._notifications and app.is_running
+        await pilot.press("r")  # not stuck 'in flight': the next read goes out
+        await pilot_wait(pilot, lambda: screen.telemetry.reading is readings[0], timeout=10, what="the next reading")
+        assert "read failed" not in status()
+
+
 async def test_polling_reads_on_a_timer_and_pauses():
     readings = healthy_readings(10)
     app = _app()

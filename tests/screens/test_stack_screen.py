@@ -5,7 +5,7 @@ from __future__ import annotations
 from fakes import FixedStack, fixed_stack_snapshot
 from lgconsole.console.app import LgConsoleApp
 from lgconsole.console.config import Config
-from pilotwait import settled
+from pilotwait import pilot_wait, settled
 
 
 def _app(all_healthy: bool) -> LgConsoleApp:
@@ -49,3 +49,44 @@ async def test_keys_send_commands_to_the_selected_service():
                                        ("down", None)]
 
 
+async def test_a_failed_command_is_shown_and_the_state_read_again():
+    """A command's worker raises: the one handler shows '<command> failed: <cause>' and the app reads the stack again."""
+    app = _app(True)
+
+    def refuse(cmd, service=None):
+        raise OSError("control socket refused the connection")
+
+    app.source.command = refuse
+    reads = []
+    read_snapshot = app.source.snapshot
+    app.source.snapshot = lambda: reads.append(1) or read_snapshot()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot)
+        before = len(reads)
+        app.service_command("restart", "redis")
+        await pilot_wait(pilot, lambda: any("failed" in n.message for n in app._notifications), timeout=10,
+                         what="the failure notification")
+        assert [n.message for n in app._notifications if "failed" in n.message] == [
+            "restart redis failed: control socket refused the connection"]
+        await pilot_wait(pilot, lambda: len(reads) > before, timeout=10, what="a fresh stack read")
+        assert app.is_running
+
+
+async def test_a_theme_switch_recolours_the_service_states():
+    """Status colours come from the theme's variables (widgets/palette.py): another theme, other colours."""
+    from rich.style import Style
+
+    app = _app(True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot)
+        table = app.screen.query_one("ServiceTable")
+
+        def state_colour():
+            cell = table.get_cell("postgres", "state")
+            return Style.parse(str(cell.style)).color.name
+
+        dark = state_colour()
+        assert dark.lower() == app.theme_variables["text-success"].lower()
+        app.theme = "textual-light"
+        await pilot_wait(pilot, lambda: state_colour() != dark, timeout=10, what="the light theme's colour")
+        assert state_colour().lower() == app.theme_variables["text-success"].lower()

@@ -65,3 +65,21 @@ async def test_enter_on_an_errored_thread_opens_it_on_the_threads_screen():
         await pilot.press("down", "down", "enter")
         await pilot_wait(pilot, lambda: app.current_mode == "threads", timeout=10, what="the Threads screen")
         assert app.current_mode == "threads" and app.screen.text_filter == "01a20c2c-4a8e"
+
+
+class _BrokenTriage:
+    def findings(self):
+        raise RuntimeError("pg_stat_user_tables: permission denied\nDETAIL: the rest of a long message")
+
+
+async def test_a_failing_triage_read_is_shown_and_the_app_keeps_running():
+    """The one worker-error handler (screens/base.py): the cause's first line in a notification, nothing crashes."""
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(False)), poll=False)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await app.push_screen(TriageScreen(_BrokenTriage(), poll=False))
+        await pilot_wait(pilot, lambda: app._notifications, timeout=10, what="a notification")
+        messages = [n.message for n in app._notifications]
+        assert messages == ["triage failed: pg_stat_user_tables: permission denied"]
+        assert app.is_running and isinstance(app.screen, TriageScreen)
+        app.screen.action_refresh_findings()  # the next refresh runs again
+        await pilot_wait(pilot, lambda: len(app._notifications) == 2, timeout=10, what="a second notification")
