@@ -32,8 +32,19 @@ async def pilot_wait(pilot, predicate: Callable[[], object], timeout: float = 60
         await pilot.pause(step)
 
 
-async def settled(pilot) -> None:
-    """The app has no running worker and has processed what they posted: for screens whose workers all end (no
-    polling timer), before a snapshot or an assertion on what they read."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+async def settled(pilot, timeout: float = 10.0) -> None:
+    """No worker runs and what they posted is handled, twice in a row (a handler may start the next worker of a
+    chain: rows -> history -> state). For screens whose workers all end (no polling timer, no blocked read)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    quiet = 0
+    while quiet < 2:
+        await pilot.pause()
+        busy = [w for w in pilot.app.workers if not w.is_finished]
+        if not busy:
+            quiet += 1
+            continue
+        quiet = 0
+        if loop.time() >= deadline:
+            raise AssertionError(f"workers still running after {timeout}s: {', '.join(w.name or repr(w) for w in busy)}")
+        await pilot.pause(STEP)

@@ -14,7 +14,7 @@ from lgconsole.console.config import Config
 from lgconsole.console.screens.threads import ForkScreen, ResumeScreen, ThreadsScreen
 from lgconsole.console.model.thread_browser import checkpoint_key
 from lgconsole.widgets.checkpoint_tree_view import CheckpointTreeView
-from stackutil import pilot_wait
+from pilotwait import pilot_wait, settled
 from fakes import FixedStack, FixedThreads, fixed_stack_snapshot
 from threadfixtures import load
 
@@ -28,16 +28,22 @@ def _app(server_up: bool = True, select: str | None = None, keys: tuple[str, ...
     app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(stack), poll=False)
     source = FixedThreads(DATA, server_up=server_up)
 
+    def showing(key: str) -> bool:
+        state = app.screen.state
+        return state is not None and checkpoint_key(state.checkpoint_id, state.checkpoint_ns) == key
+
     async def show(pilot):
         await app.push_screen(ThreadsScreen(source, poll=False))
-        await pilot.pause(0.4)
+        # the chain rows -> newest thread's tree -> its head's state; select_key ignores a key not in the tree yet
+        await pilot_wait(pilot, lambda: app.screen.state is not None, timeout=10, what="the newest thread's head state")
+        await settled(pilot)
         for key in keys:
             await pilot.press(key)
-            await pilot.pause(0.15)
+            await settled(pilot)
         if select is not None:
             app.screen.query_one(CheckpointTreeView).select_key(select)
-            await pilot.pause(0.4)
-        await pilot.pause(0.2)
+            await pilot_wait(pilot, lambda: showing(select), timeout=10, what=f"the state of checkpoint {select}")
+        await settled(pilot)
 
     return app, show, source
 
@@ -87,24 +93,24 @@ async def test_status_filter_sort_and_text_filter():
         table = screen.query_one("#thread-table")
         assert table.row_count == len(DATA.summaries) and table.selected_thread == FORKED
         await pilot.press("w")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert {r.status for r in table._thread_rows} == {"waiting"} and table.row_count == 2
         await pilot.press("w")  # the same key again: all
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert table.row_count == len(DATA.summaries)
         await pilot.press("slash", *DATA.labels["errored"][-6:], "enter")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert [r.thread_id for r in table._thread_rows] == [DATA.labels["errored"]]
         assert "filter" in str(screen.query_one("#threads-status").render())
         await pilot.press("slash", "escape")  # clears the filter
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert table.row_count == len(DATA.summaries)
         await pilot.press("s")  # checkpoints, most first
-        await pilot.pause(0.3)
+        await settled(pilot)
         counts = [r.checkpoints for r in table._thread_rows]
         assert counts == sorted(counts, reverse=True)
         await pilot.press("S")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert [r.checkpoints for r in table._thread_rows] == sorted(counts)
 
 
@@ -115,7 +121,7 @@ async def test_moving_in_the_tree_shows_that_checkpoints_state_and_diff():
         screen = app.screen
         update = _root(FORKED, 2, "update")
         screen.query_one(CheckpointTreeView).select_key(checkpoint_key(update.checkpoint_id))
-        await pilot.pause(0.4)
+        await settled(pilot)
         assert screen.state.checkpoint_id == update.checkpoint_id
         diff = str(screen.query_one("#checkpoint-diff").render())
         assert "~ task: 'Write the release notes for 1.4' -> 'Write the release notes for 1.4, in French'" in diff
@@ -127,7 +133,7 @@ async def test_invalid_fork_edits_are_refused_in_the_editor_and_nothing_is_sent(
     async with app.run_test(size=(120, 40)) as pilot:
         await show(pilot)
         await pilot.press("f")
-        await pilot.pause(0.3)
+        await settled(pilot)
         modal = app.screen
         assert isinstance(modal, ForkScreen)
         area = modal.query_one("#fork-values")
@@ -135,17 +141,17 @@ async def test_invalid_fork_edits_are_refused_in_the_editor_and_nothing_is_sent(
         assert json.loads(original)["task"] == "Write the release notes for 1.4"
         area.text = original.replace('"task": "Write', '"task": Write', 1)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert "not valid JSON" in str(modal.query_one(".modal-error").render())
         area.text = json.dumps({k: v for k, v in json.loads(original).items() if k != "summary"})
         await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert "key 'summary' was removed" in str(modal.query_one(".modal-error").render())
         assert source.actions == [] and isinstance(app.screen, ForkScreen)
         # a valid edit goes to the source with only the changed key; its error keeps the editor open
         area.text = original.replace("for 1.4", "for 1.5", 1)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert source.actions == [("fork", FORKED, _root(FORKED, 1).checkpoint_id,
                                     {"task": "Write the release notes for 1.5"}, None)]
         assert "nothing is sent from a snapshot test" in str(modal.query_one(".modal-error").render())
@@ -159,7 +165,7 @@ async def test_server_down_disables_time_travel_keys():
     async with app.run_test(size=(120, 40)) as pilot:
         await show(pilot)
         await pilot.press("f", "p", "r", "y")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert isinstance(app.screen, ThreadsScreen) and source.actions == []
         assert "READ-ONLY" in str(app.screen.query_one("#threads-status").render())
 
@@ -176,12 +182,12 @@ async def test_postgres_unreachable_is_one_line_and_the_screen_keeps_running():
     async with app.run_test(size=(120, 40)) as pilot:
         screen = ThreadsScreen(Down(DATA), poll=False)
         await app.push_screen(screen)
-        await pilot.pause(0.4)
+        await settled(pilot)
         status = str(screen.query_one("#threads-status").render())
         assert "cannot connect to Postgres at postgresql://lgconsole:***@" in status
         assert screen.query_one("#thread-table").row_count == 0
         await pilot.press("s", "e", "ctrl+r")  # still answers keys
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert isinstance(app.screen, ThreadsScreen)
 
 
@@ -221,7 +227,8 @@ async def test_rows_show_before_the_count_and_a_failed_count_says_why():
         source.release.clear()
         source.fail = True
         await pilot.press("e")  # other filters: a new count, which fails
-        await pilot.pause(0.3)
+        await pilot_wait(pilot, lambda: "counting…" in str(screen.query_one("#threads-status").render()), 10,
+                         "the new count under way")
         assert "counting…" in str(screen.query_one("#threads-status").render())
         source.release.set()
         await pilot_wait(pilot, lambda: "count failed: cannot connect to Postgres" in
@@ -238,18 +245,59 @@ async def test_resume_asks_for_an_answer_and_only_on_a_waiting_thread():
     async with app.run_test(size=(120, 40)) as pilot:
         await show(pilot)
         await pilot.press("r")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert isinstance(app.screen, ResumeScreen)
         assert "Approve the team's result" in str(app.screen.query_one("#resume-question").render())
         await pilot.press(*'{"approved": true}', "enter")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert source.actions == [("resume", FORKED, {"approved": True})]
         await pilot.press("escape")
         await pilot.press("i")  # idle threads only
-        await pilot.pause(0.3)
+        await settled(pilot)
         await pilot.press("r")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert isinstance(app.screen, ThreadsScreen) and len(source.actions) == 1
+
+
+async def test_a_theme_switch_recolours_statuses_marks_and_the_status_line():
+    """Thread statuses, tree marks and the status line take the theme's colours (widgets/palette.py): another theme,
+    the cells and labels are built again in its colours."""
+    from rich.style import Style
+
+    def colour(style) -> str:
+        return Style.parse(str(style)).color.name.lower()
+
+    app, show, _ = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show(pilot)
+        screen = app.screen
+        table = screen.query_one("#thread-table")
+        tree = screen.query_one(CheckpointTreeView)
+        errored = DATA.labels["errored"]
+
+        def status_colour() -> str:
+            return colour(table.get_cell(errored, "status").style)
+
+        def head_mark_colour() -> str:  # the forked thread's head: "head" in the theme's success colour
+            label = next(node.label for node in tree._item_nodes.values() if "  head" in node.label.plain)
+            return next(colour(span.style) for span in label.spans if label.plain[span.start:span.end] == "  head")
+
+        def server_colour() -> str:
+            status = screen.query_one("#threads-status").render()
+            return next(colour(span.style) for span in status.spans if "up" in status.plain[span.start:span.end])
+
+        def theme_colour(variable: str) -> str:
+            return Color.parse(app.theme_variables[variable]).rich_color.name.lower()
+
+        from textual.color import Color
+
+        assert status_colour() == theme_colour("text-error")
+        assert head_mark_colour() == server_colour() == theme_colour("text-success")
+        dark = status_colour(), head_mark_colour()
+        app.theme = "nord"
+        await pilot_wait(pilot, lambda: status_colour() != dark[0], timeout=10, what="nord's error colour")
+        assert status_colour() == theme_colour("text-error") == "#d4969c"
+        assert head_mark_colour() == server_colour() == theme_colour("text-success") != dark[1]
 
 
 # --- on a real stack ---------------------------------------------------------------------------------------------
