@@ -78,11 +78,23 @@ class LgConsoleApp(WorkerErrors, App):
         self.latest_live = None  # the LiveRun the Live screen follows, for a Graph screen opened after it began
 
     def on_mount(self) -> None:
+        self._apply_configured_theme()
         self.refresh_snapshot()
         if self.poll:
             self.set_interval(self.config.ui.refresh_seconds, self.refresh_snapshot)
             if self.triage_first:
                 self._open_triage_if_unwell()
+
+    def _apply_configured_theme(self) -> None:
+        wanted = getattr(self.config.ui, "theme", "") or ""
+        if not wanted or wanted == self.theme:
+            return
+        if wanted not in self.available_themes:
+            known = ", ".join(sorted(self.available_themes))
+            self.notify(f"{self.config.source}: [ui] theme {wanted!r} is not a Textual theme; using {self.theme} "
+                        f"(known: {known})", severity="warning", timeout=10)
+            return
+        self.theme = wanted
 
     class SnapshotRead(Message):
         """A fresh read of the supervisor's state file and the log tails."""

@@ -88,6 +88,7 @@ class VllmConfig:
 @dataclass
 class UiConfig:
     refresh_seconds: float = 1.0
+    theme: str = "textual-dark"  # any Textual theme (ctrl+p "Change theme" lists them); status colours follow it
 
 
 _CHOICES = {("vllm", "launcher"): ("serve", "module", "docker"), ("vllm", "device"): ("", "cpu", "cuda")}

@@ -90,3 +90,18 @@ async def test_a_theme_switch_recolours_the_service_states():
         app.theme = "textual-light"
         await pilot_wait(pilot, lambda: state_colour() != dark, timeout=10, what="the light theme's colour")
         assert state_colour().lower() == app.theme_variables["text-success"].lower()
+
+
+async def test_the_configured_theme_applies_and_an_unknown_one_is_said():
+    config = Config(state_dir="/srv/lgc")
+    config.ui.theme = "nord"
+    app = LgConsoleApp(config, source=FixedStack(fixed_stack_snapshot(True)), poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot)
+        assert app.theme == "nord" and not app._notifications
+    config.ui.theme = "no-such-theme"
+    app = LgConsoleApp(config, source=FixedStack(fixed_stack_snapshot(True)), poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot)
+        assert app.theme == "textual-dark"
+        assert "[ui] theme 'no-such-theme' is not a Textual theme" in [n.message for n in app._notifications][-1]

@@ -91,3 +91,9 @@ def test_ports_are_picked_once_and_kept(tmp_path):
     spec.save()
     again = build_stack_spec(config)
     assert {name: s.get("port") for name, s in again.services.items()} == ports
+
+
+def test_ui_theme_is_read_from_the_file(tmp_path):
+    path = tmp_path / "lgconsole.toml"
+    path.write_text('[ui]\ntheme = "nord"\n')
+    assert load_config(path, env={}, cwd=tmp_path).ui.theme == "nord"
