@@ -153,7 +153,8 @@ def rule_stuck_runs(i: TriageInputs, t: Thresholds) -> list[Finding]:
         age = (i.now - run.created_at).total_seconds()
         limit = t.pending_run_s if run.status == "pending" else t.running_run_s
         if age > limit:
-            out.append(Finding("warning", "stuck-run", f"run {run.status} for {format_duration(age)} on thread {run.thread_id}",
+            out.append(Finding("warning", "stuck-run",
+                               f"run {run.status} for {format_duration(age)} on thread {run.thread_id}",
                                "Pending: no worker picked it up (all busy, or a worker died). Running: a node hangs "
                                "or waits on a slow model.", (f"run {run.run_id}", f"created {run.created_at:%H:%M:%S}"),
                                "Watch it live (3, then a to attach); cancel it if it is hung.",

@@ -19,8 +19,8 @@ from lgconsole.stack.services.service import StackSpec, redact_url
 from lgconsole.stack.metrics.vllm import (MetricsWindow, Percentiles, VllmMetrics, VllmRates,
                                           VllmScraper, base_url, lifetime_latency)
 
-from lgconsole.console.model.capacity import (CapacityError, CapacityReport, StarvationDetector, StarvationEpisode, StarvationSample,
-                       capacity_report, graph_fan_out, kv_bytes_per_token)
+from lgconsole.console.model.capacity import (CapacityError, CapacityReport, StarvationDetector, StarvationEpisode,
+                                              StarvationSample, capacity_report, graph_fan_out, kv_bytes_per_token)
 from lgconsole.console.config import Config
 
 HISTORY_SECONDS = 300.0  # the sparklines' "last minutes"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from lgconsole.stack.server.assistants import (Assistant, AssistantNotFound, AssistantSchemas, get_graph, get_schemas, list_assistants)
+from lgconsole.stack.server.assistants import (Assistant, AssistantNotFound, AssistantSchemas, get_graph, get_schemas,
+                                               list_assistants)
 from lgconsole.stack.errors import StackError
 
 from lgconsole.console.config import Config
