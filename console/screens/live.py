@@ -349,7 +349,8 @@ class LiveScreen(ConsoleScreen):
             if how == "attach":
                 await follower.attach(thread_id)
             elif how == "resume":
-                await follower.resume(answer, thread_id=thread_id, assistant=self.assistant)
+                # the assistant of the run that waits (an attached run's may not be the one typed last)
+                await follower.resume(answer, thread_id=thread_id, assistant=follower.assistant or self.assistant)
             else:
                 await follower.start(self.assistant, input=payload, thread_id=thread_id)
         except Exception as exc:

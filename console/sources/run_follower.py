@@ -67,7 +67,9 @@ class RunFollower:
         said = False
         while True:
             try:
-                return await self._started(RunSession.attach(self.url, thread_id, run_id))
+                session = await self._started(RunSession.attach(self.url, thread_id, run_id))
+                self.assistant = session.assistant_id or self.assistant  # an answer runs the same assistant
+                return session
             except RunError as exc:
                 if not wait or "no run in progress" not in str(exc):
                     raise

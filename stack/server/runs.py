@@ -141,6 +141,7 @@ class RunSession:
         self.run_id = run_id
         self.last_event_id: str | None = "0" if replay else None
         self.reconnects = 0
+        self.assistant_id: str | None = None  # the assistant the run runs, when known (attach reads it)
         self.lost = False  # the server forgot the run (restarted): see outcome()
         self._rolled_back = False
         self._client = _client(url)
@@ -187,7 +188,9 @@ class RunSession:
         finally:
             await client.aclose()
         resumable = bool((run.get("kwargs") or {}).get("resumable") or (run.get("kwargs") or {}).get("stream_resumable"))
-        return cls(url, thread_id, run_id, replay=resumable)
+        session = cls(url, thread_id, run_id, replay=resumable)
+        session.assistant_id = run.get("assistant_id")
+        return session
 
     # --- streaming ---------------------------------------------------------------------------------------
     async def events(self, max_reconnects: int = 30, reconnect_delay: float = 1.0) -> AsyncIterator[RunEvent]:
