@@ -1,6 +1,6 @@
 """Every stand-in the tests and benchmarks use for a source or a service: fixed stack snapshots and the stack source
-that serves them, the fixed Threads and Triage sources, and a real loopback HTTP server serving recorded vLLM
-metrics. Recorded data itself stays in the *fixtures modules; this module only serves it."""
+that serves them, the fixed Threads and Triage sources, a recorded run session for the RunFollower, and a real
+loopback HTTP server serving recorded vLLM metrics. Recorded data itself stays in the *fixtures modules; this module only serves it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from gpu_fixtures import FIXTURES as VLLM_FIXTURES
 from gpu_fixtures import T0, fixture_text
+from livefixtures import recorded
 from threadfixtures import Recorded, load
 from lgconsole.console.sources.stack import StackSnapshot
 from lgconsole.console.model.thread_browser import checkpoint_key
@@ -172,6 +173,36 @@ class FixedTriage:
 
     def findings(self):
         return self._findings
+
+
+# --- a run on the LangGraph server ---------------------------------------------------------------------------------
+
+class RecordedSession:
+    """A `RunSession` stand-in that streams a recorded run and ends as told (for the RunFollower without a server)."""
+
+    url = "http://127.0.0.1:9"
+
+    def __init__(self, name: str | list, status: str = "success", thread_status: str = "idle",
+                 thread_id: str = "recorded-thread", run_id: str | None = None, interrupts: list | None = None):
+        self.events_ = recorded(name) if isinstance(name, str) else list(name)  # a recording's name, or events
+        self.thread_id, self.run_id = thread_id, run_id or f"run-{name if isinstance(name, str) else 'events'}"
+        if interrupts is None and thread_status == "interrupted":  # what the server's thread says: the stream's
+            interrupts = [i for e in self.events_ if e.mode == "updates" and isinstance(e.data, dict)
+                          for i in e.data.get("__interrupt__") or []]
+        self.status, self.thread_status, self.interrupts = status, thread_status, interrupts or []
+        self.closed = False
+
+    async def events(self):
+        for event in self.events_:
+            yield event
+
+    async def outcome(self):
+        from lgconsole.stack.server.runs import RunOutcome
+
+        return RunOutcome(self.run_id, self.thread_id, self.status, self.thread_status, None, self.interrupts)
+
+    async def close(self) -> None:
+        self.closed = True
 
 
 # --- a vLLM /metrics endpoint -------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Recorded real streams of the demo graph (tests/fixtures/live/*.jsonl) replayed as RunEvents."""
+"""Recorded real streams of the demo graph (tests/fixtures/live/*.jsonl) replayed as RunEvents, and a run of the
+`report` graph built event by event. fakes.RecordedSession streams them in place of a server."""
 
 from __future__ import annotations
 
@@ -16,34 +17,6 @@ def recorded(name: str, base: float = 1000.0) -> list[RunEvent]:
         raw = json.loads(line)
         events.append(RunEvent(raw["mode"], raw["data"], tuple(raw["namespace"]), None, base + raw["t"]))
     return events
-
-
-class RecordedSession:
-    """A `RunSession` stand-in that streams a recorded run and ends as told (for the RunFollower without a server)."""
-
-    url = "http://127.0.0.1:9"
-
-    def __init__(self, name: str | list, status: str = "success", thread_status: str = "idle",
-                 thread_id: str = "recorded-thread", run_id: str | None = None, interrupts: list | None = None):
-        self.events_ = recorded(name) if isinstance(name, str) else list(name)  # a recording's name, or events
-        self.thread_id, self.run_id = thread_id, run_id or f"run-{name if isinstance(name, str) else 'events'}"
-        if interrupts is None and thread_status == "interrupted":  # what the server's thread says: the stream's
-            interrupts = [i for e in self.events_ if e.mode == "updates" and isinstance(e.data, dict)
-                          for i in e.data.get("__interrupt__") or []]
-        self.status, self.thread_status, self.interrupts = status, thread_status, interrupts or []
-        self.closed = False
-
-    async def events(self):
-        for event in self.events_:
-            yield event
-
-    async def outcome(self):
-        from lgconsole.stack.server.runs import RunOutcome
-
-        return RunOutcome(self.run_id, self.thread_id, self.status, self.thread_status, None, self.interrupts)
-
-    async def close(self) -> None:
-        self.closed = True
 
 
 def report_run(run_id: str = "report-run", base: float = 2000.0) -> list[RunEvent]:

@@ -1,35 +1,17 @@
 """One console session, several runs on the Live screen: each run's full tree stays visible (nested subgraph steps of
-the second run, the steps after an answered interrupt). Recorded streams through the real RunFollower first, then the
-same against a real server with two graphs."""
+the second run, the steps after an answered interrupt), recorded streams through the real RunFollower. The same
+against a real server with two graphs: tests/integration/test_live_screen_real_stack.py."""
 
 from __future__ import annotations
 
-import pytest
-
+from fakes import FixedStack, RecordedSession, fixed_stack_snapshot
 from lgconsole.console.app import LgConsoleApp
 from lgconsole.console.config import Config
 from lgconsole.console.screens.live import LiveScreen
 from lgconsole.console.sources.run_follower import RunFollower
-from livefixtures import RecordedSession, report_run
-from stackutil import pilot_wait
-from fakes import FixedStack, fixed_stack_snapshot
-
-
-def tree_rows(screen: LiveScreen) -> list[tuple[int, str]]:
-    """The timeline as a user sees it: (depth, label) per row, in order."""
-    rows = []
-
-    def walk(node, depth):
-        for child in node.children:
-            rows.append((depth, str(child.label)))
-            walk(child, depth + 1)
-
-    walk(screen.query_one("Timeline").root, 0)
-    return rows
-
-
-def header(screen: LiveScreen) -> str:
-    return str(screen.query_one("#live-info").render())
+from live_timeline import live_header, nested_under, root_names, tree_rows
+from livefixtures import report_run
+from pilotwait import pilot_wait
 
 
 async def _live_screen(pilot, app) -> LiveScreen:
@@ -37,21 +19,6 @@ async def _live_screen(pilot, app) -> LiveScreen:
     await app.push_screen(screen)
     screen.follower = RunFollower(RecordedSession.url, on_change=lambda _live: screen.schedule_paint())
     return screen
-
-
-def _nested_under(rows: list[tuple[int, str]], parent: str) -> list[str]:
-    """The node names of the rows right under the (last) row of `parent`."""
-    start = max(i for i, (depth, label) in enumerate(rows) if depth == 0 and label.split()[2] == parent)
-    out = []
-    for depth, label in rows[start + 1:]:
-        if depth == 0:
-            break
-        out.append(label.split()[2])
-    return out
-
-
-def _roots(rows: list[tuple[int, str]]) -> list[str]:
-    return [label.split()[2] for depth, label in rows if depth == 0]
 
 
 async def test_each_run_of_a_session_shows_its_own_full_tree():
@@ -68,14 +35,14 @@ async def test_each_run_of_a_session_shows_its_own_full_tree():
             screen.follower.adopt(RecordedSession(stream, thread_status=thread_status))
             await screen.follower.follow()
             run_id = screen.live.run_id  # from the stream's metadata event
-            await pilot_wait(pilot, lambda: f"run {run_id}" in header(screen), timeout=5, what=f"run {run_id} painted")
+            await pilot_wait(pilot, lambda: f"run {run_id}" in live_header(screen), timeout=5, what=f"run {run_id} painted")
             rows = tree_rows(screen)
             if roots:
-                assert _roots(rows) == roots, rows
+                assert root_names(rows) == roots, rows
             else:
-                assert _roots(rows)[0] == "supervisor" and _roots(rows)[-3:] == ["join", "review", "approval"], rows
-                assert sorted(_roots(rows)[1:4]) == ["coder", "researcher", "reviewer"], rows
-            assert _nested_under(rows, parent) == nested, rows
+                assert root_names(rows)[0] == "supervisor" and root_names(rows)[-3:] == ["join", "review", "approval"], rows
+                assert sorted(root_names(rows)[1:4]) == ["coder", "researcher", "reviewer"], rows
+            assert nested_under(rows, parent) == nested, rows
             assert len(rows) == sum(1 for _ in screen.live.all_steps())
 
 
@@ -90,73 +57,13 @@ async def test_after_the_answer_the_step_that_waited_shows_how_it_ended():
         assert any("approval" in label and "waits for input" in label for _, label in tree_rows(screen))
         follower.adopt(RecordedSession("demo_answer_after"), new_run=False)  # the answer's run, same timeline
         await follower.follow()
-        await pilot_wait(pilot, lambda: "success" in header(screen), timeout=5)
+        await pilot_wait(pilot, lambda: "success" in live_header(screen), timeout=5)
         rows = [label for _, label in tree_rows(screen)]
         assert not any("waits for input" in label for label in rows), rows
         approval = [label for label in rows if label.split()[2] == "approval"]
         assert len(approval) == 1 and approval[0].startswith("✓") and "answered" in approval[0]
         assert "finalize" in rows[-1]
-        assert f"{follower.live.step_count} steps" in header(screen) and "10 steps" in header(screen)
+        assert f"{follower.live.step_count} steps" in live_header(screen) and "10 steps" in live_header(screen)
         assert not screen.query_one("#interrupt-panel").display
 
 
-# --- against the real server: two graphs and an answered interrupt in one session -------------------------------
-
-async def _new_run(pilot, screen: LiveScreen, assistant: str, payload: str) -> None:
-    await pilot.press("n")
-    await pilot_wait(pilot, lambda: type(pilot.app.screen).__name__ == "NewRunScreen", timeout=5)
-    pilot.app.screen.query_one("#new-run-assistant").value = assistant
-    pilot.app.screen.query_one("#new-run-input").text = payload
-    await pilot.press("ctrl+s")
-    await pilot_wait(pilot, lambda: pilot.app.screen is screen, timeout=5)
-
-
-@pytest.mark.integration
-async def test_two_graphs_back_to_back_and_an_answered_interrupt_in_one_session(live_stack):
-    app = LgConsoleApp(live_stack, triage_first=False)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await pilot.press("3")
-        await pilot_wait(pilot, lambda: isinstance(app.screen, LiveScreen), timeout=5)
-        screen = app.screen
-
-        # 1. the `report` graph: gather -> draft (outline -> write) -> publish
-        await _new_run(pilot, screen, "report", '{"topic": "session one", "delay": 0.05}')
-        await pilot_wait(pilot, lambda: " success " in header(screen) and "report" in header(screen),
-                         what="the report run to succeed")
-        rows = tree_rows(screen)
-        assert [label.split()[2] for depth, label in rows if depth == 0] == ["gather", "draft", "publish"], rows
-        assert _nested_under(rows, "draft") == ["outline", "write"], rows
-        first_run = screen.live.run_id
-
-        # 2. the `demo` graph in the same session: its review subgraph's steps are nested under review
-        await _new_run(pilot, screen, "demo", '{"task": "second run of the session", "delay": 0.05}')
-        await pilot_wait(pilot, lambda: " waiting " in header(screen), what="the demo run to wait at the approval")
-        assert screen.live.run_id != first_run and f"run {screen.live.run_id}" in header(screen)
-        rows = tree_rows(screen)
-        roots = [label.split()[2] for depth, label in rows if depth == 0]
-        assert roots[0] == "supervisor" and roots[-3:] == ["join", "review", "approval"], rows
-        assert "gather" not in roots  # the first run's rows are gone
-        assert _nested_under(rows, "review") == ["critique", "score"], rows
-        assert "waits for input" in rows[-1][1]
-        await pilot_wait(pilot, lambda: screen.query_one("#interrupt-panel").display, timeout=5)
-        assert "Approve" in str(screen.query_one("#interrupt-payload").render())
-
-        # 3. the interrupt answered in place: the same timeline goes on
-        await pilot.press("i", *"true", "enter")
-        await pilot_wait(pilot, lambda: " success " in header(screen), what="the answered run to succeed")
-        await pilot_wait(pilot, lambda: "finalize" in tree_rows(screen)[-1][1], timeout=5)
-        rows = tree_rows(screen)
-        labels = [label for _, label in rows]
-        assert not any("waits for input" in label for label in labels), labels
-        approval = [label for depth, label in rows if depth == 0 and label.split()[2] == "approval"]
-        assert len(approval) == 1 and approval[0].startswith("✓"), labels
-        assert _nested_under(rows, "review") == ["critique", "score"], rows
-        assert f"{screen.live.step_count} steps" in header(screen)
-        assert not screen.query_one("#interrupt-panel").display
-        assert screen.live.state["outcome"] == "approved"
-
-        # 4. and a third run, of the first graph again: its nested steps are there too
-        await _new_run(pilot, screen, "report", '{"topic": "session three", "delay": 0.05}')
-        await pilot_wait(pilot, lambda: " success " in header(screen) and "report" in header(screen)
-                         and "supervisor" not in str(tree_rows(screen)), what="the third run to succeed")
-        assert _nested_under(tree_rows(screen), "draft") == ["outline", "write"]

@@ -9,7 +9,8 @@ import pytest
 
 from lgconsole.console.sources.run_follower import RunFollower
 from lgconsole.stack.server.runs import RunError
-from livefixtures import RecordedSession, report_run
+from fakes import RecordedSession
+from livefixtures import report_run
 
 
 async def test_follow_folds_the_stream_and_maps_the_end_once():
