@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from lgconsole.widgets.palette import Palette
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
 
 # a line's first character -> (palette status, attributes)
 LINE_MARKS = {"+": ("added", ""), "-": ("removed", ""), "~": ("changed", ""), "!": ("error", "bold"),
@@ -33,5 +33,15 @@ class DiffView(Static):
     DiffView { padding: 0 1; }
     """
 
+    _sections: list[tuple[str, list[str]]] | None = None
+
+    def on_mount(self) -> None:
+        redraw_on_theme_change(self, self._redraw)
+
+    def _redraw(self) -> None:
+        if self._sections is not None:
+            self.show(self._sections)
+
     def show(self, sections: list[tuple[str, list[str]]]) -> None:
+        self._sections = sections
         self.update(diff_text(sections, Palette.of(self)))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
-from lgconsole.widgets.palette import Palette
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
 
 
 
@@ -25,10 +25,12 @@ class FindingsTable(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", show_header=False, **kwargs)
+        self._rows: list[FindingRow] = []
 
     def on_mount(self) -> None:
         self.add_column("severity", key="severity", width=10)
         self.add_column("finding", key="finding")
+        redraw_on_theme_change(self, lambda: self.show(self._rows))
 
     @property
     def selected_key(self) -> str | None:
@@ -38,6 +40,7 @@ class FindingsTable(DataTable):
         return row_key.value
 
     def show(self, rows: list[FindingRow]) -> None:
+        self._rows = list(rows)
         selected = self.selected_key
         self.clear()
         palette = Palette.of(self)

@@ -8,7 +8,7 @@ from typing import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
-from lgconsole.widgets.palette import Palette
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,11 @@ class _RowTable(DataTable):
     def on_mount(self) -> None:
         for column in self.COLUMNS:
             self.add_column(column, key=column)
+        redraw_on_theme_change(self, self._redraw)
+
+    def _redraw(self) -> None:
+        rows, self._rows = self._rows, []
+        self.show(rows)
 
     def key(self, row) -> str:
         raise NotImplementedError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from lgconsole.widgets.palette import Palette
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
 
 
 class LogTail(Static):
@@ -15,7 +15,13 @@ class LogTail(Static):
     LogTail { height: auto; min-height: 3; padding: 0 1; border: round $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
+    _shown: tuple[str, list[str], str | None] | None = None
+
+    def on_mount(self) -> None:
+        redraw_on_theme_change(self, lambda: self._shown and self.show(*self._shown))
+
     def show(self, title: str, lines: list[str], note: str | None = None) -> None:
+        self._shown = (title, lines, note)
         self.border_title = title
         text = Text(no_wrap=True, overflow="ellipsis")
         palette = Palette.of(self)

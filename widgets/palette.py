@@ -8,7 +8,7 @@ else. "dim" is an attribute, not a colour: statuses that only step back (stopped
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Mapping
+from typing import Callable, Mapping
 
 from textual.color import Color, ColorParseError
 
@@ -58,6 +58,12 @@ def _default_variables() -> dict[str, str]:
 
         _DEFAULT_VARIABLES = BUILTIN_THEMES["textual-dark"].to_color_system().generate()
     return _DEFAULT_VARIABLES
+
+
+def redraw_on_theme_change(widget, redraw: Callable[[], None]) -> None:
+    """Call `redraw()` after the app's theme changes: text built with a palette keeps the old theme's colours until
+    it is built again (call from `on_mount`; the subscription ends with the widget)."""
+    widget.app.theme_changed_signal.subscribe(widget, lambda _theme: redraw())
 
 
 class Palette:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
-from lgconsole.widgets.palette import Palette
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
 
 QUIET_STATES = ("waiting", "stopped", "disabled")  # drawn without bold: nothing is happening yet
 STATE_ICONS = {"healthy": "●", "starting": "◌", "waiting": "◌", "degraded": "▲", "crashed": "✖", "failed": "✖",
@@ -41,10 +41,12 @@ class ServiceTable(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self._rows: list[ServiceRow] = []
 
     def on_mount(self) -> None:
         for column in COLUMNS:
             self.add_column(column, key=column)
+        redraw_on_theme_change(self, lambda: self.show(self._rows))
 
     @property
     def selected_service(self) -> str | None:
@@ -54,6 +56,7 @@ class ServiceTable(DataTable):
         return row_key.value
 
     def show(self, rows: list[ServiceRow]) -> None:
+        self._rows = list(rows)
         wanted = [r.name for r in rows]
         existing = [key.value for key in self.rows]
         if wanted != existing:

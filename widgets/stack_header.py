@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from lgconsole.widgets.palette import Palette
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
 
 
 class StackHeader(Static):
@@ -13,7 +13,13 @@ class StackHeader(Static):
     StackHeader { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    _shown: tuple[int, int, str, str, str] | None = None
+
+    def on_mount(self) -> None:
+        redraw_on_theme_change(self, lambda: self._shown and self.show(*self._shown))
+
     def show(self, healthy: int, total: int, supervisor: str, model: str, where: str) -> None:
+        self._shown = (healthy, total, supervisor, model, where)
         text = Text()
         text.append("lgconsole ", style="bold")
         status = "healthy" if total and healthy == total else "error" if total else "warning"

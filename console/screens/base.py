@@ -15,6 +15,9 @@ One way from a worker to a screen (Textual's workers guide):
    line overrides `worker_failed(worker, cause)` (the GPU screen does) and may clear its in-flight bookkeeping there.
    A worker catches only errors it turns into data (a server that is down is a state to draw, not a failure).
 4. Name the worker (`name=`): the user reads "<name> failed: <cause>" ("triage failed: connection refused").
+5. Do not define `on_worker_state_changed` in a screen (Textual calls the handlers of every class in the MRO, so
+   both would run): override `worker_failed`, or handle a message. The same holds for `on_mount`: Textual calls
+   `ConsoleScreen.on_mount` itself, a subclass's `on_mount` need not (and should not) call `super().on_mount()`.
 
 Screens reach the app through `self.console` (typed by the `ConsoleApp` protocol), never by importing
 `lgconsole.console.app`: the app imports the screens, not the other way round.
@@ -105,7 +108,14 @@ class ConsoleScreen(WorkerErrors, Screen):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    _watching = False
+
     def on_mount(self) -> None:
+        # Textual calls every class's on_mount along the MRO, so a subclass's own on_mount must not call this one;
+        # the flag keeps one watch and one subscription for subclasses that still do
+        if self._watching:
+            return
+        self._watching = True
         self.watch(self.app, "snapshot", self._snapshot_changed, init=True)
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 

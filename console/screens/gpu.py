@@ -87,7 +87,6 @@ class GpuScreen(ConsoleScreen):
         yield Static(id="gpu-status")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.interval = float(getattr(self.console.config.ui, "refresh_seconds", 1.0) or 1.0)
         if self.source is None:
             config = self.console.config

@@ -43,7 +43,6 @@ class TriageScreen(ConsoleScreen):
             yield Static(id="finding-detail")
 
     def on_mount(self) -> None:
-        super().on_mount()
         if self.source is None:
             from lgconsole.console.sources.triage import TriageSource
 
