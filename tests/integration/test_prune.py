@@ -19,14 +19,7 @@ import pytest
 # ids and moved back in time
 from bench.checkpoint_data import TABLES, admin_url, generate_threads, install_template
 from lgconsole.stack.checkpoints.ids import checkpoint_id_floor, checkpoint_time
-from lgconsole.stack.checkpoints.prune import (
-    PruneError,
-    PruneRefused,
-    execute_prune,
-    format_age,
-    parse_age,
-    plan_prune,
-)
+from lgconsole.stack.checkpoints.prune import PruneRefused, execute_prune, plan_prune
 from stackutil import lgconsole, make_config, new_state_dir, remove_state_dir
 
 # --- fixtures ---------------------------------------------------------------------------------------------------------
@@ -133,36 +126,6 @@ def populate(conn: psycopg.Connection) -> dict[str, list[str]]:
     conn.execute("UPDATE checkpoints SET checkpoint_id = gen_random_uuid()::text WHERE thread_id = %s", (undated[0],))
     conn.commit()
     return {"old": old, "new": new, "mixed": mixed, "undated": undated}
-
-
-# --- units ---------------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("text, seconds", [("90m", 5400), ("36h", 129600), ("7d", 604800), ("2w", 1209600),
-                                           ("1d12h", 129600), ("1.5h", 5400), (" 45s ", 45)])
-def test_ages_are_read(text, seconds):
-    assert parse_age(text).total_seconds() == seconds
-
-
-@pytest.mark.parametrize("text", ["", "7", "7x", "d7", "-3d", "0d", "7d junk"])
-def test_bad_ages_are_one_line_errors(text):
-    with pytest.raises(PruneError) as info:
-        parse_age(text)
-    assert "\n" not in str(info.value)
-
-
-def test_ages_print_in_their_largest_unit():
-    assert [format_age(parse_age(t)) for t in ("7d", "36h", "90m", "2w", "45s")] == ["7d", "36h", "90m", "14d", "45s"]
-
-
-def test_checkpoint_id_floor_orders_like_the_checkpoint_ids():
-    from langgraph.checkpoint.base.id import uuid6
-
-    made = str(uuid6(clock_seq=3))
-    when = checkpoint_time(made)
-    assert checkpoint_time(made) == when
-    assert made < checkpoint_id_floor(when + timedelta(microseconds=1))
-    assert not made < checkpoint_id_floor(when)
-    assert checkpoint_time(checkpoint_id_floor(when)) == when
 
 
 # --- integration: the real Postgres and server ------------------------------------------------------------------------
