@@ -9,8 +9,12 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import Tree
 
-MARK_STYLES = {"error": "bold red", "interrupted": "bold magenta", "answered": "magenta", "head": "bold green",
-               "new": "bold cyan"}
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
+
+# a mark's kind -> (palette status, attributes); any other mark is dim
+MARK_STATUSES = {"error": ("error", "bold"), "interrupted": ("interrupted", "bold"), "answered": ("answered",),
+                 "head": ("head", "bold"), "new": ("new", "bold")}
+BRANCH_STATUS = "info"  # a fork's alternative: something to read, not a state
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,12 @@ class CheckpointTreeView(Tree):
         self.guide_depth = 2
         self._items: tuple[CheckpointItem, ...] | None = None
         self._item_nodes: dict[str, object] = {}
+        self._item_by_key: dict[str, CheckpointItem] = {}
         self._toggled: dict[str, bool] = {}  # groups the user expanded or collapsed
         self._checkpoint_keys: set[str] = set()
+
+    def on_mount(self) -> None:
+        redraw_on_theme_change(self, self._redraw)
 
     @property
     def selected_key(self) -> str | None:
@@ -64,6 +72,7 @@ class CheckpointTreeView(Tree):
         self._checkpoint_keys = set()
         self.clear()
         self._item_nodes = {}
+        self._item_by_key = {}
         for item in items_t:
             self._add(self.root, item)
         if keep and keep in self._item_nodes:
@@ -73,6 +82,7 @@ class CheckpointTreeView(Tree):
         """No tree: a one-line reason instead (no thread selected, reading, an error)."""
         self._items = None
         self._item_nodes = {}
+        self._item_by_key = {}
         self._checkpoint_keys = set()
         self.clear()
         self.root.add_leaf(Text(text, style="dim italic"))
@@ -89,6 +99,12 @@ class CheckpointTreeView(Tree):
         else:
             node = parent.add_leaf(label, data=item.key)
         self._item_nodes[item.key] = node
+        self._item_by_key[item.key] = item
+
+    def _redraw(self) -> None:
+        """Label every row again in the new theme (mark colours are resolved when a label is built)."""
+        for key, node in self._item_nodes.items():
+            node.set_label(self._label(self._item_by_key[key]))
 
     def select_key(self, key: str) -> None:
         node = self._item_nodes.get(key)
@@ -105,12 +121,13 @@ class CheckpointTreeView(Tree):
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)
 
-    @staticmethod
-    def _label(item: CheckpointItem) -> Text:
+    def _label(self, item: CheckpointItem) -> Text:
+        palette = Palette.of(self)
+        styles = {mark: palette.style(*status) for mark, status in MARK_STATUSES.items()}
         text = Text(no_wrap=True, overflow="ellipsis")
         if item.kind == "branch":
-            text.append("↳ ", style="bold cyan")
-            text.append(item.title, style="cyan")
+            text.append("↳ ", style=palette.style(BRANCH_STATUS, "bold"))
+            text.append(item.title, style=palette.style(BRANCH_STATUS))
         elif item.kind == "subgraph":
             text.append("┊ ", style="dim")
             text.append(item.title, style="italic")
@@ -118,7 +135,7 @@ class CheckpointTreeView(Tree):
             icon, style = "●", ""
             for mark, _ in item.marks:
                 if mark in ("error", "interrupted"):
-                    icon, style = ("✖" if mark == "error" else "◆"), MARK_STYLES[mark]
+                    icon, style = ("✖" if mark == "error" else "◆"), styles[mark]
                     break
             text.append(f"{icon} ", style=style or "dim")
             text.append(f"{item.step:>3} ", style="dim")
@@ -126,7 +143,7 @@ class CheckpointTreeView(Tree):
             if item.source and item.title and item.source != "loop" and item.source not in item.title:
                 text.append(f" ({item.source})", style="dim")
         for mark, mark_text in item.marks:
-            text.append(f"  {mark_text}", style=MARK_STYLES.get(mark, "dim"))
+            text.append(f"  {mark_text}", style=styles.get(mark, "dim"))
         if item.short_id:
             text.append(f"  {item.short_id}", style="dim")
         return text

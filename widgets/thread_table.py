@@ -8,7 +8,10 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-STATUS_STYLES = {"errored": "bold red", "waiting": "bold magenta", "idle": "green", "busy": "bold yellow"}
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
+
+QUIET_STATUSES = ("idle",)  # coloured without bold: nothing to do about it
+DETAIL_STATUSES = ("errored", "waiting")  # the error or question is coloured as its status
 STATUS_ICONS = {"errored": "✖", "waiting": "◆", "idle": "●", "busy": "▶"}
 
 
@@ -17,7 +20,7 @@ class ThreadRow:
     """Plain data for one row; the console builds these from the checkpoint reader's thread summaries."""
 
     thread_id: str
-    status: str  # errored | waiting | idle
+    status: str  # errored | waiting | idle | busy (a palette status: widgets/palette.py)
     last_activity: str = "-"  # "3m ago"
     checkpoints: int = 0
     step: str = "-"
@@ -56,6 +59,7 @@ class ThreadTable(DataTable):
 
     def on_mount(self) -> None:
         self.call_after_refresh(lambda: self._set_columns(self.size.width < COMPACT_BELOW))
+        redraw_on_theme_change(self, self._redraw)
 
     @property
     def columns_shown(self) -> list[tuple[str, str]]:
@@ -101,10 +105,17 @@ class ThreadTable(DataTable):
             self.move_cursor(row=ids.index(keep), animate=False)
         self.post_message(self.ThreadSelected(self.selected_thread))
 
+    def _redraw(self) -> None:
+        """Build every cell again in the new theme (status colours are resolved when a cell is built)."""
+        for row in self._thread_rows:
+            for (_, key), cell in zip(self.columns_shown, self._cells(row)):
+                self.update_cell(row.thread_id, key, cell)
+
     def _cells(self, row: ThreadRow) -> tuple:
-        style = STATUS_STYLES.get(row.status, "")
-        detail = Text(row.detail, style="red" if row.status == "errored" else "magenta" if row.status == "waiting"
-                      else "", no_wrap=True, overflow="ellipsis")
+        palette = Palette.of(self)
+        style = palette.style(row.status, *(() if row.status in QUIET_STATUSES else ("bold",)))
+        detail = Text(row.detail, style=palette.style(row.status) if row.status in DETAIL_STATUSES else "",
+                      no_wrap=True, overflow="ellipsis")
         cells = {
             "thread": Text(row.thread_id, style="bold"),
             "status": Text(f"{STATUS_ICONS.get(row.status, '?')} {row.status}", style=style),

@@ -220,7 +220,7 @@ def checkpoint_info(state: CheckpointState, node: CheckpointNode | None = None) 
 
 
 def pending_lines(state: CheckpointState) -> list[str]:
-    """The error and the interrupt waiting at this checkpoint, as DiffView lines (`!` red, `?` magenta)."""
+    """The error and the interrupt waiting at this checkpoint, as DiffView lines (`!` an error, `?` a question)."""
     lines = []
     if state.error:
         node = next((w.node for w in state.pending_writes if w.channel == "__error__" and w.node), None)
@@ -283,47 +283,46 @@ def fork_update(original: dict, edited_text: str) -> dict:
 READ_ONLY = ("LangGraph server down: read-only. History, state and diffs come from Postgres; "
              "replay, fork, resume and copy need the server")
 KEYS_HINT = "   e/w/i/a status · / filter · s sort"
-RUN_STYLES = {"running": "bold yellow", "success": "bold green", "waiting": "bold magenta", "error": "bold red"}
-Segment = tuple[str, str]  # (text, Rich style)
+Segment = tuple[str, str, str]  # (text, palette status or "", attributes): the screen resolves it in its theme
 
 
 def status_segments(view: ThreadsView, width: int) -> list[Segment]:
     """The Threads screen's status: what is listed (and counted), filter, sort, the server, the keys when they fit;
     then the read error or the listing's hint, the read-only notice, the followed run."""
     page, query, server = view.threads.page, view.query, view.threads.server
-    out: list[Segment] = [("Threads", "bold")]
+    out: list[Segment] = [("Threads", "", "bold")]
     if page is not None:
         what = f"{query.status} thread" if query.status else "thread"
         if page.total is None:
-            out.append((f"  showing {len(page.summaries):,} {what}s", ""))
+            out.append((f"  showing {len(page.summaries):,} {what}s", "", ""))
             error = view.threads.count_error
-            out.append((f" · count failed: {error}" if error else " · counting…", "dim"))
+            out.append((f" · count failed: {error}" if error else " · counting…", "", "dim"))
         else:
-            out.append((f"  {page.total:,} {what}{'s' if page.total != 1 else ''} in Postgres", ""))
+            out.append((f"  {page.total:,} {what}{'s' if page.total != 1 else ''} in Postgres", "", ""))
             if page.total > len(page.summaries):
-                out.append((f" · showing {len(page.summaries)}", "dim"))
+                out.append((f" · showing {len(page.summaries)}", "", "dim"))
     if query.text:
-        out.append((f"  · filter '{query.text}'", "bold"))
-    out.append((f"  · sort {query.sort_title}", ""))
+        out.append((f"  · filter '{query.text}'", "", "bold"))
+    out.append((f"  · sort {query.sort_title}", "", ""))
     if page is not None and page.schema is not None and not page.schema.ok:
-        out.append((f"  · {page.schema.message}", "yellow"))
+        out.append((f"  · {page.schema.message}", "warning", ""))
     if server is None:
-        out.append(("  · server: checking…", "dim"))
+        out.append(("  · server: checking…", "", "dim"))
     elif server.up:
-        out += [("  · server ", ""), ("● up", "bold green")]
+        out += [("  · server ", "", ""), ("● up", "ok", "bold")]
     else:
-        out += [("  ", ""), (" READ-ONLY ", "bold reverse yellow")]
-    if sum(len(text) for text, _ in out) + len(KEYS_HINT) <= width - 2:
-        out.append((KEYS_HINT, "dim"))
+        out += [("  ", "", ""), (" READ-ONLY ", "warning", "bold reverse")]
+    if sum(len(text) for text, _, _ in out) + len(KEYS_HINT) <= width - 2:
+        out.append((KEYS_HINT, "", "dim"))
     if view.threads.read_error:
-        out.append((f"\n{view.threads.read_error}", "bold red"))
+        out.append((f"\n{view.threads.read_error}", "error", "bold"))
     elif page is not None and page.hint:
-        out.append((f"\n{page.hint}", "dim yellow"))
+        out.append((f"\n{page.hint}", "warning", "dim"))
     if server is not None and not server.up:
-        out.append((f"\n{READ_ONLY} ({server.detail})", "yellow"))
+        out.append((f"\n{READ_ONLY} ({server.detail})", "warning", ""))
     run = run_segments(view.followed)
     if run:
-        out += [("\n", ""), *run]
+        out += [("\n", "", ""), *run]
     return out
 
 
@@ -333,14 +332,14 @@ def run_segments(followed: FollowedRun) -> list[Segment]:
         return []
     run = followed.run
     if run is None:
-        return [(f"{followed.label}: starting…", "yellow")]
+        return [(f"{followed.label}: starting…", "starting", "")]
     nodes = [s.node for s in run.steps]
-    out: list[Segment] = [(f"{followed.label}: ", "bold"), (str(run.status), RUN_STYLES.get(run.status, "bold")),
-                          (f" · {run.step_count} node step{'s' if run.step_count != 1 else ''}", "")]
+    out: list[Segment] = [(f"{followed.label}: ", "", "bold"), (str(run.status), str(run.status), "bold"),
+                          (f" · {run.step_count} node step{'s' if run.step_count != 1 else ''}", "", "")]
     if nodes:
-        out.append((f" ({', '.join(nodes[-6:])}{', …' if len(nodes) > 6 else ''})", "dim"))
+        out.append((f" ({', '.join(nodes[-6:])}{', …' if len(nodes) > 6 else ''})", "", "dim"))
     if run.error:
-        out.append((f" · {run.error}", "red"))
+        out.append((f" · {run.error}", "error", ""))
     if followed.note:
-        out.append((f" · {followed.note}", "dim"))
+        out.append((f" · {followed.note}", "", "dim"))
     return out

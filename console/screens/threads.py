@@ -25,6 +25,7 @@ from lgconsole.stack.checkpoints.records import CheckpointNode, CheckpointState
 from lgconsole.widgets.checkpoint_tree_view import CheckpointTreeView
 from lgconsole.widgets.diff_view import DiffView
 from lgconsole.widgets.filter_input import FilterInput
+from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.state_view import StateView
 from lgconsole.widgets.thread_table import ThreadTable, detail_width
 
@@ -122,8 +123,7 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
                 yield DiffView(id="checkpoint-diff")
                 yield StateView(id="checkpoint-state")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # (ConsoleScreen.on_mount is called by Textual too: handlers run along the MRO)
         if self.source is None:
             self.source = ThreadsSource(self.console.config)
         self._paint_status()
@@ -294,9 +294,10 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
         if message.thread_id != focus.thread_id or message.key != focus.checkpoint:
             return
         info = self.query_one("#checkpoint-info", Static)
+        info.set_class(bool(message.error), "-error")  # coloured in app.tcss
         if message.error:
             focus.state = None
-            info.update(Text(message.error, style="bold red"))
+            info.update(Text(message.error))
             self.query_one(DiffView).show([])
             self.query_one(StateView).show("state", [])
             return
@@ -308,11 +309,18 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
 
     def _clear_detail(self) -> None:
         self.query_one("#checkpoint-info", Static).update("")
-        self.query_one(DiffView).update("")
-        self.query_one(StateView).update("")
+        self.query_one(DiffView).show([])  # (not update(""): the view redraws what it was last shown on a theme change)
+        self.query_one(StateView).clear()
 
     def _paint_status(self) -> None:
-        self.query_one("#threads-status", Static).update(Text.assemble(*status_segments(self.view, self.size.width)))
+        palette = Palette.of(self)
+        segments = status_segments(self.view, self.size.width)
+        self.query_one("#threads-status", Static).update(Text.assemble(
+            *((text, palette.style(status, *attributes.split())) for text, status, attributes in segments)))
+
+    def restyle(self) -> None:
+        """The status line in the new theme (the table, tree, diff and state views redraw themselves)."""
+        self._paint_status()
 
     # --- keys --------------------------------------------------------------------------------------------------
     def select(self, thread_id: str) -> None:

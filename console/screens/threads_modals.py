@@ -31,10 +31,16 @@ class _SendingModal(ModalScreen):
         self.sending = False
 
     def show_error(self, text: str) -> None:
-        self.query_one(".modal-error", Static).update(Text(text, style="bold red"))
+        self._show_line(text, progress=False)
 
     def show_progress(self, text: str) -> None:
-        self.query_one(".modal-error", Static).update(Text(text, style="italic"))
+        self._show_line(text, progress=True)
+
+    def _show_line(self, text: str, progress: bool) -> None:
+        """The line under the input: an error, or (class -progress) what is being done; coloured in app.tcss."""
+        line = self.query_one(".modal-error", Static)
+        line.set_class(progress, "-progress")
+        line.update(Text(text))
 
     @work(exclusive=True, group="modal-send", exit_on_error=False)
     async def send(self, *args: Any) -> None:
@@ -127,8 +133,7 @@ class ResumeScreen(_SendingModal):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Resume thread {self.thread_id}", id="resume-title")
-            yield Static(Text(self.question or "(the interrupt carries no question)", style="bold magenta"),
-                         id="resume-question")
+            yield Static(Text(self.question or "(the interrupt carries no question)"), id="resume-question")
             yield Input(placeholder='answer: JSON (true, {"approved": false, "note": "..."}) or text; enter sends',
                         id="resume-value")
             yield Static("", classes="modal-error")

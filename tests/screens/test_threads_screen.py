@@ -259,9 +259,10 @@ async def test_a_theme_switch_recolours_statuses_marks_and_the_status_line():
     """Thread statuses, tree marks and the status line take the theme's colours (widgets/palette.py): another theme,
     the cells and labels are built again in its colours."""
     from rich.style import Style
+    from textual.color import Color
 
-    def colour(style) -> str:
-        return Style.parse(str(style)).color.name.lower()
+    def colour(style) -> str:  # "#d4969c" from a Rich style ("bold #d4969c") or a rendered one ("rgb(212,150,156)")
+        return Style.parse(str(style)).color.get_truecolor().hex
 
     app, show, _ = _app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -280,12 +281,10 @@ async def test_a_theme_switch_recolours_statuses_marks_and_the_status_line():
 
         def server_colour() -> str:
             status = screen.query_one("#threads-status").render()
-            return next(colour(span.style) for span in status.spans if "up" in status.plain[span.start:span.end])
+            return next(colour(span.style) for span in status.spans if status.plain[span.start:span.end] == "● up")
 
         def theme_colour(variable: str) -> str:
-            return Color.parse(app.theme_variables[variable]).rich_color.name.lower()
-
-        from textual.color import Color
+            return Color.parse(app.theme_variables[variable]).rich_color.get_truecolor().hex
 
         assert status_colour() == theme_colour("text-error")
         assert head_mark_colour() == server_colour() == theme_colour("text-success")
