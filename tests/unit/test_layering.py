@@ -347,3 +347,75 @@ def test_no_source_file_over_500_lines():
             if count > MAX_LINES and rel not in LONG_FILES_ALLOWED:
                 long.append(f"{rel}: {count} lines")
     assert not long, f"files over {MAX_LINES} lines (split them by job):\n  " + "\n  ".join(long)
+
+
+# --- test tiers ---------------------------------------------------------------------------------------------------
+
+SLOW_MARKS = {"integration", "vllm"}  # tests that start real services
+
+
+def _slow_marks(node: ast.AST, aliases: set[str]) -> set[str]:
+    """integration/vllm marks in a decorator or a pytestmark value: pytest.mark.X, pytest.mark.X(...), an alias."""
+    found = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr in SLOW_MARKS:
+            found.add(sub.attr)
+        elif isinstance(sub, ast.Name) and sub.id in aliases:
+            found.add(sub.id)
+    return found
+
+
+def _tests_and_marks(path: Path) -> list[tuple[str, bool]]:
+    """(test name, marked integration/vllm) for each test function of a test module, read from its source."""
+    tree = ast.parse(path.read_text())
+    aliases, module_marked = set(), False
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and _slow_marks(node.value, set()):
+            names = {t.id for t in node.targets if isinstance(t, ast.Name)}
+            if "pytestmark" in names:
+                module_marked = True
+            aliases |= names - {"pytestmark"}
+    out = []
+    for node in tree.body:
+        functions = [node] if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+        class_marked = False
+        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            class_marked = any(_slow_marks(d, aliases) for d in node.decorator_list)
+            functions = [f for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for fn in functions:
+            if fn.name.startswith("test"):
+                marked = module_marked or class_marked or any(_slow_marks(d, aliases) for d in fn.decorator_list)
+                out.append((fn.name, marked))
+    return out
+
+
+def test_the_tier_reader_sees_module_marks_aliases_and_decorators(tmp_path):
+    sample = tmp_path / "test_sample.py"
+    sample.write_text("import pytest\nslow = pytest.mark.integration\n\n@slow\ndef test_a(): pass\n\n"
+                      "@pytest.mark.vllm\nasync def test_b(): pass\n\ndef test_c(): pass\n")
+    assert _tests_and_marks(sample) == [("test_a", True), ("test_b", True), ("test_c", False)]
+    sample.write_text("import pytest\npytestmark = [pytest.mark.integration]\n\ndef test_a(): pass\n")
+    assert _tests_and_marks(sample) == [("test_a", True)]
+
+
+def test_each_test_file_is_one_tier():
+    """tests/integration holds only tests marked integration or vllm (`make test-fast` deselects them); tests/unit
+    and tests/screens hold none."""
+    misplaced = []
+    for tier in ("unit", "screens", "integration"):
+        for path in sorted((REPO / "tests" / tier).glob("test_*.py")):
+            for name, marked in _tests_and_marks(path):
+                if marked != (tier == "integration"):
+                    where = "tests/integration" if marked else "tests/unit or tests/screens"
+                    misplaced.append(f"{path.relative_to(REPO)}::{name} belongs in {where}")
+    assert not misplaced, "tests in the wrong tier folder:\n  " + "\n  ".join(misplaced)
+
+
+def test_benchmarks_are_not_collected_as_tests():
+    import tomllib
+
+    ini = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "bench" in ini["norecursedirs"], "tests/bench must stay out of collection (pyproject norecursedirs)"
+    named_like_tests = [p.name for p in (REPO / "tests" / "bench").rglob("*.py")
+                        if p.name.startswith("test_") or p.name.endswith("_test.py")]
+    assert not named_like_tests, f"benchmarks named like tests: {named_like_tests}"
