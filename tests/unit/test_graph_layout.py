@@ -7,7 +7,6 @@ and every edge as a connected line from its source box to an arrow at its target
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,10 @@ from hypothesis import strategies as st
 
 from lgconsole.console.model.graph_layout import (ARROW_DOWN, ARROW_UP, END, LINE_CHARS, LOOP_MARK, START, GraphDrawing,
                                             Topology, draw_graph, layout_graph, render)
+from graph_shapes import graph, random_layered_graph
 from lgconsole.widgets.graph_view import NodeStats, format_badge
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "graph"
-
-
-def graph(nodes, edges) -> dict:
-    """get_graph's JSON shape from names and (source, target, conditional) triples."""
-    return {"nodes": [{"id": n, "type": "runnable", "data": {"name": n}} for n in nodes],
-            "edges": [{"source": s, "target": t, **({"conditional": True} if c else {})} for s, t, c in edges]}
 
 
 def chain(n: int) -> dict:
@@ -280,34 +274,10 @@ def test_demo_topology_reads_top_to_bottom():
     assert drawing.width <= 80, "the demo graph fits an 80-column terminal"
 
 
-def test_a_60_node_layout_takes_how_long(capsys):
+def test_a_60_node_agent_shaped_graph_draws_correctly():
+    """The size tests/bench/bench_layout.py times: every invariant holds."""
     topo = random_layered_graph(60, seed=7)
-    t0 = time.perf_counter()
-    drawing = draw_graph(topo)
-    elapsed = time.perf_counter() - t0
-    check(drawing, topo)
-    with capsys.disabled():
-        print(f"\n60-node layout: {elapsed * 1000:.1f} ms, {len(topo['edges'])} edges, "
-              f"drawing {drawing.width}x{drawing.height}")
-
-
-def random_layered_graph(n: int, seed: int) -> dict:
-    """A repeatable graph shaped like a real agent graph: mostly forward edges, some fan-out, a few loops."""
-    import random
-
-    rng = random.Random(seed)
-    names = [f"node_{i:02d}" for i in range(n - 2)]
-    nodes = [START, *names, END]
-    edges = [(START, names[0], False)]
-    for i, name in enumerate(names[1:], start=1):
-        for parent in rng.sample(names[:i], k=min(i, rng.choice([1, 1, 1, 2]))):
-            edges.append((parent, name, rng.random() < 0.3))
-    for name in names[-3:]:
-        edges.append((name, END, False))
-    for _ in range(n // 10):
-        a, b = sorted(rng.sample(range(len(names)), 2))
-        edges.append((names[b], names[a], True))
-    return graph(nodes, list(dict.fromkeys(edges)))
+    check(draw_graph(topo), topo)
 
 
 # --- random graphs ---------------------------------------------------------------------------------------------------
@@ -344,6 +314,8 @@ def random_graphs(draw) -> dict:
 def test_random_graphs_keep_every_invariant(topology, badge_width):
     assert_draws(topology, badge_width=badge_width)
 
+
+# --- node badges (the Graph screen's run counts and durations in the boxes) -------------------------------------------
 
 def test_badges_fit_their_width():
     assert format_badge(None, 8) == ""
