@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from live_timeline import tree_rows  # noqa: E402
+from pilotwait import pilot_wait  # noqa: E402
 from stackutil import (REPO, make_config, new_state_dir, remove_state_dir, start_stack, stop_stack,  # noqa: E402
                        tiny_vllm_config)
 
@@ -32,50 +34,60 @@ def vllm_section() -> str:
     return tiny_vllm_config(VLLM_PYTHON, TINY_MODEL, kv_cache_bytes=8 * 2**20)
 
 
+def _tracks_filled(screen) -> bool:
+    """The GPU screen has a reading, and each vLLM it scrapes has a few points for its sparklines."""
+    reading = screen.telemetry.reading
+    return reading is not None and all(len(t.window) >= 3 for t in screen.telemetry.tracks.values())
+
+
 async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:
     shots: list[Path] = []
     async with app.run_test(size=SIZE) as pilot:
-        async def settle(seconds: float = 0.5) -> None:
-            await pilot.pause(seconds)
-
         async def shot(name: str) -> None:
-            await settle(0.3)
+            await pilot.pause()
             app.save_screenshot(filename=f"{name}.svg", path=str(outdir))
             shots.append(outdir / f"{name}.svg")
 
-        for _ in range(50):
-            await settle(0.1)
-            if app.snapshot is not None and app.snapshot.supervisor_running:
-                break
-        await settle()
+        await pilot_wait(pilot, lambda: app.snapshot is not None and app.snapshot.supervisor_running, timeout=30,
+                         what="the stack's first snapshot")
         await pilot.press("down", "down", "down")  # the LangGraph server row
         await shot("stack")
         await pilot.press("l")
-        await settle(1.0)
+        await pilot_wait(pilot, lambda: app.screen.query_one("#log").line_count > 0, timeout=10, what="the log")
         await shot("stack-logs")
         await pilot.press("escape")
 
         await pilot.press("3", "n")
-        await settle(0.3)
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "NewRunScreen", timeout=10, what="the form")
         app.screen.query_one("#new-run-input").text = '{"task": "Summarise last night\'s failed batch jobs", "delay": 2}'
         await pilot.press("ctrl+s")
-        await settle(1.2)
-        await shot("live-running")
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "LiveScreen", timeout=10, what="the Live screen")
         live_screen = app.screen
-        for _ in range(100):
-            await settle(0.2)
-            if live_screen.live.status == "waiting":
-                break
-        await settle(0.5)
+        # mid-run: the supervisor has chosen, its workers are at work (each sleeps `delay` seconds)
+        await pilot_wait(pilot, lambda: len(tree_rows(live_screen)) >= 3, timeout=30, what="the workers' rows painted")
+        await shot("live-running")
+        await pilot_wait(pilot, lambda: live_screen.live.status == "waiting"
+                         and live_screen.query_one("#interrupt-panel").display, timeout=60, what="the interrupt painted")
         await shot("live-interrupt")
 
-        # screen key, then keys pressed there, seconds to let its reads land, screenshot name
-        for keys, wait, name in ((("2",), 2.0, "graph"), (("4", "down"), 5.0, "threads"), (("5",), 4.0, "gpu"),
-                                 (("6",), 4.0, "triage")):
-            for key in keys:
-                await pilot.press(key)
-                await settle(wait / len(keys))
-            await shot(name)
+        await pilot.press("2")
+        await pilot_wait(pilot, lambda: app.screen.drawing is not None or app.screen.error, timeout=20,
+                         what="the graph")
+        await shot("graph")
+        await pilot.press("4")
+        await pilot_wait(pilot, lambda: app.screen.table.row_count > 1, timeout=20, what="the thread rows")
+        await pilot.press("down")
+        threads = app.screen
+        await pilot_wait(pilot, lambda: threads.state is not None
+                         and threads.state.thread_id == threads.table.selected_thread, timeout=20,
+                         what="the second thread's state")
+        await shot("threads")
+        await pilot.press("5")
+        await pilot_wait(pilot, lambda: _tracks_filled(app.screen), timeout=20, what="the GPU readings")
+        await shot("gpu")
+        await pilot.press("6")
+        await pilot_wait(pilot, lambda: app.screen.checked_at is not None, timeout=30, what="the triage findings")
+        await shot("triage")
         await pilot.press("question_mark")
         await shot("help")
     return shots
