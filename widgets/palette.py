@@ -102,6 +102,29 @@ class Palette:
                 parts.append(colour)
         return " ".join(parts)
 
+    def drawing(self, variable: str, *attributes: str) -> str:
+        """A colour that is no status (a graph's lines and boxes, a duration) from a theme variable by name:
+        `drawing("accent", "bold")`. A translucent one ($foreground-muted) is laid over $surface, as it shows; a
+        terminal's own colour at some strength (an ANSI theme's "ansi_default 50%") cannot be blended, so it is dim."""
+        parts = list(attributes)
+        name, _, strength = self.variables.get(variable, "").partition(" ")
+        try:
+            colour = Color.parse(name)
+        except ColorParseError:  # unknown variable, or "auto 60%": a contrast, no colour of its own
+            return " ".join(parts)
+        alpha = colour.a * (float(strength.removesuffix("%")) / 100 if strength.endswith("%") else 1.0)
+        if alpha < 1:
+            try:
+                surface = Color.parse(self.variables.get("surface", ""))
+            except ColorParseError:
+                surface = None
+            if colour.ansi is None and surface is not None and surface.ansi is None and surface.a == 1:
+                colour = surface + colour.with_alpha(alpha)
+            else:
+                parts.append("dim")
+        parts.append(colour.rich_color.name)
+        return " ".join(parts)
+
     def badge(self, status: str) -> str:
         """Bold text on a block of the status's colour, the text white or black for contrast."""
         background = self.variables.get(BADGE_COLOURS.get(status, ""))

@@ -37,3 +37,18 @@ def test_kind_picks_a_meaning_and_unknown_statuses_keep_their_attributes():
 def test_outside_a_running_app_the_default_theme_applies():
     assert Palette.of(None).style("error") == Palette(BUILTIN_THEMES["textual-dark"].to_color_system().generate()
                                                       ).style("error")
+
+
+@pytest.mark.parametrize("theme", sorted(BUILTIN_THEMES))
+def test_every_drawing_colour_resolves_in_every_builtin_theme(theme):
+    """The graph's lines and boxes (and the timeline's durations) name theme variables every theme defines; a
+    translucent one is laid over the surface, so Rich gets an opaque colour."""
+    from lgconsole.widgets.graph_view import DRAWING_COLOURS
+
+    palette = Palette(BUILTIN_THEMES[theme].to_color_system().generate())
+    for role, (variable, *attributes) in {**DRAWING_COLOURS, "duration": ("text-primary",)}.items():
+        style = Style.parse(palette.drawing(variable, *attributes))
+        assert style.color is not None, f"{role} ({variable}) has no colour in {theme}"
+        assert all(getattr(style, attribute) for attribute in attributes)
+    if palette.variables["text-muted"].startswith("auto"):
+        assert palette.drawing("text-muted", "bold") == "bold"  # "auto 60%" is no colour on its own
