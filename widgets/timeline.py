@@ -1,4 +1,5 @@
-"""A run's node steps as a tree (subgraph steps nested under their parent node), updated in place as they stream."""
+"""A run's node steps as a tree (subgraph steps nested under their parent node), updated in place as they stream;
+status colours come from the theme (widgets/palette.py) and follow a theme switch."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import Tree
 
-STATUS_STYLES = {"running": "bold yellow", "done": "green", "error": "bold red", "interrupted": "bold magenta",
-                 "cancelled": "dim red"}
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
+
+# step status -> (palette status, attributes); an interrupted step waits for a person
+STATUS_STYLES: dict[str, tuple[str, ...]] = {"running": ("running", "bold"), "done": ("done",),
+                                             "error": ("error", "bold"), "interrupted": ("interrupted", "bold"),
+                                             "cancelled": ("cancelled", "dim")}
 STATUS_ICONS = {"running": "▶", "done": "✓", "error": "✖", "interrupted": "◆", "cancelled": "■"}
 
 
@@ -22,7 +27,7 @@ class StepItem:
     node: str
     status: str
     superstep: int
-    duration: float | None = None
+    took: str = ""  # how long the step took, formatted by the caller ("" while it runs)
     summary: str = ""
     children: tuple[StepItem, ...] = field(default=())
 
@@ -41,22 +46,28 @@ class Timeline(Tree):
         self.guide_depth = 2
         self._step_nodes: dict[Hashable, object] = {}
         self._step_labels: dict[Hashable, str] = {}
+        self._items: list[StepItem] = []
         self.follow = True
 
+    def on_mount(self) -> None:
+        redraw_on_theme_change(self, self._restyle)
+
     def show(self, items: list[StepItem]) -> None:
+        self._items = list(items)
         wanted = {item.key for item in items}
         for key in [k for k, node in self._step_nodes.items() if node.parent is self.root and k not in wanted]:
             self._step_nodes.pop(key).remove()  # dropped from the ring buffer
             self._step_labels.pop(key, None)
         newest = None
+        palette = Palette.of(self)
         for item in items:
-            newest = self._upsert(self.root, item) or newest
+            newest = self._upsert(self.root, item, palette) or newest
         if self.follow and newest is not None:
             # a node added in this call has no line number until the tree has laid it out
             self.call_after_refresh(self.move_cursor, newest)
 
-    def _upsert(self, parent, item: StepItem):
-        label = self._label(item)
+    def _upsert(self, parent, item: StepItem, palette: Palette):
+        label = self._label(item, palette)
         node = self._step_nodes.get(item.key)
         added = None
         if node is None:
@@ -68,20 +79,34 @@ class Timeline(Tree):
             node.set_label(label)
             self._step_labels[item.key] = label.plain
         for child in item.children:
-            added = self._upsert(node, child) or added
+            added = self._upsert(node, child, palette) or added
         if item.children:
             node.allow_expand = True
         return added
 
+    def _restyle(self) -> None:
+        """Label every row again in the new theme's colours (an unchanged row is otherwise never relabelled)."""
+        palette = Palette.of(self)
+
+        def relabel(item: StepItem) -> None:
+            node = self._step_nodes.get(item.key)
+            if node is not None:
+                node.set_label(self._label(item, palette))
+            for child in item.children:
+                relabel(child)
+
+        for item in self._items:
+            relabel(item)
+
     @staticmethod
-    def _label(item: StepItem) -> Text:
-        style = STATUS_STYLES.get(item.status, "")
+    def _label(item: StepItem, palette: Palette) -> Text:
+        status, *attributes = STATUS_STYLES.get(item.status, ("",))
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{STATUS_ICONS.get(item.status, '?')} ", style=style)
+        text.append(f"{STATUS_ICONS.get(item.status, '?')} ", style=palette.style(status, *attributes))
         text.append(f"{item.superstep:>3} ", style="dim")
         text.append(item.node, style="bold")
-        if item.duration is not None:
-            text.append(f"  {item.duration:.2f}s", style="cyan")
+        if item.took:
+            text.append(f"  {item.took}", style=palette.drawing("text-primary"))
         if item.summary:
             text.append(f"  {item.summary}", style="dim")
         return text

@@ -13,6 +13,7 @@ from lgconsole.console.config import Config
 from lgconsole.console.model.interrupts import interrupt_value, payload_json
 from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
 from lgconsole.console.model.status import RunStatus, StepStatus
+from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.sources.run_follower import RunFollower
 from lgconsole.console.sources.urls import langgraph_url
 
@@ -62,7 +63,7 @@ class StepPrinter:
             return
         where = "/".join(ns.split(":")[0] for ns in step.namespace)
         name = f"{where}/{step.node}" if where else step.node
-        took = f"{step.duration:.2f}s" if step.duration is not None else ""
+        took = format_step_duration(step.duration) if step.duration is not None else ""
         print(f"[{step.superstep:>3}] {name:<24} {step.status:<11} {took}", file=self.out)
         for line in (step.diff.lines(100) if step.diff is not None else []):
             print(f"      {line}", file=self.out)

@@ -18,14 +18,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
+from textual.worker import Worker
 
 from lgconsole.widgets.diff_view import DiffView
-from lgconsole.widgets.timeline import StepItem, Timeline
+from lgconsole.widgets.palette import Palette
+from lgconsole.widgets.timeline import Timeline
 
 from lgconsole.console.model.interrupts import AnswerError, interrupt_value, parse_answer, payload_fields, \
     payload_json, question_of
 from lgconsole.console.model.live_run import LiveRun, NodeStep
 from lgconsole.console.model.status import RunStatus, StepStatus
+from lgconsole.console.model.text import format_step_duration
+from lgconsole.console.rows.live import step_items
 from lgconsole.console.sources.run_follower import RunFollower
 from lgconsole.console.sources.urls import langgraph_url
 from lgconsole.console.screens.base import ConsoleScreen
@@ -36,21 +40,15 @@ IDLE_REPAINT_SECONDS = 1.0  # elapsed time in the info line
 DEFAULT_INPUT = '{"task": "Summarise last night\'s failed batch jobs", "delay": 0.5}'
 
 
-def step_items(steps) -> list[StepItem]:
-    """Timeline rows; keys are unique across the runs of a session, so a second run's steps never land on rows of
-    the first one."""
-    return [StepItem(s.key, s.node, s.status, s.superstep, s.duration, s.summary(), tuple(step_items(s.children)))
-            for s in steps]
-
-
-def interrupt_text(value, max_lines: int = 6) -> Text:
+def interrupt_text(value, max_lines: int = 6, palette: Palette | None = None) -> Text:
     """The interrupt payload: its question first, then each other field on one line."""
-    text = Text("waiting for input", style="bold magenta")
+    palette = palette or Palette.of(None)
+    text = Text("waiting for input", style=palette.style("waiting", "bold"))
     if isinstance(value, dict):
         if question_of(value) is not value:
             text.append(f"  {question_of(value)}", style="bold")
         for key, line in payload_fields(value, max_lines):
-            text.append(f"\n  {key}: ", style="magenta")
+            text.append(f"\n  {key}: ", style=palette.style("waiting"))
             text.append(line)
     else:
         text.append("  " + payload_json(value, limit=400))
@@ -58,15 +56,8 @@ def interrupt_text(value, max_lines: int = 6) -> Text:
 
 
 class NewRunScreen(ModalScreen[dict | None]):
-    """Assistant, JSON input (validated before anything is sent) and an optional thread."""
+    """Assistant, JSON input (validated before anything is sent) and an optional thread (styled in app.tcss)."""
 
-    DEFAULT_CSS = """
-    NewRunScreen { align: center middle; }
-    NewRunScreen > Vertical { width: 90; height: auto; border: round $accent; background: $surface; padding: 0 1; }
-    NewRunScreen TextArea { height: 8; }
-    NewRunScreen #new-run-error { color: $error; height: auto; }
-    NewRunScreen Horizontal { height: auto; align-horizontal: right; }
-    """
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Start")]
 
     def __init__(self, assistant: str = "demo", payload: str = DEFAULT_INPUT, thread_id: str = ""):
@@ -112,10 +103,8 @@ class NewRunScreen(ModalScreen[dict | None]):
 
 
 class AttachScreen(ModalScreen[str | None]):
-    DEFAULT_CSS = """
-    AttachScreen { align: center middle; }
-    AttachScreen > Vertical { width: 70; height: auto; border: round $accent; background: $surface; padding: 0 1; }
-    """
+    """The thread whose run in progress to follow (styled in app.tcss)."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
@@ -163,8 +152,7 @@ class LiveScreen(ConsoleScreen):
             yield Input(placeholder='answer: JSON (true, {"approved": false, "note": "..."}) or text; enter sends',
                         id="interrupt-answer")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # (ConsoleScreen.on_mount is called by Textual too: handlers run along the MRO)
         self.set_interval(IDLE_REPAINT_SECONDS, self.schedule_paint)
         self.repaint()
 
@@ -179,7 +167,6 @@ class LiveScreen(ConsoleScreen):
         it follows; tests/bench/bench_live.py feeds events straight in)."""
         self.live.feed(event)
         self.schedule_paint()
-
 
     def schedule_paint(self) -> None:
         if self._paint_scheduled:
@@ -204,11 +191,19 @@ class LiveScreen(ConsoleScreen):
         self._paint_detail()
         self._paint_interrupt()
 
+    def restyle(self) -> None:
+        """A theme switch: the header and the interrupt panel again in the new theme's colours (the timeline and
+        the diff view redraw themselves)."""
+        self._paint_info()
+        self._paint_interrupt()
+
     def _paint_info(self) -> None:
         live = self.live
+        palette = Palette.of(self)
         text = Text()
-        status_style = {"running": "bold yellow", "success": "bold green", "error": "bold red", "waiting": "bold magenta",
-                        "cancelled": "bold red", "interrupted": "bold red"}.get(live.status, "bold")
+        # a run still starting has no colour yet; any other status is the palette's (a run's own `interrupted`
+        # is a cancel from outside, not an interrupt())
+        status_style = "bold" if live.status == RunStatus.STARTING else palette.style(live.status, "bold", kind="run")
         text.append(f" {live.status} ", style=f"reverse {status_style}")
         text.append(f"  {self.assistant}")
         if self.thread_id:
@@ -217,13 +212,13 @@ class LiveScreen(ConsoleScreen):
             text.append(f"  run {live.run_id}", style="dim")
         text.append(f"  ·  {live.step_count} steps · {live.events} events")
         if live.steps_dropped:
-            text.append(f" · {live.steps_dropped} oldest steps dropped", style="yellow")
+            text.append(f" · {live.steps_dropped} oldest steps dropped", style=palette.style("warning"))
         if self.started_at is not None and live.status == RunStatus.RUNNING:
             text.append(f" · {time.monotonic() - self.started_at:.0f}s")
         if live.error:
-            text.append(f"\n {live.error}", style="red")
+            text.append(f"\n {live.error}", style=palette.style("error"))
         if live.notes:
-            text.append(f"\n {live.notes[-1]}", style="yellow")
+            text.append(f"\n {live.notes[-1]}", style=palette.style("warning"))
         if not live.step_count and live.status == RunStatus.STARTING:
             text.append("\n n: start a run   a: attach to a run in progress on a thread", style="dim")
         self.query_one("#live-info", Static).update(text)
@@ -245,7 +240,7 @@ class LiveScreen(ConsoleScreen):
         where = "/".join(ns.split(":")[0] for ns in step.namespace)
         title = f"{where + '/' if where else ''}{step.node} · super-step {step.superstep} · {step.status}"
         if step.duration is not None:
-            title += f" · {step.duration:.2f}s"
+            title += f" · {format_step_duration(step.duration)}"
         sections = [(title, [])]
         if step.diff is not None:
             sections[0] = (title, step.diff.lines(100))
@@ -278,7 +273,7 @@ class LiveScreen(ConsoleScreen):
         if waiting:
             last = self.live.interrupts[-1]
             self.query_one("#interrupt-payload", Static).update(
-                interrupt_text(interrupt_value(last) if isinstance(last, dict) else None))
+                interrupt_text(interrupt_value(last) if isinstance(last, dict) else None, palette=Palette.of(self)))
 
     def on_timeline_step_selected(self, event: Timeline.StepSelected) -> None:
         self._selected = event.key
@@ -341,37 +336,36 @@ class LiveScreen(ConsoleScreen):
             self.follower = RunFollower(url, on_change=lambda _live: self.schedule_paint(), live=self._shown)
         return self.follower
 
-    @work(exclusive=True, group="live-stream", exit_on_error=False)
+    @work(exclusive=True, group="live-stream", name="run", exit_on_error=False)
     async def run_stream(self, how: str, payload=None, thread_id: str | None = None, answer=None) -> None:
-        """Begin a run (`start`, `attach`, or `resume` with an answer) and follow it to its end."""
-        try:
-            follower = await self._follower()
-            if how == "attach":
-                await follower.attach(thread_id)
-            elif how == "resume":
-                # the assistant of the run that waits (an attached run's may not be the one typed last)
-                await follower.resume(answer, thread_id=thread_id, assistant=follower.assistant or self.assistant)
-            else:
-                await follower.start(self.assistant, input=payload, thread_id=thread_id)
-        except Exception as exc:
-            self._failed(exc)
-            return
+        """Begin a run (`start`, `attach`, or `resume` with an answer) and follow it to its end; a failure to start
+        or a broken stream ends the worker, and `worker_failed` shows it."""
+        follower = await self._follower()
+        if how == "attach":
+            await follower.attach(thread_id)
+        elif how == "resume":
+            # the assistant of the run that waits (an attached run's may not be the one typed last)
+            await follower.resume(answer, thread_id=thread_id, assistant=follower.assistant or self.assistant)
+        else:
+            await follower.start(self.assistant, input=payload, thread_id=thread_id)
         self.thread_id, self.started_at = follower.thread_id, time.monotonic()
-        try:
-            await follower.follow()
-        except Exception as exc:
-            self._failed(exc)
+        await follower.follow()
 
-    def _failed(self, exc: BaseException) -> None:
-        if self.follower is None:
-            self._shown.fail(str(exc))
-        self.schedule_paint()
-        self.notify(str(exc), severity="error", timeout=8)
-
-    @work(group="live-cancel", exit_on_error=False)
+    @work(group="live-cancel", name="cancel", exit_on_error=False)
     async def _cancel(self) -> None:
-        try:
-            await self.follower.cancel()
-            self.notify("cancel sent")
-        except Exception as exc:
-            self.notify(str(exc), severity="error")
+        await self.follower.cancel()
+        self.notify("cancel sent")
+
+    def worker_failed(self, worker: Worker, cause: str) -> None:
+        """A run that could not start (or whose stream broke) and a refused cancel are said in the server's words;
+        before any follower exists the shown run takes the error, so the header says it too."""
+        error = worker.error
+        if worker.group == "live-stream":
+            if self.follower is None:
+                self._shown.fail(str(error))
+            self.schedule_paint()
+            self.notify(str(error), severity="error", timeout=8)
+        elif worker.group == "live-cancel":
+            self.notify(str(error), severity="error")
+        else:
+            super().worker_failed(worker, cause)
