@@ -2,6 +2,8 @@
 
 It takes plain data: the drawing's rows, each node's box `(x, y, width, height)`, subgraph boxes, and per-node
 `NodeStats`. Arrows and h/j/k/l pan; tab / shift+tab move the cursor from node to node and post `NodeSelected`.
+Every colour is the theme's (node states from the palette, lines and boxes from theme variables) and the drawing is
+painted again when the theme changes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lgconsole.widgets.palette import Palette
+from lgconsole.widgets.palette import Palette, redraw_on_theme_change
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
@@ -35,16 +37,19 @@ class NodeStats:
 
 STATE_ICONS = {"running": "●", "done": "✓", "error": "✖", "idle": ""}
 RUN_STATES = ("idle", "running", "done", "error")
-_IDLE_BORDER = Style(color="grey58")  # not run yet: drawn like the lines, no status colour
-_LINE = Style(color="grey70")
-_DASHED = Style(color="grey58")
-_ARROW = Style(color="bright_white", bold=True)
-_LOOP = Style(color="magenta", bold=True)
-_GROUP = Style(color="blue")
-_GROUP_TITLE = Style(color="blue", bold=True, italic=True)
-_PILL = Style(color="bright_white", bold=True)
+# what is drawn -> (theme variable, attributes); node states are the palette's statuses
+DRAWING_COLOURS: dict[str, tuple[str, ...]] = {
+    "line": ("foreground-darken-2",),
+    "dashed": ("foreground-muted",),  # a conditional edge
+    "idle": ("foreground-muted",),  # a node not run yet: its border drawn like the dashed lines, no status colour
+    "arrow": ("foreground", "bold"),
+    "loop": ("accent", "bold"),
+    "group": ("primary",),  # a subgraph's box
+    "group-title": ("primary", "bold", "italic"),
+    "pill": ("foreground", "bold"),  # START / END
+    "selected": ("text-primary", "bold"),  # the cursor's node, when it has not run
+}
 _SELECTED = Style(reverse=True)
-_SELECTED_BORDER = Style(color="cyan", bold=True)
 _MESSAGE = Style(dim=True, italic=True)
 
 
@@ -109,11 +114,14 @@ class GraphView(ScrollView, can_focus=True):
         self._boxes: dict[str, Box] = {}
         self._groups: dict[str, Box] = {}
         self._badge_width = 0
-        self._line_styles: list[list[Style | None]] = []  # per cell, from the character alone
+        self._line_roles: list[list[str | None]] = []  # per cell, from the character alone: a DRAWING_COLOURS key
         self._stats: dict[str, NodeStats] = {}
         self._selected: str | None = None
         self._message = ""
         self._strips: list[Strip] = []
+
+    def on_mount(self) -> None:
+        redraw_on_theme_change(self, self._rebuild)
 
     # --- data in ---------------------------------------------------------------------------------------------
     def show_drawing(self, rows: Sequence[str], boxes: Mapping[str, Box], groups: Mapping[str, Box] | None = None,
@@ -123,7 +131,7 @@ class GraphView(ScrollView, can_focus=True):
         self._boxes = {k: tuple(v) for k, v in boxes.items()}
         self._groups = {k: tuple(v) for k, v in (groups or {}).items()}
         self._badge_width = badge_width
-        self._line_styles = [[_char_style(ch) for ch in row] for row in self._rows]
+        self._line_roles = [[_char_role(ch) for ch in row] for row in self._rows]
         self._message = ""
         if self._selected not in self._boxes:
             self._selected = None
@@ -198,9 +206,10 @@ class GraphView(ScrollView, can_focus=True):
             self.refresh()
             return
         chars = [list(row) for row in self._rows]
-        styles = [list(row) for row in self._line_styles]
         palette = Palette.of(self)
-        border_of = {"idle": _IDLE_BORDER, "running": Style.parse(palette.style("running", "bold")),
+        drawn = {role: Style.parse(palette.drawing(*colour)) for role, colour in DRAWING_COLOURS.items()}
+        styles: list[list[Style | None]] = [[drawn[role] if role else None for role in row] for row in self._line_roles]
+        border_of = {"idle": drawn["idle"], "running": Style.parse(palette.style("running", "bold")),
                      "done": Style.parse(palette.style("done")), "error": Style.parse(palette.style("error", "bold"))}
         name_of = {"idle": Style(bold=True), **{state: Style.parse(palette.style(state, "bold"))
                                                 for state in ("running", "done", "error")}}
@@ -214,14 +223,14 @@ class GraphView(ScrollView, can_focus=True):
 
         for name, (gx, gy, gw, gh) in self._groups.items():
             group_stats = self._stats.get(name)
-            border = border_of[group_stats.state] if group_stats and group_stats.state != "idle" else _GROUP
+            border = border_of[group_stats.state] if group_stats and group_stats.state != "idle" else drawn["group"]
             for x in range(gx, gx + gw):
                 for y in (gy, gy + gh - 1):
                     ch = chars[y][x]
                     if ch in "─┌┐└┘":
                         paint(x, y, border)
-                    elif ch != " " and _char_style(ch) is None:  # the title
-                        paint(x, y, _GROUP_TITLE)
+                    elif ch != " " and _char_role(ch) is None:  # the title
+                        paint(x, y, drawn["group-title"])
             for y in range(gy + 1, gy + gh - 1):
                 for x in (gx, gx + gw - 1):
                     if chars[y][x] == "│":
@@ -233,9 +242,9 @@ class GraphView(ScrollView, can_focus=True):
             selected = node == self._selected
             if bh == 1:  # START / END
                 for x in range(bx, bx + bw):
-                    paint(x, by, _PILL + (_SELECTED if selected and chars[by][x] != " " else Style()))
+                    paint(x, by, drawn["pill"] + (_SELECTED if selected and chars[by][x] != " " else Style()))
                 continue
-            border = _SELECTED_BORDER if selected and state == "idle" else border_of[state]
+            border = drawn["selected"] if selected and state == "idle" else border_of[state]
             for x in range(bx, bx + bw):
                 paint(x, by, border)
                 paint(x, by + bh - 1, border)
@@ -274,15 +283,16 @@ class GraphView(ScrollView, can_focus=True):
         return max(0, (self.scrollable_content_region.width - self.virtual_size.width) // 2)
 
 
-def _char_style(ch: str) -> Style | None:
+def _char_role(ch: str) -> str | None:
+    """What a character of the drawing is, for its colour (None: text, a box's border or a space)."""
     if ch in "▼▲":
-        return _ARROW
+        return "arrow"
     if ch == "↺":
-        return _LOOP
+        return "loop"
     if ch in "┆╌":
-        return _DASHED
+        return "dashed"
     if ch in "│─╭╮╰╯├┤┬┴┼":
-        return _LINE
+        return "line"
     return None
 
 

@@ -21,6 +21,7 @@ from textual.widgets import Select, Static
 from lgconsole.stack.server.assistants import Assistant, AssistantSchemas
 from lgconsole.stack.errors import StackError
 from lgconsole.widgets.graph_view import STATE_ICONS, GraphView, NodeStats
+from lgconsole.widgets.palette import Palette
 
 from lgconsole.console.model.graph_layout import END, START, GraphDrawing, Topology, draw_graph, node_label
 from lgconsole.console.sources.graph import GraphSource, LiveGraphSource
@@ -32,22 +33,15 @@ BADGE_WIDTH = 8  # "✓12 3.4s" inside each box
 NARROW = 100  # below this many columns the side panel starts hidden
 
 
+# a node's run state -> (palette status, attributes) in the side panel
+STATE_STYLES: dict[str, tuple[str, ...]] = {"running": ("running", "bold"), "done": ("done",),
+                                            "error": ("error", "bold")}
+
+
 class GraphScreen(ConsoleScreen):
-    DEFAULT_CSS = """
-    GraphScreen #graph-body { height: 1fr; }
-    GraphScreen #graph-bar { height: 1; padding: 0 1; background: $panel; }
-    GraphScreen #graph-assistant { width: 32; }
-    GraphScreen #graph-status { width: 1fr; padding: 0 1; color: $text-muted; }
-    GraphScreen #graph-notice { height: auto; margin: 1 2 0 2; padding: 0 1; display: none; }
-    GraphScreen #graph-notice.-connecting { display: block; color: $text-muted; }
-    GraphScreen #graph-notice.-down { display: block; border: round $error; color: $text; }
-    GraphScreen #graph-main { height: 1fr; }
-    GraphScreen #graph-view { width: 1fr; height: 1fr; }
-    GraphScreen #graph-side { width: 40; height: 1fr; border-left: vkey $panel; padding: 0 1; }
-    GraphScreen #graph-side.-hidden { display: none; }
-    GraphScreen #graph-node { height: auto; margin-bottom: 1; }
-    GraphScreen #graph-schemas { height: auto; }
-    """
+    """An assistant's drawing, its status line and a side panel with the selected node and the schemas (styled in
+    app.tcss)."""
+
     BINDINGS = [
         Binding("x", "toggle_xray", "X-ray"),
         Binding("r", "reload", "Reload"),
@@ -70,6 +64,8 @@ class GraphScreen(ConsoleScreen):
         self._graphs: dict[tuple[str, bool], tuple[dict, GraphDrawing]] = {}
         self._schemas: dict[str, AssistantSchemas] = {}
         self._side_shown: bool | None = None  # None: by terminal width
+        self._followed = None  # the LiveRun the Live screen follows
+        self._live_version = -1  # its version the nodes show
 
     @property
     def source(self) -> GraphSource:
@@ -93,12 +89,10 @@ class GraphScreen(ConsoleScreen):
     def view(self) -> GraphView:
         return self.query_one(GraphView)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # (ConsoleScreen.on_mount is called by Textual too: handlers run along the MRO)
         self.view.focus()
         self._show_node_info()
         self.load(reload_assistants=True)
-        self._live_version = -1
         self._followed = getattr(self.app, "latest_live", None)  # a run followed before this screen existed
         self._sync_live_run()
 
@@ -181,12 +175,23 @@ class GraphScreen(ConsoleScreen):
         self.log.error(f"graph: {message}")
         notice = self.query_one("#graph-notice", Static)
         notice.border_title = "LangGraph server unavailable"
-        notice.update(Text.assemble(("✖ ", "bold red"), (message, ""), "\n",
-                                    ("press r to retry", "dim")))
+        self._paint_down()
         self._notice("-down")
-        self.query_one("#graph-status", Static).update(Text("server down", style="bold red"))
         if self.drawing is None:
             self.view.show_message("no graph to show while the server is down")
+
+    def _paint_down(self) -> None:
+        """The notice and the status line saying the server is down, in the theme's error colour."""
+        error = Palette.of(self).style("error", "bold")
+        self.query_one("#graph-notice", Static).update(
+            Text.assemble(("✖ ", error), (self.error or "", ""), "\n", ("press r to retry", "dim")))
+        self.query_one("#graph-status", Static).update(Text("server down", style=error))
+
+    def restyle(self) -> None:
+        """A theme switch: the side panel's and the server-down lines' colours (the drawing redraws itself)."""
+        if self.error is not None:
+            self._paint_down()
+        self._show_node_info()
 
     def _show_drawing(self) -> None:
         drawing = self.drawing
@@ -230,13 +235,15 @@ class GraphScreen(ConsoleScreen):
             text.append(f"\nin subgraph {node.rsplit(':', 1)[0]}", style="dim")
         stats = self.stats.get(node)
         if stats is not None:
-            style = {"running": "bold yellow", "done": "green", "error": "bold red"}.get(stats.state, "")
+            palette = Palette.of(self)
+            status, *attributes = STATE_STYLES.get(stats.state, ("",))
+            style = palette.style(status, *attributes)
             text.append(f"\n{STATE_ICONS.get(stats.state, '') or '○'} {stats.state}", style=style)
             text.append(f" · ran {stats.count}×")
             if stats.last_duration_s is not None:
                 text.append(f" · last took {format_step_duration(stats.last_duration_s)}")
             if stats.error:
-                text.append(f"\n{stats.error}", style="red")
+                text.append(f"\n{stats.error}", style=palette.style("error"))
         for title, edges, other in (("from", [e for e in topo.edges if e.target == node], "source"),
                                     ("to", [e for e in topo.edges if e.source == node], "target")):
             for n, edge in enumerate(edges):
@@ -306,12 +313,11 @@ class GraphScreen(ConsoleScreen):
 
     # --- for the Live screen ---------------------------------------------------------------------------------
     def set_node_stats(self, stats: dict[str, NodeStats]) -> None:
-        """Light nodes up: running highlighted, errors red, run counts and last durations in the boxes. Keys are
-        node ids as drawn (`review:critique` under xray); a subgraph's own name colours its box."""
+        """Light nodes up: running highlighted, errors in the error colour, run counts and last durations in the
+        boxes. Keys are node ids as drawn (`review:critique` under xray); a subgraph's own name colours its box."""
         self.stats = dict(stats)
         self.view.show_stats(self.stats)
         self._show_node_info()
-
 
 
 def _schema_outline(schema: dict) -> dict:

@@ -16,6 +16,7 @@ from lgconsole.console.screens.graph import GraphScreen
 from lgconsole.console.sources.graph import RecordedGraphSource
 from lgconsole.stack.server.assistants import Assistant, AssistantSchemas, LangGraphUnavailable
 from lgconsole.widgets.graph_view import GraphView, NodeStats
+from pilotwait import pilot_wait
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "graph"
 DEMO_ID = "fcb1d0d2-a4d7-5bb4-b10a-57c00fdcb684"  # the demo graph's system assistant, as the server named it
@@ -243,3 +244,65 @@ async def test_the_run_followed_on_the_live_screen_lights_the_graph():
         assert screen.stats["coder"].state == "error" and "demo failure requested at coder" in screen.stats["coder"].error
         assert screen.stats["supervisor"].state == "done" and screen.stats["supervisor"].count == 1
         assert screen.stats["researcher"].state == "idle"  # cancelled when coder failed
+
+
+async def test_a_theme_switch_recolours_the_drawing_and_the_side_panel():
+    """Node states, lines, arrows and the side panel take the theme's colours: another theme, the drawing and the
+    panel are painted again in its colours."""
+    from rich.style import Style
+    from textual.color import Color
+
+    app = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = GraphScreen(source=recorded())
+        await app.push_screen(screen)
+        await _settle(pilot)
+        screen.set_node_stats(DEMO_STATS)
+        view = screen.view
+        view.select("coder")
+        await pilot.pause()
+
+        def colour_at(x: int, y: int) -> str:
+            column = 0
+            for segment in view._strips[y]:
+                if column + len(segment.text) > x:
+                    return segment.style.color.get_truecolor().hex
+                column += len(segment.text)
+            raise AssertionError(f"nothing drawn at {x},{y}")
+
+        def outside_boxes(x: int, y: int) -> bool:
+            return not any(bx <= x < bx + bw and by <= y < by + bh
+                           for bx, by, bw, bh in [*view._boxes.values(), *view._groups.values()])
+
+        def cell_colour(role: str) -> str:  # the first cell of an edge drawn as `role` ("line", "arrow")
+            return next(colour_at(x, y) for y, row in enumerate(view._line_roles) for x, drawn in enumerate(row)
+                        if drawn == role and outside_boxes(x, y))
+
+        def coder_border() -> str:
+            x, y, _, _ = view._boxes["coder"]
+            return colour_at(x, y)
+
+        def side_error() -> str:
+            text = screen.query_one("#graph-node").render()
+            return next(Style.parse(str(span.style)).color.get_truecolor().hex for span in text.spans
+                        if "✖ error" in text.plain[span.start:span.end])
+
+        def colours() -> dict[str, str]:
+            return {"error": coder_border(), "side": side_error(), "arrow": cell_colour("arrow"),
+                    "line": cell_colour("line"), "dashed": cell_colour("dashed"),
+                    "group": colour_at(*view._groups["review"][:2])}
+
+        def theme(variable: str) -> str:
+            value = Color.parse(app.theme_variables[variable])
+            return (Color.parse(app.theme_variables["surface"]) + value).rich_color.get_truecolor().hex
+
+        def expected() -> dict[str, str]:
+            return {"error": theme("text-error"), "side": theme("text-error"), "arrow": theme("foreground"),
+                    "line": theme("foreground-darken-2"), "dashed": theme("foreground-muted"),
+                    "group": theme("primary")}
+
+        assert colours() == expected()
+        dark = colours()
+        app.theme = "nord"
+        await pilot_wait(pilot, lambda: colours()["line"] != dark["line"], timeout=10, what="nord's line colour")
+        assert colours() == expected() and all(colours()[k] != dark[k] for k in dark)
