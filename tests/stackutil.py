@@ -16,7 +16,6 @@ from lgconsole.stack.services import supervisor
 from lgconsole.stack.services.process import process_cmdline
 from lgconsole.stack.services.service import ServiceState
 from lgconsole.stack.services.supervisor import StackState
-from pilotwait import pilot_wait  # noqa: F401  (its home is pilotwait.py; tests written before it import it here)
 
 REPO = Path(__file__).resolve().parents[1]
 
