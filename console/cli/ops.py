@@ -41,13 +41,14 @@ def add_ops_commands(subparsers: Any) -> None:
     drills = drill.add_subparsers(dest="drill", required=True)
     kill = drills.add_parser("kill", help="spot-eviction drill: SIGKILL a service while a node of a demo run is in "
                                           "flight, then check that the thread resumes from its last checkpoint")
-    from lgconsole.console.sources.drill import DEFAULT_DELAY_S, DRILL_SERVICES
+    from lgconsole.console.sources.drill import DEFAULT_DELAY_S, DRILL_SERVICES, HELD_FOR_S, HELD_NODE
 
     kill.add_argument("service", choices=DRILL_SERVICES, metavar="SERVICE",
                       help=f"the service to kill: {', '.join(DRILL_SERVICES)}")
     kill.add_argument("--delay", type=_delay, default=DEFAULT_DELAY_S, metavar="S",
-                      help=f"seconds each demo worker sleeps (default {DEFAULT_DELAY_S:g}); 12 or more lets the dev "
-                           "server save its run index before the kill")
+                      help=f"seconds each demo worker sleeps (default {DEFAULT_DELAY_S:g}; {HELD_NODE}, killed "
+                           f"after the others finished, {HELD_FOR_S:g}s more); 12 or more lets the dev server save "
+                           "its run index before the kill")
     kill.add_argument("--thread", metavar="THREAD", help="use this thread (attach to its run, else start one on it)")
     kill.add_argument("--json", action="store_true", help="machine-readable output")
 

@@ -92,13 +92,19 @@ class KillDecision:
     reason: str
 
 
-def kill_moment(ledger: TaskLedger, now: float, alone_after_s: float = ALONE_AFTER_S) -> KillDecision | None:
+def kill_moment(ledger: TaskLedger, now: float, alone_after_s: float = ALONE_AFTER_S,
+                node: str | None = None) -> KillDecision | None:
     """Kill now? Yes when exactly one root node is in flight and either its parallel siblings have finished, or it has
-    no siblings and has run `alone_after_s`. Several nodes in flight: wait until only one is left."""
+    no siblings and has run `alone_after_s`. Several nodes in flight: wait until only one is left. With `node`, only
+    while that node is the one in flight: the drill makes it outlast its siblings by seconds, so the moment is wide
+    enough to be caught on a busy machine (a node that merely happens to run alone longest leaves it a fraction of
+    a second, and a quick lone node that the load slows past `alone_after_s` is not the one the drill means to kill)."""
     running = ledger.in_flight()
     if len(running) != 1:
         return None
     task = running[0]
+    if node is not None and task.node != node:
+        return None
     siblings = [t for t in ledger.root(ledger.stream) if t.superstep == task.superstep and t.task_id != task.task_id]
     done = [t for t in siblings if ledger.status(t) == StepStatus.DONE]
     if siblings and len(done) == len(siblings):

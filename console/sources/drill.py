@@ -13,24 +13,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lgconsole.stack.checkpoints.tasks import saved_task_ids
+from lgconsole.stack.checkpoints.tasks import SavedTasks, saved_task_ids
 from lgconsole.stack.errors import StackError
-from lgconsole.stack.server.runs import RunError, RunOutcome, get_run, get_thread, recreate_thread
+from lgconsole.stack.server.runs import RunError, RunEvent, RunOutcome, get_run, get_thread, recreate_thread
 from lgconsole.stack.services.eviction import kill_now, managed_process, wait_restart
 from lgconsole.stack.services.service import one_line
 
-from lgconsole.console.model.drill import (ALONE_AFTER_S, DrillReport, TaskLedger, count_reruns, kill_moment,
-                                           report_lines)
+from lgconsole.console.model.drill import (ALONE_AFTER_S, DrillReport, KillDecision, TaskLedger, count_reruns,
+                                           kill_moment, report_lines)
 from lgconsole.console.model.status import RunStatus
 from lgconsole.console.sources.run_follower import RunFollower
 
-__all__ = ["DRILL_SERVICES", "DEFAULT_DELAY_S", "DrillError", "DrillTarget", "drill_target", "report_lines",
-           "run_drill"]
+__all__ = ["DRILL_SERVICES", "DEFAULT_DELAY_S", "HELD_FOR_S", "HELD_NODE", "DrillError", "DrillTarget", "drill_target",
+           "report_lines", "run_drill"]
 
 DRILL_SERVICES = ("langgraph", "postgres", "redis")
 DEMO_GRAPH = "demo"
 DEFAULT_DELAY_S = 3.0
+# The worker the drill kills in a demo run of its own: it sleeps HELD_FOR_S longer than its siblings, so the moment
+# "siblings done, it alone in flight" lasts seconds. Left to chance it lasts ~0.2 s (the researcher's simulated search),
+# less than the stream's and Postgres' latency on a loaded 2-core machine: the run ran past it.
+HELD_NODE = "researcher"
+HELD_FOR_S = 3.0
 WRITES_VISIBLE_WAIT_S = 1.0  # how long to wait for finished siblings' writes to show in Postgres
+EVENT_WAIT_S = 0.1  # the kill moment is re-checked on each stream event, and this often for the lone-node rule
 FOLLOW_TIMEOUT_S = 180.0
 
 
@@ -77,10 +83,19 @@ async def run_drill(target: DrillTarget, service: str = "langgraph", *, delay: f
     url, assistant = target.langgraph_url, target.assistant
     t0 = time.monotonic()
     ledger = TaskLedger()
-    follower = RunFollower(url, on_event=ledger.feed)
+    fed = asyncio.Event()  # set on each stream event: the kill moment is decided on arrival, not on a later poll
 
-    # 1. a run with slow nodes (or the given thread's run in progress)
-    payload = {"task": f"spot-eviction drill {uuid.uuid4().hex[:8]}", "delay": delay}  # unique: no cache hit
+    def on_event(event: RunEvent) -> None:
+        ledger.feed(event)
+        fed.set()
+
+    follower = RunFollower(url, on_event=on_event)
+
+    # 1. a run with slow nodes, one of them held past its siblings (or the given thread's run in progress)
+    payload = {"task": f"spot-eviction drill {uuid.uuid4().hex[:8]}", "delay": delay,  # unique task: no cache hit
+               "node_delays": {HELD_NODE: delay + HELD_FOR_S}}
+    sleeps = f"each worker sleeps {delay:g}s, {HELD_NODE} {delay + HELD_FOR_S:g}s"
+    held: str | None = HELD_NODE  # None: a run started elsewhere, whatever node runs alone long enough
     metadata: dict = {"graph_id": assistant, "lgconsole_drill": "spot-eviction"}
     if thread_id:
         try:
@@ -93,44 +108,24 @@ async def run_drill(target: DrillTarget, service: str = "langgraph", *, delay: f
         assistant = metadata.get("graph_id") or assistant
         try:
             session = await follower.attach(thread_id)
+            held = None
             say(f"attached to run {session.run_id} on thread {thread_id}")
         except RunError:
             if assistant != DEMO_GRAPH:
                 raise DrillError(f"thread {thread_id} (graph {assistant}) has no run in progress: start one, or let "
                                  "the drill start a demo run on a new thread") from None
             session = await follower.start(assistant, input=payload, thread_id=thread_id)
-            say(f"started run {session.run_id} on thread {thread_id} (each worker sleeps {delay:g}s)")
+            say(f"started run {session.run_id} on thread {thread_id} ({sleeps})")
     else:
         session = await follower.start(assistant, input=payload, metadata=metadata)
-        say(f"started run {session.run_id} on a new thread {session.thread_id} (each worker sleeps {delay:g}s)")
+        say(f"started run {session.run_id} on a new thread {session.thread_id} ({sleeps})")
     tid, run_id = session.thread_id, session.run_id
     follower.follow_in_background()
 
-    # 2. wait for the moment: one node in flight, its finished siblings' writes durable
-    deadline = time.monotonic() + max(30.0, 4 * delay + 30)
-    decision = None
-    while decision is None:
-        if follower.finished:
-            try:
-                ended = await follower.wait(0)
-            except StackError as exc:
-                raise DrillError(f"following run {run_id}: {exc}") from None
-            how = f"{ended.status}{': ' + ended.error if ended.error else ''}"
-            raise DrillError(f"run {run_id} ended ({how}) before a node could be caught in flight; use a longer "
-                             "--delay")
-        if time.monotonic() > deadline:
-            await follower.stop()
-            raise DrillError(f"no moment with a single node in flight came within {deadline - t0:.0f}s")
-        decision = kill_moment(ledger, time.monotonic(), alone_after_s)
-        if decision is None:
-            await asyncio.sleep(0.005)
-            continue
-        want = {t.task_id for t in decision.siblings_done}
-        visible_by = time.monotonic() + WRITES_VISIBLE_WAIT_S
-        while not want <= (saved := await saved_task_ids(target.postgres_url, tid)) and time.monotonic() < visible_by:
-            await asyncio.sleep(0.01)
-        if kill_moment(ledger, time.monotonic(), alone_after_s) is None:
-            decision = None  # the node finished while we looked: wait for the next one
+    # 2. wait for the moment: one node in flight (the held one), its finished siblings' writes durable
+    deadline = time.monotonic() + max(30.0, 4 * (delay + HELD_FOR_S) + 30)
+    async with SavedTasks(target.postgres_url, tid) as saved_writes:  # connected before the moment, not in it
+        decision, saved = await _kill_moment(follower, ledger, fed, saved_writes, held, alone_after_s, deadline, t0)
 
     # 3. the kill, by the PID (and start time) the supervisor recorded just now
     ref, _ = managed_process(target.state_dir, service)
@@ -201,6 +196,41 @@ async def run_drill(target: DrillTarget, service: str = "langgraph", *, delay: f
     report.new_after_kill, report.subgraph_rerun = counted.new, counted.subgraph_rerun
     report.timings["total_s"] = round(time.monotonic() - t0, 3)
     return report
+
+
+async def _kill_moment(follower: RunFollower, ledger: TaskLedger, fed: asyncio.Event, saved_writes: SavedTasks,
+                       held: str | None, alone_after_s: float, deadline: float,
+                       t0: float) -> tuple[KillDecision, set[str]]:
+    """Wait until the ledger says: kill now, and the finished siblings' writes are visible in Postgres (the saved
+    task ids at that moment come back with the decision)."""
+    run_id = follower.run_id
+    while True:
+        if follower.finished:
+            try:
+                ended = await follower.wait(0)
+            except StackError as exc:
+                raise DrillError(f"following run {run_id}: {exc}") from None
+            how = f"{ended.status}{': ' + ended.error if ended.error else ''}"
+            raise DrillError(f"run {run_id} ended ({how}) before a node could be caught in flight; use a longer "
+                             "--delay")
+        if time.monotonic() > deadline:
+            await follower.stop()
+            raise DrillError(f"no moment with a single node in flight came within {deadline - t0:.0f}s")
+        fed.clear()
+        decision = kill_moment(ledger, time.monotonic(), alone_after_s, held)
+        if decision is None:
+            try:
+                await asyncio.wait_for(fed.wait(), EVENT_WAIT_S)
+            except TimeoutError:
+                pass
+            continue
+        want = {t.task_id for t in decision.siblings_done}
+        visible_by = time.monotonic() + WRITES_VISIBLE_WAIT_S
+        while not want <= (saved := await saved_writes.read()) and time.monotonic() < visible_by:
+            await asyncio.sleep(0.01)
+        if kill_moment(ledger, time.monotonic(), alone_after_s, held) is not None:
+            return decision, saved
+        # the node finished while we looked: wait for the next one
 
 
 async def _recover(target: DrillTarget, report: DrillReport, metadata: dict, say: Callable[[str], None],

@@ -11,7 +11,8 @@
 - Any node named in `fail_at` raises `RuntimeError("demo failure requested at <node>")` (`fail_at="review"` fails
   the review subgraph's first node).
 
-Input: `{"task": "...", "fail_at": "coder", "delay": 2.0}` (only `task` matters; a chat-style `messages` input works too).
+Input: `{"task": "...", "fail_at": "coder", "delay": 2.0}` (only `task` matters; a chat-style `messages` input works
+too); `"node_delays": {"researcher": 5.0}` makes the named workers sleep that long instead of `delay`.
 The module-level `graph` has no checkpointer: the LangGraph server adds its own. Nodes are async and do no blocking I/O.
 """
 
@@ -62,6 +63,7 @@ class DemoState(TypedDict, total=False):
     task: str
     fail_at: str | None  # name of the node that must raise
     delay: float  # seconds each worker sleeps (asyncio.sleep), so a run can be stopped mid-node
+    node_delays: dict[str, float]  # per worker, instead of `delay`: the drill keeps one worker running after the others
     model_backend: str  # which chat model answered, in words
     results: Annotated[dict[str, str], merge_dicts]  # one entry per worker
     cache: dict[str, Any]  # the search tool's Redis cache: status, key, hit, hits, misses, ttl
@@ -110,9 +112,11 @@ def request_number(state: dict) -> int:
 
 
 async def work_with_progress(node: str, state: dict) -> None:
-    """Sleep `delay` seconds in slices, reporting progress as custom stream events."""
+    """Sleep `delay` seconds (this node's `node_delays` entry if any) in slices, reporting progress as custom stream
+    events."""
     write = get_stream_writer()
-    delay = max(float(state.get("delay") or 0.0), 0.0)
+    delay = (state.get("node_delays") or {}).get(node, state.get("delay"))
+    delay = max(float(delay or 0.0), 0.0)
     write({"node": node, "progress": 0.0})
     for done in range(1, PROGRESS_SLICES + 1):
         if delay:

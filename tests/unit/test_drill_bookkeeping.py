@@ -49,6 +49,18 @@ def test_a_lone_node_is_killed_only_after_it_ran_a_while():
     assert kill_moment(ledger, now=1.2, alone_after_s=1.0).in_flight.node == "supervisor"
 
 
+def test_a_held_node_is_the_only_one_killed():
+    """The drill holds the researcher past its siblings: a lone node slowed past alone_after_s (the supervisor on a
+    busy machine) is not killed, nor a sibling left in flight last."""
+    lone = fed(TaskLedger(), values(0.0), start("s", "supervisor", 0.1))
+    assert kill_moment(lone, now=5.0, alone_after_s=1.0, node="researcher") is None
+    coder_last = fed(TaskLedger(), values(0.0), values(0.3), start("r", "researcher", 0.4), start("c", "coder", 0.4),
+                     start("v", "reviewer", 0.4), end("r", "researcher", 3.5), end("v", "reviewer", 3.5))
+    assert kill_moment(coder_last, now=3.6) is not None
+    assert kill_moment(coder_last, now=3.6, node="researcher") is None
+    assert kill_moment(demo_until_kill(), now=3.6, node="researcher").in_flight.node == "researcher"
+
+
 def test_handed_back_writes_are_not_counted_as_reruns():
     """After the kill the resumed run announces all three workers (task start events) but executes only the
     researcher; coder and reviewer come back as cached updates."""
