@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lgconsole.console.model.state_diff import StateDiff, diff_states, message_id
+from lgconsole.console.model.state_diff import StateDiff, diff_states, is_message_list, message_id
 from lgconsole.console.model.status import RunStatus, StepStatus
 
 MAX_STEPS = 2000
@@ -71,6 +71,9 @@ class NodeStep:
     cached: bool = False  # its writes were handed back from before an interruption: it did not run again
     answered: list = field(default_factory=list)  # interrupts it stopped at that a resume answered
     key: str = ""  # unique in the process: the run's number and `seq` (a timeline row's identity)
+    # it never got a task-end event (the handoff tools supervisor libraries generate end by raising a command to the
+    # parent graph): closed when its parent step, or the run, ended; says which
+    closed_by: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -89,11 +92,9 @@ class NodeStep:
             parts.append("answered")
         if self.error:
             parts.append(self.error)
+        if self.closed_by:
+            parts.append(f"no end event: closed when {self.closed_by} ended")
         return " · ".join(parts)
-
-
-def _is_message_list(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(message_id(m) is not None for m in value)
 
 
 def project_update(before: dict, update: dict) -> tuple[dict, dict]:
@@ -103,12 +104,14 @@ def project_update(before: dict, update: dict) -> tuple[dict, dict]:
         prior = before.get(key)
         if key in before:
             old[key] = prior
-        if _is_message_list(value) and isinstance(prior, list):
-            by_id = {message_id(m): i for i, m in enumerate(prior)}
+        if is_message_list(value) and isinstance(prior, list) and (not prior or is_message_list(prior)):
+            # the add_messages reducer: a message with a known id replaces it, any other one (also one without an
+            # id: the reducer gives it one) is appended
+            by_id = {message_id(m): i for i, m in enumerate(prior) if message_id(m) is not None}
             merged = list(prior)
             for message in value:
                 mid = message_id(message)
-                if mid in by_id:
+                if mid is not None and mid in by_id:
                     merged[by_id[mid]] = message
                 else:
                     merged.append(message)
@@ -143,6 +146,7 @@ class LiveRun:
         self._values_seen = False
         self._seq = 0
         self._by_task: dict[str, NodeStep] = {}
+        self.last_target: NodeStep | None = None  # the step the last custom or token event went to
 
     # --- feeding -------------------------------------------------------------------------------------------
     def feed(self, event: StreamEvent) -> None:
@@ -195,6 +199,15 @@ class LiveRun:
             step.status, step.error = StepStatus.ERROR, describe_error(data["error"])
         else:
             step.status = StepStatus.DONE
+        if step.status in (StepStatus.DONE, StepStatus.INTERRUPTED):
+            self._close_open_children(step, event.received)
+
+    def _close_open_children(self, parent: NodeStep, when: float) -> None:
+        """Children still running when their parent ended never got (and never will get) an end event."""
+        for child in parent.children:
+            self._close_open_children(child, when)
+            if child.status == StepStatus.RUNNING:
+                child.status, child.ended, child.closed_by = StepStatus.DONE, when, parent.node
 
     def _on_updates(self, event: StreamEvent) -> None:
         self._updates_seen = True
@@ -236,17 +249,23 @@ class LiveRun:
         step = self._open_step(node, event.namespace, create=False)
         if step is None:
             return
+        self.last_target = step
         room = MAX_TOKEN_CHARS - len(step.tokens)
         if room > 0:
             step.tokens += text[:room]
         step.tokens_dropped += max(0, len(text) - max(room, 0))
 
     def _on_custom(self, event: StreamEvent) -> None:
+        """A custom event (get_stream_writer) goes to the step that emitted it: the running step of its namespace
+        (the newest one when several run at once), else the subgraph step the namespace belongs to."""
         data = event.data
         node = data.get("node") if isinstance(data, dict) else None
-        step = self._open_step(node, event.namespace, create=False) if node else None
+        step = self._open_step(node, event.namespace, create=False) if isinstance(node, str) else None
         if step is None:
-            step = self._latest_running()
+            step = self._latest_running(event.namespace)
+        if step is None:
+            step = self._parent_of(event.namespace)
+        self.last_target = step
         if step is not None:
             step.custom.append(data)
 
@@ -278,11 +297,15 @@ class LiveRun:
             self.error = error
         if interrupts is not None:
             self.interrupts = interrupts
-        if not self.status.stopped_early:
-            return
         for step in self.all_steps():
-            if step.status == StepStatus.RUNNING:
+            if step.status != StepStatus.RUNNING:
+                continue
+            if self.status.stopped_early:
                 step.status = StepStatus.CANCELLED  # stopped by the cancel, or by a sibling's failure
+            elif self.status in (RunStatus.SUCCESS, RunStatus.WAITING):
+                # the run ended well: a step with no end event by now has none coming
+                step.status, step.closed_by = StepStatus.DONE, "the run"
+                step.ended = step.ended or self.last_event_at
 
     # --- steps ---------------------------------------------------------------------------------------------
     def _new_step(self, node: str, namespace: tuple[str, ...], task_id: str | None) -> NodeStep:
@@ -329,16 +352,21 @@ class LiveRun:
         parent = self._parent_of(namespace)
         return parent.children if parent is not None else list(self.steps)[-64:]
 
-    def _latest_running(self) -> NodeStep | None:
-        for step in reversed(self.steps):
+    def _latest_running(self, namespace: tuple[str, ...] = ()) -> NodeStep | None:
+        for step in reversed(self._siblings(namespace)):
             if step.status == StepStatus.RUNNING:
                 return step
         return None
 
     def all_steps(self):
-        for step in self.steps:
+        """Every step, each before its children, at any depth."""
+        def walk(step: NodeStep):
             yield step
-            yield from step.children
+            for child in step.children:
+                yield from walk(child)
+
+        for step in self.steps:
+            yield from walk(step)
 
     @property
     def step_count(self) -> int:
@@ -372,4 +400,5 @@ def step_json(step: NodeStep) -> dict:
         "interrupts": step.interrupts,
         "custom": list(step.custom),
         "cached": step.cached,
+        "closed_by": step.closed_by,
     }

@@ -1,5 +1,6 @@
-"""Structural diff of two graph states: keys added, changed and removed (nested, by path), and `messages` lists
-diffed message by message, by id.
+"""Structural diff of two graph states: keys added, changed and removed (nested, by path), and message lists (under
+any key: a list whose items look like messages) diffed message by message, by id, or by position for messages without
+one.
 
 Independent of where the states came from (two checkpoints read from Postgres, or two `values` events of a live
 run): a state is any nest of dicts and lists; messages may be dicts (`{"id", "type", "content", ...}` as decoded
@@ -19,6 +20,9 @@ import ormsgpack
 
 Path = tuple[Hashable, ...]
 MESSAGE_KEYS = frozenset({"messages"})  # a list under one of these keys is diffed message by message
+_LC_TYPES = {"HumanMessage": "human", "AIMessage": "ai", "AIMessageChunk": "ai", "ToolMessage": "tool",
+             "SystemMessage": "system", "FunctionMessage": "function", "ChatMessage": "chat",
+             "RemoveMessage": "remove", "HumanMessageChunk": "human", "ToolMessageChunk": "tool"}
 
 
 class _Missing:
@@ -114,7 +118,7 @@ class StateDiff:
                          **({} if c.old is MISSING else {"old": c.old}),
                          **({} if c.new is MISSING else {"new": c.new})} for c in self.changes],
             "messages": [{"path": path_str(m.path), "reordered": m.reordered, "changes": [
-                {"kind": c.kind, "id": c.message_id, "index": c.index,
+                {"kind": c.kind, "id": None if isinstance(c.message_id, PositionKey) else c.message_id, "index": c.index,
                  **({} if c.old is MISSING else {"old": c.old}),
                  **({} if c.new is MISSING else {"new": c.new}),
                  **({"fields": [{"kind": f.kind, "path": path_str(f.path)} for f in c.fields]} if c.fields else {})}
@@ -170,7 +174,7 @@ def _diff(a: Any, b: Any, path: Path, changes: list[Change], messages: list[Mess
                 changes.append(Change("added", path + (key,), new=new))
         return
     if isinstance(a, list) and isinstance(b, list):
-        if path and path[-1] in message_keys:
+        if (path and path[-1] in message_keys) or _message_lists(a, b):
             found = diff_messages(a, b, path)
             if found is not None:
                 if found.changes or found.reordered:
@@ -189,9 +193,36 @@ def _diff(a: Any, b: Any, path: Path, changes: list[Change], messages: list[Mess
 
 # --- messages --------------------------------------------------------------------------------------------------------
 
+def _serialized(message: Any) -> bool:
+    return (isinstance(message, dict) and message.get("lc") == 1 and message.get("type") == "constructor"
+            and isinstance(message.get("id"), list) and isinstance(message.get("kwargs"), dict))
+
+
+def looks_like_message(item: Any) -> bool:
+    """A message dict (`type` or `role` and `content`), a serialized LangChain message or a LangChain message."""
+    if isinstance(item, dict):
+        if _serialized(item):
+            return str(item["id"][-1]).endswith(("Message", "MessageChunk"))
+        return ("type" in item or "role" in item) and "content" in item
+    if isinstance(item, (list, tuple, str, bytes, int, float)) or item is None:
+        return False
+    return hasattr(item, "content") and hasattr(item, "type")
+
+
+def is_message_list(value: Any) -> bool:
+    """A non-empty list whose every item looks like a message."""
+    return isinstance(value, list) and bool(value) and all(looks_like_message(m) for m in value)
+
+
+def _message_lists(a: list, b: list) -> bool:
+    return (is_message_list(a) or not a) and (is_message_list(b) or not b) and bool(a or b)
+
+
 def message_id(message: Any) -> Hashable | None:
     """The id of a message dict or LangChain message; None for id-less forms such as `["human", "hi"]`."""
-    if isinstance(message, dict):
+    if _serialized(message):
+        found = message["kwargs"].get("id")
+    elif isinstance(message, dict):
         found = message.get("id")
     elif isinstance(message, (list, tuple, str)):
         return None
@@ -208,6 +239,9 @@ def message_id(message: Any) -> Hashable | None:
 
 def message_fields(message: Any) -> Any:
     """A message as plain fields, to compare a dict with a LangChain object and to say what changed inside it."""
+    if _serialized(message):
+        kind = str(message["id"][-1])
+        return {**message["kwargs"], "type": _LC_TYPES.get(kind, kind)}
     if isinstance(message, dict):
         return message
     dump = getattr(message, "model_dump", None)
@@ -229,12 +263,33 @@ def _packed_equal(x: Any, y: Any) -> bool:
         return False
 
 
+def message_key(message: Any, index: int) -> Hashable:
+    """A message's identity in a diff: its id, or `#index` (its position) when it has none."""
+    found = message_id(message)
+    return PositionKey(index) if found is None else found
+
+
+class PositionKey(int):
+    """The key of a message without an id: its position in the list (rendered `#3`)."""
+
+    def __repr__(self) -> str:
+        return f"#{int(self)}"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PositionKey) and int(self) == int(other)
+
+    def __hash__(self) -> int:
+        return hash(("#", int(self)))
+
+
 def diff_messages(a: list, b: list, path: Path = ("messages",)) -> MessagesDiff | None:
-    """Messages diffed by id; None when either list has a message without an id or ids repeat (then the caller
-    diffs the lists item by item)."""
-    ids_a = [message_id(m) for m in a]
-    ids_b = [message_id(m) for m in b]
-    if None in ids_a or None in ids_b or len(set(ids_a)) != len(ids_a) or len(set(ids_b)) != len(ids_b):
+    """Messages diffed by id (a message without one by its position); None when ids repeat (then the caller diffs
+    the lists item by item)."""
+    ids_a = [message_key(m, i) for i, m in enumerate(a)]
+    ids_b = [message_key(m, i) for i, m in enumerate(b)]
+    if len(set(ids_a)) != len(ids_a) or len(set(ids_b)) != len(ids_b):
         return None
     old_by_id = dict(zip(ids_a, a))
     new_ids = set(ids_b)
@@ -270,7 +325,7 @@ def apply(a: Any, state_diff: StateDiff) -> Any:
         result = _apply_change(result, change)
     for found in state_diff.messages:
         old = _get(result, found.path)
-        by_id = {message_id(m): m for m in old}
+        by_id = {message_key(m, i): m for i, m in enumerate(old)}
         for c in found.changes:
             if c.kind != "removed":
                 by_id[c.message_id] = copy.deepcopy(c.new)
@@ -356,9 +411,16 @@ def render_lines(state_diff: StateDiff, max_value_chars: int = 80) -> list[str]:
     lines = []
     for c in state_diff.changes:
         where = path_str(c.path)
-        if c.kind == "added" and c.path and c.path[-1] in MESSAGE_KEYS and isinstance(c.new, list) and c.new:
+        if c.kind == "added" and is_message_list(c.new):
             # a messages list that did not exist yet: show its messages, not one long list literal
-            lines.extend(f"+ {where}: appended {message_summary(m, max_value_chars)} [{message_id(m)}]" for m in c.new)
+            lines.extend(f"+ {where}: appended {message_summary(m, max_value_chars)}{_id_tag(message_id(m))}"
+                         for m in c.new)
+            continue
+        if c.kind in ("added", "removed") and looks_like_message(c.new if c.kind == "added" else c.old):
+            message = c.new if c.kind == "added" else c.old
+            lines.append(f"{'+' if c.kind == 'added' else '-'} {where}: "
+                         f"{'appended' if c.kind == 'added' else 'removed'} "
+                         f"{message_summary(message, max_value_chars)}{_id_tag(message_id(message))}")
             continue
         if c.kind == "added":
             lines.append(f"+ {where} = {short_value(c.new, max_value_chars)}")
@@ -372,13 +434,19 @@ def render_lines(state_diff: StateDiff, max_value_chars: int = 80) -> list[str]:
         for c in m.changes:
             if c.kind in ("appended", "inserted"):
                 at = "" if c.kind == "appended" else f" at {c.index}"
-                lines.append(f"+ {where}: {c.kind}{at} {message_summary(c.new, max_value_chars)} [{c.message_id}]")
+                lines.append(f"+ {where}: {c.kind}{at} {message_summary(c.new, max_value_chars)}"
+                             f"{_id_tag(c.message_id)}")
             elif c.kind == "removed":
-                lines.append(f"- {where}: removed {message_summary(c.old, max_value_chars)} [{c.message_id}]")
+                lines.append(f"- {where}: removed {message_summary(c.old, max_value_chars)}{_id_tag(c.message_id)}")
             else:
                 what = ", ".join(path_str(f.path) for f in c.fields) or "form"
-                lines.append(f"~ {where}: changed {what} of {message_summary(c.new, max_value_chars)} "
-                             f"[{c.message_id}]")
+                lines.append(f"~ {where}: changed {what} of {message_summary(c.new, max_value_chars)}"
+                             f"{_id_tag(c.message_id)}")
         if m.reordered:
             lines.append(f"~ {where}: messages reordered")
     return lines
+
+
+def _id_tag(mid: Any) -> str:
+    """` [id]` after a message line; nothing for a message without an id."""
+    return "" if mid is None or isinstance(mid, PositionKey) else f" [{mid}]"

@@ -155,3 +155,53 @@ def test_the_model_takes_any_event_with_the_four_fields():
     live.feed(Event("tasks", {"id": "t1", "name": "coder", "error": {"error": "RuntimeError", "message": "boom"},
                               "result": None}, received=1.0))
     assert live.steps[0].status == "error" and live.steps[0].error == "RuntimeError: boom"
+
+
+# --- a user's supervisor graph (tests/fixtures/live/agent_project, recorded from the real server) ------------------
+
+def test_a_handoff_tool_without_an_end_event_closes_when_its_parent_ends():
+    """langgraph-supervisor-style handoff tools end by raising Command(graph=PARENT): the server streams their task
+    start, never its end."""
+    live = _fed("team_handoff")
+    supervisor = live.steps[0]
+    tools = next(c for c in supervisor.children if c.node == "tools")
+    assert supervisor.status == "done" and tools.status == "done" and tools.closed_by == "supervisor"
+    assert "no end event: closed when supervisor ended" in tools.summary()
+    live.finish("success")
+    assert not [s for s in live.all_steps() if s.status == "running"]
+
+
+def test_an_errored_run_cancels_nothing_that_ended():
+    live = _fed("team_error")
+    live.finish("error", "RuntimeError: search backend refused the query")
+    statuses = {(s.namespace[-1].split(":")[0] if s.namespace else "", s.node): s.status for s in live.all_steps()}
+    assert "cancelled" not in statuses.values()
+    assert statuses[("researcher", "tools")] == "error" and statuses[("", "researcher")] == "error"
+
+
+def test_progress_events_go_to_the_tool_step_that_emitted_them_as_they_arrive():
+    events = recorded("team_handoff")
+    live = LiveRun()
+    seen = []
+    for event in events:
+        live.feed(event)
+        if event.mode == "custom":
+            target = live.last_target
+            seen.append((target.node, target.status, len(target.custom)))
+    assert seen == [("tools", "running", 1), ("tools", "running", 2), ("tools", "running", 3)]
+    researcher = next(s for s in live.steps if s.node == "researcher")
+    assert not researcher.custom and [c["progress"] for c in researcher.children[1].custom][-1] == "searched 3/3"
+
+
+def test_a_tool_message_without_an_id_is_appended_and_read_as_a_message():
+    live = _fed("team_handoff")
+    lines = live.steps[0].diff.lines()
+    assert lines == ["+ messages: appended tool (transfer_to_researcher): 'Transferred to researcher'"]
+
+
+def test_all_steps_walks_every_depth_parents_first():
+    live = LiveRun()
+    live.feed(RunEvent("tasks", {"id": "a", "name": "outer", "input": {}}))
+    live.feed(RunEvent("tasks", {"id": "b", "name": "mid", "input": {}}, ("outer:a",)))
+    live.feed(RunEvent("tasks", {"id": "c", "name": "inner", "input": {}}, ("outer:a", "mid:b")))
+    assert [s.node for s in live.all_steps()] == ["outer", "mid", "inner"]

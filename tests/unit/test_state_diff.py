@@ -13,6 +13,7 @@ from lgconsole.console.model.state_diff import (
     StateDiff,
     apply,
     diff_states,
+    is_message_list,
     message_summary,
     path_str,
     render_lines,
@@ -117,11 +118,12 @@ def test_langchain_message_objects_and_dicts_compare_by_fields():
     assert apply(as_dict, same_fields) == a
 
 
-def test_id_less_or_duplicate_messages_fall_back_to_a_list_diff():
+def test_id_less_messages_are_diffed_by_position_duplicate_ids_fall_back_to_a_list_diff():
     a = {"messages": [["human", "hi"]]}
     b = {"messages": [["human", "hi"], ["ai", "hello"]]}
     found = diff_states(a, b)
-    assert found.messages == () and found.added == [("messages", 1)]
+    assert found.changes == () and [c.kind for c in found.messages[0].changes] == ["appended"]
+    assert apply(a, found) == b
     dup = {"messages": [msg("m1"), msg("m1", "again")]}
     assert diff_states(dup, {"messages": [msg("m1")]}).removed == [("messages", 1)]
 
@@ -212,8 +214,7 @@ def test_property_apply_gives_the_second_state(a, b):
     if found.is_empty:
         assert a == b  # (the converse fails only for True vs 1: a bool that became an int is reported)
     # one line per change, except a new messages list: one line per message in it
-    per_change = sum(len(c.new) if c.kind == "added" and c.path and c.path[-1] == "messages" and isinstance(c.new, list)
-                     and c.new else 1 for c in found.changes)
+    per_change = sum(len(c.new) if c.kind == "added" and is_message_list(c.new) else 1 for c in found.changes)
     assert len(found.lines()) == per_change + sum(len(m.changes) + m.reordered for m in found.messages)
 
 
@@ -266,3 +267,33 @@ def test_property_langchain_messages(a_messages, b_messages):
     a, b = {"messages": a_messages}, {"messages": b_messages}
     assert diff_states(a, copy.deepcopy(a)).is_empty
     assert apply(a, diff_states(a, b)) == b
+
+
+def test_messages_under_any_key_with_or_without_ids_read_as_messages():
+    human = {"type": "human", "content": "find cats"}  # no id: as a client sends it
+    tool = {"role": "tool", "content": "3 results", "name": "search"}
+    a = {"chat_history": [human]}
+    b = {"chat_history": [human, tool]}
+    found = diff_states(a, b)
+    assert found.lines() == ["+ chat_history: appended tool (search): '3 results'"]
+    assert apply(a, found) == b
+    first = diff_states({}, {"inbox": [human, tool]})
+    assert first.lines() == ["+ inbox: appended human: 'find cats'", "+ inbox: appended tool (search): '3 results'"]
+
+
+def test_serialized_langchain_messages_read_as_messages():
+    def lc(kind, content, mid=None):
+        return {"lc": 1, "type": "constructor", "id": ["langchain", "schema", "messages", kind],
+                "kwargs": {"content": content, "type": "x", **({"id": mid} if mid else {})}}
+
+    a = {"turns": [lc("HumanMessage", "hi", "h1")]}
+    b = {"turns": [lc("HumanMessage", "hi", "h1"), lc("AIMessage", "hello")]}
+    found = diff_states(a, b)
+    assert found.lines() == ["+ turns: appended ai: 'hello'"]
+    assert apply(a, found) == b
+
+
+def test_a_list_of_plain_records_is_not_taken_for_messages():
+    a = {"rows": [{"type": "a", "value": 1}]}
+    b = {"rows": [{"type": "a", "value": 2}]}
+    assert diff_states(a, b).changed == [("rows", 0, "value")]
