@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from lgconsole.console.config import Config, ConfigError, load_config
+from lgconsole.console.cli.assistants import add_assistants_command
 from lgconsole.console.cli.doctor import add_doctor_command
 from lgconsole.console.cli.gpu import add_gpu_command
 from lgconsole.console.cli.graph import add_graph_command
@@ -36,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     add_doctor_command(sub)
     add_gpu_command(sub)
     add_graph_command(sub)
+    add_assistants_command(sub)
     return parser
 
 
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 "fork": _lazy("cli.threads", "cmd_fork"), "resume": _lazy("cli.threads", "cmd_resume"),
                 "copy": _lazy("cli.threads", "cmd_copy"), "doctor": _lazy("cli.doctor", "cmd_doctor"),
                 "gpu": _lazy("cli.gpu", "cmd_gpu"), "graph": _lazy("cli.graph", "cmd_graph"),
+                "assistants": _lazy("cli.assistants", "cmd_assistants"),
                 "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill")}
     try:
         return handlers[args.command](config, args)

@@ -1,5 +1,6 @@
-"""The Live screen: start a run (or attach to one), watch its node steps stream with their state diffs, tokens and
-custom events, and answer an interrupt in place.
+"""The Live screen: start a run of any assistant (or attach to one), watch its node steps stream with their state
+diffs, tokens and custom events, answer an interrupt in place, and talk to a message graph (chat mode: each message
+a run on the same thread). The forms are in screens/new_run.py.
 
 Events are folded into a `LiveRun` as they arrive (cheap); a paint is scheduled by the first event after the last
 paint, at most one per PAINT_GAP, so a burst of hundreds of events costs one paint and a lone event shows at once.
@@ -16,8 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static, TextArea
+from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from lgconsole.widgets.diff_view import DiffView
@@ -26,18 +26,20 @@ from lgconsole.widgets.timeline import Timeline
 
 from lgconsole.console.model.interrupts import AnswerError, interrupt_value, parse_answer, payload_fields, \
     payload_json, question_of
+from lgconsole.console.model.input_template import chat_input
 from lgconsole.console.model.live_run import LiveRun, NodeStep
 from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.rows.live import step_items
+from lgconsole.console.sources.assistants import AssistantCatalog
 from lgconsole.console.sources.run_follower import RunFollower
 from lgconsole.console.sources.urls import langgraph_url
 from lgconsole.console.screens.base import ConsoleScreen
+from lgconsole.console.screens.new_run import AttachScreen, NewRunScreen
 from lgconsole.console.screens.run_messages import FollowedRunChanged
 
 PAINT_GAP = 0.05  # at most 20 paints a second
 IDLE_REPAINT_SECONDS = 1.0  # elapsed time in the info line
-DEFAULT_INPUT = '{"task": "Summarise last night\'s failed batch jobs", "delay": 0.5}'
 
 
 def interrupt_text(value, max_lines: int = 6, palette: Palette | None = None) -> Text:
@@ -55,69 +57,40 @@ def interrupt_text(value, max_lines: int = 6, palette: Palette | None = None) ->
     return text
 
 
-class NewRunScreen(ModalScreen[dict | None]):
-    """Assistant, JSON input (validated before anything is sent) and an optional thread (styled in app.tcss)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Start")]
-
-    def __init__(self, assistant: str = "demo", payload: str = DEFAULT_INPUT, thread_id: str = ""):
-        super().__init__()
-        self.assistant, self.payload, self.thread_id = assistant, payload, thread_id
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Assistant or graph id")
-            yield Input(self.assistant, id="new-run-assistant")
-            yield Label("Input (JSON)")
-            yield TextArea(self.payload, id="new-run-input", language=None)
-            yield Label("Thread id (empty: a new thread)")
-            yield Input(self.thread_id, id="new-run-thread")
-            yield Static("", id="new-run-error")
-            with Horizontal():
-                yield Button("Start (ctrl+s)", variant="primary", id="new-run-start")
-                yield Button("Cancel (esc)", id="new-run-cancel")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "new-run-start":
-            self.action_submit()
-        else:
-            self.action_cancel()
-
-    def action_submit(self) -> None:
-        assistant = self.query_one("#new-run-assistant", Input).value.strip()
-        text = self.query_one("#new-run-input", TextArea).text
-        error = self.query_one("#new-run-error", Static)
-        if not assistant:
-            error.update("the assistant id is empty")
-            return
-        try:
-            payload = json.loads(text) if text.strip() else None
-        except json.JSONDecodeError as exc:
-            error.update(f"input is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
-            return
-        thread = self.query_one("#new-run-thread", Input).value.strip() or None
-        self.dismiss({"assistant": assistant, "input": payload, "thread_id": thread})
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+def _message_text(message) -> tuple[str, str]:
+    """(who, text) of a message in a state: a dict ({"type": "ai", "content": ...} or {"role": ...}) or text."""
+    if not isinstance(message, dict):
+        return "", str(message)
+    who = str(message.get("type") or message.get("role") or "")
+    who = {"human": "you", "user": "you", "ai": "assistant", "AIMessageChunk": "assistant"}.get(who, who)
+    content = message.get("content")
+    if isinstance(content, list):  # content blocks: their text parts
+        content = " ".join(str(b.get("text", "")) if isinstance(b, dict) else str(b) for b in content)
+    text = str(content or "")
+    calls = message.get("tool_calls") or []
+    if calls and not text:
+        text = "calls " + ", ".join(str(c.get("name")) for c in calls if isinstance(c, dict))
+    return who, text
 
 
-class AttachScreen(ModalScreen[str | None]):
-    """The thread whose run in progress to follow (styled in app.tcss)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Attach to the run in progress on thread:")
-            yield Input(placeholder="thread id", id="attach-thread")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+def chat_transcript(messages, streaming: str = "", max_messages: int = 8, palette: Palette | None = None) -> Text:
+    """The conversation's last messages, one block each ("you: …", "assistant: …"), then a reply still streaming."""
+    palette = palette or Palette.of(None)
+    text = Text()
+    shown = list(messages or [])[-max_messages:]
+    for message in shown:
+        who, body = _message_text(message)
+        if text:
+            text.append("\n")
+        text.append(f"{who or '?'}: ", style=palette.style("running" if who == "you" else "success", "bold"))
+        text.append(body[:2000])
+    if streaming:
+        if text:
+            text.append("\n")
+        text.append("assistant: ", style=palette.style("running", "bold"))
+        text.append(streaming[-2000:])
+        text.append(" …", style="dim")
+    return text
 
 
 class LiveScreen(ConsoleScreen):
@@ -127,13 +100,19 @@ class LiveScreen(ConsoleScreen):
         Binding("c", "cancel_run", "Cancel run"),
         Binding("i", "answer", "Answer"),
         Binding("f", "toggle_follow", "Follow"),
+        Binding("m", "message", "Message", show=False),
+        Binding("escape", "leave_message", "Leave the message box", show=False),
     ]
 
-    def __init__(self, live: LiveRun | None = None, assistant: str = "demo"):
+    def __init__(self, live: LiveRun | None = None, assistant: str | None = None, catalog=None):
         super().__init__()
         self._shown = live or LiveRun()  # what is shown until a run is followed (a recorded one in snapshots)
         self.follower: RunFollower | None = None
-        self.assistant = assistant
+        self.assistant = assistant  # the one chosen last in the New-run form
+        self.catalog = catalog  # the server's assistants and schemas (an AssistantCatalog unless given)
+        self.chat_key: str | None = None  # chat mode: the input key of the graph's message list
+        self.run_config: dict | None = None  # config and context of the last run started here, for the next message
+        self.run_context: dict | None = None
         self.thread_id: str | None = None
         self.started_at: float | None = None
         self._painted: tuple[int, int] | None = None
@@ -151,10 +130,19 @@ class LiveScreen(ConsoleScreen):
             yield Static(id="interrupt-payload")
             yield Input(placeholder='answer: JSON (true, {"approved": false, "note": "..."}) or text; enter sends',
                         id="interrupt-answer")
+        yield Static(id="chat-log")
+        yield Input(placeholder="message: enter sends it on this thread (m: type here, esc: leave)", id="chat-box")
 
     def on_mount(self) -> None:  # (ConsoleScreen.on_mount is called by Textual too: handlers run along the MRO)
         self.set_interval(IDLE_REPAINT_SECONDS, self.schedule_paint)
         self.repaint()
+
+    @property
+    def followed_assistant(self) -> str | None:
+        """The assistant of the run shown: the followed run's (an attached run says its own), else the one chosen."""
+        if self.follower is not None and self.follower.assistant:
+            return self.follower.assistant
+        return self.assistant
 
     @property
     def live(self) -> LiveRun:
@@ -190,6 +178,7 @@ class LiveScreen(ConsoleScreen):
         self._paint_info()
         self._paint_detail()
         self._paint_interrupt()
+        self._paint_chat()
 
     def restyle(self) -> None:
         """A theme switch: the header and the interrupt panel again in the new theme's colours (the timeline and
@@ -205,7 +194,9 @@ class LiveScreen(ConsoleScreen):
         # is a cancel from outside, not an interrupt())
         status_style = "bold" if live.status == RunStatus.STARTING else palette.style(live.status, "bold", kind="run")
         text.append(f" {live.status} ", style=f"reverse {status_style}")
-        text.append(f"  {self.assistant}")
+        text.append(f"  {self.followed_assistant or 'no assistant yet'}")
+        if self.chat_key:
+            text.append("  chat", style="bold")
         if self.thread_id:
             text.append(f"  thread {self.thread_id}", style="dim")
         if live.run_id:
@@ -275,6 +266,19 @@ class LiveScreen(ConsoleScreen):
             self.query_one("#interrupt-payload", Static).update(
                 interrupt_text(interrupt_value(last) if isinstance(last, dict) else None, palette=Palette.of(self)))
 
+    def _paint_chat(self) -> None:
+        """Chat mode: the conversation (the state's message list, then the reply streaming) and the message box,
+        which steps aside while an interrupt waits for its answer."""
+        chatting = self.chat_key is not None
+        log, box = self.query_one("#chat-log", Static), self.query_one("#chat-box", Input)
+        log.display = chatting
+        box.display = chatting and not self.query_one("#interrupt-panel").display
+        if not chatting:
+            return
+        running = [s for s in self.live.steps if s.status == StepStatus.RUNNING and s.tokens]
+        log.update(chat_transcript(self.live.state.get(self.chat_key), running[-1].tokens if running else "",
+                                   palette=Palette.of(self)))
+
     def on_timeline_step_selected(self, event: Timeline.StepSelected) -> None:
         self._selected = event.key
         self._paint_detail()
@@ -287,10 +291,27 @@ class LiveScreen(ConsoleScreen):
     def action_new_run(self) -> None:
         def chosen(result: dict | None) -> None:
             if result:
-                self.assistant = result["assistant"]
-                self.run_stream("start", payload=result["input"], thread_id=result["thread_id"])
+                self.assistant, self.chat_key = result["assistant"], result.get("chat_key")
+                self.run_config, self.run_context = result.get("config"), result.get("context")
+                if result.get("remember") is not None:
+                    self._remember(result["assistant"], result["remember"])
+                self.run_stream("start", payload=result["input"], thread_id=result["thread_id"],
+                                config=self.run_config, context=self.run_context)
+                self.schedule_paint()
 
-        self.app.push_screen(NewRunScreen(self.assistant), chosen)
+        if self.catalog is None:
+            self.catalog = AssistantCatalog(self.app.config)
+        self.app.push_screen(NewRunScreen(self.catalog, self.followed_assistant), chosen)
+
+    def action_leave_message(self) -> None:
+        if self.focused is self.query_one("#chat-box"):
+            self.query_one(Timeline).focus()
+
+    def action_message(self) -> None:
+        if self.query_one("#chat-box").display:
+            self.query_one("#chat-box", Input).focus()
+        else:
+            self.notify("not in chat mode: start a run of a message graph (n)", severity="warning")
 
     def action_attach(self) -> None:
         def chosen(thread_id: str | None) -> None:
@@ -317,6 +338,10 @@ class LiveScreen(ConsoleScreen):
         self.notify("following the newest step" if timeline.follow else "follow off")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "chat-box":
+            event.stop()
+            self._send_message(event.input)
+            return
         if event.input.id != "interrupt-answer":
             return super().on_input_submitted(event)
         event.stop()
@@ -329,6 +354,18 @@ class LiveScreen(ConsoleScreen):
         event.input.value = ""
         self.run_stream("resume", thread_id=self.thread_id, answer=answer)
 
+    def _send_message(self, box: Input) -> None:
+        """One user message as a run of the same assistant on the same thread (a new thread before the first)."""
+        text = box.value.strip()
+        if not text or self.chat_key is None:
+            return
+        if self.follower is not None and self.follower.running:
+            self.notify("the reply is still coming: send when the run is over", severity="warning")
+            return
+        box.value = ""
+        self.run_stream("start", payload=chat_input(text, self.chat_key), thread_id=self.thread_id,
+                        config=self.run_config, context=self.run_context)
+
     # --- workers -------------------------------------------------------------------------------------------
     async def _follower(self) -> RunFollower:
         if self.follower is None:
@@ -337,7 +374,8 @@ class LiveScreen(ConsoleScreen):
         return self.follower
 
     @work(exclusive=True, group="live-stream", name="run", exit_on_error=False)
-    async def run_stream(self, how: str, payload=None, thread_id: str | None = None, answer=None) -> None:
+    async def run_stream(self, how: str, payload=None, thread_id: str | None = None, answer=None,
+                         config: dict | None = None, context: dict | None = None) -> None:
         """Begin a run (`start`, `attach`, or `resume` with an answer) and follow it to its end; a failure to start
         or a broken stream ends the worker, and `worker_failed` shows it."""
         follower = await self._follower()
@@ -345,11 +383,17 @@ class LiveScreen(ConsoleScreen):
             await follower.attach(thread_id)
         elif how == "resume":
             # the assistant of the run that waits (an attached run's may not be the one typed last)
-            await follower.resume(answer, thread_id=thread_id, assistant=follower.assistant or self.assistant)
+            await follower.resume(answer, thread_id=thread_id, assistant=follower.assistant or self.assistant,
+                                  **({"context": self.run_context} if self.run_context else {}))
         else:
-            await follower.start(self.assistant, input=payload, thread_id=thread_id)
+            await follower.start(self.assistant, input=payload, thread_id=thread_id, config=config, context=context)
         self.thread_id, self.started_at = follower.thread_id, time.monotonic()
         await follower.follow()
+
+    @work(thread=True, group="live-remember", name="remember input", exit_on_error=False)
+    def _remember(self, assistant: str, entry: dict) -> None:
+        """The form's fields, kept for this assistant's next run (a small file under the state dir)."""
+        self.catalog.remembered().put(assistant, entry)
 
     @work(group="live-cancel", name="cancel", exit_on_error=False)
     async def _cancel(self) -> None:

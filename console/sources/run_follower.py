@@ -79,9 +79,10 @@ class RunFollower:
                 self.live.status = RunStatus.STARTING  # _started marked it failed: still waiting, not failed
                 await asyncio.sleep(ATTACH_POLL_S)
 
-    async def resume(self, value: Any, thread_id: str | None = None, assistant: str | None = None) -> RunSession:
+    async def resume(self, value: Any, thread_id: str | None = None, assistant: str | None = None,
+                     **kwargs: Any) -> RunSession:
         """Answer the interrupt the thread waits on (`Command(resume=value)`). On the thread followed last, the same
-        timeline goes on; on another thread, a new one."""
+        timeline goes on; on another thread, a new one. `kwargs` go to RunSession.start (a run's `context`)."""
         thread_id = thread_id or self.thread_id
         if thread_id is None:
             raise RunError("resume: no thread to answer (start or attach to a run first)")
@@ -90,7 +91,7 @@ class RunFollower:
         if not self.assistant:
             raise RunError(f"resume thread {thread_id}: which assistant runs it is not known")
         return await self._started(RunSession.start(self.url, self.assistant, thread_id=thread_id,
-                                                    command={"resume": value}))
+                                                    command={"resume": value}, **kwargs))
 
     async def replay(self, travel: Any, thread_id: str, checkpoint_id: str) -> Any:
         """Replay from a past checkpoint through a `TimeTravel` (it checks against Postgres first); its RunStarted."""

@@ -40,12 +40,13 @@ class StackSnapshot:
 
 
 def model_backend(config: Config) -> str:
-    """Which chat model the demo graph uses, said plainly (the graph decides the same way from its env)."""
+    """The model the stack serves: its vLLM's model, "external" (a vLLM at VLLM_URL / [vllm] url, not run by the
+    stack), or "none". Which model a graph uses is the graph's business, not the header's."""
     if config.vllm.url:
-        return f"vLLM at {config.vllm.url}"
+        return "external"
     if config.vllm.model:
         return f"vLLM ({config.vllm.served_model_name or config.vllm.model})"
-    return "scripted (no vLLM configured)"
+    return "none"
 
 
 class LiveStack:

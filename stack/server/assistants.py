@@ -45,13 +45,25 @@ class Assistant:
     config: dict = field(default_factory=dict)
     context: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
+    created_at: str | None = None  # ISO 8601, as the server says it
+    updated_at: str | None = None
 
     @classmethod
     def from_api(cls, data: dict) -> Assistant:
+        def when(key: str) -> str | None:
+            value = data.get(key)
+            return value.isoformat() if hasattr(value, "isoformat") else str(value) if value else None
+
         return cls(assistant_id=str(data.get("assistant_id", "")), graph_id=str(data.get("graph_id", "")),
                    name=str(data.get("name") or data.get("graph_id") or ""), version=data.get("version"),
                    description=data.get("description"), config=dict(data.get("config") or {}),
-                   context=dict(data.get("context") or {}), metadata=dict(data.get("metadata") or {}))
+                   context=dict(data.get("context") or {}), metadata=dict(data.get("metadata") or {}),
+                   created_at=when("created_at"), updated_at=when("updated_at"))
+
+    def label(self) -> str:
+        """"report · v2" (the name when it is not the graph id; the version when the server keeps one)."""
+        text = self.graph_id if self.name in ("", self.graph_id) else f"{self.graph_id} ({self.name})"
+        return text + (f" · v{self.version}" if self.version is not None else "")
 
 
 @dataclass(frozen=True)

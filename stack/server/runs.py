@@ -86,9 +86,18 @@ async def _call(what: str, coro):
         if status == 422:
             text = one_line(exc)
             if "Invalid assistant" in text:
-                raise RunError(f"{what}: no such assistant or graph on the server (`lgconsole graph` lists them)") from None
+                raise RunError(f"{what}: no such assistant or graph on the server") from None
             raise RunError(f"{what}: the server rejected the request: {text}") from None
         raise RunError(f"{what}: {one_line(exc)}") from None
+
+
+async def _served_graphs(client) -> str:
+    """The graph ids the server serves, for the error of an unknown assistant ("demo, report")."""
+    try:
+        found = await client.assistants.search(limit=100)
+    except Exception as exc:
+        return f"(could not list them: {one_line(exc)})"
+    return ", ".join(sorted({str(a.get("graph_id")) for a in found})) or "no graphs"
 
 
 def _status_code(exc: BaseException) -> int | None:
@@ -151,7 +160,7 @@ class RunSession:
     async def start(cls, url: str, assistant_id: str, *, input: Any = None, thread_id: str | None = None,
                     command: dict | None = None, checkpoint_id: str | None = None, config: dict | None = None,
                     interrupt_before: list[str] | None = None, interrupt_after: list[str] | None = None,
-                    metadata: dict | None = None) -> RunSession:
+                    metadata: dict | None = None, context: dict | None = None) -> RunSession:
         client = _client(url)
         if thread_id is None:
             thread = await _call("create thread", client.threads.create(metadata=metadata or {}))
@@ -165,12 +174,20 @@ class RunSession:
             kwargs["checkpoint_id"] = checkpoint_id
         if config:
             kwargs["config"] = config
+        if context:
+            kwargs["context"] = context
         if interrupt_before:
             kwargs["interrupt_before"] = interrupt_before
         if interrupt_after:
             kwargs["interrupt_after"] = interrupt_after
-        run = await _call(f"start run of {assistant_id!r}", client.runs.create(thread_id, assistant_id, **kwargs))
-        await client.aclose()
+        try:
+            run = await _call(f"start run of {assistant_id!r}", client.runs.create(thread_id, assistant_id, **kwargs))
+        except RunError as exc:
+            if "no such assistant" not in str(exc):
+                raise
+            raise RunError(f"{exc}; it serves: {await _served_graphs(client)}") from None
+        finally:
+            await client.aclose()
         return cls(url, thread_id, run["run_id"])
 
     @classmethod

@@ -17,7 +17,7 @@ def _app_with(live: LiveRun) -> LgConsoleApp:
     app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(True)), poll=False)
 
     async def show(pilot):
-        screen = LiveScreen(live)
+        screen = LiveScreen(live, assistant="demo")  # the recorded runs are the demo graph's
         screen.thread_id = "01a20c2c-3fd8-716a-834d-e034487e38c4"
         await app.push_screen(screen)
         await settled(pilot)

@@ -1,0 +1,139 @@
+"""The server's assistants and their schemas for the New-run dialog and `lgconsole assistants`/`run`, the last input
+typed per assistant (a small JSON file under the state dir), and a check of a run's input, config and context
+against the graph's schemas before anything is sent."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lgconsole.stack.errors import StackError
+from lgconsole.stack.server.assistants import Assistant, AssistantNotFound, AssistantSchemas, get_schemas, \
+    list_assistants
+
+from lgconsole.console.config import Config
+from lgconsole.console.model.input_template import check_config, check_context, check_input
+from lgconsole.console.sources.urls import langgraph_url
+
+REMEMBERED_FILE = "console-inputs.json"
+MAX_REMEMBERED = 50  # assistants
+MAX_REMEMBERED_CHARS = 20_000  # per field
+
+
+class RunArgumentsError(StackError):
+    """Input, config or context that does not fit the graph's schemas; one line naming the key."""
+
+
+@dataclass(frozen=True)
+class AssistantList:
+    """What the dialog shows: the server's assistants, or why they could not be read (a state, not a failure)."""
+
+    assistants: tuple[Assistant, ...] = ()
+    error: str | None = None
+
+    def find(self, assistant_id: str) -> Assistant | None:
+        """By assistant id or graph id (the server takes either)."""
+        return next((a for a in self.assistants if assistant_id in (a.assistant_id, a.graph_id)), None)
+
+
+class AssistantCatalog:
+    """Reads the server's assistants and schemas (async: the SDK is) for the console's config."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._schemas: dict[str, AssistantSchemas] = {}
+
+    async def assistants(self) -> AssistantList:
+        import asyncio
+
+        try:
+            url = await asyncio.to_thread(langgraph_url, self.config)
+            return AssistantList(tuple(await list_assistants(url)))
+        except StackError as exc:
+            return AssistantList((), str(exc))
+
+    async def schemas(self, assistant_id: str) -> AssistantSchemas:
+        """The graph's schemas (cached for the session: a graph's schemas change only with a server restart)."""
+        import asyncio
+
+        if assistant_id not in self._schemas:
+            url = await asyncio.to_thread(langgraph_url, self.config)
+            self._schemas[assistant_id] = await get_schemas(url, assistant_id)
+        return self._schemas[assistant_id]
+
+    def remembered(self) -> RememberedInputs:
+        return RememberedInputs(self.config.state_path / REMEMBERED_FILE)
+
+
+class RememberedInputs:
+    """The last input, config and context typed per assistant, in one JSON file written atomically, mode 0600 (an
+    input may hold anything a user pasted)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def get(self, assistant_id: str) -> dict | None:
+        entry = self._read().get(assistant_id)
+        return entry if isinstance(entry, dict) else None
+
+    def put(self, assistant_id: str, entry: dict) -> None:
+        data = self._read()
+        data.pop(assistant_id, None)
+        data[assistant_id] = {k: str(v)[:MAX_REMEMBERED_CHARS] for k, v in entry.items()}
+        while len(data) > MAX_REMEMBERED:
+            data.pop(next(iter(data)))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".console-inputs-", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(data, out, indent=1)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def run_arguments_error(schemas: AssistantSchemas | None, input: Any = None, config: Any = None,
+                        context: Any = None) -> str | None:
+    """The first of input, config and context that does not fit the graph's schemas, in one line; None if all fit."""
+    if schemas is None:
+        return None
+    return (check_input(input, schemas.input_schema) or check_config(config, schemas.config_schema)
+            or check_context(context, schemas.context_schema))
+
+
+async def check_run_arguments(url: str, assistant_id: str, input: Any = None, config: Any = None,
+                              context: Any = None) -> AssistantSchemas:
+    """Raise RunArgumentsError when input/config/context do not fit; an unknown assistant's error lists the server's
+    assistants. Returns the schemas read."""
+    try:
+        schemas = await get_schemas(url, assistant_id)
+    except AssistantNotFound as exc:
+        raise AssistantNotFound(await unknown_assistant_line(url, assistant_id, str(exc))) from None
+    error = run_arguments_error(schemas, input, config, context)
+    if error:
+        raise RunArgumentsError(f"{assistant_id}: {error}")
+    return schemas
+
+
+async def unknown_assistant_line(url: str, assistant_id: str, said: str | None = None) -> str:
+    """'no assistant or graph 'x' on the server; it has: demo (graph demo), report (graph report)'."""
+    said = said or f"no assistant or graph {assistant_id!r} on the LangGraph server at {url}"
+    try:
+        found = await list_assistants(url)
+    except StackError:
+        return said
+    names = [a.graph_id if a.name in (a.graph_id, "") else f"{a.graph_id} ({a.name})" for a in found]
+    return f"{said}; it serves: {', '.join(dict.fromkeys(names)) or 'no assistants'}"
