@@ -29,6 +29,8 @@ class ConfigError(Exception):
 @dataclass
 class ProjectConfig:
     path: str = ""  # a LangGraph project dir (with langgraph.json); empty = the bundled demo graph
+    python: str = ""  # an existing interpreter to serve the project with, instead of the environment lgconsole builds
+    env_dir: str = ""  # where built project environments live; empty = $LGCONSOLE_ENV_DIR or ~/.cache/lgconsole/envs
 
 
 @dataclass
@@ -216,8 +218,13 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
         if not project.is_absolute() and path is not None:
             project = Path(path).parent / project
         if not (project / "langgraph.json").is_file():
-            raise ConfigError(f"{source}: [project] path: no langgraph.json in {project}")
+            raise ConfigError(f"{source}: [project] path: no langgraph.json in {project}; point it at the directory "
+                              "that holds your project's langgraph.json")
         config.project.path = str(project.resolve())
+    for key in ("python", "env_dir"):
+        value = getattr(config.project, key)
+        if value and "/" in value and not Path(value).expanduser().is_absolute() and path is not None:
+            setattr(config.project, key, str((Path(path).parent / Path(value).expanduser())))
     return config
 
 
@@ -240,6 +247,8 @@ def build_stack_spec(config: Config) -> StackSpec:
         section = _section_spec(getattr(config, name))
         if name == "langgraph":
             section["project"] = config.project.path
+            section["python"] = config.project.python
+            section["env_dir"] = config.project.env_dir
         if not section.get("url") and (name != "vllm" or section.get("model")) and not section.get("port"):
             old = previous.get(name, {}).get("port")
             if old and old not in taken and port_is_free(old):

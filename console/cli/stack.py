@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 from lgconsole.console.config import Config, build_stack_spec
 from lgconsole.console.model.text import format_duration
@@ -39,11 +40,16 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
     spec = build_stack_spec(config)
     supervisor.launch(spec)
     print(f"supervisor started; state dir {config.state_path}", file=out)
+    if config.project.path:
+        print(f"  langgraph  project {config.project.path}: {project_env_line(config)}", file=out)
     if not wait:
         return 0
     timeout = sum(float(s.get("startup_timeout") or 60) for s in spec.services.values()) + 30
+    if config.project.path and not config.project.python:
+        timeout += BUILD_TIMEOUT_S  # the project's environment may have to be built first
     seen: dict[str, str] = {}
     last_progress = 0.0
+    build = BuildProgress(out)
     while time.monotonic() - t0 < timeout:
         state = supervisor.read_state(config.state_path)
         if not state.supervisor_alive:
@@ -55,9 +61,18 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
             elapsed = time.monotonic() - t0
             if svc.state in (ServiceState.FAILED, ServiceState.CRASHED) and seen.get(svc.name) != key:
                 print(f"  {svc.name:<10} {svc.state.value}: {svc.last_error}", file=out)
+                if svc.name == "langgraph" and config.project.path:
+                    # the project itself is at fault (langgraph.json, a dependency, a graph): stop everything, so
+                    # the next `up` after the fix starts clean
+                    supervisor.shutdown(config.state_path)
+                    print(f"lgconsole: {svc.last_error}\nlgconsole: the project could not be served; the stack is "
+                          "stopped (nothing left running). Fix it and run `lgconsole up` again.", file=sys.stderr)
+                    return 1
                 print(f"lgconsole: {svc.name} could not start; the supervisor retries with backoff. "
                       f"See `lgconsole logs {svc.name}`; `lgconsole down` stops everything.", file=sys.stderr)
                 return 1
+            if svc.name == "langgraph":
+                build.show(svc.detail or "", elapsed)
             if seen.get(svc.name) != key:
                 seen[svc.name] = key
                 if svc.state == ServiceState.HEALTHY:
@@ -68,7 +83,8 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
                     print(f"  {svc.name:<10} {svc.state.value}", file=out)
             if svc.state not in (ServiceState.HEALTHY, ServiceState.DISABLED):
                 pending = True
-                if svc.state == ServiceState.STARTING and time.monotonic() - last_progress > 10 and elapsed > 10:
+                if (svc.state == ServiceState.STARTING and time.monotonic() - last_progress > 10 and elapsed > 10
+                        and not (svc.detail or "").startswith(BuildProgress.PREFIX)):
                     last_progress = time.monotonic()
                     print(f"  {svc.name:<10} {svc.detail}", file=out)
         if not pending:
@@ -77,6 +93,52 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         time.sleep(0.2)
     print("lgconsole: timed out waiting for the stack to become healthy; see `lgconsole status`", file=sys.stderr)
     return 1
+
+
+BUILD_TIMEOUT_S = 900.0
+
+
+def project_env_line(config: Config) -> str:
+    """Which environment the project is served from, and whether it is reused or still to build."""
+    from lgconsole.stack.services import project_env
+
+    if config.project.python:
+        return f"served by [project] python {config.project.python}"
+    try:
+        plan = project_env.plan_env(config.project.path)
+    except project_env.ProjectEnvError as exc:
+        return str(exc)
+    root = project_env.env_cache_root() if not config.project.env_dir else Path(config.project.env_dir).expanduser()
+    ready = project_env.ready_env(plan, root)
+    if ready:
+        return f"reusing environment {ready.path} (its inputs are unchanged)"
+    return (f"building environment {project_env.env_path(plan, root)} from langgraph.json "
+            f"({len(plan.sources)} dependency entries + the server packages)")
+
+
+class BuildProgress:
+    """The project environment's build, as `up` prints it: each phase once, then pip's latest line every few
+    seconds (the supervisor's status detail carries both: "building environment: PHASE: LINE")."""
+
+    PREFIX = "building environment: "
+
+    def __init__(self, out, every_s: float = 3.0):
+        self.out, self.every_s = out, every_s
+        self.phase = ""
+        self.line = ""
+        self.printed_at = 0.0
+
+    def show(self, detail: str, elapsed: float) -> None:
+        if not detail.startswith(self.PREFIX):
+            return
+        phase, _, line = detail[len(self.PREFIX):].partition(": ")
+        now = time.monotonic()
+        if phase != self.phase:
+            self.phase, self.line, self.printed_at = phase, line, now
+            print(f"  langgraph  {elapsed:5.1f}s  {phase}" + (f": {line}" if line else ""), file=self.out, flush=True)
+        elif line and line != self.line and now - self.printed_at >= self.every_s:
+            self.line, self.printed_at = line, now
+            print(f"  langgraph  {elapsed:5.1f}s    {line}", file=self.out, flush=True)
 
 
 def cmd_up(config: Config, args) -> int:

@@ -3,20 +3,26 @@
 The user's project is never edited: lgconsole writes its own `langgraph.json` into the state dir with the user's
 graphs (paths made absolute) plus the `checkpointer`/`store` factories of `persistence.py`, and runs the server
 with that directory as its working dir, so the dev runtime's `.langgraph_api/` files stay out of the project.
+
+A user's project is served from its own environment (project_env.py): built from its `langgraph.json` dependencies
+by the supervisor before the first launch (`build()`, in a thread, with progress), or an existing interpreter named
+by `[project] python`. The bundled demo runs in lgconsole's own environment.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
 
 from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
 from lgconsole.stack.server.health import probe_server
+from lgconsole.stack.services import project_env
 from lgconsole.stack.services.ports import LOOPBACK, port_is_free
 from lgconsole.stack.services.process import LaunchSpec
-from lgconsole.stack.services.service import Health, Service, find_program, one_line, tail_lines
+from lgconsole.stack.services.service import Health, Service, find_program, one_line, strip_ansi
 
 DEMO_PROJECT = Path(__file__).resolve().parents[1] / "demo"
 PERSISTENCE_MODULE = Path(__file__).resolve().parent / "persistence.py"
@@ -25,13 +31,8 @@ _PORT_MOVED = re.compile(r"Port (\d+) is already in use, using port (\d+) instea
 
 def load_project_config(project_dir: Path) -> dict:
     config_file = project_dir / "langgraph.json"
-    if not config_file.is_file():
-        raise StackError(f"langgraph: no langgraph.json in {project_dir} (project.path must be a LangGraph project dir)")
-    try:
-        data = json.loads(config_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise StackError(f"langgraph: {config_file} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("graphs"), dict) or not data["graphs"]:
+    data = project_env.read_langgraph_json(project_dir)
+    if not isinstance(data.get("graphs"), dict) or not data["graphs"]:
         raise StackError(f"langgraph: {config_file} has no \"graphs\" mapping")
     return data
 
@@ -81,24 +82,82 @@ class LangGraphService(Service):
             return self.spec["url"].rstrip("/")
         return f"http://{LOOPBACK}:{self.port}"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.env: project_env.ProjectEnv | None = None  # the user project's environment, once built or checked
+        self._builder: project_env.EnvBuilder | None = None
+        self._failed: tuple[str, str] | None = None  # (plan key, error) of the last failed build
+
     @property
     def project_dir(self) -> Path:
         return Path(self.spec.get("project") or DEMO_PROJECT).resolve()
 
+    @property
+    def own_project(self) -> bool:
+        """A user's project (served from its own environment), not the bundled demo."""
+        return bool(self.spec.get("project")) and not self.external
+
     def workdir(self) -> Path:
         return self.paths.service_dir("langgraph")
 
+    def env_root(self) -> Path:
+        return Path(self.spec["env_dir"]).expanduser() if self.spec.get("env_dir") else project_env.env_cache_root()
+
+    def plan(self) -> project_env.EnvPlan:
+        return project_env.plan_env(self.project_dir)
+
     def binary(self) -> str:
+        if self.own_project and self.env is not None:
+            return str(self.env.python)
         found = find_program("langgraph", [Path(sys.executable).parent])
         if not found:
             raise BinaryNotFound("langgraph: the `langgraph` CLI is not installed; pip install 'langgraph-cli[inmem]'")
         return found
 
+    def needs_build(self) -> bool:
+        """True when the project's environment has to be built first (slow: the supervisor runs `build` in a thread).
+        Raises ProjectEnvError for a bad project, or for a build that failed on these same inputs before (so the
+        supervisor's retries do not rebuild in vain; changing langgraph.json or a requirement file builds again)."""
+        if not self.own_project:
+            return False
+        if self.spec.get("python"):
+            self.env = project_env.check_interpreter(self.spec["python"])
+            return False
+        plan = self.plan()
+        if self._failed and self._failed[0] == plan.key:
+            raise project_env.ProjectEnvError(self._failed[1])
+        self.env = project_env.ready_env(plan, self.env_root())
+        return self.env is None
+
+    def build(self, progress: project_env.Progress) -> None:
+        plan = self.plan()
+        self._builder = project_env.EnvBuilder(plan, self.env_root(), progress)
+        try:
+            self.env = self._builder.ensure()
+        except project_env.ProjectEnvError as exc:
+            if "cancelled" not in str(exc):
+                self._failed = (plan.key, str(exc))
+            raise
+        finally:
+            self._builder = None
+        self._failed = None
+
+    def cancel_build(self) -> None:
+        if self._builder is not None:
+            self._builder.cancel()
+
     def preflight(self) -> None:
         if self.external:
             return
-        self.binary()
         load_project_config(self.project_dir)
+        if self.own_project:
+            # a bad dependency path or [project] python fails here, before anything starts
+            if self.spec.get("python"):
+                self.env = project_env.check_interpreter(self.spec["python"])
+            else:
+                self.plan()
+        else:
+            self.binary()
         # `langgraph dev` silently moves to a random port when its port is busy: refuse instead.
         if not port_is_free(self.port):
             raise PortInUse(f"langgraph: port {self.port} on {LOOPBACK} is already in use by another process; "
@@ -112,7 +171,12 @@ class LangGraphService(Service):
         (workdir / "langgraph.json").write_text(json.dumps(overlay_config(self.project_dir), indent=2))
 
     def launch_spec(self, dependency_env: dict[str, str]) -> LaunchSpec:
-        argv = [self.binary(), "dev", "--no-browser", "--no-reload", "--host", LOOPBACK, "--port", str(self.port),
+        if self.own_project and self.env is None:
+            self.needs_build()  # [project] python is checked here; a built env is found again
+            if self.env is None:
+                raise StackError("langgraph: the project's environment is not built yet")
+        command = [self.binary(), "-m", "langgraph_cli"] if self.own_project else [self.binary()]
+        argv = [*command, "dev", "--no-browser", "--no-reload", "--host", LOOPBACK, "--port", str(self.port),
                 "--n-jobs-per-worker", str(self.spec.get("n_jobs_per_worker", 4)),
                 "--config", str(self.workdir() / "langgraph.json")]
         if self.spec.get("allow_blocking"):
@@ -127,13 +191,33 @@ class LangGraphService(Service):
             "PYTHONPATH": str(self.project_dir),
             **{k: str(v) for k, v in (self.spec.get("env") or {}).items()},
         }
-        return LaunchSpec(argv=argv, log_path=self.paths.log(self.name), env=env, cwd=self.workdir())
+        if self.own_project and self.env is not None:
+            extra = [str(p) for p in (self.plan().extra_paths if not self.spec.get("python") else ())]
+            env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(self.project_dir), *extra]))
+            env["VIRTUAL_ENV"] = str(self.env.path)
+            env["PATH"] = os.pathsep.join([str(self.env.python.parent), os.environ.get("PATH", "")])
+        log = self.paths.log(self.name)
+        self._log_offset = log.stat().st_size if log.exists() else 0
+        return LaunchSpec(argv=argv, log_path=log, env=env, cwd=self.workdir())
+
+    def _lines_since_launch(self) -> list[str]:
+        """The log lines this launch wrote (the log file is appended across restarts)."""
+        path = self.paths.log(self.name)
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(max(getattr(self, "_log_offset", 0), fh.seek(0, os.SEEK_END) - 256 * 1024))
+                data = fh.read()
+        except OSError:
+            return []
+        return [strip_ansi(ln) for ln in data.decode(errors="replace").splitlines() if ln.strip()]
 
     def startup_failure(self) -> str | None:
-        for line in tail_lines(self.paths.log(self.name), 40):
+        lines = self._lines_since_launch()
+        for line in lines[-40:]:
             if m := _PORT_MOVED.search(line):
                 return f"langgraph: port {m.group(1)} was taken while starting (the server moved to {m.group(2)})"
-        return None
+        where = self.env.path if self.env is not None else Path(sys.executable).parent.parent
+        return project_env.graph_load_failure(lines, where)
 
     def health(self, timeout: float = 2.0) -> Health:
         import httpx

@@ -138,9 +138,45 @@ class Supervisor:
             if st.state == ServiceState.HEALTHY and st.healthy_at and now - st.healthy_at > STABLE_AFTER:
                 rt.backoff = 1.0
 
+    def _building(self, rt: _Runtime, now: float) -> bool:
+        """A slow set-up before launch (a user project's environment) runs in a thread, its progress in the status
+        detail, while the loop goes on. True while it runs or when it failed (the service is then FAILED)."""
+        svc, st = rt.service, rt.status
+        build = rt.extra.get("build")
+        if build is None:
+            needs = getattr(svc, "needs_build", None)
+            if needs is None or not needs():
+                return False
+
+            def progress(phase: str, line: str) -> None:
+                st.detail = f"building environment: {phase}" + (f": {line[:160]}" if line else "")
+
+            def run() -> None:
+                try:
+                    svc.build(progress)
+                except StackError as exc:
+                    rt.extra["build_error"] = str(exc)
+                except Exception as exc:
+                    rt.extra["build_error"] = f"{svc.name}: environment build failed: {one_line(exc)}"
+
+            build = rt.extra["build"] = threading.Thread(target=run, name=f"build-{svc.name}", daemon=True)
+            st.state, st.started_at, st.healthy_at, st.detail = ServiceState.STARTING, now, None, "building environment"
+            build.start()
+            return True
+        if build.is_alive():
+            return True
+        rt.extra.pop("build")
+        if error := rt.extra.pop("build_error", None):
+            st.state, st.last_error = ServiceState.FAILED, error
+            self._schedule_retry(rt, now)
+            return True
+        return False
+
     def _start(self, rt: _Runtime, now: float) -> None:
         svc, st = rt.service, rt.status
         try:
+            if self._building(rt, now):
+                return
             svc.preflight()
             svc.prepare()
             dependency_env: dict[str, str] = {}
@@ -223,6 +259,8 @@ class Supervisor:
             how = "exited"
         reason = failure_line(self.paths.log(rt.service.name))
         st.last_error = f"{rt.service.name}: {how}" + (f"; log: {reason[:200]}" if reason else "")
+        if explained := rt.service.startup_failure():  # e.g. a graph that failed to load, said in one line
+            st.last_error = explained
         st.state, st.pid, st.healthy_at = ServiceState.CRASHED, None, None
         process.stop(rt.ref, group=rt.signal_group, grace=0.5, child=rt.child)  # leftover workers of its group
         rt.child, rt.ref = None, None
@@ -242,6 +280,10 @@ class Supervisor:
         rt.status.pid = None
 
     def stop_all(self) -> None:
+        for rt in self.runtimes.values():
+            if (build := rt.extra.get("build")) is not None:  # no installer outlives the supervisor
+                getattr(rt.service, "cancel_build", lambda: None)()
+                build.join(timeout=30)
         for rt in reversed(list(self.runtimes.values())):
             if rt.ref is not None:
                 rt.status.detail = "stopping"
