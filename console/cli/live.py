@@ -28,10 +28,12 @@ def add_live_commands(sub) -> None:
                      help="the run's config, e.g. '{\"configurable\": {\"model\": \"x\"}, \"recursion_limit\": 50}'")
     run.add_argument("--context", dest="run_context", metavar="JSON",
                      help="the run's context (the graph's context schema), e.g. '{\"user_id\": \"u1\"}'")
-    run.add_argument("--json", action="store_true", help="one JSON object per line")
+    run.add_argument("--json", action="store_true", help="one JSON object per line (token events with --tokens)")
+    run.add_argument("--tokens", action="store_true", help="stream the model's tokens as they arrive")
     watch = sub.add_parser("watch", help="attach to a thread's run in progress (waits for the next one)")
     watch.add_argument("thread")
-    watch.add_argument("--json", action="store_true", help="one JSON object per line")
+    watch.add_argument("--json", action="store_true", help="one JSON object per line (token events with --tokens)")
+    watch.add_argument("--tokens", action="store_true", help="stream the model's tokens as they arrive")
 
 
 def parse_json_arg(text: str | None, what: str):
@@ -43,36 +45,89 @@ def parse_json_arg(text: str | None, what: str):
         raise RunError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
 
 
-class StepPrinter:
-    """Prints each node step once, when it is finished."""
+def step_name(step: NodeStep) -> str:
+    """`researcher/tools`: the step's node under the subgraph nodes it runs in."""
+    where = "/".join(ns.split(":")[0] for ns in step.namespace)
+    return f"{where}/{step.node}" if where else step.node
 
-    def __init__(self, as_json: bool, out=sys.stdout):
+
+class StepPrinter:
+    """Prints each node step once, when it is finished (at the end, every step not printed yet); progress (custom)
+    events as they arrive, under the step that emitted them; tokens as they arrive when `tokens`. `count` is how many
+    steps it printed: the number the end line says."""
+
+    def __init__(self, as_json: bool, out=None, tokens: bool = False):
         self.as_json = as_json
-        self.out = out
+        self.out = out or sys.stdout
+        self.tokens = tokens
         self.printed: set[int] = set()
+        self._token_step: NodeStep | None = None  # the step whose tokens the open text line shows
+
+    @property
+    def count(self) -> int:
+        return len(self.printed)
 
     def flush(self, live: LiveRun, final: bool = False) -> None:
         for step in live.all_steps():
             if id(step) in self.printed:
                 continue
             finished = step.status != StepStatus.RUNNING and (step.diff is not None or step.error or step.interrupts)
-            if not (finished or (final and step.status != StepStatus.RUNNING)):
+            if not (finished or final):
                 continue
             self.printed.add(id(step))
             self._print(step)
 
+    def event(self, live: LiveRun, event) -> None:
+        """Say a progress or token event at once (before the steps that finished with it)."""
+        step = live.last_target
+        if event.mode == "custom":
+            self._custom(step, event.data)
+        elif event.mode == "messages" and self.tokens and step is not None:
+            chunk = event.data[0] if isinstance(event.data, (list, tuple)) and event.data else None
+            text = chunk.get("content") if isinstance(chunk, dict) else None
+            if isinstance(text, str) and text:
+                self._token(step, text)
+
+    def _custom(self, step: NodeStep | None, data) -> None:
+        if self.as_json:
+            self._json({"event": "custom", "node": step.node if step else None,
+                        "namespace": list(step.namespace) if step else [], "data": data})
+            return
+        self._end_tokens()
+        where = step_name(step) if step else "(run)"
+        print(f"      … {where}: {payload_json(data, limit=200)}", file=self.out, flush=True)
+
+    def _token(self, step: NodeStep, text: str) -> None:
+        if self.as_json:
+            self._json({"event": "token", "node": step.node, "namespace": list(step.namespace), "text": text})
+            return
+        if self._token_step is not step:
+            self._end_tokens()
+            print(f"      » {step_name(step)}: ", end="", file=self.out)
+            self._token_step = step
+        print(text.replace("\n", " "), end="", file=self.out, flush=True)
+
+    def _end_tokens(self) -> None:
+        if self._token_step is not None:
+            print(file=self.out)
+            self._token_step = None
+
+    def _json(self, data: dict) -> None:
+        print(json.dumps(data, default=str), file=self.out, flush=True)
+
     def _print(self, step: NodeStep) -> None:
         if self.as_json:
-            print(json.dumps({"event": "step", **step_json(step)}, default=str), file=self.out, flush=True)
+            self._json({"event": "step", **step_json(step)})
             return
-        where = "/".join(ns.split(":")[0] for ns in step.namespace)
-        name = f"{where}/{step.node}" if where else step.node
+        self._end_tokens()
         took = format_step_duration(step.duration) if step.duration is not None else ""
-        print(f"[{step.superstep:>3}] {name:<24} {step.status:<11} {took}", file=self.out)
+        print(f"[{step.superstep:>3}] {step_name(step):<24} {step.status:<11} {took}", file=self.out)
         for line in (step.diff.lines(100) if step.diff is not None else []):
             print(f"      {line}", file=self.out)
         if step.error:
             print(f"      ! {step.error}", file=self.out)
+        if step.closed_by:
+            print(f"      · no end event: closed when {step.closed_by} ended", file=self.out)
         for interrupt in step.interrupts:
             print(f"      ? interrupt: {payload_json(interrupt_value(interrupt), limit=300)}", file=self.out)
         self.out.flush()
@@ -83,6 +138,7 @@ async def follow(follower: RunFollower, printer: StepPrinter) -> LiveRun:
     def on_event(event) -> None:
         if event.mode == "reconnecting" and not printer.as_json:
             print(f"  … {follower.live.notes[-1]}", file=sys.stderr)
+        printer.event(follower.live, event)
         printer.flush(follower.live)
 
     follower.on_event = on_event
@@ -91,16 +147,17 @@ async def follow(follower: RunFollower, printer: StepPrinter) -> LiveRun:
     printer.flush(live, final=True)
     end = {"event": "end", "run_id": outcome.run_id, "thread_id": outcome.thread_id, "status": outcome.status,
            "thread_status": outcome.thread_status, "error": outcome.error, "interrupts": outcome.interrupts,
-           "steps": live.step_count, "events": live.events}
+           "steps": printer.count, "steps_dropped": live.steps_dropped, "events": live.events}
     if printer.as_json:
         print(json.dumps(end, default=str), flush=True)
     else:
+        printer._end_tokens()
         thread = f"; thread {outcome.thread_id} is {outcome.thread_status}" if outcome.thread_status else ""
-        print(f"run {outcome.run_id} {live.status}: {live.step_count} node steps, {live.events} events{thread}"
+        dropped = f" (and {live.steps_dropped} older ones not kept)" if live.steps_dropped else ""
+        print(f"run {outcome.run_id} {live.status}: {printer.count} node steps{dropped}, {live.events} events{thread}"
               + (f"; {outcome.error}" if outcome.error else ""))
         if live.status == RunStatus.WAITING:
-            print(f"waiting for input; answer with: lgconsole run ASSISTANT --thread {outcome.thread_id} "
-                  "--resume JSON")
+            print(f"waiting for input; answer with: lgconsole resume {outcome.thread_id} VALUE")
     return live
 
 
@@ -129,7 +186,7 @@ def cmd_run(config: Config, args) -> int:
                                        config=run_config, context=run_context)
         if not args.json:
             print(f"run {session.run_id} on thread {session.thread_id}")
-        return 0 if succeeded(await follow(follower, StepPrinter(args.json))) else 1
+        return 0 if succeeded(await follow(follower, StepPrinter(args.json, tokens=args.tokens))) else 1
 
     return asyncio.run(go())
 
@@ -147,7 +204,7 @@ def cmd_watch(config: Config, args) -> int:
         if not args.json:
             print(f"attached to run {session.run_id} on thread {session.thread_id}")
         t0 = time.monotonic()
-        live = await follow(follower, StepPrinter(args.json))
+        live = await follow(follower, StepPrinter(args.json, tokens=args.tokens))
         if not args.json:
             print(f"watched for {time.monotonic() - t0:.1f}s")
         return 0 if succeeded(live) else 1

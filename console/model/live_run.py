@@ -152,6 +152,7 @@ class LiveRun:
     def feed(self, event: StreamEvent) -> None:
         self.events += 1
         self.version += 1
+        self.last_target = None
         self.last_event_at = event.received
         handler = getattr(self, f"_on_{event.mode.replace('-', '_')}", None)
         if handler is not None:

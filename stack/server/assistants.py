@@ -149,7 +149,8 @@ async def _call(url: str, assistant_id: str | None, request, timeout: float):
     except httpx.TimeoutException as exc:
         raise LangGraphTimeout(f"the LangGraph server at {url} did not answer within {timeout:g}s") from exc
     except httpx.ConnectError as exc:
-        raise LangGraphUnavailable(f"the LangGraph server at {url} is not reachable (connection refused)") from exc
+        raise LangGraphUnavailable(f"the LangGraph server at {url} is not answering (connection refused): start the "
+                                   "stack with `lgconsole up` (`lgconsole status` says which service is down)") from exc
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
         raise LangGraphUnavailable(f"the LangGraph server at {url} dropped the connection") from exc
     except httpx.HTTPStatusError as exc:

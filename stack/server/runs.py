@@ -74,10 +74,26 @@ def _client(url: str, timeout: float | None = None):
     return get_client(url=url, timeout=timeout)
 
 
-async def _call(what: str, coro):
+def _unreachable(exc: BaseException) -> bool:
+    """The server did not answer at all (nothing listens, or it hangs before connecting)."""
+    import httpx
+
+    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, ConnectionRefusedError))
+
+
+def not_answering(url: str | None, exc: BaseException) -> str:
+    """One line: which server does not answer, why, and what to do."""
+    where = f"the LangGraph server at {url}" if url else "the LangGraph server"
+    return (f"{where} is not answering ({one_line(exc)}): start the stack with `lgconsole up` "
+            "(`lgconsole status` says which service is down)")
+
+
+async def _call(what: str, coro, url: str | None = None):
     try:
         return await coro
     except Exception as exc:
+        if _unreachable(exc):
+            raise RunError(f"{what}: {not_answering(url, exc)}") from None
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status == 404:
             raise RunError(f"{what}: not found on the server") from None
@@ -163,7 +179,7 @@ class RunSession:
                     metadata: dict | None = None, context: dict | None = None) -> RunSession:
         client = _client(url)
         if thread_id is None:
-            thread = await _call("create thread", client.threads.create(metadata=metadata or {}))
+            thread = await _call("create thread", client.threads.create(metadata=metadata or {}), url)
             thread_id = thread["thread_id"]
         kwargs: dict = {"stream_mode": STREAM_MODES, "stream_subgraphs": True, "stream_resumable": True}
         if input is not None:
@@ -181,7 +197,8 @@ class RunSession:
         if interrupt_after:
             kwargs["interrupt_after"] = interrupt_after
         try:
-            run = await _call(f"start run of {assistant_id!r}", client.runs.create(thread_id, assistant_id, **kwargs))
+            run = await _call(f"start run of {assistant_id!r}", client.runs.create(thread_id, assistant_id, **kwargs),
+                          url)
         except RunError as exc:
             if "no such assistant" not in str(exc):
                 raise
@@ -196,8 +213,8 @@ class RunSession:
         client = _client(url)
         try:
             if run_id is None:
-                runs = [r for r in await _call(f"runs of thread {thread_id}", client.runs.list(thread_id, limit=20))
-                        if r["status"] in ("pending", "running")]
+                listed = await _call(f"runs of thread {thread_id}", client.runs.list(thread_id, limit=20), url)
+                runs = [r for r in listed if r["status"] in ("pending", "running")]
                 if not runs:
                     raise RunError(f"thread {thread_id} has no run in progress")
                 run_id = sorted(runs, key=lambda r: r["created_at"])[0]["run_id"]

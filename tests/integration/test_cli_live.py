@@ -114,3 +114,18 @@ def test_server_killed_mid_run_is_a_clear_message(live_stack):
         assert "lost" in out and "checkpoints are in Postgres" in out
     wait_for(lambda: (s := supervisor.read_state(live_stack.state_path).by_name("langgraph")) and
              s.state.value == "healthy" and s.pid != pid, 60, what="langgraph back")
+
+
+def test_run_with_the_server_down_says_the_cause_and_the_fix(tmp_path):
+    """Nothing listens at the configured URL: one line naming the server, the cause and `lgconsole up`."""
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "lgconsole.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\n[langgraph]\nurl = "http://127.0.0.1:{port}"\n')
+    result = lgconsole("run", "demo", "--input", "{}", config=config)
+    err = result.stderr.strip()
+    assert result.returncode == 1 and "Traceback" not in err and len(err.splitlines()) == 1
+    assert f"the LangGraph server at http://127.0.0.1:{port} is not answering" in err and "lgconsole up" in err

@@ -4,6 +4,7 @@ across an answered interrupt."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -87,3 +88,58 @@ async def test_nothing_to_follow_or_cancel_is_one_line():
         await follower.cancel()
     with pytest.raises(RunError, match="no thread to answer"):
         await follower.resume(True)
+
+
+# --- what `lgconsole run`/`watch` print (console/cli/live.py) on a user's supervisor graph ------------------------
+
+def _printed(name: str, capsys, as_json: bool = False, tokens: bool = False, **session) -> list[str]:
+    from lgconsole.console.cli.live import StepPrinter, follow
+
+    follower = RunFollower(RecordedSession.url)
+    follower.adopt(RecordedSession(name, **session))
+    asyncio.run(follow(follower, StepPrinter(as_json, tokens=tokens)))
+    return capsys.readouterr().out.splitlines()
+
+
+def test_run_says_as_many_steps_as_it_printed_and_closes_the_handoff_step(capsys):
+    lines = _printed("team_handoff", capsys)
+    steps = [line for line in lines if line.startswith("[")]
+    assert lines[-1].startswith("run run-team_handoff success: 7 node steps") and len(steps) == 7
+    assert not any(" running " in line for line in steps)
+    assert "      · no end event: closed when supervisor ended" in lines
+
+
+def test_an_errored_run_prints_no_cancelled_step(capsys):
+    lines = _printed("team_error", capsys, status="error", thread_status="error")
+    assert not any("cancelled" in line for line in lines)
+    assert any(line.startswith("[  2] researcher/tools") and " error " in line for line in lines)
+    assert lines[-1].startswith("run run-team_error error: 6 node steps")
+
+
+def test_progress_events_print_as_they_arrive_under_the_tool_step(capsys):
+    lines = _printed("team_handoff", capsys)
+    progress = [i for i, line in enumerate(lines) if line.startswith("      … ")]
+    assert [lines[i] for i in progress] == [f'      … researcher/tools: {{"progress": "searched {n}/3"}}'
+                                            for n in (1, 2, 3)]
+    tools_step = next(i for i, line in enumerate(lines) if line.startswith("[  2] researcher/tools"))
+    assert progress[-1] < tools_step  # live: before the step's own line, which comes when it ends
+
+
+def test_tokens_stream_in_text_and_json_carries_token_and_custom_events(capsys):
+    lines = _printed("team_handoff", capsys, tokens=True)
+    assert "      » researcher/model: Calling slow_search." in lines
+    assert "      » supervisor/model: Calling transfer_to_researcher." in lines
+    records = [json.loads(line) for line in _printed("team_handoff", capsys, as_json=True, tokens=True)]
+    tokens = [r for r in records if r["event"] == "token"]
+    assert "".join(t["text"] for t in tokens if t["node"] == "model" and t["namespace"][0].startswith("researcher")) \
+        == "Calling slow_search.Found three results."
+    custom = [r for r in records if r["event"] == "custom"]
+    assert [c["data"]["progress"] for c in custom] == ["searched 1/3", "searched 2/3", "searched 3/3"]
+    assert {c["node"] for c in custom} == {"tools"} and records[-1]["steps"] == 7
+    assert not any(r["event"] == "token" for r in (json.loads(line) for line in
+                                                   _printed("team_handoff", capsys, as_json=True)))
+
+
+def test_the_interrupt_hint_names_resume(capsys):
+    lines = _printed("demo_answer_before", capsys, thread_status="interrupted")
+    assert lines[-1] == "waiting for input; answer with: lgconsole resume recorded-thread VALUE"
