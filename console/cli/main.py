@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command's exit code; a reader that goes away (`lgconsole graph | head -1`) ends it quietly with 141."""
+    from lgconsole.console.cli.output import quiet_when_reader_goes
+
+    return quiet_when_reader_goes(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load_config(args.config)
