@@ -29,3 +29,29 @@ def random_layered_graph(n: int, seed: int) -> dict:
         a, b = sorted(rng.sample(range(len(names)), 2))
         edges.append((names[b], names[a], True))
     return graph(nodes, list(dict.fromkeys(edges)))
+
+
+def fan_out_subgraph_topology(xray: bool = True) -> dict:
+    """LangGraph's own get_graph JSON of a graph written as users write them: a subgraph whose START fans out to two
+    nodes that both go to its END, then a node `c`. Under xray LangGraph keeps `inner:__start__` and `inner:__end__`
+    (it trims a subgraph's START/END only when one edge leaves/enters them): 3 real nodes, 4 more markers."""
+    import operator
+    from typing import Annotated, TypedDict
+
+    from langgraph.graph import StateGraph
+
+    State = TypedDict("State", {"seen": Annotated[list, operator.add]})  # not a class: no string annotations
+
+    inner = StateGraph(State)
+    inner.add_node("a", lambda s: {"seen": ["a"]})
+    inner.add_node("b", lambda s: {"seen": ["b"]})
+    for node in ("a", "b"):
+        inner.add_edge(START, node)
+        inner.add_edge(node, END)
+    outer = StateGraph(State)
+    outer.add_node("inner", inner.compile())
+    outer.add_node("c", lambda s: {"seen": ["c"]})
+    outer.add_edge(START, "inner")
+    outer.add_edge("inner", "c")
+    outer.add_edge("c", END)
+    return outer.compile().get_graph(xray=xray).to_json()

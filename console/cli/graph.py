@@ -15,15 +15,16 @@ def add_graph_command(subparsers) -> argparse.ArgumentParser:
     graph.add_argument("assistant", nargs="?",
                        help="assistant id, graph id or name (default: the first assistant, by graph id)")
     graph.add_argument("--xray", action="store_true", help="expand subgraphs into their nodes (parent:child)")
-    graph.add_argument("--json", action="store_true", help="print the topology as the server returns it")
+    graph.add_argument("--json", action="store_true", help="print the topology as the server returns it (its nodes "
+                       "include the __start__/__end__ markers that the text's node count leaves out)")
     return graph
 
 
-def cmd_graph(config: Config, args, out=sys.stdout) -> int:
+def cmd_graph(config: Config, args, out=None) -> int:
     """Raises StackError (server down, unknown assistant, timeout); `main` prints it as one line."""
+    out = out or sys.stdout
     from lgconsole.stack.server.assistants import AssistantNotFound, get_graph, list_assistants
 
-    from lgconsole.console.model.graph_layout import END, START, Topology, draw_graph
     from lgconsole.console.sources.urls import langgraph_url
 
     url = langgraph_url(config)
@@ -45,11 +46,16 @@ def cmd_graph(config: Config, args, out=sys.stdout) -> int:
     if args.json:
         print(json.dumps(topology, indent=2), file=out)
         return 0
-    topo = Topology.from_json(topology)
-    name = assistant.graph_id if assistant else args.assistant
-    nodes = sum(n not in (START, END) for n in topo.nodes)
-    conditional = sum(e.conditional for e in topo.edges)
-    print(f"{name}: {nodes} nodes, {len(topo.edges)} edges ({conditional} conditional)"
-          f"{', subgraphs expanded' if args.xray else ''} · {url}", file=out)
-    print(draw_graph(topo).text(), file=out)
+    print(graph_text(assistant.graph_id if assistant else args.assistant, topology, args.xray, url), file=out)
     return 0
+
+
+def graph_text(name: str, topology: dict, xray: bool, url: str) -> str:
+    """The header (`demo: 8 nodes, 11 edges (3 conditional) · URL`: nodes without START/END, as the Graph screen
+    counts them) and the drawing."""
+    from lgconsole.console.model.graph_layout import Topology, draw_graph
+
+    topo = Topology.from_json(topology)
+    conditional = sum(e.conditional for e in topo.edges)
+    return (f"{name}: {len(topo.real_nodes)} nodes, {len(topo.edges)} edges ({conditional} conditional)"
+            f"{', subgraphs expanded' if xray else ''} · {url}\n{draw_graph(topo).text()}")

@@ -94,6 +94,17 @@ class Topology:
             edges[source, target] = Edge(source, target, conditional)
         return cls(tuple(nodes), tuple(edges.values()))
 
+    @property
+    def real_nodes(self) -> tuple[str, ...]:
+        """The graph's own nodes, without the START/END markers (a subgraph's too, which xray keeps as
+        `sub:__start__` when the subgraph fans out from its start or into its end): what "N nodes" counts."""
+        return tuple(n for n in self.nodes if not is_marker(n))
+
+
+def is_marker(node_id: str) -> bool:
+    """START or END of the graph or of an xray subgraph (`review:__start__`)."""
+    return node_id.rsplit(":", 1)[-1] in (START, END)
+
 
 @dataclass(frozen=True)
 class EdgeRoute:
@@ -166,6 +177,8 @@ def node_label(node_id: str, grouped: bool = True, max_label: int = MAX_LABEL) -
         return "START"
     if node_id == END:
         return "END"
+    if is_marker(node_id):  # a subgraph's own START/END, kept by xray: `review:START`
+        node_id = f"{node_id.rsplit(':', 1)[0]}:{'START' if node_id.endswith(START) else 'END'}"
     name = _clean(node_id.rsplit(":", 1)[-1] if grouped else node_id)
     return name if len(name) <= max_label else name[: max_label - 1] + "…"
 

@@ -201,7 +201,7 @@ class GraphScreen(ConsoleScreen):
             self.view.show_message(f"the graph {self.assistant.graph_id!r} has no nodes")
         self.view.show_stats(self.stats)
         topo = Topology.from_json(self.topology)
-        nodes = [n for n in topo.nodes if n not in (START, END)]
+        nodes = topo.real_nodes
         conditional = sum(e.conditional for e in topo.edges)
         loops = sum(r.back or r.self_loop for r in drawing.layout.edges)
         status = Text()

@@ -306,3 +306,34 @@ async def test_a_theme_switch_recolours_the_drawing_and_the_side_panel():
         app.theme = "nord"
         await pilot_wait(pilot, lambda: colours()["line"] != dark["line"], timeout=10, what="nord's line colour")
         assert colours() == expected() and all(colours()[k] != dark[k] for k in dark)
+
+
+async def test_node_count_leaves_out_every_start_and_end_as_the_cli_does():
+    """A subgraph that fans out from its START keeps `inner:__start__`/`inner:__end__` under xray (LangGraph's own
+    get_graph): the status line, the CLI's header and the JSON less its markers all count the 3 real nodes."""
+    from graph_shapes import fan_out_subgraph_topology
+    from lgconsole.console.cli.graph import graph_text
+    from lgconsole.console.model.graph_layout import is_marker
+
+    xray, plain = fan_out_subgraph_topology(xray=True), fan_out_subgraph_topology(xray=False)
+    fan_id = "5d0e7c1a-0000-4000-8000-000000000031"
+    fan = Assistant(fan_id, "fan", "fan", version=1)
+    source = RecordedGraphSource([fan], {(fan_id, True): xray, (fan_id, False): plain},
+                                 {fan_id: AssistantSchemas("fan", {}, {}, None)}, url="http://127.0.0.1:52024")
+    app = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = GraphScreen(source=source)
+        await app.push_screen(screen)
+        await _settle(pilot)
+        assert {"inner:__start__", "inner:__end__"} <= set(screen.drawing.boxes)
+        assert " · 3 nodes · 7 edges" in str(screen.query_one("#graph-status").render())
+        screen.view.select("inner:__start__")
+        await pilot.pause()
+        side = str(screen.query_one("#graph-node").render())
+        assert side.startswith("inner:START") and "__start__" not in side
+        await pilot.press("x")
+        await _settle(pilot)
+        assert " · 2 nodes · 3 edges" in str(screen.query_one("#graph-status").render())
+    assert graph_text("fan", xray, True, "u").startswith("fan: 3 nodes, 7 edges")
+    assert graph_text("fan", plain, False, "u").startswith("fan: 2 nodes, 3 edges")
+    assert sum(not is_marker(n["id"]) for n in xray["nodes"]) == 3 and len(xray["nodes"]) == 7
