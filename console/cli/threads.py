@@ -16,10 +16,10 @@ from typing import Any, TextIO
 from lgconsole.console.config import Config
 from lgconsole.console.model.masking import mask_secret_keys, mask_text
 from lgconsole.console.model.text import format_age
-from lgconsole.console.rows.thread_text import cut, thread_detail
+from lgconsole.console.rows.thread_text import cut, last_node, thread_detail
 from lgconsole.console.sources.urls import postgres_url
 
-STATUSES = ("errored", "waiting", "idle")
+STATUSES = ("running", "errored", "waiting", "idle", "unknown")
 INDEX_HINT_CHECKPOINTS = 200_000  # from here on the listing's full scan costs ~0.1 s (bench_threads_1m.py)
 
 
@@ -123,17 +123,18 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     if getattr(args, "create_index", False):
         _create_index(config)
     as_json = getattr(args, "json", False)
+    server = server_view(config)
     with open_reader(config) as reader:
         schema = reader.schema_version()
-        summaries = reader.list_threads(limit=limit, offset=offset, status=status, text=search)
+        summaries = reader.list_threads(limit=limit, offset=offset, status=status, text=search, server=server)
 
         def total() -> int:  # a scan of every checkpoint (~0.4 s per 1M): not when the page holds the rest
             if len(summaries) < limit and (summaries or offset == 0):
                 return offset + len(summaries)
-            return reader.count(status=status, text=search)
+            return reader.count(status=status, text=search, server=server)
 
         if as_json:
-            print(_dumps({"total": total(), "offset": offset,
+            print(_dumps({"total": total(), "offset": offset, "server": {"up": server is not None},
                           "schema": {"version": schema.version, "status": schema.status},
                           "threads": [s.to_json() for s in summaries]}), file=out)
             return 0
@@ -144,11 +145,14 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
                       "reads all of them (~0.4 s per 1M); `lgconsole threads --create-index` adds one", file=sys.stderr)
         if not schema.ok:
             print(f"lgconsole: {schema.message}", file=sys.stderr)
+        if server is None:
+            print("lgconsole: note: the LangGraph server does not answer: running is told from the checkpoint tables "
+                  "alone ('unknown' where they cannot tell)", file=sys.stderr)
         now = datetime.now(timezone.utc)
         print(f"{'THREAD':<36}  {'STATUS':<7}  {'LAST ACTIVITY':>13}  {'CKPTS':>5}  {'STEP':>4}  {'LAST NODE':<16}  "
               "DETAIL", file=out)
         for s in summaries:
-            nodes = cut(", ".join(s.latest_nodes) or "-", 16)
+            nodes = cut(last_node(s), 16)
             step = "-" if s.latest_step is None else str(s.latest_step)
             print(f"{s.thread_id:<36}  {s.status.value:<7}  {format_age(s.last_activity, now):>13}  {s.checkpoint_count:>5}  "
                   f"{step:>4}  {nodes:<16}  {thread_detail(s)}".rstrip(), file=out)
@@ -158,6 +162,20 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     shown = f"{offset + 1}-{offset + len(summaries)} of {count}" if summaries else f"0 of {count}"
     print(f"{shown} {what} (read from Postgres)", file=out)
     return 0
+
+
+def server_view(config: Config) -> Any:
+    """The server's busy threads for the thread list, or None when it does not answer."""
+    from lgconsole.stack.checkpoints.records import ServerView
+    from lgconsole.stack.errors import StackError
+    from lgconsole.stack.server.busy import busy_thread_ids
+
+    from lgconsole.console.sources.urls import langgraph_url
+
+    try:
+        return ServerView(busy_thread_ids(langgraph_url(config)))
+    except StackError:
+        return None
 
 
 def _create_index(config: Config) -> None:

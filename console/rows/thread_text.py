@@ -26,3 +26,10 @@ def thread_detail(summary: Any, limit: int = SUMMARY_DETAIL_CHARS) -> str:
         question = question_text(mask_secrets(summary.interrupts))
         return cut(f"{summary.status_node or '?'}: {question}", limit)
     return ""
+
+
+def last_node(summary: Any) -> str:
+    """The LAST NODE of the thread table and `lgconsole threads` alike: the node that failed, waits, runs or is due
+    when there is one, else the node(s) that wrote the latest checkpoint (its source for a checkpoint no node
+    wrote: input, update)."""
+    return summary.status_node or ", ".join(summary.latest_nodes) or (summary.latest_source or "-")

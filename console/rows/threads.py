@@ -21,7 +21,7 @@ from lgconsole.console.model.masking import MASK, mask_secret_keys, mask_secrets
 from lgconsole.console.model.state_diff import diff_states, message_fields, message_summary
 from lgconsole.console.model.text import format_age
 from lgconsole.console.model.thread_browser import FollowedRun, ThreadsView, checkpoint_key
-from lgconsole.console.rows.thread_text import cut, thread_detail
+from lgconsole.console.rows.thread_text import cut, last_node, thread_detail
 
 MAX_VALUE_LINES = 14
 MAX_MESSAGES = 10
@@ -42,7 +42,7 @@ def thread_rows(summaries: list[ThreadSummary], now: datetime, detail_chars: int
         detail = thread_detail(s)
         if ": " in detail and s.status_node and detail.startswith(s.status_node + ":"):
             detail = detail[len(s.status_node) + 2:]  # the node has its own column
-        node = s.status_node or ", ".join(s.latest_nodes) or (s.latest_source or "-")
+        node = last_node(s)
         rows.append(ThreadRow(
             thread_id=s.thread_id, status=s.status.value, last_activity=format_age(s.last_activity, now),
             checkpoints=s.checkpoint_count, step="-" if s.latest_step is None else str(s.latest_step),

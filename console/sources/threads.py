@@ -102,8 +102,10 @@ class ThreadsSource:
         `count_threads` is a scan of every checkpoint, 0.3-0.5 s at 1M, and the rows should not wait for it)."""
         reader = self.reader
         schema = reader.schema_version()
+        server, busy = self.server_view()
         t0 = time.monotonic()
-        summaries = reader.list_threads(limit=self.page_size, status=status or None, text=text or None, sort=sort)
+        summaries = reader.list_threads(limit=self.page_size, status=status or None, text=text or None, sort=sort,
+                                        server=busy)
         took = time.monotonic() - t0
         cached = self._count
         total = None
@@ -116,11 +118,27 @@ class ThreadsSource:
         if took > SLOW_LIST_SECONDS and sort.lstrip("-") == "last_activity" and not reader.has_recent_index():
             hint = (f"listing the threads took {took:.1f}s for want of an index on time: "
                     "`lgconsole threads --create-index` adds one (~20 ms at 1M checkpoints)")
-        return ThreadsPage(summaries, total, schema, self.server_state(), hint=hint)
+        return ThreadsPage(summaries, total, schema, server, hint=hint)
+
+    def server_view(self) -> tuple[ServerState, Any]:
+        """The server's state and its busy threads (a ServerView; None when it does not answer: the statuses then
+        come from Postgres alone)."""
+        from lgconsole.stack.checkpoints.records import ServerView
+        from lgconsole.stack.errors import StackError
+        from lgconsole.stack.server.busy import busy_thread_ids
+
+        state = self.server_state()
+        if not state.up:
+            return state, None
+        try:
+            return state, ServerView(busy_thread_ids(state.detail, self.probe_timeout))
+        except StackError as exc:
+            return ServerState(False, str(exc)), None
 
     def count_threads(self, status: str | None, text: str | None) -> int:
         """How many threads match (kept COUNT_SECONDS for the pages that follow)."""
-        total = self.reader.count(status=status or None, text=text or None)
+        _, busy = self.server_view() if status else (None, None)
+        total = self.reader.count(status=status or None, text=text or None, server=busy)
         self._count = (time.monotonic(), (status or None, text or None), total)
         return total
 

@@ -18,16 +18,18 @@ from lgconsole.stack.checkpoints.records import (
     CheckpointNode,
     CheckpointReaderError,
     CheckpointState,
-    PendingWrite,
     SchemaInfo,
+    ServerView,
     ThreadStatus,
     ThreadSummary,
     UnknownCheckpoint,
     UnknownThread,
 )
+from lgconsole.stack.checkpoints.states import build_state, raw_values
 from lgconsole.stack.checkpoints.thread_sql import (
     RUN_METADATA_JOIN,
     SORT_KEYS,
+    status_params,
     thread_filters,
     threads_sql,
 )
@@ -35,11 +37,10 @@ from lgconsole.stack.checkpoints.writes import (
     ERROR,
     INTERRUPT,
     SEND_PREFIX_BYTES,
+    SPECIAL_WRITES,
     TASKS,
     WriteRow,
     error_text,
-    internal_channel,
-    next_nodes,
     pick_error,
     sends_by_checkpoint,
     task_node,
@@ -48,9 +49,13 @@ from lgconsole.stack.checkpoints.writes import (
     writers_of,
 )
 
+# Whether checkpoint `{c}` is the newest of its namespace: what get_state reads when given no checkpoint id.
+LATEST = """{c}.checkpoint_id = (SELECT max(m.checkpoint_id) FROM checkpoints m
+                              WHERE m.thread_id = %(thread)s AND m.checkpoint_ns = {c}.checkpoint_ns)"""
 # `len(MIGRATIONS) - 1` of langgraph-checkpoint-postgres 3.2.0 (the last migration adds checkpoint_writes.task_path).
 KNOWN_SCHEMA_VERSION = 9
 MIN_SCHEMA_VERSION = 9  # every query here reads checkpoint_writes.task_path
+RUNNING_WINDOW_S = 60.0  # a head saved this recently with a half-saved step is running (see thread_sql.STATUS_SQL)
 
 
 class CheckpointReader:
@@ -65,6 +70,7 @@ class CheckpointReader:
         self.db = CheckpointDb(url, connect_timeout=connect_timeout, max_connections=max_connections,
                                statement_timeout_s=statement_timeout_s)
         self._recent_index_checked: tuple[float, bool] | None = None  # (when, present)
+        self.running_window_s = RUNNING_WINDOW_S
 
     @property
     def url(self) -> str:
@@ -113,10 +119,12 @@ class CheckpointReader:
     # --- threads ------------------------------------------------------------------------------------------------
     def list_threads(self, limit: int = 50, offset: int = 0, status: ThreadStatus | str | None = None,
                      metadata_filter: dict | None = None, text: str | None = None,
-                     sort: str = "-last_activity") -> list[ThreadSummary]:
+                     sort: str = "-last_activity", server: ServerView | None = None) -> list[ThreadSummary]:
         """One page of threads. `sort` is a key of SORT_KEYS, `-` in front for descending; `text` matches inside the
         thread id; `metadata_filter` must be contained in the thread's metadata: that of its latest checkpoint
-        written by a run (where the server copies the thread's metadata), overlaid by its latest checkpoint's."""
+        written by a run (where the server copies the thread's metadata), overlaid by its latest checkpoint's.
+        `server`: the server's busy threads (they are running); None when the server was not asked or did not
+        answer (the status then comes from the tables alone, `unknown` where they cannot tell)."""
         descending = sort.startswith("-")
         key = sort.lstrip("-+")
         if key not in SORT_KEYS:
@@ -125,6 +133,7 @@ class CheckpointReader:
         if key != "thread_id":
             order += ", thread_id"
         where_inner, meta_join, where_outer, params = thread_filters(status, metadata_filter, text)
+        params.update(status_params(server.busy if server else None, self.running_window_s))
         params.update(limit=max(0, int(limit)), offset=max(0, int(offset)))
         if key == "last_activity" and descending and not (status or metadata_filter or text):
             recent = self._recent_thread_ids(params["limit"] + params["offset"])
@@ -141,7 +150,7 @@ class CheckpointReader:
         sql = f"""
             WITH page AS ({page})
             SELECT page.thread_id, n, last_id, head_id, parent_id, grandparent_id,
-                   coalesce(r.metadata, '{{}}'::jsonb) || coalesce(head_metadata, '{{}}'::jsonb), status
+                   coalesce(r.metadata, '{{}}'::jsonb) || coalesce(head_metadata, '{{}}'::jsonb), status, due_nodes
             FROM page {RUN_METADATA_JOIN.format(thread="page.thread_id")}
             ORDER BY {order}"""
         with self._transaction() as conn:
@@ -157,7 +166,7 @@ class CheckpointReader:
                 and unnamed_tasks(by_checkpoint.get((r[0], r[4]), []))])
         decoder = get_decoder()
         summaries = []
-        for thread_id, n, last_id, head_id, parent_id, grandparent_id, metadata, status_value in rows:
+        for thread_id, n, last_id, head_id, parent_id, grandparent_id, metadata, status_value, due in rows:
             metadata = metadata or {}
             head_rows = by_checkpoint.get((thread_id, head_id), [])
             parent_rows = by_checkpoint.get((thread_id, parent_id), [])
@@ -181,10 +190,13 @@ class CheckpointReader:
             picked = pick_error(errors)
             if picked and summary.status == ThreadStatus.ERRORED:
                 summary.status_node, summary.error = picked
+            if summary.status in (ThreadStatus.RUNNING, ThreadStatus.WAITING, ThreadStatus.UNKNOWN):
+                summary.status_node = _due_node(due or [], head_rows)
             if summary.status == ThreadStatus.WAITING:
                 for r in head_rows:
                     if r.channel == INTERRUPT:
-                        summary.status_node = summary.status_node or task_node(r.task_path, parent_sends)
+                        if not summary.interrupts:  # the node that asked, before the ones due beside it
+                            summary.status_node = task_node(r.task_path, parent_sends) or summary.status_node
                         value = decoder.decode(r.type, r.blob)
                         summary.interrupts.extend(value if isinstance(value, list) else [value])
             summaries.append(summary)
@@ -232,9 +244,10 @@ class CheckpointReader:
         return max(0, int(found[0] or 0)) if found else 0
 
     def count(self, status: ThreadStatus | str | None = None, metadata_filter: dict | None = None,
-              text: str | None = None) -> int:
+              text: str | None = None, server: ServerView | None = None) -> int:
         """How many threads `list_threads` would page through with the same filters."""
         where_inner, meta_join, where_outer, params = thread_filters(status, metadata_filter, text)
+        params.update(status_params(server.busy if server else None, self.running_window_s))
         if not status and not metadata_filter:
             sql = f"SELECT count(DISTINCT thread_id) FROM checkpoints {where_inner}"
         else:
@@ -406,15 +419,16 @@ class CheckpointReader:
                         SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata FROM checkpoints
                         WHERE thread_id = %(thread)s AND checkpoint_id = %(id)s {ns_sql}
                         ORDER BY checkpoint_ns LIMIT 1)
-                    SELECT 0, * FROM c
+                    SELECT 0, *, {LATEST.format(c="c")} FROM c
                     UNION ALL
-                    SELECT 1, p.checkpoint_ns, p.checkpoint_id, p.parent_checkpoint_id, p.checkpoint, p.metadata
+                    SELECT 1, p.checkpoint_ns, p.checkpoint_id, p.parent_checkpoint_id, p.checkpoint, p.metadata,
+                           {LATEST.format(c="p")}
                     FROM c JOIN checkpoints p ON %(with_parent)s AND p.thread_id = %(thread)s
                         AND p.checkpoint_ns = coalesce(%(parent_ns)s::text, c.checkpoint_ns)
                         AND p.checkpoint_id = coalesce(%(parent_id)s::text, c.parent_checkpoint_id)""",
                 params).fetchall()
-            rows = [(ns, cid, up, checkpoint if isinstance(checkpoint, dict) else {}, metadata or {})
-                    for _, ns, cid, up, checkpoint, metadata in sorted(rows, key=lambda r: r[0])]
+            rows = [(ns, cid, up, checkpoint if isinstance(checkpoint, dict) else {}, metadata or {}, live)
+                    for _, ns, cid, up, checkpoint, metadata, live in sorted(rows, key=lambda r: r[0])]
             if not rows:
                 self._require_thread(conn, thread_id)
                 where = "" if checkpoint_ns in ("", None) else f" namespace {checkpoint_ns!r} of"
@@ -431,6 +445,9 @@ class CheckpointReader:
                 (list(range(len(rows))), [r[0] for r in rows],
                  [_json(r[3].get("channel_versions") or {}) for r in rows], thread_id)).fetchall()
             here = list(dict.fromkeys((ns, cid) for ns, cid, *_ in rows))
+            unreadable: list[list[str]] = [[] for _ in rows]  # per state: labels of values shown as placeholders
+            raws = [raw_values(conn, thread_id, r, [b[1:] for b in blobs if b[0] == i], unreadable[i])
+                    for i, r in enumerate(rows)]
             write_rows = [WriteRow(*r) for r in conn.execute(
                 f"""SELECT w.checkpoint_ns, w.checkpoint_id, w.task_id, w.task_path, w.idx, w.channel, w.type, w.blob,
                            CASE WHEN w.channel = '{TASKS}' THEN substring(w.blob FROM 1 FOR {SEND_PREFIX_BYTES}) END
@@ -449,40 +466,12 @@ class CheckpointReader:
                 ([k[0] for k in parents], [k[1] for k in parents], thread_id)).fetchall()] if parents else []
         sends = sends_by_checkpoint(write_rows + send_rows)
         states = []
-        for i, (ns, cid, up, checkpoint, metadata) in enumerate(rows):
-            states.append(self._build_state(
-                thread_id, ns, cid, up, checkpoint, metadata, [b[1:] for b in blobs if b[0] == i],
+        for i, (ns, cid, up, checkpoint, metadata, live) in enumerate(rows):
+            states.append(build_state(
+                thread_id, ns, cid, up, checkpoint, metadata, raws[i], live,
                 [w for w in write_rows if (w.checkpoint_ns, w.checkpoint_id) == (ns, cid)],
-                sends.get((ns, up)) if up else None))
+                sends.get((ns, up)) if up else None, unreadable[i]))
         return states
-
-    def _build_state(self, thread_id: str, ns: str, cid: str, parent: str | None, checkpoint: dict, metadata: dict,
-                     blobs: list, write_rows: list[WriteRow], parent_sends: list[str | None] | None) -> CheckpointState:
-        decoder = get_decoder()
-        unreadable: list[str] = []
-        raw: dict[str, Any] = dict(checkpoint.get("channel_values") or {})
-        for channel, type_, blob in blobs:
-            raw[channel] = decoder.decode(type_, blob, unreadable)  # a blob wins over an inline DeltaChannel marker
-        values = {k: v for k, v in raw.items() if not internal_channel(k)}
-        channels = {k: v for k, v in raw.items() if internal_channel(k)}
-        pending = []
-        for w in sorted(write_rows, key=lambda r: (r.task_path, r.task_id, r.idx)):
-            pending.append(PendingWrite(task_id=w.task_id, node=task_node(w.task_path, parent_sends),
-                                        channel=w.channel, value=decoder.decode(w.type, w.blob, unreadable),
-                                        idx=w.idx, task_path=w.task_path))
-        errors = [(p.node, error_text(p.value)) for p in pending if p.channel == ERROR]
-        interrupts: list[Any] = []
-        for p in pending:
-            if p.channel == INTERRUPT:
-                interrupts.extend(p.value if isinstance(p.value, list) else [p.value])
-        picked = pick_error(errors)
-        return CheckpointState(
-            thread_id=thread_id, checkpoint_id=cid, checkpoint_ns=ns, parent_checkpoint_id=parent,
-            step=_int_or_none(metadata.get("step")), source=metadata.get("source"), created_at=checkpoint_time(cid),
-            metadata=metadata, values=values, channels=channels, pending_writes=pending,
-            next=next_nodes(checkpoint, raw), error=picked[1] if picked else None, interrupts=interrupts,
-            unreadable=sorted(set(unreadable)),
-        )
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
@@ -491,6 +480,13 @@ def _json(value: Any) -> str:
     import json
 
     return json.dumps(value)
+
+
+def _due_node(due: list[str], head_rows: list[WriteRow]) -> str | None:
+    """The first node due at a head whose task has not saved its writes yet (the one running or waited on)."""
+    done = {task_node(r.task_path, None) for r in head_rows if r.channel not in SPECIAL_WRITES and r.channel != TASKS}
+    left = [n for n in due if n not in done]
+    return (left or due or [None])[0]
 
 
 def _int_or_none(value: Any) -> int | None:

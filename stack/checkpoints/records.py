@@ -41,9 +41,19 @@ class UnknownCheckpoint(CheckpointReaderError):
 # --- records ---------------------------------------------------------------------------------------------------------
 
 class ThreadStatus(str, Enum):
+    RUNNING = "running"  # the server has a run pending or running on it, or a step is half-saved right now
     ERRORED = "errored"  # the latest checkpoint has a pending `__error__` write
-    WAITING = "waiting"  # the latest checkpoint has a pending `__interrupt__` write (a human must answer)
-    IDLE = "idle"  # neither: finished, between runs, running, or stopped at a static breakpoint
+    WAITING = "waiting"  # an `__interrupt__` write, or nodes due that nothing runs (a static breakpoint)
+    IDLE = "idle"  # nothing due: finished, or between runs
+    UNKNOWN = "unknown"  # nodes due, just saved, server not asked: a step starting or a breakpoint, cannot tell
+
+
+@dataclass(frozen=True)
+class ServerView:
+    """What the LangGraph server said about runs when the threads were listed: the threads with a run pending or
+    running (`threads.search(status="busy")`). Pass None instead when the server did not answer."""
+
+    busy: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -4,7 +4,7 @@ the head's parent and its status from the head's pending writes. Text only; Chec
 from __future__ import annotations
 
 from lgconsole.stack.checkpoints.records import ThreadStatus
-from lgconsole.stack.checkpoints.writes import ERROR, INTERRUPT
+from lgconsole.stack.checkpoints.writes import ERROR, INTERRUPT, NULL_TASK_ID, SPECIAL_WRITES, TASKS
 
 SORT_KEYS = {
     "last_activity": "last_id",
@@ -14,13 +14,40 @@ SORT_KEYS = {
     "status": "status",
 }
 
-# A thread's status from its head's pending writes; `s` is the lateral lookup of those writes (primary-key prefix).
-STATUS_SQL = "CASE WHEN s.errored THEN 'errored' WHEN s.waiting THEN 'waiting' ELSE 'idle' END"
+# A thread's status from the server's busy threads, its head's pending writes (`s`) and the nodes due at its head
+# (`d`). Nodes due and no error or interrupt: a step in flight, or paused (a static breakpoint, a stopped run). A
+# step half-saved (some tasks' writes) in the last `running_s` seconds is running; a server that answers and runs
+# nothing there, or a head older than that with no writes, means paused; else it cannot be told.
+STATUS_SQL = """CASE WHEN agg.thread_id = ANY(%(busy)s::text[]) THEN 'running'
+                     WHEN s.errored THEN 'errored' WHEN s.waiting THEN 'waiting'
+                     WHEN NOT d.due THEN 'idle'
+                     WHEN s.task_writes AND d.recent THEN 'running'
+                     WHEN %(server_up)s OR NOT d.recent AND NOT s.task_writes THEN 'waiting'
+                     ELSE 'unknown' END"""
 HEAD_WRITES_JOIN = f"""LEFT JOIN LATERAL (
                 SELECT coalesce(bool_or(w.channel = '{ERROR}'), false) AS errored,
-                       coalesce(bool_or(w.channel = '{INTERRUPT}'), false) AS waiting
+                       coalesce(bool_or(w.channel = '{INTERRUPT}'), false) AS waiting,
+                       coalesce(bool_or(w.task_id <> '{NULL_TASK_ID}'
+                                        AND w.channel NOT IN ({", ".join(f"'{c}'" for c in sorted(SPECIAL_WRITES))})),
+                                false) AS task_writes
                 FROM checkpoint_writes w
                 WHERE w.thread_id = agg.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = agg.head_id) s ON true"""
+# Nodes due at the head: a `branch:to:NODE` channel holding a value at a version NODE has not seen, or Sends waiting
+# in `__pregel_tasks` (as writes.next_nodes reads them); `recent`: the head was saved in the last `running_s` seconds.
+HEAD_DUE_JOIN = f"""LEFT JOIN LATERAL (
+                SELECT due.nodes AS due_nodes,
+                       cardinality(due.nodes) > 0 OR EXISTS (
+                           SELECT 1 FROM checkpoint_blobs b
+                           WHERE b.thread_id = agg.thread_id AND b.checkpoint_ns = '' AND b.channel = '{TASKS}'
+                             AND b.version = h.checkpoint -> 'channel_versions' ->> '{TASKS}'
+                             AND b.type <> 'empty') AS due,
+                       coalesce((h.checkpoint ->> 'ts')::timestamptz > now() - make_interval(secs => %(running_s)s),
+                                false) AS recent
+                FROM (SELECT array(SELECT substr(v.key, 11) FROM jsonb_each_text(h.checkpoint -> 'channel_versions') v
+                                   WHERE v.key LIKE 'branch:to:%%' AND h.checkpoint -> 'channel_values' ? v.key
+                                     AND v.value > coalesce(h.checkpoint -> 'versions_seen' -> substr(v.key, 11)
+                                                            ->> v.key, '')
+                                   ORDER BY v.key) AS nodes) due) d ON true"""
 
 # The metadata of the thread's latest checkpoint written by a run: it carries the thread's metadata, which a
 # checkpoint made by update_state (a fork) does not.
@@ -32,8 +59,11 @@ RUN_METADATA_JOIN = """LEFT JOIN LATERAL (
 
 def thread_filters(status: ThreadStatus | str | None, metadata_filter: dict | None,
                    text: str | None) -> tuple[str, str, str, dict]:
-    """(inner WHERE on checkpoints, metadata join, outer WHERE on the per-thread rows, parameters) of a listing."""
-    inner, outer, params = [], [], {}
+    """(inner WHERE on checkpoints, metadata join, outer WHERE on the per-thread rows, parameters) of a listing.
+    The parameters lack the status inputs: `status_params` gives them."""
+    inner: list[str] = []
+    outer: list[str] = []
+    params: dict = {}
     if text:
         inner.append("thread_id ILIKE %(text)s ESCAPE '\\'")
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -52,6 +82,12 @@ def thread_filters(status: ThreadStatus | str | None, metadata_filter: dict | No
     where_outer = f"WHERE {' AND '.join(outer)}" if outer else ""
     return where_inner, meta_join, where_outer, params
 
+
+def status_params(busy: frozenset[str] | None, running_s: float) -> dict:
+    """STATUS_SQL's inputs: the server's busy threads (None: the server was not asked or did not answer)."""
+    return {"busy": sorted(busy or ()), "server_up": busy is not None, "running_s": float(running_s)}
+
+
 def threads_sql(where_inner: str, meta_join: str, where_outer: str, agg_tail: str = "") -> str:
     """One row per thread: counts and ids from one GROUP BY (paged right there when `agg_tail` has the LIMIT),
     then the head row and its parent by primary key, and the head's writes for the status."""
@@ -64,12 +100,13 @@ def threads_sql(where_inner: str, meta_join: str, where_outer: str, agg_tail: st
         )
         SELECT agg.thread_id, agg.n, agg.last_id, agg.head_id, h.metadata AS head_metadata,
                h.parent_checkpoint_id AS parent_id, p.parent_checkpoint_id AS grandparent_id,
-               (h.metadata ->> 'step')::int AS step, {STATUS_SQL} AS status
+               (h.metadata ->> 'step')::int AS step, {STATUS_SQL} AS status, d.due_nodes
         FROM agg
         LEFT JOIN checkpoints h ON h.thread_id = agg.thread_id AND h.checkpoint_ns = ''
             AND h.checkpoint_id = agg.head_id
         LEFT JOIN checkpoints p ON p.thread_id = agg.thread_id AND p.checkpoint_ns = ''
             AND p.checkpoint_id = h.parent_checkpoint_id
         {HEAD_WRITES_JOIN}
+        {HEAD_DUE_JOIN}
         {meta_join}
         {where_outer}"""

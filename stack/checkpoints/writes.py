@@ -125,6 +125,10 @@ def next_nodes(checkpoint: dict, values: dict[str, Any]) -> list[str]:
     versions = checkpoint.get("channel_versions") or {}
     seen = checkpoint.get("versions_seen") or {}
     nodes = []
+    start = versions.get("__start__")
+    if "__start__" in values and start is not None and str(start) > str((seen.get("__start__") or {}).get(
+            "__start__", "")):
+        nodes.append("__start__")  # an input checkpoint: the input is read next
     for channel, version in versions.items():
         if channel.startswith("branch:to:") and channel in values:
             node = channel[len("branch:to:"):]

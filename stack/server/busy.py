@@ -94,3 +94,23 @@ def _unreachable(url: str, exc: BaseException) -> LangGraphUnreachable:
 def busy_threads_sync(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
     """`busy_threads` for callers without an event loop (the CLI)."""
     return asyncio.run(busy_threads(url, timeout))
+
+
+def busy_thread_ids(url: str, timeout: float = 1.5) -> frozenset[str]:
+    """The ids of the threads with a run pending or running (one light search, no SDK import: the thread list
+    calls it on every refresh). Raises LangGraphUnreachable."""
+    import httpx
+
+    found: set[str] = set()
+    try:
+        with httpx.Client(base_url=url, timeout=timeout) as client:
+            while True:
+                reply = client.post("/threads/search", json={"status": "busy", "limit": SEARCH_PAGE,
+                                                              "offset": len(found), "select": ["thread_id"]})
+                reply.raise_for_status()
+                page = [t["thread_id"] for t in reply.json()]
+                found.update(page)
+                if len(page) < SEARCH_PAGE:
+                    return frozenset(found)
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise _unreachable(url, exc) from None

@@ -1,0 +1,75 @@
+"""The decoded state at one checkpoint from the rows the reader fetched: its channels (inline values, blobs, rebuilt
+DeltaChannels), its pending writes, the error or interrupts they hold, and what runs next, as LangGraph's
+`get_state` shows them (for the newest checkpoint: finished tasks' writes applied, only the rest next)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lgconsole.stack.checkpoints.decoder import get_decoder
+from lgconsole.stack.checkpoints.ids import checkpoint_time
+from lgconsole.stack.checkpoints.records import CheckpointState, PendingWrite
+from lgconsole.stack.checkpoints.replay import apply_writes, delta_values, finished_writes, missing_delta_channels
+from lgconsole.stack.checkpoints.writes import (
+    ERROR,
+    INTERRUPT,
+    WriteRow,
+    error_text,
+    internal_channel,
+    next_nodes,
+    pick_error,
+    task_node,
+)
+
+
+def raw_values(conn: Any, thread_id: str, row: tuple, blobs: list, unreadable: list[str]) -> dict[str, Any]:
+    """A checkpoint's channels: inline values, blobs (a blob wins over an inline DeltaChannel marker), and the
+    DeltaChannels stored only as writes, rebuilt from their nearest snapshot."""
+    ns, _, parent, checkpoint, *_ = row
+    decoder = get_decoder()
+    raw: dict[str, Any] = dict(checkpoint.get("channel_values") or {})
+    for channel, type_, blob in blobs:
+        raw[channel] = decoder.decode(type_, blob, unreadable)
+    raw.update(delta_values(conn, decoder, thread_id, ns, parent, missing_delta_channels(checkpoint, raw),
+                            unreadable))
+    return raw
+
+def build_state(thread_id: str, ns: str, cid: str, parent: str | None, checkpoint: dict, metadata: dict,
+                 raw: dict[str, Any], live: bool, write_rows: list[WriteRow],
+                 parent_sends: list[str | None] | None, unreadable: list[str]) -> CheckpointState:
+    decoder = get_decoder()
+    values = {k: v for k, v in raw.items() if not internal_channel(k)}
+    channels = {k: v for k, v in raw.items() if internal_channel(k)}
+    pending = []
+    for w in sorted(write_rows, key=lambda r: (r.task_path, r.task_id, r.idx)):
+        pending.append(PendingWrite(task_id=w.task_id, node=task_node(w.task_path, parent_sends),
+                                    channel=w.channel, value=decoder.decode(w.type, w.blob, unreadable),
+                                    idx=w.idx, task_path=w.task_path))
+    errors = [(p.node, error_text(p.value)) for p in pending if p.channel == ERROR]
+    interrupts: list[Any] = []
+    for p in pending:
+        if p.channel == INTERRUPT:
+            interrupts.extend(p.value if isinstance(p.value, list) else [p.value])
+    picked = pick_error(errors)
+    due = next_nodes(checkpoint, raw)
+    if live:  # as get_state shows the latest checkpoint: finished tasks' writes applied, only the rest is next
+        writes, paths = finished_writes(write_rows, lambda w: decoder.decode(w.type, w.blob, unreadable))
+        apply_writes(values, writes)
+        for path in paths:
+            node = task_node(path, parent_sends)
+            if node in due:
+                due.remove(node)
+    return CheckpointState(
+        thread_id=thread_id, checkpoint_id=cid, checkpoint_ns=ns, parent_checkpoint_id=parent,
+        step=_int_or_none(metadata.get("step")), source=metadata.get("source"), created_at=checkpoint_time(cid),
+        metadata=metadata, values=values, channels=channels, pending_writes=pending,
+        next=due, error=picked[1] if picked else None, interrupts=interrupts,
+        unreadable=sorted(set(unreadable)),
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
