@@ -205,6 +205,58 @@ class RecordedSession:
         self.closed = True
 
 
+class ScriptedFollower:
+    """Makes a `RunFollower` start recorded sessions instead of runs on a server: each `start` is noted (assistant,
+    input, thread, config, context) and follows the next of `sessions` (RecordedSessions), on the thread asked."""
+
+    def __init__(self, follower, sessions: list):
+        self.follower, self.sessions, self.started = follower, list(sessions), []
+
+        async def start(assistant, *, input=None, thread_id=None, **kwargs):
+            self.started.append({"assistant": assistant, "input": input, "thread_id": thread_id, **kwargs})
+            session = self.sessions.pop(0)
+            session.thread_id = thread_id or session.thread_id
+            follower.assistant = assistant
+            follower.adopt(session)
+            return session
+
+        follower.start = start
+
+
+# --- the server's assistants ---------------------------------------------------------------------------------------
+
+class FixedCatalog:
+    """The New-run form's `AssistantCatalog` on recorded schemas (tests/fixtures/assistants/<graph>.schemas.json,
+    from langgraph-api's own schema code) and a RememberedInputs file of the test's."""
+
+    def __init__(self, graphs: list[str], remembered_path: Path, error: str | None = None):
+        from lgconsole.stack.server.assistants import Assistant
+
+        self.graphs, self.path, self.error = graphs, remembered_path, error
+        self.assistants_ = [Assistant(assistant_id=f"00000000-0000-4000-8000-00000000000{i}", graph_id=g, name=g,
+                                      version=1, updated_at="2026-11-24T05:53:12+00:00") for i, g in enumerate(graphs)]
+        self.schema_reads: list[str] = []
+
+    async def assistants(self):
+        from lgconsole.console.sources.assistants import AssistantList
+
+        return AssistantList((), self.error) if self.error else AssistantList(tuple(self.assistants_))
+
+    async def schemas(self, assistant_id: str):
+        import json
+
+        from lgconsole.stack.server.assistants import AssistantSchemas
+
+        self.schema_reads.append(assistant_id)
+        path = Path(__file__).parent / "fixtures" / "assistants" / f"{assistant_id}.schemas.json"
+        return AssistantSchemas.from_api(json.loads(path.read_text()))
+
+    def remembered(self):
+        from lgconsole.console.sources.assistants import RememberedInputs
+
+        return RememberedInputs(self.path)
+
+
 # --- a vLLM /metrics endpoint -------------------------------------------------------------------------------------
 
 class MetricsServer:

@@ -42,3 +42,23 @@ def report_run(run_id: str = "report-run", base: float = 2000.0) -> list[RunEven
                            (), None, t + 0.01))
     task("publish", "t-publish", {"published": "10 characters"})
     return events
+
+
+def chat_run(history: list[dict], user: str, reply: str, run_id: str, base: float = 3000.0) -> list[RunEvent]:
+    """A run of a MessagesState chat graph (START -> reply) on a thread that holds `history`, as the server streams
+    it: the user's message in the first values, the reply's tokens (messages-tuple), its update, the final values."""
+    said = {"content": user, "type": "human", "id": f"{run_id}-user"}
+    answer = {"content": reply, "type": "ai", "id": f"{run_id}-reply", "tool_calls": []}
+    meta = {"langgraph_node": "reply", "langgraph_step": 1}
+    events = [RunEvent("metadata", {"run_id": run_id}, (), None, base),
+              RunEvent("values", {"messages": [*history, said]}, (), None, base + 0.01),
+              RunEvent("tasks", {"id": f"{run_id}-t", "name": "reply", "input": {}, "triggers": []}, (), None,
+                       base + 0.02)]
+    for i, word in enumerate(reply.split(" ")):
+        chunk = {"content": word + " ", "type": "AIMessageChunk", "id": f"{run_id}-reply"}
+        events.append(RunEvent("messages", [chunk, meta], (), None, base + 0.03 + i / 100))
+    events += [RunEvent("updates", {"reply": {"messages": [answer]}}, (), None, base + 0.2),
+               RunEvent("tasks", {"id": f"{run_id}-t", "name": "reply", "result": [], "error": None,
+                                  "interrupts": []}, (), None, base + 0.21),
+               RunEvent("values", {"messages": [*history, said, answer]}, (), None, base + 0.22)]
+    return events

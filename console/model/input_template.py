@@ -288,8 +288,11 @@ def check_config(value: Any, schema: dict | None) -> str | None:
         return (f"config: '{unknown[0]}' is not a run config key (use configurable.{unknown[0]}, or one of: "
                 f"configurable, {', '.join(CONFIG_KEYS[:4])})")
     if "configurable" not in value or not isinstance(schema, dict):
-        return None  # (the server's config schema mirrors a context schema: its keys need not be repeated here)
-    error = schema_error(configurable, schema, path=("configurable",))
+        return None
+    # the keys given are checked, none is required: the server's config schema mirrors a graph's context schema,
+    # whose keys come with the context
+    optional = {k: v for k, v in resolve(schema, schema).items() if k != "required"}
+    error = schema_error(configurable, optional, root=schema, path=("configurable",))
     return f"config: {error}" if error else None
 
 

@@ -151,11 +151,14 @@ class NewRunScreen(ModalScreen[dict | None]):
     def _assistant_typed(self, assistant_id: str) -> None:
         if assistant_id == self._schemas_for:
             return
-        self._schemas_for, self.schemas = assistant_id, None
+        self.schemas = None
         self.query_one("#new-run-message-row").display = False
         if self.found.find(assistant_id) is not None:
+            self._schemas_for = assistant_id
             self._read_schemas(assistant_id)
-        elif self.found.assistants:
+            return
+        self._schemas_for = None  # (read once the server's list says it is one of its assistants)
+        if self.found.assistants:
             served = ", ".join(dict.fromkeys(a.graph_id for a in self.found.assistants))
             self._keys_line(Text(f"not one of the server's assistants ({served}): the input is not checked"))
 
