@@ -1,0 +1,1 @@
+"""Graphs of the "agents" corpus project: langchain agents, a supervisor and a swarm (requirements.txt)."""

@@ -1,0 +1,1 @@
+"""Graphs of the "core" corpus project: only langgraph needed."""
