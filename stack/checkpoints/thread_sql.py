@@ -40,7 +40,7 @@ HEAD_DUE_JOIN = f"""LEFT JOIN LATERAL (
                            SELECT 1 FROM checkpoint_blobs b
                            WHERE b.thread_id = agg.thread_id AND b.checkpoint_ns = '' AND b.channel = '{TASKS}'
                              AND b.version = h.checkpoint -> 'channel_versions' ->> '{TASKS}'
-                             AND b.type <> 'empty') AS due,
+                             AND b.type <> 'empty' AND octet_length(b.blob) > 1) AS due,  -- not an empty list
                        coalesce((h.checkpoint ->> 'ts')::timestamptz > now() - make_interval(secs => %(running_s)s),
                                 false) AS recent
                 FROM (SELECT array(SELECT substr(v.key, 11) FROM jsonb_each_text(h.checkpoint -> 'channel_versions') v
