@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import Any, TextIO
 
 from lgconsole.console.config import Config
 from lgconsole.console.model.masking import mask_secret_keys, mask_text
-from lgconsole.console.model.text import format_age
+from lgconsole.console.model.text import format_age, printable
 from lgconsole.console.rows.thread_text import cut, last_node, thread_detail
 from lgconsole.console.sources.urls import postgres_url
 
@@ -106,10 +107,17 @@ def open_reader(config: Config) -> Iterator[Any]:
         reader.close()
 
 
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
 def _dumps(data: Any) -> str:
+    """Readable JSON (accents and emoji as they are) that is still safe on a terminal: json escapes the C0 controls,
+    this escapes DEL, the C1 controls, bidirectional overrides and lone surrogates too (all only ever inside
+    strings, where a \\u escape means the same character)."""
     from lgconsole.stack.checkpoints.decoder import jsonable
 
-    return json.dumps(jsonable(data), indent=2, ensure_ascii=False)
+    text = json.dumps(jsonable(data), indent=2, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 # --- threads ---------------------------------------------------------------------------------------------------------
@@ -149,13 +157,15 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
             print("lgconsole: note: the LangGraph server does not answer: running is told from the checkpoint tables "
                   "alone ('unknown' where they cannot tell)", file=sys.stderr)
         now = datetime.now(timezone.utc)
-        print(f"{'THREAD':<36}  {'STATUS':<7}  {'LAST ACTIVITY':>13}  {'CKPTS':>5}  {'STEP':>4}  {'LAST NODE':<16}  "
-              "DETAIL", file=out)
-        for s in summaries:
+        ids = [printable(s.thread_id) for s in summaries]  # any string a user's saver was given, escaped
+        width = max([36, *map(len, ids)])  # whole ids (to paste into `history`), the columns still aligned
+        print(f"{'THREAD':<{width}}  {'STATUS':<7}  {'LAST ACTIVITY':>13}  {'CKPTS':>5}  {'STEP':>4}  "
+              f"{'LAST NODE':<16}  DETAIL", file=out)
+        for thread_id, s in zip(ids, summaries):
             nodes = cut(last_node(s), 16)
             step = "-" if s.latest_step is None else str(s.latest_step)
-            print(f"{s.thread_id:<36}  {s.status.value:<7}  {format_age(s.last_activity, now):>13}  {s.checkpoint_count:>5}  "
-                  f"{step:>4}  {nodes:<16}  {thread_detail(s)}".rstrip(), file=out)
+            print(f"{thread_id:<{width}}  {s.status.value:<7}  {format_age(s.last_activity, now):>13}  "
+                  f"{s.checkpoint_count:>5}  {step:>4}  {nodes:<16}  {thread_detail(s)}".rstrip(), file=out)
         out.flush()  # the rows are worth reading while the total is counted
         count = total()
     what = f"{status} threads" if status else "threads"
@@ -206,10 +216,11 @@ def cmd_history(config: Config, args: argparse.Namespace, out: TextIO | None = N
                       "tree": tree.to_json()}), file=out)
         return 0
     for line in tree.lines():
-        print(mask_text(line), file=out)
+        print(printable(mask_text(line)), file=out)  # node names and errors from a user's graph, escaped
     root_count = sum(1 for n in nodes if not n.checkpoint_ns)
-    print(f"{len(nodes)} checkpoints ({root_count} in the root graph, {len(tree.namespaces()) - ('' in tree.namespaces())}"
-          f" subgraph call(s)), {len(tree.heads())} head(s), {len(tree.forks())} fork(s)", file=out)
+    calls = len(tree.namespaces()) - ('' in tree.namespaces())
+    print(f"{len(nodes)} checkpoints ({root_count} in the root graph, {calls} subgraph call(s)), "
+          f"{len(tree.heads())} head(s), {len(tree.forks())} fork(s)", file=out)
     return 0
 
 
@@ -234,7 +245,7 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
     print(f"--- {id_a}  step {state_a.step}{'  [' + ns_a + ']' if ns_a else ''}", file=out)
     print(f"+++ {id_b}  step {state_b.step}{'  [' + ns_b + ']' if ns_b else ''}", file=out)
     for line in found.lines():
-        print(mask_text(line), file=out)
+        print(printable(mask_text(line)), file=out)
     if found.is_empty:
         print("(no differences in the state)", file=out)
     unreadable = sorted(set(state_a.unreadable) | set(state_b.unreadable))

@@ -175,6 +175,9 @@ class CheckpointTree:
         }
 
 
+LABEL_ERROR_CHARS = 160  # an error's traceback-sized text is cut in a tree line (the head mark stays in sight)
+
+
 def default_label(node: TreeNode) -> str:
     """`<id>  step 3  loop  join  [review:…]  ✗ review: RuntimeError(...)  (head)`."""
     c = node.checkpoint
@@ -193,7 +196,9 @@ def default_label(node: TreeNode) -> str:
     error = getattr(c, "error", None)
     if error:
         where = getattr(c, "error_node", None)
-        parts.append(f"✗ {where + ': ' if where else ''}{' '.join(str(error).split())}")
+        error = " ".join(str(error).split())
+        error = error if len(error) <= LABEL_ERROR_CHARS else error[: LABEL_ERROR_CHARS - 1] + "…"
+        parts.append(f"✗ {where + ': ' if where else ''}{error}")
     if getattr(c, "interrupted", False):
         where = getattr(c, "interrupt_node", None)
         parts.append(f"⏸ interrupt{' at ' + where if where else ''}")

@@ -193,3 +193,128 @@ def test_an_external_postgres_url_is_used_and_its_password_never_shown(live_stac
     with pytest.raises(CheckpointDbUnreachable) as exc:
         cmd_threads(broken, parse("threads"))
     assert "sw0rdfish" not in str(exc.value) and "lgconsole:***@" in str(exc.value)
+
+
+# --- a user's graph, not the demo ------------------------------------------------------------------------------------
+
+ESC, CSI8, RLO = "\x1b", "\x9b", "\u202e"  # a colour/clear-screen escape, the 8-bit CSI, a right-to-left override
+DECIDE = f"decide_{ESC}[1mnode"  # a node name as a user may write one (LangGraph takes any string)
+
+
+@pytest.fixture(scope="module")
+def foreign_threads(live_stack):
+    """A small graph written the way users write them, checkpointed straight into the stack's Postgres by LangGraph's
+    own saver: messages under `conversation`, a pydantic-like dict, a 300-key value, text with control characters;
+    no `task`, no `messages`. Threads: done, errored (a 3,000-character error), waiting (an interrupt without a
+    `question`). Ids are any strings, here with escapes in them."""
+    import operator
+    from typing import Annotated, TypedDict
+
+    from langchain_core.messages import AIMessage, HumanMessage
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.graph.message import add_messages
+    from langgraph.types import interrupt
+
+    State = TypedDict("State", {"conversation": Annotated[list, add_messages], "profile": dict, "blob": dict,
+                                "note": str, "mode": str, "seen": Annotated[list, operator.add]}, total=False)
+
+    def intake(state):
+        return {"conversation": [AIMessage(f"hello {ESC}[31mred{ESC}[0m [bold]not markup[/bold]\nsecond line")],
+                "profile": {"model_config": {"frozen": True}, "name": "Ada", "tags": ["a", "b"]},
+                "blob": {f"k{i}": "v" * 50 for i in range(300)}, "note": f"tab\there{CSI8}2J {RLO}txt", "seen": [1]}
+
+    def decide(state):
+        if state["mode"] == "fail":
+            raise ValueError(f"bad {ESC}[2J clear\n[red]not markup[/red] " + "x" * 3000)
+        if state["mode"] == "ask":
+            return {"note": str(interrupt({"prompt": f"pick {ESC}[31mone {RLO}", "options": list(range(200))}))}
+        return {"note": "done"}
+
+    builder = StateGraph(State)
+    builder.add_node("intake", intake)
+    builder.add_node(DECIDE, decide)
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", DECIDE)
+    builder.add_edge(DECIDE, END)
+    batch = uuid.uuid4().hex[:8]
+    ids = {mode: f"user-{mode}-{ESC}[31m{RLO}{batch}" for mode in ("done", "fail", "ask")}
+    url = build_services(StackSpec.load(live_stack.state_path))["postgres"].url()
+    with PostgresSaver.from_conn_string(url) as saver:
+        graph = builder.compile(checkpointer=saver)
+        for mode, tid in ids.items():
+            config = {"configurable": {"thread_id": tid}}
+            try:
+                graph.invoke({"mode": mode, "conversation": [HumanMessage("hi")]}, config)
+            except ValueError:
+                assert mode == "fail"
+        history = {mode: [c.config["configurable"]["checkpoint_id"] for c in saver.list({"configurable": {
+            "thread_id": tid, "checkpoint_ns": ""}})][::-1] for mode, tid in ids.items()}  # LangGraph's own reading
+    return ids, batch, history
+
+
+def _safe_on_a_terminal(text: str) -> bool:
+    return not any(ch in text for ch in (ESC, CSI8, RLO, "\x07"))
+
+
+def test_threads_of_a_users_graph_one_escaped_line_each(live_stack, foreign_threads, capsys):
+    ids, batch, _ = foreign_threads
+    assert cmd_threads(live_stack, parse("threads", "--search", batch)) == 0
+    out = capsys.readouterr().out
+    assert _safe_on_a_terminal(out)
+    header, *rows, total = out.splitlines()
+    assert len(rows) == 3 and total.startswith("1-3 of 3 threads")
+    by_status = {row.split()[1]: row for row in rows}
+    assert set(by_status) == {"idle", "errored", "waiting"}
+    shown = "user-{}-\\x1b[31m\\u202e" + batch  # the whole id, escaped: pasted into $'...' it is the id again
+    assert by_status["idle"].startswith(shown.format("done")) and by_status["errored"].startswith(shown.format("fail"))
+    for row in rows:  # columns aligned under the header, the DETAIL cut
+        assert row.index(row.split()[1]) == header.index("STATUS")
+        assert len(row) <= header.index("DETAIL") + 60
+    assert "decide_\\x1b[1mn…" in by_status["idle"]
+    errored = by_status["errored"][header.index("DETAIL"):]
+    assert errored.startswith("decide_\\x1b[1mnode: ValueError('bad \\x1b[2J clear") and errored.endswith("…")
+    waiting = by_status["waiting"][header.index("DETAIL"):]
+    assert waiting.startswith('decide_\\x1b[1mnode: {"prompt": "pick \\u001b[31mone') and waiting.endswith("…")
+
+
+def test_threads_json_of_a_users_graph_is_whole_and_escaped(live_stack, foreign_threads, capsys):
+    ids, batch, history = foreign_threads
+    assert cmd_threads(live_stack, parse("threads", "--search", batch, "--json")) == 0
+    out = capsys.readouterr().out
+    assert _safe_on_a_terminal(out)
+    threads = {t["thread_id"]: t for t in json.loads(out)["threads"]}
+    assert set(threads) == set(ids.values())
+    waiting = threads[ids["ask"]]
+    assert waiting["status"] == "waiting" and waiting["status_node"] == DECIDE
+    assert waiting["interrupts"][0]["value"] == {"prompt": f"pick {ESC}[31mone {RLO}", "options": list(range(200))}
+    assert threads[ids["fail"]]["error"].startswith("ValueError('bad \\x1b[2J clear")  # LangGraph saves the repr
+    assert len(threads[ids["fail"]]["error"]) > 3000, "JSON carries the whole error"
+    assert threads[ids["done"]]["checkpoint_count"] == len(history["done"])
+
+
+def test_history_and_diff_of_a_users_graph(live_stack, foreign_threads, capsys):
+    ids, _, history = foreign_threads
+    assert cmd_history(live_stack, parse("history", ids["fail"])) == 0
+    out = capsys.readouterr().out
+    assert _safe_on_a_terminal(out)
+    lines = out.splitlines()
+    assert [line.split()[1] for line in lines[:-1]] == history["fail"], "LangGraph's own list, oldest first"
+    assert "✗ decide_\\x1b[1mnode: ValueError('bad \\x1b[2J clear" in lines[-2] and lines[-2].endswith("…  (head)")
+    assert len(lines[-2]) < 300
+    assert cmd_history(live_stack, parse("history", ids["ask"], "--json")) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert _safe_on_a_terminal(out) and data["thread_id"] == ids["ask"]
+    assert [c["checkpoint_id"] for c in data["checkpoints"]] == history["ask"]
+    assert data["checkpoints"][-1]["interrupted"] and data["checkpoints"][-1]["interrupt_node"] == DECIDE
+
+    first, head = history["done"][0], history["done"][-1]
+    assert cmd_diff(live_stack, parse("diff", ids["done"], first, head)) == 0
+    out = capsys.readouterr().out
+    assert _safe_on_a_terminal(out)
+    changes = out.splitlines()[2:]
+    assert all(len(line) < 400 for line in changes), "a 300-key value is one cut line"
+    assert any(line.startswith("+ blob = {'k0': ") for line in changes)
+    assert any(line.startswith("+ conversation: appended ai: 'hello \\x1b[31mred") for line in changes)
+    assert any(line.startswith("+ profile = {") and "'name': 'Ada'" in line for line in changes)

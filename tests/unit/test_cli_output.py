@@ -1,6 +1,6 @@
 """Where the CLI's text goes: a reader that went away ends a command quietly (141, no traceback); a BrokenPipeError
-that is not about stdout is still an error. Real pipes, no processes: the pipe's reading end is closed by hand, as
-`head -1` closes it when it has its line."""
+that is not about stdout is still an error (real pipes, no processes: the pipe's reading end is closed by hand, as
+`head -1` closes it when it has its line). Text from a user's graph reaches the terminal escaped."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import os
 import sys
 
 import pytest
+from hypothesis import given, strategies as st
 
 from lgconsole.console.cli.output import CLOSED_PIPE_EXIT, quiet_when_reader_goes, reader_gone
+from lgconsole.console.model.text import printable
+from lgconsole.console.rows.thread_text import cut
 
 
 @pytest.fixture
@@ -93,3 +96,35 @@ def test_a_broken_pipe_that_is_not_stdout_is_raised(pipe, monkeypatch):
 
     with pytest.raises(BrokenPipeError, match="socket to Postgres"):
         quiet_when_reader_goes(command)
+
+
+# --- text from a user's graph, on a terminal -------------------------------------------------------------------------
+
+UNSAFE = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))] + list("\u061c\u200e\u200f\u202a\u202b\u202c\u202d"
+                                                                       "\u202e\u2066\u2067\u2068\u2069")
+
+
+def _terminal_safe(text: str) -> bool:
+    text.encode("utf-8")  # no lone surrogate: printing it would raise
+    return not any(ch in UNSAFE for ch in text)
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=())))
+def test_printable_leaves_nothing_a_terminal_would_act_on(text):
+    shown = printable(text)
+    assert _terminal_safe(shown)
+    if text.isprintable():
+        assert shown == text, "accents, emoji, CJK unchanged"
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=())), st.integers(min_value=2, max_value=200))
+def test_cut_is_one_safe_line_within_the_limit(text, limit):
+    shown = cut(text, limit)
+    assert len(shown) <= limit and "\n" not in shown and _terminal_safe(shown)
+
+
+def test_printable_examples():
+    assert printable("decide_\x1b[1mnode") == "decide_\\x1b[1mnode"
+    assert printable("a\u202eb\x9bc\ud800") == "a\\u202eb\\x9bc\\ud800"
+    assert printable("café 👩‍💻 東京") == "café 👩‍💻 東京"
+    assert cut("line one\n\tline two " + "x" * 50, 20) == "line one line two x…"
