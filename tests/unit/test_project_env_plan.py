@@ -208,3 +208,17 @@ def test_up_prints_each_build_phase_once_and_pips_latest_line_at_most_every_few_
     assert len(lines) == 2
     assert lines[0].endswith("creating the virtual environment: /e/x")
     assert lines[1].endswith("installing 1 project requirement(s): Collecting humanize")
+
+
+def test_the_stack_screen_row_says_the_environment_is_being_built():
+    from lgconsole.console.rows.stack import service_rows
+    from lgconsole.console.sources.stack import StackSnapshot
+    from lgconsole.stack.services.service import ServiceState, ServiceStatus
+
+    building = ServiceStatus("langgraph", ServiceState.STARTING, detail="building environment: installing 1 project "
+                             "requirement(s) + the server packages: Collecting humanize")
+    loading = ServiceStatus("vllm", ServiceState.STARTING, detail="starting 40s: Loading weights")
+    rows = service_rows(StackSnapshot([building, loading], 1, True))
+    assert rows[0].state == "starting"
+    assert rows[0].version == "building environment: installing 1 project requ…"
+    assert rows[1].version == ""  # other starting services keep their column as it was
