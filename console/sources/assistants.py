@@ -36,8 +36,17 @@ class AssistantList:
     error: str | None = None
 
     def find(self, assistant_id: str) -> Assistant | None:
-        """By assistant id or graph id (the server takes either)."""
-        return next((a for a in self.assistants if assistant_id in (a.assistant_id, a.graph_id)), None)
+        """By assistant id or graph id (a run takes either; the schema read takes only the assistant id)."""
+        return find_assistant(self.assistants, assistant_id)
+
+
+def find_assistant(assistants, wanted: str) -> Assistant | None:
+    """The assistant with that id, else the one serving that graph id, else the one of that name."""
+    for key in ("assistant_id", "graph_id", "name"):
+        found = next((a for a in assistants if getattr(a, key) == wanted), None)
+        if found is not None:
+            return found
+    return None
 
 
 class AssistantCatalog:
@@ -46,13 +55,15 @@ class AssistantCatalog:
     def __init__(self, config: Config):
         self.config = config
         self._schemas: dict[str, AssistantSchemas] = {}
+        self._listed: tuple[Assistant, ...] = ()
 
     async def assistants(self) -> AssistantList:
         import asyncio
 
         try:
             url = await asyncio.to_thread(langgraph_url, self.config)
-            return AssistantList(tuple(await list_assistants(url)))
+            self._listed = tuple(await list_assistants(url))
+            return AssistantList(self._listed)
         except StackError as exc:
             return AssistantList((), str(exc))
 
@@ -62,7 +73,8 @@ class AssistantCatalog:
 
         if assistant_id not in self._schemas:
             url = await asyncio.to_thread(langgraph_url, self.config)
-            self._schemas[assistant_id] = await get_schemas(url, assistant_id)
+            found = find_assistant(self._listed, assistant_id)  # the server reads schemas by assistant id only
+            self._schemas[assistant_id] = await get_schemas(url, found.assistant_id if found else assistant_id)
         return self._schemas[assistant_id]
 
     def remembered(self) -> RememberedInputs:
@@ -118,19 +130,23 @@ async def check_run_arguments(url: str, assistant_id: str, input: Any = None, co
                               context: Any = None) -> AssistantSchemas:
     """Raise RunArgumentsError when input/config/context do not fit; an unknown assistant's error lists the server's
     assistants. Returns the schemas read."""
-    try:
-        schemas = await get_schemas(url, assistant_id)
-    except AssistantNotFound as exc:
-        raise AssistantNotFound(await unknown_assistant_line(url, assistant_id, str(exc))) from None
+    found = find_assistant(await list_assistants(url), assistant_id)
+    if found is None:  # (an assistant past the first 100 listed is still asked for by its id)
+        try:
+            schemas = await get_schemas(url, assistant_id)
+        except AssistantNotFound:
+            raise AssistantNotFound(await unknown_assistant_line(url, assistant_id)) from None
+    else:
+        schemas = await get_schemas(url, found.assistant_id)
     error = run_arguments_error(schemas, input, config, context)
     if error:
         raise RunArgumentsError(f"{assistant_id}: {error}")
     return schemas
 
 
-async def unknown_assistant_line(url: str, assistant_id: str, said: str | None = None) -> str:
-    """'no assistant or graph 'x' on the server; it has: demo (graph demo), report (graph report)'."""
-    said = said or f"no assistant or graph {assistant_id!r} on the LangGraph server at {url}"
+async def unknown_assistant_line(url: str, assistant_id: str) -> str:
+    """"no such assistant or graph 'x' on the LangGraph server at URL; it serves: demo, report (Report bot)"."""
+    said = f"no such assistant or graph {assistant_id!r} on the LangGraph server at {url}"
     try:
         found = await list_assistants(url)
     except StackError:

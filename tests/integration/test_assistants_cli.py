@@ -1,0 +1,82 @@
+"""`lgconsole assistants` and `lgconsole run --config/--context` on the real stack serving the demo project's two
+graphs (`demo` and `report`): the list as text and JSON, a config the run really gets (the server's recursion limit
+stops a run), and input, config and an assistant the server does not serve refused in one line before anything is
+created."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from stackutil import lgconsole
+
+pytestmark = pytest.mark.integration
+
+
+def _cli(config, *args, **kw):
+    return lgconsole(*args, config=config.state_path / "lgconsole.toml", **kw)
+
+
+def _thread_count(config) -> int:
+    from langgraph_sdk import get_client
+
+    from lgconsole.console.sources.urls import langgraph_url
+
+    async def count() -> int:
+        client = get_client(url=langgraph_url(config))
+        try:
+            return await client.threads.count()
+        finally:
+            await client.aclose()
+
+    return asyncio.run(count())
+
+
+def test_assistants_lists_the_servers_graphs(live_stack):
+    result = _cli(live_stack, "assistants", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(r["graph_id"] for r in rows) == ["demo", "report"]
+    for row in rows:
+        assert row["assistant_id"] and row["name"] == row["graph_id"] and row["version"] == 1 and row["updated_at"]
+    text = _cli(live_stack, "assistants")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0].split() == ["ASSISTANT", "ID", "GRAPH", "NAME", "VERSION", "UPDATED"]
+    assert [line.split()[1] for line in lines[1:]] == ["demo", "report"]
+
+
+def test_run_report_with_input_and_config(live_stack):
+    result = _cli(live_stack, "run", "report", "--input", '{"topic": "p4 config", "delay": 0.01}',
+                  "--config", '{"recursion_limit": 20, "tags": ["p4"]}', "--context", "{}", "--json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    roots = [line["node"] for line in lines if line["event"] == "step" and not line.get("namespace")]
+    assert roots == ["gather", "draft", "publish"], roots
+    assert lines[-1]["status"] == "success"
+
+    # the config reaches the run: with a recursion limit of 2 the three super-steps cannot finish
+    limited = _cli(live_stack, "run", "report", "--input", '{"topic": "p4 limit", "delay": 0.01}',
+                   "--config", '{"recursion_limit": 2}')
+    assert limited.returncode == 1, limited.stdout
+    assert "Recursion" in limited.stdout, limited.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "report", "--input", '{"topic": 3}'], "lgconsole: report: input: 'topic' should be a string, got a number 3"),
+    (["run", "report", "--input", "{}", "--config", '{"recursion": 5}'],
+     "lgconsole: report: config: 'recursion' is not a run config key"),
+    (["run", "report", "--input", "{}", "--config", '{"recursion_limit": '], "--config is not valid JSON"),
+    (["run", "report", "--input", "{}", "--context", "[1]"], "context must be a JSON object, got a list"),
+    (["run", "no-such-graph", "--input", "{}"], "no such assistant or graph 'no-such-graph'"),
+])
+def test_bad_arguments_are_one_line_and_start_nothing(live_stack, args, message):
+    before = _thread_count(live_stack)
+    result = _cli(live_stack, *args)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert _thread_count(live_stack) == before  # refused before a thread was created
+    if "no-such-graph" in args:
+        assert result.stderr.rstrip().endswith("it serves: demo, report"), result.stderr
