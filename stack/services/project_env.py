@@ -161,6 +161,20 @@ def base_python() -> str:
     return getattr(sys, "_base_executable", None) or sys.executable
 
 
+def python_for(wanted: object, project_dir: Path) -> str:
+    """The base interpreter for langgraph.json's `python_version` ("3.12"): lgconsole's own when it matches or is
+    not given, else `python3.12` from PATH."""
+    own = ".".join(map(str, sys.version_info[:2]))
+    if not wanted or str(wanted) == own:
+        return base_python()
+    found = shutil.which(f"python{wanted}")
+    if not found:
+        raise ProjectEnvError(f"langgraph: {project_dir / 'langgraph.json'} asks for python_version {wanted} and no "
+                              f"python{wanted} is on PATH (lgconsole runs {own}); install it, or set [project] python "
+                              "to an interpreter that has the project and the server installed")
+    return found
+
+
 def plan_key(dependencies: list, files: dict[str, str], pins: tuple[str, ...], python_version: str) -> str:
     blob = json.dumps({"format": ENV_FORMAT, "dependencies": dependencies, "files": files, "pins": list(pins),
                        "python": python_version}, sort_keys=True)
@@ -173,7 +187,7 @@ def plan_env(project_dir: Path, pins: tuple[str, ...] | None = None, python: str
     dependencies = data.get("dependencies", ["."])
     sources, hashed, paths = resolve_dependencies(project_dir, dependencies)
     pins = server_pins() if pins is None else tuple(pins)
-    python = python or base_python()
+    python = python or python_for(data.get("python_version"), project_dir)
     python_version = ".".join(map(str, sys.version_info[:3])) if python == base_python() else python
     files = {}
     for path in hashed:
@@ -344,7 +358,7 @@ class EnvBuilder:
             line = raw.rstrip()
             if line.strip():
                 lines = (lines + [line])[-60:]
-                if phase:
+                if phase and not line.startswith("WARNING:"):  # index warnings of the machine's pip config
                     self.progress(phase, line.strip())
         code = self._proc.wait()
         self._proc = None

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import get_client
 
-from lgconsole.console.config import load_config
+from lgconsole.console.config import build_stack_spec, load_config
 from lgconsole.stack.services import project_env, supervisor
-from stackutil import REPO, lgconsole, new_state_dir, processes_mentioning, remove_state_dir, write_config
+from stackutil import (REPO, lgconsole, new_state_dir, processes_mentioning, remove_state_dir, wait_for,
+                       write_config)
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +105,6 @@ def test_changing_the_requirements_rebuilds_the_environment(tmp_path):
             assert f"building environment {after} from langgraph.json" in up.stdout
             assert "installing 1 project requirement(s) + the server packages" in up.stdout
             assert run_graph(config, "sizer", {"size": 2048})[0]["text"] == "2.0 kB"
-        assert before.exists() or True  # the old environment stays for the unchanged project
     finally:
         shutil.rmtree(after, ignore_errors=True)
         Path(f"{after}.lock").unlink(missing_ok=True)
@@ -165,3 +165,27 @@ def test_project_python_that_lacks_the_server_says_what_to_install(tmp_path):
         assert f"[project] python {bare} lacks langgraph-api" in lines[0]
         assert f"add them with: {bare} -m pip install 'langgraph-api==" in lines[0]
         assert_nothing_left(config.state_path)
+
+
+def test_down_during_a_build_stops_the_installer_and_leaves_no_half_made_environment(tmp_path):
+    project = tmp_path / "humanized"
+    shutil.copytree(PROJECTS / "humanized", project)
+    envs = tmp_path / "envs"
+    state_dir = new_state_dir()
+    config_file = write_config(state_dir, project_toml(project, f'env_dir = "{envs}"\n'))
+    config = load_config(config_file, env={})
+    try:
+        supervisor.launch(build_stack_spec(config))
+
+        def installing():
+            status = supervisor.read_state(state_dir).by_name("langgraph")
+            return status is not None and "building environment: installing" in (status.detail or "")
+
+        wait_for(installing, timeout=120, what="the environment build to be installing")
+        down = lgconsole("down", config=config_file)
+        assert down.returncode == 0, down.stderr
+        assert_nothing_left(state_dir, str(envs))
+        assert [p.name for p in envs.iterdir() if not p.name.endswith(".lock")] == []
+    finally:
+        supervisor.shutdown(state_dir)
+        remove_state_dir(state_dir)

@@ -222,3 +222,16 @@ def test_the_stack_screen_row_says_the_environment_is_being_built():
     assert rows[0].state == "starting"
     assert rows[0].version == "building environment: installing 1 project requ…"
     assert rows[1].version == ""  # other starting services keep their column as it was
+
+
+def test_a_python_version_that_is_not_on_the_machine_is_one_line_with_the_fix(tmp_path):
+    root = project(tmp_path, ["."])
+    config = json.loads((root / "langgraph.json").read_text())
+    (root / "langgraph.json").write_text(json.dumps({**config, "python_version": "3.99"}))
+    with pytest.raises(pe.ProjectEnvError) as exc:
+        pe.plan_env(root, pins=PINS)
+    assert "asks for python_version 3.99 and no python3.99 is on PATH" in str(exc.value)
+    assert "[project] python" in str(exc.value)
+    own = ".".join(map(str, __import__("sys").version_info[:2]))
+    (root / "langgraph.json").write_text(json.dumps({**config, "python_version": own}))
+    assert pe.plan_env(root, pins=PINS).python == pe.base_python()
