@@ -233,7 +233,8 @@ def ready_env(plan: EnvPlan, root: Path | None = None) -> ProjectEnv | None:
 
 # --- building ---------------------------------------------------------------------------------------------------
 
-_ERROR = re.compile(r"^\s*(?:ERROR\b|error\b|×|╰─▶|cause:|Because\b)|No matching distribution|Could not find a version")
+_ERROR = re.compile(r"^\s*(?:ERROR\b|error\b|×|╰─▶|cause:|Because\b)"
+                    r"|No matching distribution|Could not find a version")
 _NAME = re.compile(r"(?:for|requirement|found for|satisfies the requirement)\s+([A-Za-z0-9_.\-\[\]]+)")
 
 

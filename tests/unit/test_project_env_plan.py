@@ -137,7 +137,8 @@ def test_an_env_without_its_marker_or_with_another_key_is_not_reused(tmp_path):
 # --- the error lines ----------------------------------------------------------------------------------------------
 
 PIP_MISSING = """Collecting lgconsole-p1-no-such-package-anywhere (from -r x)
-ERROR: Could not find a version that satisfies the requirement lgconsole-p1-no-such-package-anywhere (from versions: none)
+ERROR: Could not find a version that satisfies the requirement lgconsole-p1-no-such-package-anywhere \
+(from versions: none)
 ERROR: No matching distribution found for lgconsole-p1-no-such-package-anywhere""".splitlines()
 UV_MISSING = """  × No solution found when resolving dependencies:
   ╰─▶ Because lgconsole-p1-no-such-package-anywhere was not found in the package registry and you require
