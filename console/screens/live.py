@@ -134,15 +134,19 @@ class LiveScreen(ConsoleScreen):
         yield Input(placeholder="message: enter sends it on this thread (m: type here, esc: leave)", id="chat-box")
 
     def on_mount(self) -> None:  # (ConsoleScreen.on_mount is called by Textual too: handlers run along the MRO)
+        if self.catalog is None:
+            self.catalog = AssistantCatalog(self.app.config)
         self.set_interval(IDLE_REPAINT_SECONDS, self.schedule_paint)
         self.repaint()
 
     @property
     def followed_assistant(self) -> str | None:
         """The assistant of the run shown: the followed run's (an attached run says its own), else the one chosen."""
-        if self.follower is not None and self.follower.assistant:
-            return self.follower.assistant
-        return self.assistant
+        assistant = self.follower.assistant if self.follower is not None and self.follower.assistant else \
+            self.assistant
+        if assistant == self.assistant or self.catalog is None:
+            return assistant  # as the user chose it
+        return self.catalog.graph_of(assistant) or assistant  # an attached run's UUID: its graph id
 
     @property
     def live(self) -> LiveRun:
@@ -299,8 +303,6 @@ class LiveScreen(ConsoleScreen):
                                 config=self.run_config, context=self.run_context)
                 self.schedule_paint()
 
-        if self.catalog is None:
-            self.catalog = AssistantCatalog(self.app.config)
         self.app.push_screen(NewRunScreen(self.catalog, self.followed_assistant), chosen)
 
     def action_leave_message(self) -> None:
@@ -381,6 +383,8 @@ class LiveScreen(ConsoleScreen):
         follower = await self._follower()
         if how == "attach":
             await follower.attach(thread_id)
+            if self.catalog is not None:
+                await self.catalog.assistants()  # the attached run's assistant is a UUID: its graph id for the header
         elif how == "resume":
             # the assistant of the run that waits (an attached run's may not be the one typed last)
             await follower.resume(answer, thread_id=thread_id, assistant=follower.assistant or self.assistant,

@@ -77,6 +77,11 @@ class AssistantCatalog:
             self._schemas[assistant_id] = await get_schemas(url, found.assistant_id if found else assistant_id)
         return self._schemas[assistant_id]
 
+    def graph_of(self, assistant_id: str | None) -> str | None:
+        """The graph id of an assistant listed last (an attached run names its assistant by its UUID)."""
+        found = find_assistant(self._listed, assistant_id) if assistant_id else None
+        return found.graph_id if found is not None else None
+
     def remembered(self) -> RememberedInputs:
         return RememberedInputs(self.config.state_path / REMEMBERED_FILE)
 

@@ -80,3 +80,43 @@ def test_bad_arguments_are_one_line_and_start_nothing(live_stack, args, message)
     assert _thread_count(live_stack) == before  # refused before a thread was created
     if "no-such-graph" in args:
         assert result.stderr.rstrip().endswith("it serves: demo, report"), result.stderr
+
+
+async def test_the_new_run_form_on_the_real_server_runs_report_with_a_config(live_stack):
+    """The form lists the server's graphs, reads `report`'s schema from the server, sends input and config, and
+    offers the same input the next time."""
+    import stat
+
+    from lgconsole.console.app import LgConsoleApp
+    from lgconsole.console.screens.live import LiveScreen
+    from live_timeline import live_header
+    from pilotwait import pilot_wait
+
+    app = LgConsoleApp(live_stack, triage_first=False)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.press("3")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, LiveScreen), timeout=10, what="the Live screen")
+        screen = app.screen
+        await pilot.press("n")
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.schemas is not None,
+                         timeout=20, what="the first graph's schemas from the server")
+        form = app.screen
+        assert form.query_one("#new-run-assistant").value == "demo"  # the first listed, by graph id
+        await pilot.press("down")
+        await pilot_wait(pilot, lambda: form.schemas is not None and form.schemas.graph_id == "report", timeout=20,
+                         what="report's schemas")
+        assert "topic: string" in str(form.query_one("#new-run-keys").render())
+        typed = '{"topic": "from the form", "delay": 0.01}'
+        form.query_one("#new-run-input").text = typed
+        form.query_one("#new-run-config").value = '{"recursion_limit": 20, "tags": ["form"]}'
+        await pilot.press("ctrl+s")
+        await pilot_wait(pilot, lambda: screen.live.status == "success", timeout=60, what="the report run")
+        assert screen.live.state.get("published") and "report" in live_header(screen)
+        remembered = live_stack.state_path / "console-inputs.json"
+        await pilot_wait(pilot, remembered.exists, timeout=10, what="the remembered input")
+        assert stat.S_IMODE(remembered.stat().st_mode) == 0o600
+        await pilot.press("n")
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.schemas is not None
+                         and app.screen.schemas.graph_id == "report", timeout=20, what="the form again, on report")
+        assert app.screen.query_one("#new-run-input").text == typed
+        await pilot.press("escape")

@@ -136,3 +136,18 @@ def test_the_last_input_is_remembered_per_assistant_in_a_private_file(tmp_path):
     assert [p.name for p in store.path.parent.iterdir()] == ["console-inputs.json"]  # no temporary left
     store.path.write_text("not json")
     assert store.get("report") is None  # a damaged file is forgotten, not a crash
+
+
+# --- the header's model -------------------------------------------------------------------------------------------
+
+def test_the_header_names_the_model_the_stack_serves_not_the_demo_graphs(tmp_path):
+    """It said `scripted (no vLLM configured)` on every stack: the demo graph's own fallback, not the stack's."""
+    from lgconsole.console.config import Config
+    from lgconsole.console.sources.stack import model_backend
+
+    config = Config(state_dir=str(tmp_path))
+    assert model_backend(config) == "none"
+    config.vllm.model, config.vllm.served_model_name = "/models/llama-3.1-8b", "llama-3.1-8b"
+    assert model_backend(config) == "vLLM (llama-3.1-8b)"
+    config.vllm.url = "http://user:secret@gpu-box:8000"
+    assert model_backend(config) == "external"  # no URL (it may hold credentials)
