@@ -206,8 +206,9 @@ class RecordedSession:
 
 
 class ScriptedFollower:
-    """Makes a `RunFollower` start recorded sessions instead of runs on a server: each `start` is noted (assistant,
-    input, thread, config, context) and follows the next of `sessions` (RecordedSessions), on the thread asked."""
+    """Makes a `RunFollower` start recorded sessions instead of runs on a server: each `start` or `resume` is noted
+    (assistant, input or answer, thread, config, context) and follows the next of `sessions` (RecordedSessions) on
+    the thread asked; an answer on the thread followed continues its timeline, as the real `resume` does."""
 
     def __init__(self, follower, sessions: list):
         self.follower, self.sessions, self.started = follower, list(sessions), []
@@ -220,7 +221,14 @@ class ScriptedFollower:
             follower.adopt(session)
             return session
 
-        follower.start = start
+        async def resume(value, thread_id=None, assistant=None, **kwargs):
+            self.started.append({"resume": value, "assistant": assistant, "thread_id": thread_id, **kwargs})
+            session = self.sessions.pop(0)
+            session.thread_id = thread_id or follower.thread_id
+            follower.adopt(session, new_run=session.thread_id != follower.thread_id)
+            return session
+
+        follower.start, follower.resume = start, resume
 
 
 # --- the server's assistants ---------------------------------------------------------------------------------------

@@ -44,14 +44,28 @@ def report_run(run_id: str = "report-run", base: float = 2000.0) -> list[RunEven
     return events
 
 
-def chat_run(history: list[dict], user: str, reply: str, run_id: str, base: float = 3000.0) -> list[RunEvent]:
-    """A run of a MessagesState chat graph (START -> reply) on a thread that holds `history`, as the server streams
-    it: the user's message in the first values, the reply's tokens (messages-tuple), its update, the final values."""
+def chat_ask(history: list[dict], user: str, question: str, run_id: str, base: float = 3000.0) -> list[RunEvent]:
+    """A run of the same chat graph whose `reply` node stops at `interrupt({"question": ...})` before answering."""
     said = {"content": user, "type": "human", "id": f"{run_id}-user"}
+    asked = [{"value": {"question": question}, "id": f"{run_id}-i"}]
+    return [RunEvent("metadata", {"run_id": run_id}, (), None, base),
+            RunEvent("values", {"messages": [*history, said]}, (), None, base + 0.01),
+            RunEvent("tasks", {"id": f"{run_id}-t", "name": "reply", "input": {}, "triggers": []}, (), None,
+                     base + 0.02),
+            RunEvent("updates", {"__interrupt__": asked}, (), None, base + 0.03),
+            RunEvent("tasks", {"id": f"{run_id}-t", "name": "reply", "error": None, "result": {},
+                               "interrupts": asked}, (), None, base + 0.04)]
+
+
+def chat_run(history: list[dict], user: str | None, reply: str, run_id: str, base: float = 3000.0) -> list[RunEvent]:
+    """A run of a MessagesState chat graph (START -> reply) on a thread that holds `history`, as the server streams
+    it: the user's message in the first values, the reply's tokens (messages-tuple), its update, the final values.
+    `user` None: the run an answer resumes (no new user message)."""
+    said = [{"content": user, "type": "human", "id": f"{run_id}-user"}] if user is not None else []
     answer = {"content": reply, "type": "ai", "id": f"{run_id}-reply", "tool_calls": []}
     meta = {"langgraph_node": "reply", "langgraph_step": 1}
     events = [RunEvent("metadata", {"run_id": run_id}, (), None, base),
-              RunEvent("values", {"messages": [*history, said]}, (), None, base + 0.01),
+              RunEvent("values", {"messages": [*history, *said]}, (), None, base + 0.01),
               RunEvent("tasks", {"id": f"{run_id}-t", "name": "reply", "input": {}, "triggers": []}, (), None,
                        base + 0.02)]
     for i, word in enumerate(reply.split(" ")):
@@ -60,5 +74,5 @@ def chat_run(history: list[dict], user: str, reply: str, run_id: str, base: floa
     events += [RunEvent("updates", {"reply": {"messages": [answer]}}, (), None, base + 0.2),
                RunEvent("tasks", {"id": f"{run_id}-t", "name": "reply", "result": [], "error": None,
                                   "interrupts": []}, (), None, base + 0.21),
-               RunEvent("values", {"messages": [*history, said, answer]}, (), None, base + 0.22)]
+               RunEvent("values", {"messages": [*history, *said, answer]}, (), None, base + 0.22)]
     return events

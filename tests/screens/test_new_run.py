@@ -13,7 +13,7 @@ from lgconsole.console.config import Config
 from lgconsole.console.screens.live import LiveScreen
 from lgconsole.console.sources.run_follower import RunFollower
 from live_timeline import live_header
-from livefixtures import chat_run
+from livefixtures import chat_ask, chat_run
 from pilotwait import pilot_wait, settled
 
 GRAPHS = ["tickets", "chat", "demo", "report"]  # the server's order; the demo is not first here
@@ -147,3 +147,35 @@ async def test_chat_mode_talks_to_a_message_graph_on_one_thread(tmp_path):
         log = str(screen.query_one("#chat-log").render())
         assert log.index("you: hello there") < log.index("assistant: Hi!") < log.index("you: what is 2+2")
         assert screen.focused is screen.query_one("#chat-box")  # the conversation goes on from the keyboard
+
+
+async def test_chat_mode_answers_an_interrupt_then_goes_on_on_the_same_thread(tmp_path):
+    """A message graph that asks before replying: the message box steps aside for the answer box, the answer resumes
+    the same timeline, then the next message is a run on the same thread again."""
+    app, catalog = _app(tmp_path, ["chat"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_form(pilot, app, catalog)
+        screen.follower = RunFollower(RecordedSession.url, on_change=lambda _live: screen.schedule_paint())
+        asked = chat_ask([], "send the report", "Send it to the whole team?", "chat-ask")
+        said = [e.data for e in asked if e.mode == "values"][-1]["messages"]
+        answered = chat_run(said, None, "Sent to the team.", "chat-answer")
+        done = [e.data for e in answered if e.mode == "values"][-1]["messages"]
+        scripted = ScriptedFollower(screen.follower, [
+            RecordedSession(asked, thread_id="chat-thread", thread_status="interrupted"),
+            RecordedSession(answered), RecordedSession(chat_run(done, "thanks", "You're welcome.", "chat-next"))])
+        await pilot.click("#new-run-message")
+        await pilot.press(*"send the report", "enter")
+        await pilot_wait(pilot, lambda: screen.query_one("#interrupt-panel").display, timeout=10, what="the question")
+        assert not screen.query_one("#chat-box").display  # the answer box has the floor
+        screen.query_one("#interrupt-answer").focus()
+        await pilot.press(*"yes", "enter")
+        await pilot_wait(pilot, lambda: screen.live.status == "success" and screen.live.run_id == "chat-answer",
+                         timeout=10, what="the resumed run")
+        assert scripted.started[1]["resume"] == "yes" and scripted.started[1]["thread_id"] == "chat-thread"
+        await pilot_wait(pilot, lambda: screen.query_one("#chat-box").display
+                         and "Sent to the team." in str(screen.query_one("#chat-log").render()), timeout=5)
+        await pilot.press("m", *"thanks", "enter")
+        await pilot_wait(pilot, lambda: screen.live.run_id == "chat-next" and screen.live.status == "success",
+                         timeout=10, what="the next message's run")
+        assert scripted.started[2]["thread_id"] == "chat-thread"
+        assert scripted.started[2]["input"] == {"messages": [{"role": "user", "content": "thanks"}]}
