@@ -111,10 +111,13 @@ async def oracle_thread(url: str, thread_id: str) -> dict:
     return await get_client(url=url).threads.get(thread_id)
 
 
-async def oracle_state(url: str, thread_id: str, checkpoint_id: str, checkpoint_ns: str = "") -> dict | None:
-    """LangGraph's get_state at one checkpoint (of the root graph or of a subgraph namespace)."""
+async def oracle_state(url: str, thread_id: str, checkpoint_id: str | None, checkpoint_ns: str = "") -> dict | None:
+    """LangGraph's get_state at one checkpoint (of the root graph or of a subgraph namespace); with no id, the
+    thread's state now."""
     client = get_client(url=url)
     try:
+        if checkpoint_id is None:
+            return await client.threads.get_state(thread_id)
         return await client.threads.get_state(
             thread_id, checkpoint={"checkpoint_id": checkpoint_id, "checkpoint_ns": checkpoint_ns})
     except Exception as exc:  # noqa: BLE001 - a checkpoint the server cannot read is reported as missing
