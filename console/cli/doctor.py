@@ -8,6 +8,7 @@ import sys
 from lgconsole.console.config import Config
 
 MARKS = {"critical": "CRIT", "warning": "WARN", "info": "info"}
+TITLE_CHARS, LINE_CHARS = 200, 240  # a finding quotes errors and names from users' graphs: whole in --json only
 
 
 def add_doctor_command(sub) -> None:
@@ -18,6 +19,7 @@ def add_doctor_command(sub) -> None:
 
 def cmd_doctor(config: Config, args, out=sys.stdout) -> int:
     from lgconsole.console.model.triage import exit_code
+    from lgconsole.console.rows.thread_text import cut
     from lgconsole.console.sources.triage import TriageSource
 
     findings = TriageSource(config).findings()
@@ -28,12 +30,12 @@ def cmd_doctor(config: Config, args, out=sys.stdout) -> int:
         return code
     if not [f for f in findings if f.severity != "info"]:
         print("all well: no warnings, nothing critical", file=out)
-    for f in findings:
-        print(f"{MARKS[f.severity]}  {f.title}", file=out)
+    for f in findings:  # one headline per problem; under it what explains it, each a line, cut and escaped
+        print(f"{MARKS[f.severity]}  {cut(f.title, TITLE_CHARS)}", file=out)
         if f.severity != "info" or args.verbose:
-            print(f"      {f.explanation}", file=out)
+            print(f"      {cut(f.explanation, LINE_CHARS)}", file=out)
             for line in f.evidence:
-                print(f"      · {line}", file=out)
+                print(f"      · {cut(line, LINE_CHARS)}", file=out)
             if f.action:
-                print(f"      → {f.action}", file=out)
+                print(f"      → {cut(f.action, LINE_CHARS)}", file=out)
     return code

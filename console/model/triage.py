@@ -83,6 +83,7 @@ class TriageInputs:
     tables: Any = None  # TableStats or None
     redis: Any = None  # RedisMemory or None
     errors: list[str] = field(default_factory=list)  # readers that failed: said, not hidden
+    never_up: str | None = None  # the state dir, when no stack was ever brought up there and no service is external
 
 
 def _state(service) -> str:
@@ -96,6 +97,12 @@ def _size(n: float) -> str:
 
 def rule_services(i: TriageInputs, t: Thresholds) -> list[Finding]:
     out = []
+    if i.never_up:
+        return [Finding("critical", "stack-never-up", "No stack was ever brought up here",
+                        f"Nothing was started with the state dir {i.never_up} and no service URL is configured: "
+                        "there is nothing to check.", (),
+                        "Bring it up: `lgconsole up` (or `lgconsole demo`); or set the services' URLs in "
+                        "lgconsole.toml or POSTGRES_URL, LANGGRAPH_URL, REDIS_URL, VLLM_URL.", Jump("stack"))]
     if not i.supervisor_running and i.services:
         out.append(Finding("critical", "stack-down", "The stack is not running",
                            "No supervisor runs for this state dir: nothing restarts crashed services.",

@@ -36,6 +36,10 @@ class TriageSource:
         config = self.config
         state = supervisor.read_state(config.state_path)
         inputs = TriageInputs(now=utcnow(), supervisor_running=state.supervisor_alive, services=state.services)
+        if not state.services and not config.paths.spec_file.exists() and not any(
+                getattr(config, name).url for name in ("postgres", "langgraph", "redis", "vllm")):
+            inputs.never_up = str(config.state_path)
+            return inputs
         healthy = {s.name for s in state.services if s.state == ServiceState.HEALTHY or not s.managed}
         pg_url = self._url("postgres", inputs)
         if pg_url and ("postgres" in healthy or not state.services):
@@ -43,12 +47,9 @@ class TriageSource:
                 with CheckpointReader(pg_url) as reader:
                     inputs.errored_threads = reader.list_threads(limit=THREAD_LIMIT, status="errored")
                     inputs.waiting_threads = reader.list_threads(limit=THREAD_LIMIT, status="waiting")
-            except StackError as exc:
-                inputs.errors.append(f"threads: {exc}")
-            try:
                 inputs.tables = checkpoint_table_stats(pg_url, data_dir=self._postgres_data_dir())
-            except StackError as exc:
-                inputs.errors.append(str(exc))
+            except StackError as exc:  # one problem, one finding: the tables are not read past a failed thread read
+                inputs.errors.append(f"Postgres: {exc}" if "Postgres" not in str(exc) else str(exc))
         lg_url = self._url("langgraph", inputs)
         if lg_url and ("langgraph" in healthy or not state.services):
             try:
@@ -79,7 +80,7 @@ class TriageSource:
         out = []
         for a, b in zip(first, second):
             if b.error:
-                inputs.errors.append(f"vLLM at {b.url}: {b.error}")
+                inputs.errors.append(f"vLLM {b.error}" if b.error.startswith(b.url) else f"vLLM at {b.url}: {b.error}")
                 out.append(VllmObservation(b.url, error=b.error))
                 continue
             detector = StarvationDetector(max_num_seqs=self.config.vllm.max_num_seqs)

@@ -37,6 +37,8 @@ def test_service_down_restart_loop_and_stack_down():
     assert "service-degraded" in _codes(findings) and exit_code(findings) == 2
     down = evaluate(TriageInputs(now=NOW, supervisor_running=False, services=services))
     assert _codes(down) == ["stack-down"]
+    never = evaluate(TriageInputs(now=NOW, supervisor_running=False, never_up="/srv/lgc"))
+    assert _codes(never) == ["stack-never-up"] and exit_code(never) == 2 and "/srv/lgc" in never[0].explanation
 
 
 def test_errored_threads_are_grouped_by_error_and_node():
