@@ -221,7 +221,8 @@ def test_a_broken_graph_project_fails_up_with_the_reason(tmp_path):
         result = lgconsole("up", config=config_file)
         assert result.returncode == 1
         assert "langgraph" in result.stdout and "missing_dep" in result.stdout
-        assert "retries with backoff" in result.stderr
+        assert "graph 'agent' failed to load: ImportError: no module named missing_dep" in result.stderr
+        assert "the stack is stopped (nothing left running)" in result.stderr  # the project is at fault: no retries
     finally:
         lgconsole("down", config=config_file)
         left = processes_mentioning(str(state_dir))
