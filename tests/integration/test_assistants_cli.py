@@ -65,7 +65,8 @@ def test_run_report_with_input_and_config(live_stack):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["run", "report", "--input", '{"topic": 3}'], "lgconsole: report: input: 'topic' should be a string, got a number 3"),
+    (["run", "report", "--input", '{"topic": 3}'],
+     "lgconsole: report: input: 'topic' should be a string, got a number 3"),
     (["run", "report", "--input", "{}", "--config", '{"recursion": 5}'],
      "lgconsole: report: config: 'recursion' is not a run config key"),
     (["run", "report", "--input", "{}", "--config", '{"recursion_limit": '], "--config is not valid JSON"),
