@@ -25,8 +25,11 @@ def thread_detail(summary: Any, limit: int = SUMMARY_DETAIL_CHARS) -> str:
     if summary.status.value == "errored":
         return cut(mask_text(f"{summary.status_node or '?'}: {summary.error or ''}"), limit)
     if summary.status.value == "waiting":
-        question = question_text(mask_secrets(summary.interrupts))
+        question = question_text(mask_secrets(summary.interrupts)) if summary.interrupts else \
+            "paused before it (a static breakpoint or a stopped step: resumes with no input)"
         return cut(f"{summary.status_node or '?'}: {question}", limit)
+    if summary.status.value == "unknown":
+        return cut(f"{summary.status_node or '?'}: due, just saved (a step starting, or paused)", limit)
     return ""
 
 

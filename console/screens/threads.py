@@ -51,6 +51,7 @@ MIN_REFRESH_SECONDS = 2.0  # the thread list is one GROUP BY over the checkpoint
 class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("u", "status('running')", "Running", show=False),
         Binding("e", "status('errored')", "Errored", show=False),
         Binding("w", "status('waiting')", "Waiting", show=False),
         Binding("i", "status('idle')", "Idle", show=False),

@@ -29,6 +29,7 @@ from lgconsole.stack.checkpoints.states import build_state, raw_values
 from lgconsole.stack.checkpoints.thread_sql import (
     RUN_METADATA_JOIN,
     SORT_KEYS,
+    due_nodes_sql,
     status_params,
     thread_filters,
     threads_sql,
@@ -49,9 +50,9 @@ from lgconsole.stack.checkpoints.writes import (
     writers_of,
 )
 
-# Whether checkpoint `{c}` is the newest of its namespace: what get_state reads when given no checkpoint id.
-LATEST = """{c}.checkpoint_id = (SELECT max(m.checkpoint_id) FROM checkpoints m
-                              WHERE m.thread_id = %(thread)s AND m.checkpoint_ns = {c}.checkpoint_ns)"""
+# Whether checkpoint `{c}` is the thread's newest root checkpoint: what get_state reads when given no checkpoint id.
+LATEST = """{c}.checkpoint_ns = '' AND {c}.checkpoint_id = (SELECT max(m.checkpoint_id) FROM checkpoints m
+                              WHERE m.thread_id = %(thread)s AND m.checkpoint_ns = '')"""
 # `len(MIGRATIONS) - 1` of langgraph-checkpoint-postgres 3.2.0 (the last migration adds checkpoint_writes.task_path).
 KNOWN_SCHEMA_VERSION = 9
 MIN_SCHEMA_VERSION = 9  # every query here reads checkpoint_writes.task_path
@@ -150,8 +151,11 @@ class CheckpointReader:
         sql = f"""
             WITH page AS ({page})
             SELECT page.thread_id, n, last_id, head_id, parent_id, grandparent_id,
-                   coalesce(r.metadata, '{{}}'::jsonb) || coalesce(head_metadata, '{{}}'::jsonb), status, due_nodes
+                   coalesce(r.metadata, '{{}}'::jsonb) || coalesce(head_metadata, '{{}}'::jsonb), status,
+                   CASE WHEN status IN ('running', 'waiting', 'unknown') THEN {due_nodes_sql("hh")} END
             FROM page {RUN_METADATA_JOIN.format(thread="page.thread_id")}
+            LEFT JOIN checkpoints hh ON hh.thread_id = page.thread_id AND hh.checkpoint_ns = ''
+                AND hh.checkpoint_id = page.head_id
             ORDER BY {order}"""
         with self._transaction() as conn:
             rows = conn.execute(sql, params).fetchall()

@@ -14,15 +14,33 @@ SORT_KEYS = {
     "status": "status",
 }
 
-# A thread's status from the server's busy threads, its head's pending writes (`s`) and the nodes due at its head
-# (`d`). Nodes due and no error or interrupt: a step in flight, or paused (a static breakpoint, a stopped run). A
-# step half-saved (some tasks' writes) in the last `running_s` seconds is running; a server that answers and runs
-# nothing there, or a head older than that with no writes, means paused; else it cannot be told.
-STATUS_SQL = """CASE WHEN agg.thread_id = ANY(%(busy)s::text[]) THEN 'running'
+def due_nodes_sql(head: str) -> str:
+    """The nodes due at checkpoint `head`: a `branch:to:NODE` channel holding a value at a version NODE has not
+    seen (as writes.next_nodes reads them). Reads the checkpoint's JSON: only where the status needs it."""
+    return f"""array(SELECT substr(v.key, 11) FROM jsonb_each_text({head}.checkpoint -> 'channel_versions') v
+                     WHERE v.key LIKE 'branch:to:%%' AND {head}.checkpoint -> 'channel_values' ? v.key
+                       AND v.value > coalesce({head}.checkpoint -> 'versions_seen' -> substr(v.key, 11) ->> v.key, '')
+                     ORDER BY v.key)"""
+
+
+# Sends waiting at the head in `__pregel_tasks` (a blob holding more than an empty list).
+SENDS_DUE_SQL = f"""EXISTS (SELECT 1 FROM checkpoint_blobs b
+                           WHERE b.thread_id = agg.thread_id AND b.checkpoint_ns = '' AND b.channel = '{TASKS}'
+                             AND b.version = h.checkpoint -> 'channel_versions' ->> '{TASKS}'
+                             AND b.type <> 'empty' AND octet_length(b.blob) > 1)"""
+RECENT_SQL = "coalesce((h.checkpoint ->> 'ts')::timestamptz > now() - make_interval(secs => %(running_s)s), false)"
+
+# A thread's status from the server's busy threads, its head's pending writes (`s`) and the nodes due at its head.
+# Nodes due and no error or interrupt: a step in flight, or paused (a static breakpoint, a stopped run). A step
+# half-saved (some tasks' writes) in the last `running_s` seconds is running; a server that answers and runs nothing
+# there, or a head older than that with no writes, means paused; else it cannot be told. The branches are tried in
+# order, so the head's JSON is read only for threads neither busy, errored nor waiting on an interrupt.
+STATUS_SQL = f"""CASE WHEN agg.thread_id = ANY(%(busy)s::text[]) THEN 'running'
                      WHEN s.errored THEN 'errored' WHEN s.waiting THEN 'waiting'
-                     WHEN NOT d.due THEN 'idle'
-                     WHEN s.task_writes AND d.recent THEN 'running'
-                     WHEN %(server_up)s OR NOT d.recent AND NOT s.task_writes THEN 'waiting'
+                     WHEN h.checkpoint IS NULL
+                          OR cardinality({due_nodes_sql("h")}) = 0 AND NOT {SENDS_DUE_SQL} THEN 'idle'
+                     WHEN s.task_writes AND {RECENT_SQL} THEN 'running'
+                     WHEN %(server_up)s OR NOT s.task_writes AND NOT {RECENT_SQL} THEN 'waiting'
                      ELSE 'unknown' END"""
 HEAD_WRITES_JOIN = f"""LEFT JOIN LATERAL (
                 SELECT coalesce(bool_or(w.channel = '{ERROR}'), false) AS errored,
@@ -32,22 +50,6 @@ HEAD_WRITES_JOIN = f"""LEFT JOIN LATERAL (
                                 false) AS task_writes
                 FROM checkpoint_writes w
                 WHERE w.thread_id = agg.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = agg.head_id) s ON true"""
-# Nodes due at the head: a `branch:to:NODE` channel holding a value at a version NODE has not seen, or Sends waiting
-# in `__pregel_tasks` (as writes.next_nodes reads them); `recent`: the head was saved in the last `running_s` seconds.
-HEAD_DUE_JOIN = f"""LEFT JOIN LATERAL (
-                SELECT due.nodes AS due_nodes,
-                       cardinality(due.nodes) > 0 OR EXISTS (
-                           SELECT 1 FROM checkpoint_blobs b
-                           WHERE b.thread_id = agg.thread_id AND b.checkpoint_ns = '' AND b.channel = '{TASKS}'
-                             AND b.version = h.checkpoint -> 'channel_versions' ->> '{TASKS}'
-                             AND b.type <> 'empty' AND octet_length(b.blob) > 1) AS due,  -- not an empty list
-                       coalesce((h.checkpoint ->> 'ts')::timestamptz > now() - make_interval(secs => %(running_s)s),
-                                false) AS recent
-                FROM (SELECT array(SELECT substr(v.key, 11) FROM jsonb_each_text(h.checkpoint -> 'channel_versions') v
-                                   WHERE v.key LIKE 'branch:to:%%' AND h.checkpoint -> 'channel_values' ? v.key
-                                     AND v.value > coalesce(h.checkpoint -> 'versions_seen' -> substr(v.key, 11)
-                                                            ->> v.key, '')
-                                   ORDER BY v.key) AS nodes) due) d ON true"""
 
 # The metadata of the thread's latest checkpoint written by a run: it carries the thread's metadata, which a
 # checkpoint made by update_state (a fork) does not.
@@ -100,13 +102,12 @@ def threads_sql(where_inner: str, meta_join: str, where_outer: str, agg_tail: st
         )
         SELECT agg.thread_id, agg.n, agg.last_id, agg.head_id, h.metadata AS head_metadata,
                h.parent_checkpoint_id AS parent_id, p.parent_checkpoint_id AS grandparent_id,
-               (h.metadata ->> 'step')::int AS step, {STATUS_SQL} AS status, d.due_nodes
+               (h.metadata ->> 'step')::int AS step, {STATUS_SQL} AS status
         FROM agg
         LEFT JOIN checkpoints h ON h.thread_id = agg.thread_id AND h.checkpoint_ns = ''
             AND h.checkpoint_id = agg.head_id
         LEFT JOIN checkpoints p ON p.thread_id = agg.thread_id AND p.checkpoint_ns = ''
             AND p.checkpoint_id = h.parent_checkpoint_id
         {HEAD_WRITES_JOIN}
-        {HEAD_DUE_JOIN}
         {meta_join}
         {where_outer}"""
