@@ -195,6 +195,8 @@ def cmd_status(config: Config, args) -> int:
             uptime = format_duration(s["uptime_s"]) if s["uptime_s"] is not None else "-"
             print(f"{s['name']:<10} {s['state']:<9} {s['pid'] or '-':>7} {s['port'] or '-':>6} {uptime:>8} "
                   f"{s['restarts']:>8}  {s['version'] or ''} {s['url'] or ''}")
+            if s["state"] == "starting" and (s["detail"] or "").startswith(BuildProgress.PREFIX):
+                print(f"{'':<10} {s['detail']}")
             if s["last_error"] and s["state"] != "healthy":
                 print(f"{'':<10} last error: {s['last_error']}")
     if not data["supervisor"]["running"]:
