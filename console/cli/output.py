@@ -47,8 +47,9 @@ def quiet_when_reader_goes(command: Callable[[], int]) -> int:
     is raised as it is."""
     try:
         code = command()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: started with the descriptor closed (`>&-`), print() writes nowhere
+                stream.flush()
         return code
     except BrokenPipeError:
         gone = [s for s in (sys.stdout, sys.stderr) if reader_gone(s)]

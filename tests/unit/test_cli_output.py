@@ -86,6 +86,12 @@ def test_the_exit_code_of_a_command_that_printed_everything_is_kept(pipe, monkey
     assert quiet_when_reader_goes(lambda: print("ok") or 2) == 2
 
 
+def test_started_with_stdout_closed_the_command_still_runs(monkeypatch):
+    """`lgconsole gpu >&-`: Python starts with sys.stdout None, print() writes nowhere; the guard must not trip."""
+    monkeypatch.setattr(sys, "stdout", None)
+    assert quiet_when_reader_goes(lambda: print("nowhere") or 3) == 3
+
+
 def test_a_broken_pipe_that_is_not_stdout_is_raised(pipe, monkeypatch):
     """A socket to a service breaking is an error to show, not a reader that went away."""
     stream, _ = pipe
