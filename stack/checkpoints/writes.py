@@ -120,7 +120,8 @@ def writers_by_versions_seen(child: dict | None, parent: dict | None) -> list[st
 
 
 def next_nodes(checkpoint: dict, values: dict[str, Any]) -> list[str]:
-    """Nodes due at the next step: a `branch:to:NODE` channel with a version the node has not seen, plus pending Sends.
+    """Nodes due at the next step: a `branch:to:NODE` channel with a version the node has not seen, a multi-source
+    edge's join once every source wrote, plus pending Sends.
     (Static breakpoints leave no `__interrupt__` write: this is how the tables tell what waits.)"""
     versions = checkpoint.get("channel_versions") or {}
     seen = checkpoint.get("versions_seen") or {}
@@ -133,6 +134,12 @@ def next_nodes(checkpoint: dict, values: dict[str, Any]) -> list[str]:
         if channel.startswith("branch:to:") and channel in values:
             node = channel[len("branch:to:"):]
             if str(version) > str((seen.get(node) or {}).get(channel, "")):
+                nodes.append(node)
+    for channel, version in versions.items():  # a multi-source edge `join:A+B:NODE`: due once A and B all wrote
+        if channel.startswith("join:") and channel.count(":") >= 2 and isinstance(values.get(channel), (list, set)):
+            sources, node = channel[len("join:"):].rsplit(":", 1)
+            if set(values[channel]) == set(sources.split("+")) and \
+                    str(version) > str((seen.get(node) or {}).get(channel, "")) and node not in nodes:
                 nodes.append(node)
     tasks = values.get(TASKS)
     if isinstance(tasks, list) and str(versions.get(TASKS, "")) > "":

@@ -208,6 +208,10 @@ def test_a_thread_in_flight_is_running_from_postgres_and_from_the_server(saver_d
         worker.join(60)
     with CheckpointReader(url) as reader:
         assert summary_of(reader, tid).status == ThreadStatus.IDLE
+        # the step waiting on the multi-source join (fetch + enrich -> answer) has `answer` next, as LangGraph says
+        for snap in graph.get_state_history(cfg(tid)):
+            at = reader.state_at(tid, snap.config["configurable"]["checkpoint_id"])
+            assert sorted(at.next) == sorted(snap.next), snap.metadata["step"]
         # a thread the server runs a new run on (pending included) is running whatever the tables say
         assert summary_of(reader, tid, server=ServerView(busy=frozenset({tid}))).status == ThreadStatus.RUNNING
         assert [s.thread_id for s in reader.list_threads(status="running", server=ServerView(
