@@ -14,7 +14,7 @@ from lgconsole.console.model.interrupts import interrupt_value, payload_json
 from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
 from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
-from lgconsole.console.sources.run_follower import RunFollower
+from lgconsole.console.sources.run_follower import RunFollower, saved_steps_url
 from lgconsole.console.sources.urls import langgraph_url
 
 
@@ -142,6 +142,7 @@ async def follow(follower: RunFollower, printer: StepPrinter) -> LiveRun:
         printer.flush(follower.live)
 
     follower.on_event = on_event
+    follower.on_change = lambda live: printer.flush(live)  # steps folded from saved checkpoints come without events
     outcome = await follower.follow()
     live = follower.live
     printer.flush(live, final=True)
@@ -199,7 +200,7 @@ def cmd_watch(config: Config, args) -> int:
             if not args.json:
                 print(f"waiting for a run on thread {args.thread} (ctrl+c to stop)…")
 
-        follower = RunFollower(url)
+        follower = RunFollower(url, postgres_url=saved_steps_url(config))
         session = await follower.attach(args.thread, wait=True, waiting=waiting)
         if not args.json:
             print(f"attached to run {session.run_id} on thread {session.thread_id}")

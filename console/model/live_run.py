@@ -193,7 +193,7 @@ class LiveRun:
             step.started = event.received
             return
         step = self._by_task.get(task_id) or self._new_step(data.get("name", "?"), event.namespace, task_id)
-        step.ended = event.received
+        step.ended, step.closed_by = event.received, None  # (an end after all: it was not closed by its parent)
         if data.get("interrupts"):
             step.status, step.interrupts = StepStatus.INTERRUPTED, list(data["interrupts"])
         elif data.get("error"):

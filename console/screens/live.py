@@ -32,7 +32,7 @@ from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.rows.live import step_items
 from lgconsole.console.sources.assistants import AssistantCatalog
-from lgconsole.console.sources.run_follower import RunFollower
+from lgconsole.console.sources.run_follower import RunFollower, saved_steps_url
 from lgconsole.console.sources.urls import langgraph_url
 from lgconsole.console.screens.base import ConsoleScreen
 from lgconsole.console.screens.new_run import AttachScreen, NewRunScreen
@@ -372,7 +372,9 @@ class LiveScreen(ConsoleScreen):
     async def _follower(self) -> RunFollower:
         if self.follower is None:
             url = await asyncio.to_thread(langgraph_url, self.app.config)
-            self.follower = RunFollower(url, on_change=lambda _live: self.schedule_paint(), live=self._shown)
+            saved = await asyncio.to_thread(saved_steps_url, self.app.config)  # runs started elsewhere: their steps
+            self.follower = RunFollower(url, on_change=lambda _live: self.schedule_paint(), live=self._shown,
+                                        postgres_url=saved)
         return self.follower
 
     @work(exclusive=True, group="live-stream", name="run", exit_on_error=False)

@@ -6,15 +6,72 @@ and says how the run ended once (`end_status`). Used by the Live screen, `lgcons
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 from lgconsole.stack.server.runs import RunError, RunEvent, RunOutcome, RunSession
 
+from lgconsole.console.model.checkpoint_steps import CheckpointFold, SavedCheckpoint, SavedWrite
 from lgconsole.console.model.live_run import LiveRun
 from lgconsole.console.model.status import RunStatus, end_status
 
 ATTACH_POLL_S = 0.5
+SAVED_POLL_S = 0.3
+# what a stream must carry for node steps from the stream itself (lgconsole's own runs); else: saved checkpoints
+STEP_MODES = {"updates", "tasks"}
+
+
+class SavedSteps:
+    """One run's checkpoints and writes as the checkpointer saved them in Postgres (stack/checkpoints), read again
+    on each `read()`: the checkpoints of the run (metadata run_id) and their parents, each with its state and
+    pending writes; a checkpoint with a child is read once, the newest ones again (their writes still grow)."""
+
+    def __init__(self, postgres_url: str, thread_id: str, run_id: str):
+        from lgconsole.stack.checkpoints.reader import CheckpointReader
+
+        self.thread_id, self.run_id = thread_id, run_id
+        self.reader = CheckpointReader(postgres_url)
+        self._done: dict[tuple[str, str], SavedCheckpoint] = {}
+
+    def read(self) -> list[SavedCheckpoint]:
+        history = self.reader.history(self.thread_id)
+        ours = {(n.checkpoint_ns, n.checkpoint_id) for n in history if (n.metadata or {}).get("run_id") == self.run_id}
+        ours |= {(n.checkpoint_ns, n.parent_checkpoint_id) for n in history
+                 if (n.checkpoint_ns, n.checkpoint_id) in ours and n.parent_checkpoint_id}
+        has_child = {(n.checkpoint_ns, n.parent_checkpoint_id) for n in history}
+        found = []
+        for n in history:
+            key = (n.checkpoint_ns, n.checkpoint_id)
+            if key not in ours:
+                continue
+            saved = self._done.get(key)
+            if saved is None:
+                state = self.reader.state_at(self.thread_id, n.checkpoint_id, n.checkpoint_ns)
+                saved = SavedCheckpoint(
+                    tuple(n.checkpoint_ns.split("|")) if n.checkpoint_ns else (), n.checkpoint_id,
+                    n.parent_checkpoint_id, n.step, n.source, n.created_at.timestamp() if n.created_at else 0.0,
+                    list(n.writers), dict(state.values),
+                    [SavedWrite(w.task_id, w.node, w.channel, w.value) for w in state.pending_writes])
+                if key in has_child:
+                    self._done[key] = saved
+            found.append(saved)
+        return found
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def saved_steps_url(config) -> str | None:
+    """Where the stack's checkpoints are read for runs started elsewhere; None when no Postgres is known."""
+    from lgconsole.stack.errors import StackError
+
+    from lgconsole.console.sources.urls import postgres_url
+
+    try:
+        return postgres_url(config)
+    except StackError:
+        return None
 
 
 class RunFollower:
@@ -27,8 +84,10 @@ class RunFollower:
     `on_change(live)` after anything changed (each event, the start, the end)."""
 
     def __init__(self, url: str, *, on_event: Callable[[RunEvent], None] | None = None,
-                 on_change: Callable[[LiveRun], None] | None = None, live: LiveRun | None = None):
+                 on_change: Callable[[LiveRun], None] | None = None, live: LiveRun | None = None,
+                 postgres_url: str | None = None):
         self.url = url
+        self.postgres_url = postgres_url  # where the run's saved checkpoints are read (runs started elsewhere)
         self.on_event = on_event
         self.on_change = on_change
         self.live = live or LiveRun()
@@ -131,13 +190,20 @@ class RunFollower:
         live.status = RunStatus.RUNNING
         live.version += 1
         self._changed()
+        saved = self._saved_steps(session)
+        poller = asyncio.create_task(self._poll_saved(saved)) if saved is not None else None
         try:
             async for event in session.events():
+                if saved is not None and event.mode in ("updates", "values", "tasks"):
+                    continue  # the steps come from the saved checkpoints: whole, named, from the run's start
                 live.feed(event)
                 if self.on_event is not None:
                     self.on_event(event)
                 self._changed()
             outcome = await session.outcome()
+            if saved is not None:
+                poller.cancel()
+                await self._fold_saved(saved, final=True)  # what landed since the last read
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -145,6 +211,10 @@ class RunFollower:
             self._changed()
             raise
         finally:
+            if poller is not None:
+                poller.cancel()
+            if saved is not None:
+                await asyncio.to_thread(saved[0].close)
             await session.close()
         live.finish(end_status(outcome.status, outcome.thread_status), outcome.error, outcome.interrupts)
         live.outcome = self.outcome = outcome
@@ -187,6 +257,32 @@ class RunFollower:
         if self.session is None:
             raise RunError("no run to cancel")
         await self.session.cancel(rollback=rollback)
+
+    # --- a run started elsewhere: its steps from the saved checkpoints ------------------------------------------
+    def _saved_steps(self, session: RunSession) -> tuple[SavedSteps, CheckpointFold] | None:
+        """Saved checkpoints replace the stream's steps when the stream cannot give them all: its client chose modes
+        without updates and tasks, or it cannot replay what came before the attach."""
+        modes = set(getattr(session, "stream_modes", None) or [])
+        whole = STEP_MODES <= {m.split("-")[0] for m in modes} and session.last_event_id == "0"
+        if self.postgres_url is None or whole or not getattr(session, "attached", False):
+            return None
+        return SavedSteps(self.postgres_url, session.thread_id, session.run_id), CheckpointFold(self.live)
+
+    async def _fold_saved(self, saved: tuple[SavedSteps, CheckpointFold], final: bool = False) -> None:
+        steps, fold = saved
+        checkpoints = await asyncio.to_thread(steps.read)
+        if fold.update(checkpoints, time.time(), final=final):
+            self._changed()
+
+    async def _poll_saved(self, saved: tuple[SavedSteps, CheckpointFold]) -> None:
+        while True:
+            try:
+                await self._fold_saved(saved)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database went away: say it once a while, keep the stream going
+                self.live.notes.append(f"saved checkpoints not readable: {exc}")
+            await asyncio.sleep(SAVED_POLL_S)
 
     # --- inside ------------------------------------------------------------------------------------------------
     def _begin(self, new_run: bool) -> None:

@@ -167,6 +167,8 @@ class RunSession:
         self.last_event_id: str | None = "0" if replay else None
         self.reconnects = 0
         self.assistant_id: str | None = None  # the assistant the run runs, when known (attach reads it)
+        self.attached = False  # joined a run started by anyone (attach), not started here
+        self.stream_modes: list[str] = list(STREAM_MODES)  # what the run's stream carries
         self.lost = False  # the server forgot the run (restarted): see outcome()
         self._rolled_back = False
         self._client = _client(url)
@@ -224,6 +226,9 @@ class RunSession:
         resumable = bool((run.get("kwargs") or {}).get("resumable") or (run.get("kwargs") or {}).get("stream_resumable"))
         session = cls(url, thread_id, run_id, replay=resumable)
         session.assistant_id = run.get("assistant_id")
+        session.attached = True
+        modes = (run.get("kwargs") or {}).get("stream_mode") or ["values"]
+        session.stream_modes = [modes] if isinstance(modes, str) else list(modes)
         return session
 
     # --- streaming ---------------------------------------------------------------------------------------

@@ -87,13 +87,18 @@ def test_watch_attaches_to_a_run_started_elsewhere(live_stack):
     assert lines[-1]["event"] == "end"
 
 
-def test_watch_a_values_only_run_shows_super_steps(live_stack):
-    """The API's default stream mode is `values` only: the watcher still shows each super-step's exact diff."""
+def test_watch_a_values_only_run_shows_named_steps(live_stack):
+    """The API's default stream mode is `values` only: the watcher reads the run's saved checkpoints and shows each
+    node step by name with its own diff, the review subgraph's steps nested."""
     lines = _watch_while_another_client_runs(live_stack, input={"task": "values only", "delay": 0.5})
     steps = [line for line in lines if line["event"] == "step"]
-    assert steps and all(s["node"] == "(super-step)" for s in steps)
-    touched = {c["path"].split(".")[0] for s in steps for c in s["diff"]["changes"]}
-    assert {"results", "summary"} <= touched
+    assert not any(s["node"] == "(super-step)" for s in steps)
+    assert {s["node"] for s in steps if not s["namespace"]} >= {"supervisor", "coder", "researcher", "join", "review"}
+    assert {s["node"] for s in steps if s["namespace"]} >= {"critique", "score"}
+    coder = next(s for s in steps if s["node"] == "coder")
+    assert any(c["path"].startswith("results") and "coder" in str(c["new"]) for c in coder["diff"]["changes"]), coder
+    assert coder["duration_s"] > 0
+    assert lines[-1]["steps"] == len(steps)
 
 
 def test_server_killed_mid_run_is_a_clear_message(live_stack):

@@ -205,3 +205,66 @@ def test_all_steps_walks_every_depth_parents_first():
     live.feed(RunEvent("tasks", {"id": "b", "name": "mid", "input": {}}, ("outer:a",)))
     live.feed(RunEvent("tasks", {"id": "c", "name": "inner", "input": {}}, ("outer:a", "mid:b")))
     assert [s.node for s in live.all_steps()] == ["outer", "mid", "inner"]
+
+
+# --- a run started by a plain langgraph-sdk client (values only): its steps from the saved checkpoints --------------
+
+def _saved(name: str) -> tuple[list, list]:
+    import json
+
+    from lgconsole.console.model.checkpoint_steps import SavedCheckpoint, SavedWrite
+    from livefixtures import FIXTURES
+
+    raw = json.loads((FIXTURES / f"{name}.json").read_text())
+    return [SavedCheckpoint(**{**c, "namespace": tuple(c["namespace"]),
+                               "writes": [SavedWrite(**w) for w in c["writes"]]}) for c in raw["checkpoints"]], \
+        raw["history"]
+
+
+def _named(live: LiveRun) -> list[tuple[str, str]]:
+    return [("/".join(n.split(":")[0] for n in s.namespace), s.node) for s in live.all_steps()]
+
+
+def test_saved_checkpoints_give_named_nested_steps_in_order_with_real_durations():
+    from lgconsole.console.model.checkpoint_steps import CheckpointFold
+
+    checkpoints, history = _saved("team_saved")
+    live = LiveRun()
+    CheckpointFold(live).update(checkpoints, now=max(c.created for c in checkpoints))
+    assert _named(live) == [("", "supervisor"), ("supervisor", "model"), ("", "researcher"),
+                            ("researcher", "model"), ("researcher", "tools"), ("researcher", "model")]
+    assert [s.superstep for s in live.steps] == [1, 2]
+    tools = live.steps[1].children[1]
+    assert 0.4 < tools.duration < 2.0  # the tool sleeps 3 x 0.15 s
+    assert all(s.status == "done" for s in live.all_steps())
+    assert live.state == history[0]["values"]  # LangGraph's own get_history, the oracle
+    # the researcher's writes hold the whole conversation: its diff shows only what it added
+    assert [line.split(":")[1].strip() for line in live.steps[1].diff.lines()] == ["appended ai"] + \
+        ["appended tool (slow_search)", "appended ai"]
+
+
+def test_saved_checkpoints_fold_once_whatever_the_reads():
+    from lgconsole.console.model.checkpoint_steps import CheckpointFold
+
+    checkpoints, _ = _saved("team_saved")
+    live = LiveRun()
+    fold = CheckpointFold(live)
+    end = max(c.created for c in checkpoints)
+    for upto in range(1, len(checkpoints) + 1):  # as they land, one read per checkpoint
+        fold.update(checkpoints[:upto], now=checkpoints[upto - 1].created)
+    fold.update(checkpoints, now=end + 5, final=True)
+    assert len(_named(live)) == 6 and [s.node for s in live.steps] == ["supervisor", "researcher"]
+    assert all(s.duration is not None and s.duration < 2.0 for s in live.all_steps())
+
+
+def test_saved_checkpoints_of_an_errored_run_name_the_failed_tool():
+    from lgconsole.console.model.checkpoint_steps import CheckpointFold
+
+    checkpoints, _ = _saved("team_saved_error")
+    live = LiveRun()
+    CheckpointFold(live).update(checkpoints, now=max(c.created for c in checkpoints))
+    live.finish("error")
+    failed = [(n, s.error) for n, s in zip(_named(live), live.all_steps()) if s.status == "error"]
+    assert failed == [(("", "researcher"), "RuntimeError: search backend refused the query"),
+                      (("researcher", "tools"), "RuntimeError: search backend refused the query")]
+    assert not [s for s in live.all_steps() if s.status in ("cancelled", "running") or s.closed_by]
