@@ -91,3 +91,40 @@ def test_watch_text_names_the_steps_before_the_attach(team_stack):
     tools = next(line for line in out.splitlines() if line.startswith("[  2] researcher/tools "))
     assert "[  1] supervisor " in out and tools.split()[-1].endswith("s") and float(tools.split()[-1][:-1]) > 7
     assert "(super-step)" not in out and "6 node steps" in out
+
+
+async def test_the_console_attaches_nested_and_in_order_with_the_steps_before(team_stack):
+    """The Live screen's attach (a) to a values-only run started by a plain client, after its first super-step."""
+    from langgraph_sdk import get_client
+
+    from lgconsole.console.app import LgConsoleApp
+    from lgconsole.console.screens.live import LiveScreen
+    from lgconsole.console.sources.urls import langgraph_url
+    from live_timeline import nested_under, root_names, tree_rows
+    from pilotwait import pilot_wait
+
+    client = get_client(url=langgraph_url(team_stack))
+    thread = (await client.threads.create())["thread_id"]
+    await client.runs.create(thread, "team", input={"messages": [{"role": "user", "content": "find owls slowly"}]})
+    app = LgConsoleApp(team_stack, triage_first=False)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot_wait(pilot, lambda: True, timeout=1)
+        for _ in range(100):  # the supervisor's super-step is over: its steps come from before the attach
+            if len(await client.threads.get_history(thread, limit=20)) >= 3:
+                break
+            await pilot.pause(0.1)
+        await pilot.press("3")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, LiveScreen), timeout=10, what="the Live screen")
+        screen = app.screen
+        await pilot.press("a")
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "AttachScreen", timeout=10, what="the attach form")
+        await pilot.press(*thread, "enter")
+        await pilot_wait(pilot, lambda: screen.live.status == "success", timeout=60, what="the run's end")
+        await pilot_wait(pilot, lambda: len(tree_rows(screen)) >= 6, timeout=5, what="the timeline rows")
+        rows = tree_rows(screen)
+        assert root_names(rows) == ["supervisor", "researcher"]
+        assert nested_under(rows, "supervisor") == ["model"]
+        assert nested_under(rows, "researcher") == ["model", "tools", "model"]
+        tools = screen.live.steps[1].children[1]
+        assert tools.duration > 7.0 and "(super-step)" not in str(rows)
+    await client.aclose()
