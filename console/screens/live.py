@@ -118,6 +118,7 @@ class LiveScreen(ConsoleScreen):
         self._painted: tuple[int, int] | None = None
         self._selected: str | None = None
         self._last_paint = 0.0
+        self._answer_fresh = False  # the answer box took the focus by itself and nothing was typed in it yet
         self._paint_scheduled = False
 
     def compose_body(self) -> ComposeResult:
@@ -161,6 +162,8 @@ class LiveScreen(ConsoleScreen):
         self.schedule_paint()
 
     def schedule_paint(self) -> None:
+        if self.live.interrupts and self.live.status.over and not self.query_one("#interrupt-panel").display:
+            self._paint_interrupt()  # at once, not on the paint clock: the keys typed from now on go to the answer
         if self._paint_scheduled:
             return
         self._paint_scheduled = True
@@ -262,9 +265,17 @@ class LiveScreen(ConsoleScreen):
         view.show(sections)
 
     def _paint_interrupt(self) -> None:
+        """The interrupt panel; when it appears its answer box takes the focus, when it goes the timeline does."""
         panel = self.query_one("#interrupt-panel")
         waiting = bool(self.live.interrupts) and self.live.status.over
+        appears, box = waiting and not panel.display, self.query_one("#interrupt-answer", Input)
         panel.display = waiting
+        if appears:
+            box.value = ""
+            box.focus()
+            self._answer_fresh = True
+        elif not waiting and self.focused is box:
+            self.query_one(Timeline).focus()
         if waiting:
             last = self.live.interrupts[-1]
             self.query_one("#interrupt-payload", Static).update(
@@ -338,6 +349,13 @@ class LiveScreen(ConsoleScreen):
         timeline = self.query_one(Timeline)
         timeline.follow = not timeline.follow
         self.notify("following the newest step" if timeline.follow else "follow off")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "interrupt-answer" or not self._answer_fresh or not event.value:
+            return
+        self._answer_fresh = False
+        if event.value == "i":  # `i` (answer) pressed for the box that already took the focus: a key, not text
+            event.input.value = ""
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "chat-box":
