@@ -42,6 +42,7 @@ class Scenario:
     graph_id: str
     turns: list[Turn]
     subgraphs: bool = False  # checkpoints in subgraph namespaces to compare too
+    attach: bool = False  # a second client (lgconsole watch) attaches to its first run while it runs
 
 
 SCENARIOS: dict[str, Scenario] = {s.graph_id: s for s in [
@@ -56,6 +57,7 @@ SCENARIOS: dict[str, Scenario] = {s.graph_id: s for s in [
     Scenario("core", "parallel_error", [Turn({"query": " sales ", "fail": True}, run_status="error",
                                              thread_status="error"),
                                         Turn({"query": "sales", "fail": False})]),
+    Scenario("core", "slow_steps", [Turn({"topic": "attach"}), Turn({"topic": "again"})], attach=True),
     Scenario("agents", "agent", [Turn(user("plan a trip to Paris"), thread_status="interrupted"),
                                  resume("approve")]),
     Scenario("agents", "supervisor", [Turn(user("what is langgraph")), Turn(user("and pregel"))]),
@@ -140,3 +142,18 @@ def expected_steps(history: list[dict]) -> list[tuple]:
             writers = sorted({t["name"] for t in (parent or {}).get("tasks", []) if not t.get("error")})
         out.append((meta.get("step"), meta.get("source"), writers))
     return out
+
+
+def wait_for_steps(url: str, thread_id: str, steps: int, timeout: float = 60.0) -> bool:
+    """Wait (blocking) until the thread's history has this many checkpoints: the run is under way."""
+    import time
+
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(client.threads.get_history(thread_id, limit=steps + 1)) >= steps:
+            return True
+        time.sleep(0.1)
+    return False

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
 
 from corpus_client import CORPUS, SCENARIOS, SERVER_TO_LGCONSOLE, Scenario, drive_phase, expected_steps, new_threads, \
-    oracle_graph, oracle_history, oracle_state, oracle_thread
+    oracle_graph, oracle_history, oracle_state, oracle_thread, wait_for_steps
 from stackutil import lgconsole, own_stack
 
 pytestmark = pytest.mark.integration
@@ -46,6 +47,11 @@ class Collected:
     oracle_history: list[dict] = field(default_factory=list)  # root namespace, oldest first
     oracle_states: dict = field(default_factory=dict)  # (ns, id) -> get_state(checkpoint) from the server
     oracle_head: dict = field(default_factory=dict)  # threads.get after the last run
+    # after each run, the thread's head as LangGraph's get_state(thread) gives it (pending writes of an errored
+    # step applied) and as lgconsole reads that checkpoint: [(checkpoint id, lgconsole's, LangGraph's)]
+    heads: list[tuple[str, dict, dict]] = field(default_factory=list)
+    watched: list[dict] = field(default_factory=list)  # `lgconsole watch T --json` lines, attached mid-run
+    watch_error: str = ""
 
 
 def _config_text(project: str) -> str:
@@ -77,12 +83,17 @@ def collect_project(project: str) -> dict[str, Collected]:
         thread_ids = asyncio.run(new_threads(url, scenarios))
         found = {s.graph_id: Collected(s, thread_ids[s.graph_id]) for s in scenarios}
         for turn in range(max(len(s.turns) for s in scenarios)):
+            watchers = [_attach_later(config_file, url, found[s.graph_id]) for s in scenarios
+                        if s.attach and turn == 0]
             results = asyncio.run(drive_phase(url, scenarios, thread_ids, turn))
+            for watcher in watchers:
+                watcher.join(timeout=120)
             rows = _threads_rows(config_file)
             for graph_id, (run_status, thread_status) in results.items():
                 found[graph_id].run_status.append(run_status)
                 found[graph_id].server_status.append(thread_status)
                 found[graph_id].lgc_threads.append(rows.get(thread_ids[graph_id], {}))
+            _read_heads(config, url, [found[g] for g in results])
 
         def cli_reads(c: Collected) -> None:
             c.lgc_graph = _cli_json(config_file, "graph", c.scenario.graph_id)
@@ -124,6 +135,37 @@ def collect_project(project: str) -> dict[str, Collected]:
 
 
 MISMATCH_LINES = 6  # per graph, in the summary
+def _attach_later(config_file, url: str, c: Collected) -> threading.Thread:
+    """A second client: once the run has saved its first steps, `lgconsole watch THREAD --json` attaches."""
+
+    def attach() -> None:
+        if not wait_for_steps(url, c.thread_id, 3):
+            c.watch_error = "the run never saved 3 checkpoints"
+            return
+        done = lgconsole("watch", c.thread_id, "--json", config=config_file, timeout=120)
+        c.watch_error = "" if done.returncode == 0 else done.stderr.strip()[-500:]
+        c.watched = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+    thread = threading.Thread(target=attach, daemon=True)
+    thread.start()
+    return thread
+
+
+def _read_heads(config, url: str, collected: list[Collected]) -> None:
+    from lgconsole.console.cli.threads import open_reader
+    from lgconsole.stack.checkpoints.decoder import jsonable
+
+    async def theirs() -> list[dict]:
+        return await asyncio.gather(*(oracle_state(url, c.thread_id, None) for c in collected))
+
+    with open_reader(config) as reader:
+        for c, state in zip(collected, asyncio.run(theirs())):
+            cid = state["checkpoint"]["checkpoint_id"]
+            mine = reader.state_at(c.thread_id, cid, "")
+            c.heads.append((cid, {"values": jsonable(mine.values), "next": sorted(mine.next)},
+                            {"values": state["values"], "next": sorted(state["next"])}))
+
+
 _COLLECTED: dict[str, dict[str, Collected]] = {}
 COUNTS: dict[str, tuple[int, int, list[str]]] = {}  # graph -> (checkpoints compared, mismatches, their lines)
 
@@ -165,21 +207,18 @@ KNOWN_STATUSES: dict[str, str] = {}
 KNOWN_STATES: dict[str, str] = {
     "functional": "Functional API: lgconsole's state is {} at every checkpoint where LangGraph's get_state returns "
                   "the entrypoint's saved value (text, words, total_words), and next at an input checkpoint is "
-                  "['__start__'] where LangGraph says ['workflow'] (11 mismatches over 4 checkpoints)",
-    "pydantic_state": _unwritten("history", "an operator.add channel", "the input and step-0 checkpoints "
-                                 "(2 of 8 checkpoints)"),
+                  "['__start__'] where LangGraph says ['workflow']",
+    "pydantic_state": _unwritten("history", "an operator.add channel", "the input and step-0 checkpoints"),
     "fanout": _unwritten("summaries", "the Send targets' operator.add channel", "the input, step-0 and step-1 "
-                         "checkpoints (3 of 10)"),
-    "delta": _unwritten("events", "the DeltaChannel", "the input and step-0 checkpoints (2 of 12; every later "
-                        "checkpoint, sentinel or snapshot, matches)"),
-    "chat": _unwritten("messages", "MessagesState's add_messages channel", "the input checkpoint (1 of 6)"),
-    "agent": _unwritten("messages", "create_agent's add_messages channel", "the input checkpoint (1 of 7)"),
+                         "checkpoints"),
+    "delta": _unwritten("events", "the DeltaChannel", "the input and step-0 checkpoints (every later checkpoint, "
+                        "sentinel or snapshot, matches)"),
+    "chat": _unwritten("messages", "MessagesState's add_messages channel", "the input checkpoint"),
+    "agent": _unwritten("messages", "create_agent's add_messages channel", "the input checkpoint"),
     "supervisor": _unwritten("messages", "the add_messages channel", "the root's input checkpoint and each "
-                             "agent's subgraph input checkpoint (11 of 52)"),
+                             "agent's subgraph input checkpoint"),
     "swarm": _unwritten("messages", "the add_messages channel", "the root's input checkpoint and each agent's "
-                        "subgraph input checkpoint (4 of 20)"),
-    "parallel_error": "a checkpoint waiting on a multi-source join (add_edge(['fetch', 'enrich'], 'answer')): "
-                      "LangGraph's next is ['answer'], lgconsole's next is [] (1 of 8 checkpoints)",
+                        "subgraph input checkpoint"),
 }
 
 
@@ -258,12 +297,14 @@ def test_a_waiting_thread_names_the_node_it_waits_at(corpus, graph_id):
 
 
 def compare_states(c: Collected) -> tuple[int, list[str]]:
-    """Checkpoints compared and a line per mismatch (values or next), over every checkpoint either side knows."""
+    """Checkpoints compared and a line per mismatch (values or next), over every checkpoint either side knows, plus
+    the thread's head after each run (where LangGraph applies an errored step's successful writes)."""
     keys = sorted(set(c.lgc_states) | set(c.oracle_states))
+    pairs = [(f"{ns or 'root'} {cid[-8:]}", c.lgc_states.get((ns, cid)), c.oracle_states.get((ns, cid)))
+             for ns, cid in keys]
+    pairs += [(f"head after run {i + 1} {cid[-8:]}", mine, theirs) for i, (cid, mine, theirs) in enumerate(c.heads)]
     mismatches = []
-    for ns, cid in keys:
-        mine, theirs = c.lgc_states.get((ns, cid)), c.oracle_states.get((ns, cid))
-        where = f"{ns or 'root'} {cid[-8:]}"
+    for where, mine, theirs in pairs:
         if mine is None or theirs is None:
             mismatches.append(f"{where}: only {'lgconsole' if theirs is None else 'the oracle'} has it")
             continue
@@ -277,7 +318,7 @@ def compare_states(c: Collected) -> tuple[int, list[str]]:
             mismatches.append(f"{where}: values: lgconsole {_short(mine['values'])} vs LangGraph {_short(values)}")
         if mine["next"] != theirs["next"]:
             mismatches.append(f"{where}: next: lgconsole {mine['next']} vs LangGraph {theirs['next']}")
-    return len(keys), mismatches
+    return len(pairs), mismatches
 
 
 def _short(value) -> str:
@@ -292,6 +333,25 @@ def test_state_at_every_checkpoint_equals_langgraphs(corpus, graph_id):
     COUNTS[graph_id] = (compared, len(mismatches), mismatches)
     assert compared >= len(c.oracle_history) > 0
     assert mismatches == []
+
+
+ATTACHED = [g for g, s in SCENARIOS.items() if s.attach]
+
+
+@pytest.mark.parametrize("graph_id", ATTACHED)
+def test_a_second_client_attached_mid_run_sees_every_step(corpus, graph_id):
+    """`lgconsole watch` attached after the run saved its first steps: every node step of the run, the ones before
+    the attach included, named as LangGraph's history names them, in order, and the run's end."""
+    c = corpus(graph_id)
+    assert c.watch_error == ""
+    steps = [line for line in c.watched if line.get("event") == "step"]
+    first_run = [s for s in expected_steps(c.oracle_history) if s[1] == "loop"]
+    first_run = first_run[:next(i for i, s in enumerate(first_run[1:], 1) if s[2] == ["__start__"])]
+    want = [w for _, _, writers in first_run for w in writers if w != "__start__"]
+    got = [s["node"] for s in sorted(steps, key=lambda s: (s["superstep"] is None, s["superstep"] or 0, s["node"]))]
+    assert got == want, c.watched
+    ends = [line for line in c.watched if line.get("event") == "end"]
+    assert [e["status"] for e in ends] == ["success"]
 
 
 def test_corpus_summary(capsys):
