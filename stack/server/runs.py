@@ -5,8 +5,11 @@ code path serves "start a run", "attach to a run started elsewhere" and "reconne
 (`Last-Event-ID` replays what was missed). Events come out as `RunEvent` records; the stream's end is followed by
 `runs.get` because a cancelled run's stream just stops without a final event.
 
-The thread-centric WebSocket protocol was measured not to carry `updates`, `tasks` or `custom` (facts), and a
-node-by-node diff needs `updates`, so runs are streamed over SSE.
+The thread-centric stream (`threads.stream`, WebSocket or SSE) was measured not to carry `updates`, `tasks` or
+`custom` (facts; again Dec 2026 on langgraph-api 0.16.7 with every channel subscribed, a run started by another
+client: only `lifecycle` x2 and `values` x3 arrived, over both transports), and a node-by-node diff needs `updates`,
+so runs are streamed over SSE, and a run started elsewhere gets its steps from its saved checkpoints
+(console/sources/run_follower.py's SavedSteps).
 """
 
 from __future__ import annotations
@@ -237,9 +240,9 @@ class RunSession:
         server was killed or restarted, the connection dropped) is joined again with Last-Event-ID."""
         while True:
             dropped = None
+            parts = self._client.runs.join_stream(self.thread_id, self.run_id, last_event_id=self.last_event_id)
             try:
-                async for part in self._client.runs.join_stream(self.thread_id, self.run_id,
-                                                                last_event_id=self.last_event_id):
+                async for part in parts:
                     if part.id:
                         self.last_event_id = part.id
                     mode, namespace = split_event_name(part.event)
@@ -248,6 +251,8 @@ class RunSession:
                 raise
             except Exception as exc:
                 dropped = one_line(exc)
+            finally:  # also when the reader stops early: the SDK's stream closed now, not by the loop's shutdown
+                await parts.aclose()
             status = await self._status()
             if status in FINAL_STATUSES:
                 return
