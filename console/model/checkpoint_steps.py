@@ -86,6 +86,7 @@ class CheckpointFold:
         self._started: set[str] = set()
         self._ended: set[str] = set()
         self._pairs: set[tuple[tuple[str, ...], str]] = set()
+        self._waiting: set[str] = set()  # tasks that stopped at interrupt(), on the newest checkpoint
         self._provisional: set[str] = set()  # tasks seen on the newest checkpoint, shown running until it has a child
 
     def update(self, checkpoints: list[SavedCheckpoint], now: float, final: bool = False) -> int:
@@ -173,6 +174,10 @@ class CheckpointFold:
         events = []
         ns = parent.namespace
         for task_id, task in tasks.items():
+            if task_id in self._waiting and not provisional:  # the answer resumed it and its super-step ended
+                self._waiting.discard(task_id)
+                self._ended.discard(task_id)
+                events.append(_Event("tasks", {"id": task_id, "name": task["node"] or "?", "input": {}}, ns, ended))
             if task_id in self._ended:
                 continue
             node = task["node"] or (unnamed_writers.pop(0) if unnamed_writers else "?")
@@ -189,10 +194,14 @@ class CheckpointFold:
                 continue
             self._provisional.discard(task_id)
             self._ended.add(task_id)
-            if not task["error"]:
+            # an interrupt on a checkpoint that has a child was answered: the super-step went on after the resume
+            interrupts = task["interrupts"] if provisional else []
+            if interrupts:
+                self._waiting.add(task_id)
+            elif not task["error"]:  # (a task that failed or stopped at interrupt() wrote nothing else)
                 events.append(_Event("updates", {node: task["update"]}, ns, ended, 1, before=parent.values))
             error = error_line(task["error"]) if task["error"] else None
-            end = {"id": task_id, "name": node, "result": [], "error": error, "interrupts": task["interrupts"]}
+            end = {"id": task_id, "name": node, "result": [], "error": error, "interrupts": interrupts}
             events.append(_Event("tasks", end, ns, ended, 2))
         return events
 

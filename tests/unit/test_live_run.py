@@ -268,3 +268,19 @@ def test_saved_checkpoints_of_an_errored_run_name_the_failed_tool():
     assert failed == [(("", "researcher"), "RuntimeError: search backend refused the query"),
                       (("researcher", "tools"), "RuntimeError: search backend refused the query")]
     assert not [s for s in live.all_steps() if s.status in ("cancelled", "running") or s.closed_by]
+
+
+def test_saved_interrupt_waits_on_the_newest_checkpoint_and_is_answered_once_the_super_step_ended():
+    from lgconsole.console.model.checkpoint_steps import CheckpointFold, SavedCheckpoint, SavedWrite
+
+    start = SavedCheckpoint((), "c0", None, 0, "loop", 10.0, ["__start__"], {"ok": None},
+                            [SavedWrite("t1", "approval", "__interrupt__", [{"value": "approve?", "id": "i1"}])])
+    live = LiveRun()
+    fold = CheckpointFold(live)
+    fold.update([start], now=11.0)
+    assert live.steps[0].node == "approval" and live.steps[0].status == "interrupted"
+    resumed = SavedCheckpoint((), "c0", None, 0, "loop", 10.0, ["__start__"], {"ok": None},
+                              start.writes + [SavedWrite("t1", "approval", "ok", True)])
+    fold.update([resumed, SavedCheckpoint((), "c1", "c0", 1, "loop", 20.0, ["approval"], {"ok": True})], now=21.0)
+    approval = live.steps[0]
+    assert len(live.steps) == 1 and approval.status == "done" and approval.answered
