@@ -230,7 +230,8 @@ class LiveScreen(ConsoleScreen):
         return None
 
     def _paint_detail(self) -> None:
-        step = self._find(self._selected) or (self.live.steps[-1] if self.live.steps else None)
+        # the selected step, else the newest at any depth (a subgraph's running tool with its progress events)
+        step = self._find(self._selected) or max(self.live.all_steps(), key=lambda s: s.seq, default=None)
         view = self.query_one(DiffView)
         if step is None:
             view.show([("state", [f"{k}: {str(v)[:100]}" for k, v in list(self.live.state.items())[:30]])])
