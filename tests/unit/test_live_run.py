@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from lgconsole.console.model.live_run import LiveRun, project_update
 from lgconsole.stack.server.runs import RunEvent
 from livefixtures import recorded
@@ -284,3 +287,25 @@ def test_saved_interrupt_waits_on_the_newest_checkpoint_and_is_answered_once_the
     fold.update([resumed, SavedCheckpoint((), "c1", "c0", 1, "loop", 20.0, ["approval"], {"ok": True})], now=21.0)
     approval = live.steps[0]
     assert len(live.steps) == 1 and approval.status == "done" and approval.answered
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=12), max_size=8), st.sampled_from(["team_saved",
+                                                                                     "team_saved_error"]))
+def test_property_saved_steps_are_the_same_however_the_checkpoints_are_read(cuts, name):
+    """Read after any checkpoints landed, in any number of reads: the same steps, diffs and statuses as one read."""
+    from lgconsole.console.model.checkpoint_steps import CheckpointFold
+
+    checkpoints, _ = _saved(name)
+    order = sorted(checkpoints, key=lambda c: c.created)
+    end = order[-1].created + 1
+
+    def timeline(reads: list[int]) -> list:
+        live = LiveRun()
+        fold = CheckpointFold(live)
+        for upto in reads:
+            fold.update(order[:upto], now=order[upto - 1].created if upto else 0.0)
+        fold.update(order, now=end, final=True)
+        return [(n, s.status, s.error, s.diff.lines() if s.diff else None) for n, s in zip(_named(live), live.all_steps())]
+
+    assert timeline(sorted(min(c, len(order)) for c in cuts)) == timeline([])
