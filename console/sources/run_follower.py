@@ -192,8 +192,9 @@ class RunFollower:
         self._changed()
         saved = self._saved_steps(session)
         poller = asyncio.create_task(self._poll_saved(saved)) if saved is not None else None
+        events = session.events()
         try:
-            async for event in session.events():
+            async for event in events:
                 if saved is not None and event.mode in ("updates", "values", "tasks"):
                     continue  # the steps come from the saved checkpoints: whole, named, from the run's start
                 live.feed(event)
@@ -215,7 +216,8 @@ class RunFollower:
                 poller.cancel()
             if saved is not None:
                 await asyncio.to_thread(saved[0].close)
-            await session.close()
+            await events.aclose()  # left early (an error in on_event, a closed stdout): the stream ends here, not
+            await session.close()  # in the loop's shutdown with a traceback on stderr
         live.finish(end_status(outcome.status, outcome.thread_status), outcome.error, outcome.interrupts)
         live.outcome = self.outcome = outcome
         self._changed()

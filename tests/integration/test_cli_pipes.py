@@ -4,6 +4,7 @@ traceback, against a real stack."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -67,3 +68,16 @@ def test_piped_into_head_the_first_line_arrives_and_nothing_else_is_said(live_st
     done = subprocess.run(["bash", "-c", line], capture_output=True, text=True, env=CLEAN_ENV, cwd=REPO, timeout=120)
     assert done.stdout.startswith(first) and done.stdout.count("\n") == 1, done.stdout
     assert done.stderr == "" and done.returncode in (0, 141), (done.returncode, done.stderr)
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_run_streamed_into_head_ends_quietly_mid_stream(live_stack, as_json):
+    """`lgconsole run demo | head -1`: head leaves while the run still streams (its workers sleep 0.5 s), so a later
+    write fails mid-stream: the stream is closed where it was read (no 'error occurred during closing of
+    asynchronous generator' traceback from the loop's shutdown), exit 141."""
+    args = ["run", "demo", "--input", json.dumps({"task": "pipes mid-stream", "delay": 0.5})]
+    args += ["--json"] if as_json else []
+    line = shlex.join(_argv(live_stack, *args)) + ' | head -1; exit "${PIPESTATUS[0]}"'
+    done = subprocess.run(["bash", "-c", line], capture_output=True, text=True, env=CLEAN_ENV, cwd=REPO, timeout=120)
+    assert done.stdout.startswith('{"event": "step"' if as_json else "run ") and done.stdout.count("\n") == 1
+    assert (done.returncode, done.stderr) == (141, "")
