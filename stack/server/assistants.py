@@ -1,7 +1,7 @@
 """Reads assistants from a LangGraph server: the list, a graph's topology, its schemas and subgraphs.
 
 A thin typed layer over `langgraph_sdk` (imported lazily, off the event loop: the import takes ~0.8 s). Every
-failure becomes a `StackError` with a one-line message: server not reachable, unknown assistant, timeout.
+failure becomes a `StackError` with a one-line message: server not answering, unknown assistant, timeout.
 """
 
 from __future__ import annotations
