@@ -1,4 +1,4 @@
-"""The console on corpus graphs (tests/corpus/core), served from their own project dir and driven by a plain
+"""The console on corpus graphs (tests/corpus/), served from their own project dir and driven by a plain
 langgraph-sdk client: the Threads screen lists each thread with the status the server gives it, and the checkpoint
 tree names the nodes LangGraph's own history says wrote each step."""
 
@@ -18,21 +18,24 @@ from stackutil import own_stack
 
 pytestmark = pytest.mark.integration
 
-# graph -> how many of its runs to make: a static breakpoint left waiting, an errored parallel step, two clean runs
-RUNS = {"breakpoints": 1, "parallel_error": 1, "fanout": 2}
+# graph -> how many of its runs to make: a static breakpoint left waiting, an errored parallel step, two clean runs,
+# and a supervisor whose agents run as subgraphs
+RUNS = {"breakpoints": 1, "parallel_error": 1, "fanout": 2, "supervisor": 2}
 
 
 @pytest.fixture(scope="module")
-def served():
-    """The core project's stack, with each graph's thread driven; yields (config, {graph: (thread, status, steps)})."""
-    with own_stack(f'[project]\npath = "{CORPUS / "core"}"\n', timeout=900) as config:
+def served(request):
+    """A corpus project's stack (request.param), with each of its graphs' threads driven; yields
+    (config, {graph: (thread, server status, expected steps)})."""
+    project = request.param
+    with own_stack(f'[project]\npath = "{CORPUS / project}"\n', timeout=900) as config:
         from lgconsole.console.sources.urls import langgraph_url
 
         url = langgraph_url(config)
-        scenarios = [SCENARIOS[g] for g in RUNS]
+        scenarios = [SCENARIOS[g] for g in RUNS if SCENARIOS[g].project == project]
         thread_ids = asyncio.run(new_threads(url, scenarios))
         statuses = {}
-        for turn in range(max(RUNS.values())):
+        for turn in range(max(RUNS[s.graph_id] for s in scenarios)):
             due = [s for s in scenarios if turn < RUNS[s.graph_id]]
             for graph_id, (_, thread_status) in asyncio.run(drive_phase(url, due, thread_ids, turn)).items():
                 statuses[graph_id] = thread_status
@@ -52,7 +55,8 @@ def _tree_labels(tree: CheckpointTreeView) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("graph_id", list(RUNS))
+@pytest.mark.parametrize(("served", "graph_id"), [(SCENARIOS[g].project, g) for g in RUNS],
+                         indirect=["served"])
 async def test_threads_screen_shows_the_status_and_the_nodes_of_a_corpus_thread(served, graph_id):
     config, found = served
     thread_id, server_status, steps = found[graph_id]
