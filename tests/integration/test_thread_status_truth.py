@@ -311,3 +311,46 @@ def test_last_node_of_an_errored_thread_is_the_same_in_the_cli_and_the_console(s
     at = header.index("LAST NODE")
     cli_node = row[at:].split("  ")[0].strip()
     assert console_node == cli_node == "enrich"
+
+
+# --- 1. running, as the server says it --------------------------------------------------------------------------------
+
+@integration
+def test_a_run_the_server_is_running_shows_running_in_the_cli_and_the_threads_source(live_stack):
+    """A run started by a plain SDK client, mid-step (its workers sleep): the server says the thread is busy, and
+    `lgconsole threads --status running --json` and the Threads screen's source say running; after it, not."""
+    import argparse
+    import json
+
+    from langgraph_sdk import get_sync_client
+
+    from lgconsole.console.cli.threads import cmd_threads
+    from lgconsole.console.sources.threads import ThreadsSource
+    from lgconsole.console.sources.urls import langgraph_url
+
+    client = get_sync_client(url=langgraph_url(live_stack), timeout=60)
+    tid = client.threads.create()["thread_id"]
+    run = client.runs.create(tid, "demo", input={"task": "a slow one", "delay": 4})
+    try:
+        wait_for(lambda: client.threads.get_history(tid, limit=3) and client.threads.get(tid)["status"] == "busy",
+                 30, what="the run's first checkpoints, the thread busy")
+        out = io.StringIO()
+        args = argparse.Namespace(status="running", limit=200, offset=0, search=None, json=True)
+        assert cmd_threads(live_stack, args, out) == 0
+        listed = json.loads(out.getvalue())
+        assert listed["server"] == {"up": True}
+        assert tid in [t["thread_id"] for t in listed["threads"]]
+        assert all(t["status"] == "running" for t in listed["threads"])
+        source = ThreadsSource(live_stack)
+        try:
+            page = source.read_threads("", tid, "-last_activity")
+            assert page.server.up and [(s.thread_id, s.status) for s in page.summaries] == [(tid, ThreadStatus.RUNNING)]
+        finally:
+            source.close()
+    finally:
+        client.runs.join(tid, run["run_id"])
+    assert client.threads.get(tid)["status"] != "busy"
+    out = io.StringIO()
+    cmd_threads(live_stack, argparse.Namespace(status=None, limit=50, offset=0, search=tid, json=True), out)
+    assert [t["status"] for t in json.loads(out.getvalue())["threads"]] != ["running"]
+    client.close()
