@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ def collect_project(project: str) -> dict[str, Collected]:
                         if s.attach and turn == 0]
             results = asyncio.run(drive_phase(url, scenarios, thread_ids, turn))
             for watcher in watchers:
-                watcher.join(timeout=120)
+                watcher.join(timeout=90)
             rows = _threads_rows(config_file)
             for graph_id, (run_status, thread_status) in results.items():
                 found[graph_id].run_status.append(run_status)
@@ -142,7 +143,11 @@ def _attach_later(config_file, url: str, c: Collected) -> threading.Thread:
         if not wait_for_steps(url, c.thread_id, 3):
             c.watch_error = "the run never saved 3 checkpoints"
             return
-        done = lgconsole("watch", c.thread_id, "--json", config=config_file, timeout=120)
+        try:  # the run has about 4 s left: a watch that only starts after it ends waits for a next run in vain
+            done = lgconsole("watch", c.thread_id, "--json", config=config_file, timeout=60)
+        except subprocess.TimeoutExpired:
+            c.watch_error = "lgconsole watch did not end within 60 s of the attach"
+            return
         c.watch_error = "" if done.returncode == 0 else done.stderr.strip()[-500:]
         c.watched = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 

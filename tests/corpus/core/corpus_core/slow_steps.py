@@ -23,9 +23,9 @@ async def gather(state: State) -> dict:
 
 async def research(state: State) -> dict:
     write = get_stream_writer()
-    for part in range(3):
-        write({"progress": f"research {part + 1}/3"})
-        await asyncio.sleep(0.5)
+    for part in range(4):
+        write({"progress": f"research {part + 1}/4"})
+        await asyncio.sleep(0.75)
     return {"notes": f"{state['notes']} + sources"}
 
 
@@ -35,7 +35,7 @@ async def outline(state: State) -> dict:
 
 
 async def finish(state: State) -> dict:
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(1.0)
     return {"summary": f"{state['draft']} from {state['notes']}"}
 
 
