@@ -206,13 +206,15 @@ def _unwritten(key: str, what: str, where: str) -> str:
 KNOWN_TOPOLOGY: dict[str, str] = {}
 KNOWN_STEPS: dict[str, str] = {
     "functional": "Functional API: lgconsole's history says the entrypoint's steps were written by "
-                  "['call', 'workflow'] where LangGraph's history has only the entrypoint task 'workflow'",
+                  "['call', 'workflow'] where LangGraph's history has only the entrypoint task 'workflow' (the "
+                  "@task calls' writes, task path '~__pregel_push, (...workflow...)', are named 'call')",
 }
 KNOWN_STATUSES: dict[str, str] = {}
 KNOWN_STATES: dict[str, str] = {
     "functional": "Functional API: lgconsole's state is {} at every checkpoint where LangGraph's get_state returns "
-                  "the entrypoint's saved value (text, words, total_words), and next at an input checkpoint is "
-                  "['__start__'] where LangGraph says ['workflow']",
+                  "the entrypoint's return value (text, words, total_words: the `__end__` channel, which "
+                  "lgconsole hides as internal), and next at an input checkpoint is ['__start__'] where LangGraph "
+                  "says ['workflow']",
     "pydantic_state": _unwritten("history", "an operator.add channel", "the input and step-0 checkpoints"),
     "fanout": _unwritten("summaries", "the Send targets' operator.add channel", "the input, step-0 and step-1 "
                          "checkpoints"),
