@@ -25,14 +25,20 @@ from lgconsole.stack.checkpoints.writes import (
 def raw_values(conn: Any, thread_id: str, row: tuple, blobs: list, unreadable: list[str]) -> dict[str, Any]:
     """A checkpoint's channels: inline values, blobs (a blob wins over an inline DeltaChannel marker), and the
     DeltaChannels stored only as writes, rebuilt from their nearest snapshot."""
-    ns, _, parent, checkpoint, *_ = row
+    ns, _, parent, checkpoint, metadata, *_ = row
     decoder = get_decoder()
     raw: dict[str, Any] = dict(checkpoint.get("channel_values") or {})
     for channel, type_, blob in blobs:
         raw[channel] = decoder.decode(type_, blob, unreadable)
     raw.update(delta_values(conn, decoder, thread_id, ns, parent, missing_delta_channels(checkpoint, raw),
                             unreadable))
+    # A DeltaChannel not written yet: LangGraph shows its empty value; the metadata's counters name it.
+    counters = (metadata or {}).get("counters_since_delta_snapshot")
+    for channel in counters if isinstance(counters, dict) else ():
+        if isinstance(channel, str) and channel not in raw and not internal_channel(channel):
+            raw[channel] = []
     return raw
+
 
 def build_state(thread_id: str, ns: str, cid: str, parent: str | None, checkpoint: dict, metadata: dict,
                  raw: dict[str, Any], live: bool, write_rows: list[WriteRow],
