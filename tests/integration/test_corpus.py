@@ -218,8 +218,6 @@ KNOWN_STATES: dict[str, str] = {
     "pydantic_state": _unwritten("history", "an operator.add channel", "the input and step-0 checkpoints"),
     "fanout": _unwritten("summaries", "the Send targets' operator.add channel", "the input, step-0 and step-1 "
                          "checkpoints"),
-    "delta": _unwritten("events", "the DeltaChannel", "the input and step-0 checkpoints (every later checkpoint, "
-                        "sentinel or snapshot, matches)"),
     "chat": _unwritten("messages", "MessagesState's add_messages channel", "the input checkpoint"),
     "agent": _unwritten("messages", "create_agent's add_messages channel", "the input checkpoint"),
     "supervisor": _unwritten("messages", "the add_messages channel", "the root's input checkpoint and each "
