@@ -15,7 +15,7 @@ from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
 from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.sources.run_follower import RunFollower, saved_steps_url
-from lgconsole.console.sources.urls import langgraph_url
+from lgconsole.console.sources.urls import graph_spec, langgraph_url
 
 
 def add_live_commands(sub) -> None:
@@ -200,7 +200,7 @@ def cmd_watch(config: Config, args) -> int:
             if not args.json:
                 print(f"waiting for a run on thread {args.thread} (ctrl+c to stop)…")
 
-        follower = RunFollower(url, postgres_url=saved_steps_url(config))
+        follower = RunFollower(url, postgres_url=saved_steps_url(config), graph_spec=graph_spec(config))
         session = await follower.attach(args.thread, wait=True, waiting=waiting)
         if not args.json:
             print(f"attached to run {session.run_id} on thread {session.thread_id}")

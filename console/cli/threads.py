@@ -18,7 +18,7 @@ from lgconsole.console.config import Config
 from lgconsole.console.model.masking import mask_secret_keys, mask_text
 from lgconsole.console.model.text import format_age, printable
 from lgconsole.console.rows.thread_text import cut, last_node, thread_detail
-from lgconsole.console.sources.urls import postgres_url
+from lgconsole.console.sources.urls import graph_spec, postgres_url
 
 STATUSES = ("running", "errored", "waiting", "idle", "unknown")
 INDEX_HINT_CHECKPOINTS = 200_000  # from here on the listing's full scan costs ~0.1 s (bench_threads_1m.py)
@@ -96,7 +96,7 @@ def open_reader(config: Config) -> Iterator[Any]:
     from lgconsole.stack.checkpoints.reader import CheckpointReader
     from lgconsole.stack.checkpoints.records import CheckpointDbUnreachable
 
-    reader = CheckpointReader(postgres_url(config))
+    reader = CheckpointReader(postgres_url(config), graph_spec=graph_spec(config))
     try:
         yield reader
     except CheckpointDbUnreachable as exc:

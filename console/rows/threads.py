@@ -234,10 +234,10 @@ def diff_sections(state: CheckpointState, parent: CheckpointState | None, width:
     """DiffView sections: what this checkpoint changed against its parent, then what waits or failed here."""
     # keys masked in the states, secret-shaped values in the lines shown (a 10k-message state is diffed, not shown)
     if parent is None:
-        found = diff_states({}, mask_secret_keys(state.values))
+        found = diff_states({}, mask_secret_keys(state.mapping))
         title = "diff: the thread's first checkpoint (everything is new)"
     else:
-        found = diff_states(mask_secret_keys(parent.values), mask_secret_keys(state.values))
+        found = diff_states(mask_secret_keys(parent.mapping), mask_secret_keys(state.mapping))
         where = " (where the subgraph call started)" if parent.checkpoint_ns != state.checkpoint_ns else ""
         title = f"diff to parent {short_id(parent.checkpoint_id)} · step {parent.step}{where}"
     lines = [mask_text(line) for line in found.lines(width)]

@@ -198,7 +198,7 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
                                                                parent=split_key(parent_key) if parent_key else None)
             # diff lines wrap in the pane: a changed value is worth two or three lines, not a cut at the half width
             diff = diff_sections(state, parent, max(160, 3 * width))
-            entries = state_entries(state.values, width=width - 10)
+            entries = state_entries(state.mapping, width=width - 10)
         except Exception as exc:
             self.post_message(self.StateRead(thread_id, key, None, None, why(exc)))
             return

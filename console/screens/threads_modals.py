@@ -87,7 +87,7 @@ class ForkScreen(_SendingModal):
             yield Static("Edit the state below. Only the keys you change are sent (update_state: reducers apply, so "
                          "messages merge by id); the graph then runs from the new checkpoint, a new branch.",
                          id="fork-hint")
-            yield TextArea(values_json(self.state.values), id="fork-values", language=None, soft_wrap=False)
+            yield TextArea(values_json(self.state.mapping), id="fork-values", language=None, soft_wrap=False)
             yield Label(f"As node (optional; decides what runs next){': ' + self.nodes_hint if self.nodes_hint else ''}")
             yield Input(placeholder="empty: as the node that wrote this checkpoint", id="fork-as-node")
             yield Static("", classes="modal-error")
@@ -112,7 +112,7 @@ class ForkScreen(_SendingModal):
         if self.sending:
             return
         try:
-            update = fork_update(self.state.values, self.query_one(TextArea).text)
+            update = fork_update(self.state.mapping, self.query_one(TextArea).text)
         except EditError as exc:
             self.show_error(str(exc))
             return

@@ -27,11 +27,11 @@ class SavedSteps:
     on each `read()`: the checkpoints of the run (metadata run_id) and their parents, each with its state and
     pending writes; a checkpoint with a child is read once, the newest ones again (their writes still grow)."""
 
-    def __init__(self, postgres_url: str, thread_id: str, run_id: str):
+    def __init__(self, postgres_url: str, thread_id: str, run_id: str, graph_spec: dict | None = None):
         from lgconsole.stack.checkpoints.reader import CheckpointReader
 
         self.thread_id, self.run_id = thread_id, run_id
-        self.reader = CheckpointReader(postgres_url)
+        self.reader = CheckpointReader(postgres_url, graph_spec=graph_spec)
         self._done: dict[tuple[str, str], SavedCheckpoint] = {}
 
     def read(self) -> list[SavedCheckpoint]:
@@ -51,7 +51,7 @@ class SavedSteps:
                 saved = SavedCheckpoint(
                     tuple(n.checkpoint_ns.split("|")) if n.checkpoint_ns else (), n.checkpoint_id,
                     n.parent_checkpoint_id, n.step, n.source, n.created_at.timestamp() if n.created_at else 0.0,
-                    list(n.writers), dict(state.values),
+                    list(n.writers), dict(state.mapping),
                     [SavedWrite(w.task_id, w.node, w.channel, w.value) for w in state.pending_writes])
                 if key in has_child:
                     self._done[key] = saved
@@ -85,9 +85,10 @@ class RunFollower:
 
     def __init__(self, url: str, *, on_event: Callable[[RunEvent], None] | None = None,
                  on_change: Callable[[LiveRun], None] | None = None, live: LiveRun | None = None,
-                 postgres_url: str | None = None):
+                 postgres_url: str | None = None, graph_spec: dict | None = None):
         self.url = url
         self.postgres_url = postgres_url  # where the run's saved checkpoints are read (runs started elsewhere)
+        self.graph_spec = graph_spec  # the served graphs' channels (stack/services/graph_spec.py), when known
         self.on_event = on_event
         self.on_change = on_change
         self.live = live or LiveRun()
@@ -268,7 +269,8 @@ class RunFollower:
         whole = STEP_MODES <= {m.split("-")[0] for m in modes} and session.last_event_id == "0"
         if self.postgres_url is None or whole or not getattr(session, "attached", False):
             return None
-        return SavedSteps(self.postgres_url, session.thread_id, session.run_id), CheckpointFold(self.live)
+        return (SavedSteps(self.postgres_url, session.thread_id, session.run_id, self.graph_spec),
+                CheckpointFold(self.live))
 
     async def _fold_saved(self, saved: tuple[SavedSteps, CheckpointFold], final: bool = False) -> None:
         steps, fold = saved

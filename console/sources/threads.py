@@ -73,9 +73,9 @@ class ThreadsSource:
         if self._reader is None:
             from lgconsole.stack.checkpoints.reader import CheckpointReader
 
-            from lgconsole.console.sources.urls import postgres_url
+            from lgconsole.console.sources.urls import graph_spec, postgres_url
 
-            self._reader = CheckpointReader(postgres_url(self.config))
+            self._reader = CheckpointReader(postgres_url(self.config), graph_spec=graph_spec(self.config))
         return self._reader
 
     def server_url(self) -> str:

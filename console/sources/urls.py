@@ -31,3 +31,13 @@ def langgraph_url(config: Config) -> str:
 
 def postgres_url(config: Config) -> str:
     return service_url(config, "postgres")
+
+
+def graph_spec(config: Config) -> dict | None:
+    """What the managed LangGraph server's graphs say of their channels (stack/services/graph_spec.py), for the
+    checkpoint readers; None for an external server (its graphs are not loaded here) or before it was described."""
+    if config.langgraph.url:
+        return None
+    from lgconsole.stack.services.graph_spec import read_spec
+
+    return read_spec(config.state_path)

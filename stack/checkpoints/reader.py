@@ -7,6 +7,7 @@ subgraph namespaces, and the decoded state at one checkpoint (with its parent's,
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import AbstractContextManager
 from typing import Any
@@ -25,7 +26,7 @@ from lgconsole.stack.checkpoints.records import (
     UnknownCheckpoint,
     UnknownThread,
 )
-from lgconsole.stack.checkpoints.states import build_state, raw_values
+from lgconsole.stack.checkpoints.states import build_state, graph_shape, raw_values
 from lgconsole.stack.checkpoints.thread_sql import (
     RUN_METADATA_JOIN,
     SORT_KEYS,
@@ -67,9 +68,10 @@ class CheckpointReader:
     """
 
     def __init__(self, url: str, *, connect_timeout: float = 3.0, max_connections: int = 4,
-                 statement_timeout_s: float = 30.0):
+                 statement_timeout_s: float = 30.0, graph_spec: dict | None = None):
         self.db = CheckpointDb(url, connect_timeout=connect_timeout, max_connections=max_connections,
                                statement_timeout_s=statement_timeout_s)
+        self.graph_spec = graph_spec  # the served graphs' channels (stack/services/graph_spec.py), when known
         self._recent_index_checked: tuple[float, bool] | None = None  # (when, present)
         self.running_window_s = RUNNING_WINDOW_S
 
@@ -447,7 +449,7 @@ class CheckpointReader:
                    JOIN checkpoint_blobs b ON b.thread_id = %s AND b.checkpoint_ns = k.checkpoint_ns
                        AND b.channel = v.channel AND b.version = v.version""",
                 (list(range(len(rows))), [r[0] for r in rows],
-                 [_json(r[3].get("channel_versions") or {}) for r in rows], thread_id)).fetchall()
+                 [json.dumps(r[3].get("channel_versions") or {}) for r in rows], thread_id)).fetchall()
             here = list(dict.fromkeys((ns, cid) for ns, cid, *_ in rows))
             unreadable: list[list[str]] = [[] for _ in rows]  # per state: labels of values shown as placeholders
             raws = [raw_values(conn, thread_id, r, [b[1:] for b in blobs if b[0] == i], unreadable[i])
@@ -474,17 +476,11 @@ class CheckpointReader:
             states.append(build_state(
                 thread_id, ns, cid, up, checkpoint, metadata, raws[i], live,
                 [w for w in write_rows if (w.checkpoint_ns, w.checkpoint_id) == (ns, cid)],
-                sends.get((ns, up)) if up else None, unreadable[i]))
+                sends.get((ns, up)) if up else None, unreadable[i], graph_shape(self.graph_spec, metadata, ns)))
         return states
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
-
 
 def _due_node(due: list[str], head_rows: list[WriteRow]) -> str | None:
     """The first node due at a head whose task has not saved its writes yet (the one running or waited on)."""

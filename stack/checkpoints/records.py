@@ -71,6 +71,14 @@ class ThreadSummary:
     interrupts: list[Any] = field(default_factory=list)  # decoded interrupt payloads ({"value", "id"}), when waiting
     metadata: dict = field(default_factory=dict)  # the latest checkpoint's metadata
 
+    @property
+    def mapping(self) -> dict[str, Any]:
+        """The values as a mapping of keys: a state as it is; a workflow that returned something other than a dict
+        shows it under `__end__`, the channel it is read from; nothing yet is {}."""
+        if isinstance(self.values, dict):
+            return self.values
+        return {} if self.values is None else {"__end__": self.values}
+
     def to_json(self) -> dict:
         return {
             "thread_id": self.thread_id,
@@ -144,13 +152,23 @@ class CheckpointState:
     source: str | None
     created_at: datetime | None
     metadata: dict
-    values: dict[str, Any]  # the graph's state channels, decoded
+    # the values LangGraph's get_state shows: the graph's state channels, decoded (a Functional API workflow's:
+    # its return value, whatever its type; `mapping` is the form panes and diffs take)
+    values: Any
     channels: dict[str, Any]  # internal channels (`branch:to:*`, `__start__`, `__pregel_tasks`, ...), decoded
     pending_writes: list[PendingWrite]
     next: list[str]  # nodes due at the next super-step, as far as the tables tell
     error: str | None = None
     interrupts: list[Any] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # labels of values shown as placeholders
+
+    @property
+    def mapping(self) -> dict[str, Any]:
+        """The values as a mapping of keys: a state as it is; a workflow that returned something other than a dict
+        shows it under `__end__`, the channel it is read from; nothing yet is {}."""
+        if isinstance(self.values, dict):
+            return self.values
+        return {} if self.values is None else {"__end__": self.values}
 
     def to_json(self) -> dict:
         return {

@@ -4,6 +4,7 @@ DeltaChannels), its pending writes, the error or interrupts they hold, and what 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from lgconsole.stack.checkpoints.decoder import get_decoder
@@ -40,11 +41,43 @@ def raw_values(conn: Any, thread_id: str, row: tuple, blobs: list, unreadable: l
     return raw
 
 
+def graph_shape(spec: dict | None, metadata: dict, ns: str) -> dict | None:
+    """What the served graph says of the channels at this checkpoint (stack/services/graph_spec.py): the
+    checkpoint's graph (its metadata's `graph_id`), the subgraph at its namespace (`node:<task id>|child:<task id>`
+    is `node|child` there); None when unknown."""
+    graphs = (spec or {}).get("graphs") or {}
+    graph = graphs.get((metadata or {}).get("graph_id")) if isinstance(metadata, dict) else None
+    if not isinstance(graph, dict):
+        return None
+    shape = graph.get("|".join(part.split(":", 1)[0] for part in ns.split("|")) if ns else "")
+    return shape if isinstance(shape, dict) else None
+
+
+def _graph_values(raw: dict[str, Any], shape: dict | None) -> Any:
+    """The values LangGraph's `get_state` reads: the graph's output channels. A key no one wrote yet shows the
+    channel's empty value (`[]` for a list reducer); a Functional API workflow's values are its one `__end__`
+    channel, its return value ({} before it returned, as the server shows it). Unknown graph: every state channel
+    written."""
+    if shape is None:
+        return {k: v for k, v in raw.items() if not internal_channel(k)}
+    selected, empty = shape.get("values"), shape.get("empty") or {}
+    if isinstance(selected, str):
+        return raw[selected] if selected in raw else copy.deepcopy(empty.get(selected, {}))
+    values = {}
+    for key in selected if isinstance(selected, list) else ():
+        if key in raw:
+            values[key] = raw[key]
+        elif key in empty:
+            values[key] = copy.deepcopy(empty[key])
+    return values
+
+
 def build_state(thread_id: str, ns: str, cid: str, parent: str | None, checkpoint: dict, metadata: dict,
                  raw: dict[str, Any], live: bool, write_rows: list[WriteRow],
-                 parent_sends: list[str | None] | None, unreadable: list[str]) -> CheckpointState:
+                 parent_sends: list[str | None] | None, unreadable: list[str],
+                 shape: dict | None = None) -> CheckpointState:
     decoder = get_decoder()
-    values = {k: v for k, v in raw.items() if not internal_channel(k)}
+    values = _graph_values(raw, shape)
     channels = {k: v for k, v in raw.items() if internal_channel(k)}
     pending = []
     for w in sorted(write_rows, key=lambda r: (r.task_path, r.task_id, r.idx)):
@@ -57,10 +90,13 @@ def build_state(thread_id: str, ns: str, cid: str, parent: str | None, checkpoin
         if p.channel == INTERRUPT:
             interrupts.extend(p.value if isinstance(p.value, list) else [p.value])
     picked = pick_error(errors)
-    due = next_nodes(checkpoint, raw)
+    start = shape.get("start") if shape else None
+    due = next_nodes(checkpoint, raw, start if isinstance(start, list) else None)
     if live:  # as get_state shows the latest checkpoint: finished tasks' writes applied, only the rest is next
         writes, paths = finished_writes(write_rows, lambda w: decoder.decode(w.type, w.blob, unreadable))
-        apply_writes(values, writes)
+        if isinstance(values, dict):  # (a workflow's `__end__` is not a state write: it is read as it is)
+            apply_writes(values, [(ch, v) for ch, v in writes if shape is None or ch in values
+                                  or ch in (shape.get("values") or ())])
         for path in paths:
             node = task_node(path, parent_sends)
             if node in due:

@@ -50,13 +50,25 @@ def task_node(task_path: str, sends: list[str | None] | None) -> str | None:
     if task_path.startswith("~__pregel_pull, "):
         return task_path[len("~__pregel_pull, "):]
     if task_path.startswith("~__pregel_push, "):
-        first = task_path[len("~__pregel_push, "):].split(", ", 1)[0]
+        rest = task_path[len("~__pregel_push, "):]
+        first = rest.split(", ", 1)[0]
         if first.isdigit():
             idx = int(first)
             if sends and idx < len(sends) and sends[idx]:
                 return sends[idx]
             return f"send[{idx}]"
-        return "call"
+        # A Functional API @task call: `~__pregel_push, <the calling task's path>, <call index>, ...`; its writes
+        # belong to the step of the node that called it, which is how LangGraph lists the step's tasks.
+        return _caller(rest) or "call"
+    return None
+
+
+def _caller(path: str) -> str | None:
+    """The node whose task made a call, from the call's path after its `~__pregel_push, ` (nested calls too)."""
+    while path.startswith("~__pregel_push, "):
+        path = path[len("~__pregel_push, "):]
+    if path.startswith("~__pregel_pull, "):
+        return path[len("~__pregel_pull, "):].split(", ", 1)[0]
     return None
 
 
@@ -119,17 +131,23 @@ def writers_by_versions_seen(child: dict | None, parent: dict | None) -> list[st
                   if node not in ("__input__", "__interrupt__") and parent.get(node) != seen)
 
 
-def next_nodes(checkpoint: dict, values: dict[str, Any]) -> list[str]:
+def next_nodes(checkpoint: dict, values: dict[str, Any], start_nodes: list[str] | None = None) -> list[str]:
     """Nodes due at the next step: a `branch:to:NODE` channel with a version the node has not seen, a multi-source
     edge's join once every source wrote, plus pending Sends.
-    (Static breakpoints leave no `__interrupt__` write: this is how the tables tell what waits.)"""
+    (Static breakpoints leave no `__interrupt__` write: this is how the tables tell what waits.)
+    `start_nodes` are the nodes the input triggers (`__start__` in a StateGraph, the entrypoint of a Functional API
+    workflow); unknown, they are the nodes that have read `__start__` before, else `__start__`."""
     versions = checkpoint.get("channel_versions") or {}
     seen = checkpoint.get("versions_seen") or {}
     nodes = []
     start = versions.get("__start__")
-    if "__start__" in values and start is not None and str(start) > str((seen.get("__start__") or {}).get(
-            "__start__", "")):
-        nodes.append("__start__")  # an input checkpoint: the input is read next
+    if start_nodes is None:
+        start_nodes = [n for n, read in seen.items() if isinstance(read, dict) and "__start__" in read] \
+            or ["__start__"]
+    if "__start__" in values and start is not None:
+        for node in start_nodes:  # an input checkpoint: the input is read next
+            if str(start) > str((seen.get(node) or {}).get("__start__", "")):
+                nodes.append(node)
     for channel, version in versions.items():
         if channel.startswith("branch:to:") and channel in values:
             node = channel[len("branch:to:"):]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
 from lgconsole.stack.server.health import probe_server
-from lgconsole.stack.services import project_env
+from lgconsole.stack.services import graph_spec, project_env
 from lgconsole.stack.services.ports import LOOPBACK, port_is_free
 from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line, strip_ansi
@@ -198,7 +198,19 @@ class LangGraphService(Service):
             env["PATH"] = os.pathsep.join([str(self.env.python.parent), os.environ.get("PATH", "")])
         log = self.paths.log(self.name)
         self._log_offset = log.stat().st_size if log.exists() else 0
+        self._launched_env = env
         return LaunchSpec(argv=argv, log_path=log, env=env, cwd=self.workdir())
+
+    def after_healthy(self) -> None:
+        """Describe the served graphs for the checkpoint readers (graph_spec.py), in the background."""
+        if self.external:
+            return
+        python = str(self.env.python) if self.own_project and self.env is not None else sys.executable
+        try:  # optional: without it the readers read as before, so it never holds the server back
+            graph_spec.start_dump(python, self.workdir() / "langgraph.json", self.paths.state_dir,
+                                  getattr(self, "_launched_env", {}), self.workdir(), self.paths.log(self.name))
+        except OSError:
+            pass
 
     def _lines_since_launch(self) -> list[str]:
         """The log lines this launch wrote (the log file is appended across restarts)."""

@@ -198,33 +198,10 @@ def cases(known: dict[str, str], graphs=SCENARIOS) -> list:
     return [pytest.param(g, marks=_xfail(known[g])) if g in known else g for g in graphs]
 
 
-def _unwritten(key: str, what: str, where: str) -> str:
-    return (f"{what} `{key}` not written yet: LangGraph's get_state shows its empty value [] at {where}, lgconsole's "
-            f"state leaves the key out")
-
-
 KNOWN_TOPOLOGY: dict[str, str] = {}
-KNOWN_STEPS: dict[str, str] = {
-    "functional": "Functional API: lgconsole's history says the entrypoint's steps were written by "
-                  "['call', 'workflow'] where LangGraph's history has only the entrypoint task 'workflow' (the "
-                  "@task calls' writes, task path '~__pregel_push, (...workflow...)', are named 'call')",
-}
+KNOWN_STEPS: dict[str, str] = {}
 KNOWN_STATUSES: dict[str, str] = {}
-KNOWN_STATES: dict[str, str] = {
-    "functional": "Functional API: lgconsole's state is {} at every checkpoint where LangGraph's get_state returns "
-                  "the entrypoint's return value (text, words, total_words: the `__end__` channel, which "
-                  "lgconsole hides as internal), and next at an input checkpoint is ['__start__'] where LangGraph "
-                  "says ['workflow']",
-    "pydantic_state": _unwritten("history", "an operator.add channel", "the input and step-0 checkpoints"),
-    "fanout": _unwritten("summaries", "the Send targets' operator.add channel", "the input, step-0 and step-1 "
-                         "checkpoints"),
-    "chat": _unwritten("messages", "MessagesState's add_messages channel", "the input checkpoint"),
-    "agent": _unwritten("messages", "create_agent's add_messages channel", "the input checkpoint"),
-    "supervisor": _unwritten("messages", "the add_messages channel", "the root's input checkpoint and each "
-                             "agent's subgraph input checkpoint"),
-    "swarm": _unwritten("messages", "the add_messages channel", "the root's input checkpoint and each agent's "
-                        "subgraph input checkpoint"),
-}
+KNOWN_STATES: dict[str, str] = {}
 
 
 # --- checks ----------------------------------------------------------------------------------------------------------
