@@ -15,6 +15,7 @@ so runs are streamed over SSE, and a run started elsewhere gets its steps from i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -183,7 +184,8 @@ class RunSession:
                     interrupt_before: list[str] | None = None, interrupt_after: list[str] | None = None,
                     metadata: dict | None = None, context: dict | None = None) -> RunSession:
         client = _client(url)
-        if thread_id is None:
+        created = thread_id is None
+        if created:
             thread = await _call("create thread", client.threads.create(metadata=metadata or {}), url)
             thread_id = thread["thread_id"]
         kwargs: dict = {"stream_mode": STREAM_MODES, "stream_subgraphs": True, "stream_resumable": True}
@@ -205,6 +207,9 @@ class RunSession:
             run = await _call(f"start run of {assistant_id!r}", client.runs.create(thread_id, assistant_id, **kwargs),
                           url)
         except RunError as exc:
+            if created:  # the thread made for a run the server refused (unknown assistant, bad input) goes too
+                with contextlib.suppress(Exception):
+                    await client.threads.delete(thread_id)
             if "no such assistant" not in str(exc):
                 raise
             raise RunError(f"{exc}; it serves: {await _served_graphs(client)}") from None
