@@ -12,6 +12,7 @@ requirement failed with pip's (or uv's) last error line.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -335,7 +336,9 @@ class EnvBuilder:
         else:
             argv = [sys.executable, "-m", "pip", "--python", str(python), "install", "--disable-pip-version-check",
                     "--progress-bar", "off", *args]
-        self._run(argv, path, phase)
+        editable = [Path(arg[2:].strip()) for arg in self.plan.requirements if arg.startswith("-e")]
+        with _no_build_leftovers(editable):
+            self._run(argv, path, phase)
         self.progress("checking that the server imports", "")
         if missing := missing_modules(str(python)):
             raise ProjectEnvError(f"langgraph: the built environment {path} lacks {', '.join(missing)} "
@@ -370,6 +373,30 @@ class EnvBuilder:
                 raise ProjectEnvError(build_error_line(lines, self.plan, path))
             raise ProjectEnvError(f"langgraph: could not create a virtual environment at {path}: "
                                   f"{lines[-1].strip() if lines else f'exit code {code}'}")
+
+
+_BUILD_LEFTOVERS = ("*.egg-info", "build")  # what a setuptools editable build writes into the source tree
+
+
+@contextlib.contextmanager
+def _no_build_leftovers(dirs: list[Path]):
+    """The user's project is never edited: what an editable install's build writes into a project directory (a
+    `NAME.egg-info`, a `build/`; at its top or under `src/`) and was not there before is removed afterwards (the
+    installed metadata lives in the environment; the source tree needs none of it)."""
+    def present(d: Path) -> set[Path]:
+        found: set[Path] = set()
+        for where in (d, d / "src"):
+            for pattern in _BUILD_LEFTOVERS:
+                found.update(where.glob(pattern))
+        return found
+
+    before = {d: present(d) for d in dirs if d.is_dir()}
+    try:
+        yield
+    finally:
+        for d, had in before.items():
+            for path in present(d) - had:
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def ensure_env(plan: EnvPlan, root: Path | None = None, progress: Progress | None = None) -> ProjectEnv:

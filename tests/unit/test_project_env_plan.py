@@ -236,3 +236,19 @@ def test_a_python_version_that_is_not_on_the_machine_is_one_line_with_the_fix(tm
     own = ".".join(map(str, __import__("sys").version_info[:2]))
     (root / "langgraph.json").write_text(json.dumps({**config, "python_version": own}))
     assert pe.plan_env(root, pins=PINS).python == pe.base_python()
+
+
+def test_an_editable_build_leaves_nothing_in_the_users_project(tmp_path):
+    from lgconsole.stack.services.project_env import _no_build_leftovers
+
+    project = tmp_path / "agent"
+    (project / "src").mkdir(parents=True)
+    (project / "theirs.egg-info").mkdir()  # the user's own, from before: kept
+    with _no_build_leftovers([project, tmp_path / "gone"]):
+        (project / "agent.egg-info").mkdir()
+        (project / "agent.egg-info" / "PKG-INFO").write_text("x")
+        (project / "src" / "agent.egg-info").mkdir()
+        (project / "build").mkdir()
+        (project / "notes.txt").write_text("written by the user meanwhile")
+    assert sorted(p.name for p in project.iterdir()) == ["notes.txt", "src", "theirs.egg-info"]
+    assert list((project / "src").iterdir()) == []
