@@ -407,6 +407,10 @@ class LiveScreen(ConsoleScreen):
             await follower.attach(thread_id)
             if self.catalog is not None:
                 await self.catalog.assistants()  # the attached run's assistant is a UUID: its graph id for the header
+                # a run of a chat graph, attached: chat mode, so the next message continues its thread
+                self.chat_key = await self.catalog.chat_key(follower.assistant)
+                if self.chat_key is not None:
+                    self.assistant = self.catalog.graph_of(follower.assistant) or follower.assistant
         elif how == "resume":
             # the assistant of the run that waits (an attached run's may not be the one typed last)
             await follower.resume(answer, thread_id=thread_id, assistant=follower.assistant or self.assistant,

@@ -16,7 +16,7 @@ from lgconsole.stack.server.assistants import Assistant, AssistantNotFound, Assi
     list_assistants
 
 from lgconsole.console.config import Config
-from lgconsole.console.model.input_template import check_config, check_context, check_input
+from lgconsole.console.model.input_template import check_config, check_context, check_input, is_chat, message_key
 from lgconsole.console.sources.urls import langgraph_url
 
 REMEMBERED_FILE = "console-inputs.json"
@@ -76,6 +76,17 @@ class AssistantCatalog:
             found = find_assistant(self._listed, assistant_id)  # the server reads schemas by assistant id only
             self._schemas[assistant_id] = await get_schemas(url, found.assistant_id if found else assistant_id)
         return self._schemas[assistant_id]
+
+    async def chat_key(self, assistant_id: str | None) -> str | None:
+        """The input key of the graph's message list when the graph is talked to (a chat graph), else None; None too
+        when its schemas cannot be read (the attach goes on without chat mode)."""
+        if not assistant_id:
+            return None
+        try:
+            schema = (await self.schemas(self.graph_of(assistant_id) or assistant_id)).input_schema
+        except StackError:
+            return None
+        return message_key(schema) if is_chat(schema) else None
 
     def graph_of(self, assistant_id: str | None) -> str | None:
         """The graph id of an assistant listed last (an attached run names its assistant by its UUID)."""

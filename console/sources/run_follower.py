@@ -33,12 +33,15 @@ class SavedSteps:
         self.thread_id, self.run_id = thread_id, run_id
         self.reader = CheckpointReader(postgres_url, graph_spec=graph_spec)
         self._done: dict[tuple[str, str], SavedCheckpoint] = {}
+        self._since: str | None = None  # the oldest checkpoint of the run's window: later reads start there
 
     def read(self) -> list[SavedCheckpoint]:
-        history = self.reader.history(self.thread_id)
+        history = self.reader.history(self.thread_id, since=self._since)
         ours = {(n.checkpoint_ns, n.checkpoint_id) for n in history if (n.metadata or {}).get("run_id") == self.run_id}
         ours |= {(n.checkpoint_ns, n.parent_checkpoint_id) for n in history
                  if (n.checkpoint_ns, n.checkpoint_id) in ours and n.parent_checkpoint_id}
+        if ours and self._since is None:  # a long thread is read whole once, then only from the run's first parent
+            self._since = min(cid for _, cid in ours)
         has_child = {(n.checkpoint_ns, n.parent_checkpoint_id) for n in history}
         found = []
         for n in history:

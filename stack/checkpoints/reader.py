@@ -288,20 +288,23 @@ class CheckpointReader:
                 for t, ns, c, p in wanted}
 
     # --- one thread ---------------------------------------------------------------------------------------------
-    def history(self, thread_id: str, include_subgraphs: bool = True) -> list[CheckpointNode]:
-        """Every checkpoint of a thread (all branches; subgraph namespaces too unless told not to), oldest first."""
+    def history(self, thread_id: str, include_subgraphs: bool = True, since: str | None = None) -> list[CheckpointNode]:
+        """Every checkpoint of a thread (all branches; subgraph namespaces too unless told not to), oldest first;
+        `since`: only the checkpoints from that id on (ids are time-ordered: what a run saved after it began)."""
         ns_filter = "" if include_subgraphs else "AND checkpoint_ns = ''"
+        ns_filter += " AND checkpoint_id >= %s" if since else ""
+        params = (thread_id, since) if since else (thread_id,)
         with self._transaction() as conn:
             rows = conn.execute(
                 f"""SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints
-                    WHERE thread_id = %s {ns_filter} ORDER BY checkpoint_id, checkpoint_ns""", (thread_id,)).fetchall()
+                    WHERE thread_id = %s {ns_filter} ORDER BY checkpoint_id, checkpoint_ns""", params).fetchall()
             if not rows:
                 raise UnknownThread(f"unknown thread {thread_id!r}: no checkpoint has this thread id")
             write_rows = [WriteRow(*r) for r in conn.execute(
                 f"""SELECT checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type,
                            CASE WHEN channel = '{ERROR}' THEN blob END,
                            CASE WHEN channel = '{TASKS}' THEN substring(blob FROM 1 FOR {SEND_PREFIX_BYTES}) END
-                    FROM checkpoint_writes WHERE thread_id = %s {ns_filter}""", (thread_id,)).fetchall()]
+                    FROM checkpoint_writes WHERE thread_id = %s {ns_filter}""", params).fetchall()]
             writes: dict[tuple[str, str], list[WriteRow]] = {}
             for w in write_rows:
                 writes.setdefault((w.checkpoint_ns, w.checkpoint_id), []).append(w)

@@ -76,3 +76,44 @@ async def test_threads_screen_shows_the_status_and_the_nodes_of_a_corpus_thread(
         nodes = {w for _, source, writers in steps if source == "loop" for w in writers if w != "__start__"}
         missing = sorted(n for n in nodes if n not in text)
         assert not missing, f"the tree does not name {missing}:\n{text}"
+
+
+@pytest.mark.parametrize("served", ["core"], indirect=True)
+async def test_attached_to_a_chat_graphs_run_the_live_screen_goes_on_with_the_conversation(served):
+    """A client's run of a MessagesState graph, attached from the Live screen: chat mode follows the attach (the
+    graph's input is a message list), and a message typed there continues the same thread, as LangGraph's
+    get_state shows."""
+    from langgraph_sdk import get_client
+
+    from corpus_client import user
+    from lgconsole.console.screens.live import LiveScreen
+    from lgconsole.console.sources.urls import langgraph_url
+
+    config, _ = served
+    client = get_client(url=langgraph_url(config))
+    thread_id = (await client.threads.create(metadata={"graph_id": "chat"}))["thread_id"]
+    await client.runs.create(thread_id, "chat", input=user("hello"), after_seconds=3)  # pending: there to attach to
+    app = LgConsoleApp(config, triage_first=False)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.press("3")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, LiveScreen), what="the Live screen")
+        screen = app.screen
+        await pilot.press("a", *thread_id, "enter")
+        await pilot_wait(pilot, lambda: screen.follower is not None and screen.follower.outcome is not None,
+                         timeout=30, what="the attached run's end")
+        assert screen.chat_key == "messages" and screen.assistant == "chat"
+        assert screen.query_one("#chat-box").display
+        await pilot.press("m", *"how are you", "enter")
+
+        async def turns() -> int:
+            return sum(1 for m in (await client.threads.get_state(thread_id))["values"]["messages"]
+                       if m["type"] == "human")
+
+        for _ in range(150):
+            if await turns() == 2 and screen.follower.outcome is not None:
+                break
+            await pilot.pause(0.2)
+        state = (await client.threads.get_state(thread_id))["values"]["messages"]
+        assert [m["content"] for m in state] == ["hello", "turn 1: you said 'hello'", "how are you",
+                                                 "turn 2: you said 'how are you'"]
+        assert "turn 2: you said 'how are you'" in str(screen.query_one("#chat-log").render())
