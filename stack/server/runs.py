@@ -301,5 +301,12 @@ class RunSession:
         await _call(f"cancel run {self.run_id}", self._client.runs.cancel(
             self.thread_id, self.run_id, action="rollback" if rollback else "interrupt"))
 
+    async def move_to(self, url: str) -> None:
+        """The server came back at another address (restarted on a new port): the next join and status go there."""
+        if url == self.url:
+            return
+        old, self.url, self._client = self._client, url, _client(url)
+        await old.aclose()
+
     async def close(self) -> None:
         await self._client.aclose()
