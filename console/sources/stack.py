@@ -34,6 +34,13 @@ class StackSnapshot:
         return [s for s in self.services if s.state != ServiceState.DISABLED]
 
     @property
+    def unsupervised(self) -> list[ServiceStatus]:
+        """Managed services still running after their supervisor died: nothing restarts them."""
+        if self.supervisor_running:
+            return []
+        return [s for s in self.services if s.managed and s.pid and s.state != ServiceState.STOPPED]
+
+    @property
     def healthy_count(self) -> int:
         return sum(s.state == ServiceState.HEALTHY for s in self.enabled)
 
