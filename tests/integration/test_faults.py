@@ -72,6 +72,30 @@ def test_prune_deletes_the_servers_thread_records_after_the_checkpoint_rows(faul
     assert not threads & server_threads(url)  # the server no longer lists them with their old status and values
 
 
+def test_prune_with_the_server_down_names_the_threads_it_still_lists_and_deletes_them_there_later(fault_stack):
+    from lgconsole.console.sources.urls import langgraph_url
+
+    url = langgraph_url(fault_stack)
+    run = cli(fault_stack, "run", "demo", "--input", json.dumps({"task": "pruned while down", "delay": 0}), "--json")
+    assert run.returncode == 0, run.stderr
+    thread_id = json.loads(run.stdout.splitlines()[-1])["thread_id"]
+    time.sleep(1.1)
+    supervisor.send_command(fault_stack.state_path, {"cmd": "stop", "service": "langgraph"})
+    try:
+        pruned = cli(fault_stack, "prune", "--older-than", "1s", "--yes", "--force-server-down")
+        assert pruned.returncode == 0, pruned.stderr
+        assert "the LangGraph server still lists 1 of them with their old status and values" in pruned.stdout
+        assert thread_id in pruned.stdout and "the next `lgconsole prune --yes` with the server up" in pruned.stdout
+    finally:
+        supervisor.send_command(fault_stack.state_path, {"cmd": "start", "service": "langgraph"})
+    wait_for(lambda: all_healthy(fault_stack), timeout=60, what="the server back")
+    assert thread_id in server_threads(url)  # its own index kept the thread: the checkpoints are gone
+    again = cli(fault_stack, "prune", "--older-than", "1h", "--yes")
+    assert again.returncode == 0, again.stderr
+    assert "left by an earlier prune while it was down: 1 thread(s)" in again.stdout
+    assert thread_id not in server_threads(url)
+
+
 def test_a_killed_supervisor_is_reported_within_2s_and_up_adopts_its_services(fault_stack):
     before = raw_state(fault_stack)
     services = {name: (s["process"]["pid"], s["port"]) for name, s in before["services"].items() if s["process"]}
