@@ -278,6 +278,11 @@ class Supervisor:
 
     def _crashed(self, rt: _Runtime, now: float) -> None:
         st = rt.status
+        if rt.child is not None and rt.child.poll() is None:
+            try:  # a killed multi-threaded server reads as a zombie before its last thread is gone: wait for its code
+                rt.child.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
         code = rt.child.returncode if rt.child is not None else None
         if code is not None and code < 0:
             how = f"killed by signal {-code} ({signal.Signals(-code).name})"
