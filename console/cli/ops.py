@@ -148,10 +148,15 @@ def cmd_prune(config: Config, args: argparse.Namespace, out: TextIO | None = Non
               f"{f', {p.threads_skipped} skipped' if p.threads_skipped else ''}, {sum(p.rows.values()):,} rows, "
               f"{p.elapsed_s:.1f}s", file=sys.stderr, flush=True)
 
-    result = execute_prune(pg_url, plan, batch_threads=args.batch, progress=progress, still_protected=still_protected)
+    forget = None if server_error else _server_forget(server_url)
+    earlier = _forget_pending(config, forget)
+    result = execute_prune(pg_url, plan, batch_threads=args.batch, progress=progress, still_protected=still_protected,
+                           forget=forget, server_down=server_error)
+    _remember_pending(config, result.server_kept)
     if as_json:
         print(json.dumps({"dry_run": False, "server": server, "plan": plan.to_json(list_threads=False),
-                          "result": result.to_json()}, indent=2), file=out)
+                          "result": {**result.to_json(), "server_deleted_from_earlier_prunes": earlier}}, indent=2),
+              file=out)
         return 0
     batches = f"{result.batches} batch{'es' if result.batches != 1 else ''}"
     print(f"deleted {len(result.deleted):,} threads in {batches} ({result.elapsed_s:.2f}s, "
@@ -164,10 +169,72 @@ def cmd_prune(config: Config, args: argparse.Namespace, out: TextIO | None = Non
               f"{_ids(result.skipped_protected)}", file=out)
     if result.skipped_gone:
         print(f"  skipped, already gone: {len(result.skipped_gone)} thread(s)", file=out)
+    if result.server_deleted or result.server_unknown:
+        print(f"  the LangGraph server's records deleted too: {len(result.server_deleted):,} thread(s)"
+              + (f" ({len(result.server_unknown):,} it did not know)" if result.server_unknown else ""), file=out)
+    if result.server_kept:
+        print(f"  the LangGraph server still lists {len(result.server_kept):,} of them with their old status and values "
+              f"({result.server_error}): {_ids(result.server_kept)}; the next `lgconsole prune --yes` with the server "
+              "up deletes them there", file=out)
+    if earlier:
+        print(f"  deleted from the server's records, left by an earlier prune while it was down: {len(earlier)} "
+              "thread(s)", file=out)
     if result.batches:
         print(f"  checkpoint writers were held off {result.lock_held_ms_mean:.0f} ms per batch on average "
               f"(at most {result.lock_held_ms_max:.0f} ms)", file=out)
     return 0
+
+
+PENDING_FILE = "prune-server-pending.json"  # threads pruned from Postgres while the server was down
+
+
+def _server_forget(server_url: str):
+    """Deletes a batch of threads from the server's own records (the SDK's threads.delete), for execute_prune."""
+    from lgconsole.stack.checkpoints.prune import ServerForget
+    from lgconsole.stack.server.runs import delete_threads
+
+    def forget(thread_ids: list[str]) -> ServerForget:
+        done = asyncio.run(delete_threads(server_url, thread_ids))
+        return ServerForget(done.deleted, done.unknown, done.failed, done.error)
+
+    return forget
+
+
+def _forget_pending(config: Config, forget) -> list[str]:
+    """Threads an earlier prune deleted from Postgres while the server was down: deleted on the server now."""
+    path = config.state_path / PENDING_FILE
+    if forget is None or not path.exists():
+        return []
+    try:
+        pending = [str(t) for t in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        return []
+    answer = forget(pending) if pending else None
+    _write_pending(path, answer.failed if answer else [])
+    return (answer.deleted + answer.unknown) if answer else []
+
+
+def _remember_pending(config: Config, kept: list[str]) -> None:
+    if not kept:
+        return
+    path = config.state_path / PENDING_FILE
+    try:
+        known = json.loads(path.read_text()) if path.exists() else []
+    except (OSError, ValueError):
+        known = []
+    _write_pending(path, sorted(set(known) | set(kept)))
+
+
+def _write_pending(path, thread_ids: list[str]) -> None:
+    import os
+
+    if not thread_ids:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(thread_ids, fh)
 
 
 def _print_plan(plan, busy: dict, server_error: str | None, delete: bool, now: datetime, out: TextIO) -> None:

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from lgconsole.console.config import Config, build_stack_spec
+from lgconsole.console.config import Config
 from lgconsole.console.model.text import format_duration
 from lgconsole.stack.services.service import SERVICE_NAMES
 
@@ -31,15 +31,24 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
     from lgconsole.stack.services import supervisor
     from lgconsole.stack.services.service import ServiceState
 
+    from lgconsole.console.sources.stack import spec_for_up
+
     t0 = time.monotonic()
     if supervisor.supervisor_running(config.state_path):
         state = supervisor.read_state(config.state_path)
         print(f"stack already running (supervisor pid {state.supervisor_pid}, state dir {config.state_path}); "
               "nothing to do", file=out)
         return 0
-    spec = build_stack_spec(config)
-    supervisor.launch(spec)
+    left = supervisor.read_state(config.state_path).unsupervised
+    spec, adopt = spec_for_up(config)
+    supervisor.launch(spec, adopt)
     print(f"supervisor started; state dir {config.state_path}", file=out)
+    if left:
+        kept = [f"{s.name} (pid {s.pid}, port {s.port})" for s in left if s.name in adopt]
+        restarted = [s.name for s in left if s.name not in adopt]
+        print("  the previous supervisor had died; " + (f"adopted {', '.join(kept)}" if kept else "adopted none")
+              + (f"; started again (configuration changed, or a dependency was): {', '.join(restarted)}"
+                 if restarted else ""), file=out)
     if config.project.path:
         print(f"  langgraph  project {config.project.path}: {project_env_line(config)}", file=out)
     if not wait:
@@ -174,7 +183,10 @@ def status_json(config: Config) -> dict:
         "state_dir": str(config.state_path),
         "config": config.source,
         "supervisor": {"pid": state.supervisor_pid if state.supervisor_alive else None,
-                       "running": state.supervisor_alive},
+                       "running": state.supervisor_alive,
+                       # it died (killed, crashed) while these services went on running: nothing restarts them
+                       "died_pid": state.supervisor_pid if state.unsupervised else None,
+                       "unsupervised": [s.name for s in state.unsupervised]},
         "services": [svc.to_json(now) for svc in state.services],
     }
 
@@ -190,6 +202,9 @@ def cmd_status(config: Config, args) -> int:
         sup = data["supervisor"]
         print(f"state dir {data['state_dir']}  supervisor: "
               f"{'pid ' + str(sup['pid']) if sup['running'] else 'not running'}")
+        if sup["unsupervised"]:
+            print(f"supervisor pid {sup['died_pid']} has died; {', '.join(sup['unsupervised'])} still run unsupervised "
+                  "(nothing restarts them): `lgconsole up` starts a new supervisor that adopts them")
         print(f"{'SERVICE':<10} {'STATE':<9} {'PID':>7} {'PORT':>6} {'UPTIME':>8} {'RESTARTS':>8}  VERSION / URL")
         for s in services:
             uptime = format_duration(s["uptime_s"]) if s["uptime_s"] is not None else "-"

@@ -80,7 +80,17 @@ class TaskLedger:
         """Root tasks of the current stream that started and did not end."""
         return [t for t in self.root(self.stream) if self.status(t) is None]
 
+    def in_flight_at(self, moment: float) -> list[TaskStart]:
+        """Root tasks of the stream followed at `moment` that had started and not ended by then (an end event that
+        came later does not make them finished before it)."""
+        streams = [t.attempt for t in self.root() if t.at < moment]
+        current = max(streams, default=self.stream)
+        return [t for t in self.root(current) if t.at < moment
+                and ((t.attempt, t.task_id) not in self.ended or self.ended[(t.attempt, t.task_id)][1] >= moment)]
+
     def done(self, before: float | None = None) -> list[TaskStart]:
+        """Root tasks that finished (before `before`): by their end event's arrival, so a task in flight at that
+        moment (`in_flight_at`) is never among them."""
         return [t for t in self.root() if self.status(t) == StepStatus.DONE
                 and (before is None or self.ended[(t.attempt, t.task_id)][1] < before)]
 

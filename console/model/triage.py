@@ -103,6 +103,14 @@ def rule_services(i: TriageInputs, t: Thresholds) -> list[Finding]:
                         "there is nothing to check.", (),
                         "Bring it up: `lgconsole up` (or `lgconsole demo`); or set the services' URLs in "
                         "lgconsole.toml or POSTGRES_URL, LANGGRAPH_URL, REDIS_URL, VLLM_URL.", Jump("stack"))]
+    unsupervised = [s.name for s in i.services if not i.supervisor_running and s.managed and s.pid
+                    and _state(s) not in ("stopped", "disabled")]
+    if unsupervised:
+        out.append(Finding("critical", "supervisor-dead", "The supervisor has died; the services run unsupervised",
+                           f"{', '.join(unsupervised)} still run, but nothing restarts them if they crash.",
+                           (), "Start a new supervisor that adopts them: `lgconsole up` (or U on the Stack screen).",
+                           Jump("stack")))
+        return out
     if not i.supervisor_running and i.services:
         out.append(Finding("critical", "stack-down", "The stack is not running",
                            "No supervisor runs for this state dir: nothing restarts crashed services.",

@@ -32,7 +32,7 @@ from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.rows.live import step_items
 from lgconsole.console.sources.assistants import AssistantCatalog
-from lgconsole.console.sources.run_follower import RunFollower, saved_steps_url
+from lgconsole.console.sources.run_follower import RunFollower, locate_server, saved_steps_url
 from lgconsole.console.sources.urls import graph_spec, langgraph_url
 from lgconsole.console.screens.base import ConsoleScreen
 from lgconsole.console.screens.new_run import AttachScreen, NewRunScreen
@@ -394,7 +394,7 @@ class LiveScreen(ConsoleScreen):
             saved = await asyncio.to_thread(saved_steps_url, self.app.config)  # runs started elsewhere: their steps
             spec = await asyncio.to_thread(graph_spec, self.app.config)
             self.follower = RunFollower(url, on_change=lambda _live: self.schedule_paint(), live=self._shown,
-                                        postgres_url=saved, graph_spec=spec)
+                                        postgres_url=saved, graph_spec=spec, locate=locate_server(self.app.config))
         return self.follower
 
     @work(exclusive=True, group="live-stream", name="run", exit_on_error=False)

@@ -17,6 +17,11 @@ from lgconsole.console.model.text import format_duration
 from lgconsole.console.screens.base import ConsoleScreen
 
 
+# A killed service must not look healthy a second later: while this screen is up the state file is read this often
+# (a cheap read; read_state also checks each recorded process in /proc, ahead of the supervisor's own tick).
+KILL_VISIBLE_S = 0.5
+
+
 class StackScreen(ConsoleScreen):
     BINDINGS = [
         Binding("r", "service('restart')", "Restart"),
@@ -32,6 +37,14 @@ class StackScreen(ConsoleScreen):
             yield ServiceTable(id="services")
             yield Static(id="service-detail")
             yield LogTail(id="log-tail")
+
+    def on_mount(self) -> None:
+        if getattr(self.console, "poll", False):
+            self.set_interval(KILL_VISIBLE_S, self._poll_while_shown)
+
+    def _poll_while_shown(self) -> None:
+        if self.is_current:
+            self.console.refresh_snapshot()
 
     @property
     def table(self) -> ServiceTable:
@@ -61,7 +74,12 @@ class StackScreen(ConsoleScreen):
             text.append(f"\nlast error: {svc.last_error}", style=palette.style("error"))
         if svc.healthy_at and svc.started_at and svc.healthy_at >= svc.started_at:
             text.append(f"\nhealthy {format_duration(svc.healthy_at - svc.started_at)} after start", style="dim")
-        if not snapshot.supervisor_running:
+        if snapshot.unsupervised:
+            names = ", ".join(s.name for s in snapshot.unsupervised)
+            text.append(f"\nthe supervisor (pid {snapshot.supervisor_pid}) has died: {names} run unsupervised and "
+                        "nothing restarts them; press U to start a new supervisor that adopts them",
+                        style=palette.style("error", "bold"))
+        elif not snapshot.supervisor_running:
             text.append("\nthe stack is not running: press U to bring it up", style=palette.style("warning", "bold"))
         detail.update(text)
         tail.show(f"{svc.name} log · {svc.log_path or 'no log'}", snapshot.log_tails.get(svc.name, []))

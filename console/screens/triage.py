@@ -54,6 +54,13 @@ class TriageScreen(ConsoleScreen):
     def action_refresh_findings(self) -> None:
         self._gather()
 
+    def show_snapshot(self, snapshot) -> None:
+        """The stack snapshot (read every second) says the supervisor came or went: check again now, not in 15 s."""
+        running = snapshot.supervisor_running
+        if self.poll and getattr(self, "_supervisor_running", running) != running:
+            self.action_refresh_findings()
+        self._supervisor_running = running
+
     class FindingsRead(Message):
         """One triage pass over the stack's readers, worst first."""
 

@@ -124,13 +124,18 @@ async def run_drill(target: DrillTarget, service: str = "langgraph", *, delay: f
 
     # 2. wait for the moment: one node in flight (the held one), its finished siblings' writes durable
     deadline = time.monotonic() + max(30.0, 4 * (delay + HELD_FOR_S) + 30)
-    async with SavedTasks(target.postgres_url, tid) as saved_writes:  # connected before the moment, not in it
-        decision, saved = await _kill_moment(follower, ledger, fed, saved_writes, held, alone_after_s, deadline, t0)
 
-    # 3. the kill, by the PID (and start time) the supervisor recorded just now
-    ref, _ = managed_process(target.state_dir, service)
-    killed_at = kill_now(ref)
-    in_flight = ledger.in_flight()
+    # 3. the kill, by the PID (and start time) the supervisor recorded, right after the last look at the ledger: no
+    # await in between, or the node could end (its event handled by the follower) between the look and the kill
+    def kill() -> float:
+        nonlocal ref
+        ref, _ = managed_process(target.state_dir, service)  # a plain file read: no await
+        return kill_now(ref)
+
+    async with SavedTasks(target.postgres_url, tid) as saved_writes:  # connected before the moment, not in it
+        decision, saved, killed_at = await _kill_moment(follower, ledger, fed, saved_writes, held, alone_after_s,
+                                                        deadline, t0, kill)
+    in_flight = ledger.in_flight_at(killed_at)
     say(f"killed {service} (pid {ref.pid}) while {', '.join(t.node for t in in_flight)} ran ({decision.reason})")
     if service != "postgres":  # what a resume will find: the writes durable at the kill
         saved = await saved_task_ids(target.postgres_url, tid)
@@ -143,7 +148,7 @@ async def run_drill(target: DrillTarget, service: str = "langgraph", *, delay: f
     report = DrillReport(
         service=service, pid_killed=ref.pid, new_pid=new_pid, thread_id=tid, run_id=run_id,
         killed_during=[t.node for t in in_flight], kill_reason=decision.reason,
-        completed_before=[t.node for t in ledger.done(killed_at)],
+        completed_before=[t.node for t in ledger.done(killed_at)],  # never the in-flight ones: see done()
         saved_before=[t.node for t in ledger.done(killed_at) if t.task_id in saved],
         time_to_restart_s=round(to_restart, 3), time_to_healthy_s=round(to_healthy, 3), recovery="",
         recovery_note="", restarts=restarts,
@@ -199,10 +204,10 @@ async def run_drill(target: DrillTarget, service: str = "langgraph", *, delay: f
 
 
 async def _kill_moment(follower: RunFollower, ledger: TaskLedger, fed: asyncio.Event, saved_writes: SavedTasks,
-                       held: str | None, alone_after_s: float, deadline: float,
-                       t0: float) -> tuple[KillDecision, set[str]]:
-    """Wait until the ledger says: kill now, and the finished siblings' writes are visible in Postgres (the saved
-    task ids at that moment come back with the decision)."""
+                       held: str | None, alone_after_s: float, deadline: float, t0: float,
+                       kill: Callable[[], float]) -> tuple[KillDecision, set[str], float]:
+    """Wait until the ledger says: kill now, and the finished siblings' writes are visible in Postgres; then `kill()`
+    at once. Returns the decision, the saved task ids at that moment and the kill's time.monotonic()."""
     run_id = follower.run_id
     while True:
         if follower.finished:
@@ -229,7 +234,7 @@ async def _kill_moment(follower: RunFollower, ledger: TaskLedger, fed: asyncio.E
         while not want <= (saved := await saved_writes.read()) and time.monotonic() < visible_by:
             await asyncio.sleep(0.01)
         if kill_moment(ledger, time.monotonic(), alone_after_s, held) is not None:
-            return decision, saved
+            return decision, saved, kill()
         # the node finished while we looked: wait for the next one
 
 

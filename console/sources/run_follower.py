@@ -65,6 +65,22 @@ class SavedSteps:
         self.reader.close()
 
 
+def _latest_checkpoint(postgres_url: str, thread_id: str) -> str | None:
+    """The id of the thread's newest root checkpoint (uuid6 ids sort by time), None when it has none."""
+    from lgconsole.stack.checkpoints.reader import CheckpointReader
+
+    with CheckpointReader(postgres_url) as reader:
+        root = reader.history(thread_id, include_subgraphs=False)
+    return max((n.checkpoint_id for n in root), default=None)
+
+
+def locate_server(config) -> Callable[[], str]:
+    """Where the stack's LangGraph server answers now, read again from its state dir on each call."""
+    from lgconsole.console.sources.urls import langgraph_url
+
+    return lambda: langgraph_url(config)
+
+
 def saved_steps_url(config) -> str | None:
     """Where the stack's checkpoints are read for runs started elsewhere; None when no Postgres is known."""
     from lgconsole.stack.errors import StackError
@@ -88,9 +104,12 @@ class RunFollower:
 
     def __init__(self, url: str, *, on_event: Callable[[RunEvent], None] | None = None,
                  on_change: Callable[[LiveRun], None] | None = None, live: LiveRun | None = None,
-                 postgres_url: str | None = None, graph_spec: dict | None = None):
+                 postgres_url: str | None = None, locate: Callable[[], str] | None = None,
+                 graph_spec: dict | None = None):
         self.url = url
         self.postgres_url = postgres_url  # where the run's saved checkpoints are read (runs started elsewhere)
+        # where the server answers now (the stack's state, read again): a restarted server may have a new port
+        self.locate = locate
         self.graph_spec = graph_spec  # the served graphs' channels (stack/services/graph_spec.py), when known
         self.on_event = on_event
         self.on_change = on_change
@@ -199,6 +218,8 @@ class RunFollower:
         events = session.events()
         try:
             async for event in events:
+                if event.mode == "reconnecting":
+                    await self._relocate(session)
                 if saved is not None and event.mode in ("updates", "values", "tasks"):
                     continue  # the steps come from the saved checkpoints: whole, named, from the run's start
                 live.feed(event)
@@ -222,6 +243,8 @@ class RunFollower:
                 await asyncio.to_thread(saved[0].close)
             await events.aclose()  # left early (an error in on_event, a closed stdout): the stream ends here, not
             await session.close()  # in the loop's shutdown with a traceback on stderr
+        if outcome.status == "lost":
+            outcome.error = f"{outcome.error}; {await self._recovery(session)}"
         live.finish(end_status(outcome.status, outcome.thread_status), outcome.error, outcome.interrupts)
         live.outcome = self.outcome = outcome
         self._changed()
@@ -263,6 +286,35 @@ class RunFollower:
         if self.session is None:
             raise RunError("no run to cancel")
         await self.session.cancel(rollback=rollback)
+
+    # --- a server that restarted ---------------------------------------------------------------------------------
+    async def _relocate(self, session: RunSession) -> None:
+        """Before the next reconnect: when the stack's state names another address for the server (it came back on
+        a new port), join there; the same address: go on retrying it."""
+        if self.locate is None:
+            return
+        try:
+            url = await asyncio.to_thread(self.locate)
+        except Exception:  # the state is unreadable for a moment (being rewritten): retry where we were
+            return
+        if url and url != session.url:
+            await session.move_to(url)
+            self.url = url
+            self.live.notes.append(f"the server moved to {url}: reconnecting there")
+
+    async def _recovery(self, session: RunSession) -> str:
+        """The command that continues a run the restarted server forgot, from the thread's latest checkpoint in
+        Postgres (`replay` re-creates a thread the server forgot too)."""
+        head = None
+        if self.postgres_url is not None:
+            try:
+                head = await asyncio.to_thread(_latest_checkpoint, self.postgres_url, session.thread_id)
+            except Exception:  # Postgres unreachable: name the command with a placeholder and where to find it
+                head = None
+        if head is None:
+            return (f"continue it from its latest checkpoint with `lgconsole replay {session.thread_id} --checkpoint "
+                    f"ID` (`lgconsole history {session.thread_id}` lists the checkpoints)")
+        return f"continue it from its latest checkpoint with `lgconsole replay {session.thread_id} --checkpoint {head}`"
 
     # --- a run started elsewhere: its steps from the saved checkpoints ------------------------------------------
     def _saved_steps(self, session: RunSession) -> tuple[SavedSteps, CheckpointFold] | None:

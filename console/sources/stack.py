@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from lgconsole.stack.services import supervisor
-from lgconsole.stack.services.service import SERVICE_NAMES, ServiceState, ServiceStatus, strip_ansi, tail_lines
+from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, ServiceStatus, StackSpec, strip_ansi,
+                                              tail_lines)
+from lgconsole.stack.services.supervisor_daemon import DEPENDS_ON
 
 from lgconsole.console.config import Config, build_stack_spec
 
@@ -32,6 +34,13 @@ class StackSnapshot:
         return [s for s in self.services if s.state != ServiceState.DISABLED]
 
     @property
+    def unsupervised(self) -> list[ServiceStatus]:
+        """Managed services still running after their supervisor died: nothing restarts them."""
+        if self.supervisor_running:
+            return []
+        return [s for s in self.services if s.managed and s.pid and s.state != ServiceState.STOPPED]
+
+    @property
     def healthy_count(self) -> int:
         return sum(s.state == ServiceState.HEALTHY for s in self.enabled)
 
@@ -47,6 +56,36 @@ def model_backend(config: Config) -> str:
     if config.vllm.model:
         return f"vLLM ({config.vllm.served_model_name or config.vllm.model})"
     return "none"
+
+
+def spec_for_up(config: Config) -> tuple[StackSpec, list[str]]:
+    """The spec `up` starts the supervisor with, and the services it adopts: those a dead supervisor left running
+    (same process, answering on its port) whose configuration did not change since they were started, on the port
+    they run on, and whose managed dependencies are adopted too (a server started against the old Postgres must not
+    be kept when Postgres is started anew). Every other leftover is stopped by `launch`."""
+    running = supervisor.adoptable_services(config.state_path)
+    spec = build_stack_spec(config)
+    if not running:
+        return spec, []
+    try:
+        previous = json.loads(config.paths.spec_file.read_text()).get("services", {})
+    except (OSError, json.JSONDecodeError, AttributeError):
+        previous = {}
+    services = supervisor.build_services(spec)
+    adopt: list[str] = []
+    for name in SERVICE_NAMES:  # start order: dependencies are decided first
+        if name not in running or name not in spec.services:
+            continue
+        wanted = dict(spec.services[name])
+        if getattr(config, name).port in (0, running[name]):  # a picked port, or the configured one: keep it
+            wanted["port"] = running[name]
+        if json.loads(json.dumps(wanted)) != previous.get(name):
+            continue  # configured differently since: started again with the new configuration
+        deps = [d for d in DEPENDS_ON.get(name, []) if d in services and services[d].enabled and not services[d].external]
+        if all(d in adopt for d in deps):
+            spec.services[name] = wanted
+            adopt.append(name)
+    return spec, adopt
 
 
 class LiveStack:
@@ -80,8 +119,9 @@ class LiveStack:
     def bring_up(self) -> str:
         if supervisor.supervisor_running(self.config.state_path):
             return "stack already running"
-        supervisor.launch(build_stack_spec(self.config))
-        return "stack starting"
+        spec, adopt = spec_for_up(self.config)
+        supervisor.launch(spec, adopt)
+        return f"stack starting; a new supervisor adopted {', '.join(adopt)}" if adopt else "stack starting"
 
     def shut_down(self) -> str:
         supervisor.shutdown(self.config.state_path)

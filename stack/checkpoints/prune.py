@@ -8,7 +8,9 @@ key's column: one GROUP BY finds the old threads without decoding a single check
 `checkpoints` in ONE transaction per batch, after locking the three tables against writers (readers are not
 blocked) and re-checking, under that lock, that each thread's latest checkpoint is still the one the plan saw. A
 thread that got a checkpoint since, or that is protected (a run is pending or running on it), is skipped. The
-`store` table is never touched.
+`store` table is never touched. After each batch's commit the LangGraph server is told to forget the batch's threads
+(`forget`, the SDK's `threads.delete`): the dev runtime keeps its own thread records, and without that it goes on
+listing pruned threads with their old status and values.
 
 The lock is SHARE ROW EXCLUSIVE, taken blobs -> checkpoints -> writes: the order in which the checkpointer's own
 `put` writes (blobs and the checkpoint row in one implicit transaction), so a checkpoint being saved while a batch
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -127,6 +129,16 @@ class PruneProgress:
 
 
 @dataclass
+class ServerForget:
+    """What the server said to a batch's deletion: (deleted, unknown to it, not deleted, first error or None)."""
+
+    deleted: list[str]
+    unknown: list[str]
+    failed: list[str]
+    error: str | None = None
+
+
+@dataclass
 class PruneResult:
     deleted: list[str]  # thread ids
     rows: dict[str, int]  # deleted rows per table
@@ -139,6 +151,11 @@ class PruneResult:
     lock_held_ms_max: float = 0.0  # longest time writers were blocked by one batch
     lock_held_ms_total: float = 0.0
     retries: int = 0  # batches retried after a lock timeout or deadlock
+    # the server's own thread records, deleted after the checkpoint rows (see ServerForget)
+    server_deleted: list[str] = field(default_factory=list)
+    server_unknown: list[str] = field(default_factory=list)  # the server did not know them (nothing to delete)
+    server_kept: list[str] = field(default_factory=list)  # not deleted there: the server still lists them
+    server_error: str | None = None
 
     @property
     def lock_held_ms_mean(self) -> float:
@@ -160,6 +177,8 @@ class PruneResult:
             "rows_per_s": round(self.rows_per_s), "lock_wait_ms_max": round(self.lock_wait_ms_max, 1),
             "lock_held_ms_max": round(self.lock_held_ms_max, 1), "lock_held_ms_mean": round(self.lock_held_ms_mean, 1),
             "retries": self.retries,
+            "server_threads_deleted": len(self.server_deleted), "server_threads_unknown": len(self.server_unknown),
+            "server_still_lists": self.server_kept, "server_error": self.server_error,
         }
         if list_threads:
             data["deleted_thread_ids"] = self.deleted
@@ -272,11 +291,15 @@ SELECT thread_id, max(checkpoint_id COLLATE "C") FROM checkpoints WHERE thread_i
 def execute_prune(url: str, plan: PrunePlan, batch_threads: int = DEFAULT_BATCH_THREADS,
                   progress: Callable[[PruneProgress], None] | None = None,
                   still_protected: Callable[[], Iterable[str]] | None = None,
-                  lock_timeout_s: float = LOCK_TIMEOUT_S) -> PruneResult:
+                  lock_timeout_s: float = LOCK_TIMEOUT_S,
+                  forget: Callable[[list[str]], ServerForget] | None = None,
+                  server_down: str | None = None) -> PruneResult:
     """Delete the plan's threads, `batch_threads` per transaction.
 
     `still_protected` is asked before every batch for the threads that must not be touched now (the server's busy
-    threads); an exception from it stops the prune between batches (what was deleted stays deleted)."""
+    threads); an exception from it stops the prune between batches (what was deleted stays deleted). `forget` is
+    given each batch's deleted threads after its commit, to delete the server's records of them; once it fails, or
+    with no `forget` (`server_down` says why), the rest are listed in `server_kept`: the server still shows them."""
     import psycopg
 
     if batch_threads < 1:
@@ -299,6 +322,7 @@ def execute_prune(url: str, plan: PrunePlan, batch_threads: int = DEFAULT_BATCH_
             except StackError as exc:
                 raise PruneRefused(f"{exc}: stopped before batch {number}/{len(batches)}; {len(result.deleted)} "
                                    "thread(s) were deleted before it, nothing else was touched") from None
+            deleted_before = len(result.deleted)
             for attempt in range(BATCH_RETRIES + 1):
                 try:
                     _delete_batch(conn, batch, planned, cutoff_id, protected, result)
@@ -311,6 +335,7 @@ def execute_prune(url: str, plan: PrunePlan, batch_threads: int = DEFAULT_BATCH_
                                          "run prune again later") from None
                     result.retries += 1
                     time.sleep(0.5 * (attempt + 1))
+            _forget_on_server(result, result.deleted[deleted_before:], forget, server_down)
             if progress is not None:
                 skipped = (len(result.skipped_new_activity) + len(result.skipped_protected)
                            + len(result.skipped_gone))
@@ -323,6 +348,24 @@ def execute_prune(url: str, plan: PrunePlan, batch_threads: int = DEFAULT_BATCH_
         conn.close()
     result.elapsed_s = time.monotonic() - t0
     return result
+
+
+def _forget_on_server(result: PruneResult, batch: list[str], forget: Callable[[list[str]], ServerForget] | None,
+                      server_down: str | None) -> None:
+    """The batch's deleted threads, deleted from the server's records too (after the rows: a failure here leaves the
+    server listing threads that have no checkpoints, never checkpoints without a thread)."""
+    if not batch:
+        return
+    if forget is None or result.server_error is not None:
+        result.server_kept.extend(batch)
+        result.server_error = result.server_error or server_down or "no LangGraph server to tell"
+        return
+    answer = forget(batch)
+    result.server_deleted.extend(answer.deleted)
+    result.server_unknown.extend(answer.unknown)
+    result.server_kept.extend(answer.failed)
+    if answer.error:
+        result.server_error = answer.error
 
 
 def _delete_batch(conn: Any, batch: list[str], planned: dict[str, str], cutoff_id: str, protected: set[str],

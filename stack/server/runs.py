@@ -161,6 +161,44 @@ async def recreate_thread(url: str, thread_id: str, metadata: dict, timeout: flo
         await client.aclose()
 
 
+@dataclass
+class ThreadsDeleted:
+    """What `delete_threads` did on the server: deleted, unknown to it (404), and those it could not delete."""
+
+    deleted: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    error: str | None = None  # the first failure, one line
+
+
+async def delete_threads(url: str, thread_ids: list[str], timeout: float = 10, concurrency: int = 1) -> ThreadsDeleted:
+    """Delete threads from the server's own records (`threads.delete`), so it stops listing them; never raises: a
+    thread it could not delete is in `failed`, with the first error. One at a time by default: the dev runtime
+    (langgraph-runtime-inmem 0.36.7) answers concurrent deletes with 500 (IndexError in its thread list), seen here."""
+    client = _client(url, timeout)
+    done = ThreadsDeleted()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(thread_id: str) -> None:
+        async with gate:
+            try:
+                await client.threads.delete(thread_id)
+                done.deleted.append(thread_id)
+            except Exception as exc:
+                if _status_code(exc) == 404:
+                    done.unknown.append(thread_id)
+                    return
+                done.failed.append(thread_id)
+                if done.error is None:
+                    done.error = not_answering(url, exc) if _unreachable(exc) else one_line(exc)
+
+    try:
+        await asyncio.gather(*(one(tid) for tid in thread_ids))
+    finally:
+        await client.aclose()
+    return done
+
+
 class RunSession:
     """One run being watched: start it (or attach to it), then iterate `events()`; `outcome()` when it ends."""
 
@@ -305,6 +343,13 @@ class RunSession:
         self._rolled_back = rollback
         await _call(f"cancel run {self.run_id}", self._client.runs.cancel(
             self.thread_id, self.run_id, action="rollback" if rollback else "interrupt"))
+
+    async def move_to(self, url: str) -> None:
+        """The server came back at another address (restarted on a new port): the next join and status go there."""
+        if url == self.url:
+            return
+        old, self.url, self._client = self._client, url, _client(url)
+        await old.aclose()
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -5,6 +5,8 @@ The daemon (stack/services/supervisor_daemon.py) runs detached as `python -m lgc
 STATE_DIR`, so the stack outlives the console and the terminal. Everything it knows is in `STATE_DIR/state.json`
 (PIDs with their start times, states, restarts, redacted URLs); commands arrive on the Unix socket
 `STATE_DIR/control.sock`. `lgconsole down` stops everything by PID from the state file even when the daemon is gone.
+A supervisor that died leaves its services running: `launch(spec, adopt=...)` starts a new one that takes them over
+(each checked by PID, process start time and port) instead of starting others.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from lgconsole.stack.errors import StackError, SupervisorUnavailable
 from lgconsole.stack.services import process
 from lgconsole.stack.services.langgraph_server import LangGraphService
 from lgconsole.stack.services.postgres import PostgresService
+from lgconsole.stack.services.ports import listening
 from lgconsole.stack.services.process import ProcessRef
 from lgconsole.stack.services.redis import RedisService
 from lgconsole.stack.services.service import (
@@ -62,11 +65,23 @@ class StackState:
     services: list[ServiceStatus]
     updated_at: float | None
 
+    @property
+    def unsupervised(self) -> list[ServiceStatus]:
+        """Managed services still running while no supervisor watches them (it was killed or crashed)."""
+        if self.supervisor_alive:
+            return []
+        return [s for s in self.services if s.managed and s.pid and s.state != ServiceState.STOPPED]
+
     def by_name(self, name: str) -> ServiceStatus | None:
         return next((s for s in self.services if s.name == name), None)
 
 
+SUPERVISOR_GONE = "running without a supervisor: nothing restarts it (`lgconsole up` adopts it, `lgconsole down` stops it)"
+
+
 def read_state(state_dir: Path) -> StackState:
+    """The state file, checked against /proc: a service whose recorded process is gone reads as crashed at once (the
+    supervisor notices on its next tick, its probes can lag), and without a live supervisor nothing is "restarting"."""
     paths = StackPaths(Path(state_dir))
     try:
         data = json.loads(paths.state_file.read_text())
@@ -78,14 +93,42 @@ def read_state(state_dir: Path) -> StackState:
     for raw in data.get("services", {}).values():
         status = ServiceStatus.from_json(raw)
         ref = ProcessRef.from_json(raw.get("process"))
+        alive = bool(ref and ref.alive())
+        if status.managed and ref and not alive and status.state in (
+                ServiceState.HEALTHY, ServiceState.DEGRADED, ServiceState.STARTING):
+            status.state, status.pid, status.healthy_at = ServiceState.CRASHED, None, None
+            status.detail = f"process {ref.pid} is gone" + ("; the supervisor restarts it" if sup_alive else "")
         if not sup_alive and status.managed and status.state not in (ServiceState.DISABLED,):
             # nobody supervises: say what is really there
-            if ref and ref.alive():
-                status.detail = "running without a supervisor (run `lgconsole down` or `up`)"
-            else:
+            if alive:
+                status.detail = SUPERVISOR_GONE
+            elif status.state != ServiceState.CRASHED:
                 status.state, status.pid = ServiceState.STOPPED, None
+            else:
+                status.detail = f"process {ref.pid if ref else '?'} is gone and no supervisor restarts it"
         services.append(status)
     return StackState(sup.pid if sup else None, sup_alive, services, data.get("updated_at"))
+
+
+def adoptable_services(state_dir: Path) -> dict[str, int]:
+    """Services a dead supervisor left running, which a new one can take over: name -> port. Each must be the very
+    process the state file recorded (PID and start time, /proc/PID/stat field 22) and still answer on its port.
+    Empty while a supervisor runs."""
+    paths = StackPaths(Path(state_dir))
+    try:
+        data = json.loads(paths.state_file.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    sup = ProcessRef.from_json(data.get("supervisor"))
+    if sup is not None and sup.alive():
+        return {}
+    found = {}
+    for name, raw in (data.get("services") or {}).items():
+        ref = ProcessRef.from_json((raw or {}).get("process"))
+        port = raw.get("port")
+        if raw.get("managed", True) and ref and ref.alive() and port and listening(int(port)):
+            found[name] = int(port)
+    return found
 
 
 def send_command(state_dir: Path, request: dict, timeout: float = 30.0) -> dict:
@@ -114,40 +157,55 @@ def supervisor_running(state_dir: Path) -> bool:
     return read_state(state_dir).supervisor_alive
 
 
-def launch(spec: StackSpec) -> subprocess.Popen | None:
+def launch(spec: StackSpec, adopt: list[str] | tuple[str, ...] = ()) -> subprocess.Popen | None:
     """Start the supervisor daemon for this spec. Returns None when one already runs (a second `up` is a no-op).
 
-    Every service is checked first (binaries installed, ports free) so a bad configuration fails here, with a clear
-    message, before anything is started.
+    `adopt` names services a dead supervisor left running (see `adoptable_services`; the spec must give them the
+    ports they run on): the new daemon takes them over instead of starting them; every other leftover is stopped.
+    Every service to start is checked first (binaries installed, ports free) so a bad configuration fails here, with
+    a clear message, before anything is started.
     """
     state_dir = Path(spec.state_dir)
     if supervisor_running(state_dir):
         return None
-    stop_leftovers(state_dir)
-    for svc in build_services(spec).values():
-        if svc.enabled:
+    adopt = [name for name in adopt if name in adoptable_services(state_dir)]
+    stop_leftovers(state_dir, keep=adopt)
+    for name, svc in build_services(spec).items():
+        if svc.enabled and name not in adopt:
             svc.preflight()
     spec.save()
     paths = StackPaths(state_dir)
     paths.logs.mkdir(parents=True, exist_ok=True)
-    paths.state_file.unlink(missing_ok=True)
+    if not adopt:
+        paths.state_file.unlink(missing_ok=True)  # else the new daemon reads its services' processes from it
+    argv = [sys.executable, "-m", "lgconsole.stack.services.supervisor", str(state_dir)]
+    if adopt:
+        argv += ["--adopt", ",".join(adopt)]
     with open(paths.log("supervisor"), "ab") as log:
-        child = subprocess.Popen([sys.executable, "-m", "lgconsole.stack.services.supervisor", str(state_dir)],
-                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, close_fds=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if child.poll() is not None:
             last = tail_lines(paths.log("supervisor"), 1)
             raise StackError(f"supervisor exited at start (code {child.returncode})" + (f": {last[0]}" if last else ""))
-        if paths.control_socket.exists() and paths.state_file.exists():
+        if paths.control_socket.exists() and _recorded_supervisor_pid(paths) == child.pid:
             return child
         time.sleep(0.05)
     raise StackError(f"supervisor did not start within 20 s; see {paths.log('supervisor')}")
 
 
-def stop_leftovers(state_dir: Path, grace: float = 10.0) -> list[str]:
-    """Stop, by PID, every service process the state file records as alive (a supervisor that died leaves them)."""
+def _recorded_supervisor_pid(paths: StackPaths) -> int | None:
+    """The supervisor PID the state file names (a dead supervisor's file and socket stay behind)."""
+    try:
+        return (json.loads(paths.state_file.read_text()).get("supervisor") or {}).get("pid")
+    except (FileNotFoundError, json.JSONDecodeError, AttributeError):
+        return None
+
+
+def stop_leftovers(state_dir: Path, grace: float = 10.0, keep: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Stop, by PID, every service process the state file records as alive (a supervisor that died leaves them),
+    except those in `keep` (a new supervisor adopts them)."""
     paths = StackPaths(Path(state_dir))
     try:
         data = json.loads(paths.state_file.read_text())
@@ -155,6 +213,8 @@ def stop_leftovers(state_dir: Path, grace: float = 10.0) -> list[str]:
         return []
     stopped = []
     for name in reversed(SERVICE_NAMES):
+        if name in keep:
+            continue
         raw = data.get("services", {}).get(name)
         ref = ProcessRef.from_json((raw or {}).get("process"))
         if ref and ref.alive():
@@ -186,13 +246,21 @@ def shutdown(state_dir: Path, timeout: float = 60.0) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The daemon's entry point: `launch` starts `python -m lgconsole.stack.services.supervisor STATE_DIR`."""
-    args = argv if argv is not None else sys.argv[1:]
+    """The daemon's entry point: `launch` starts `python -m lgconsole.stack.services.supervisor STATE_DIR
+    [--adopt NAME,...]`."""
+    args = list(argv if argv is not None else sys.argv[1:])
+    adopt: list[str] = []
+    if len(args) == 3 and args[1] == "--adopt":
+        adopt = [name for name in args.pop(2).split(",") if name]
+        args.pop(1)
     if len(args) != 1:
-        print("usage: python -m lgconsole.stack.services.supervisor STATE_DIR", file=sys.stderr)
+        print("usage: python -m lgconsole.stack.services.supervisor STATE_DIR [--adopt NAME,...]", file=sys.stderr)
         return 2
     spec = StackSpec.load(Path(args[0]))
-    Supervisor(spec, build_services(spec)).run()
+    daemon = Supervisor(spec, build_services(spec))
+    if adopt:
+        daemon.adopt(adopt)
+    daemon.run()
     return 0
 
 

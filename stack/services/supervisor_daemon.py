@@ -74,6 +74,34 @@ class Supervisor:
         self.started_at = time.time()
         self._last_written = ""
 
+    def adopt(self, names: list[str]) -> list[str]:
+        """Take over services a dead supervisor left running, as its state file records them: the same process (PID
+        and start time) is watched, probed and restarted from now on, its uptime and restart count kept. A service
+        whose process is gone by now is started as usual. Returns the names adopted."""
+        try:
+            previous = json.loads(self.paths.state_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return []
+        old_pid = (previous.get("supervisor") or {}).get("pid")
+        adopted = []
+        for name in names:
+            rt, raw = self.runtimes.get(name), (previous.get("services") or {}).get(name) or {}
+            ref = ProcessRef.from_json(raw.get("process"))
+            if rt is None or rt.service.external or not rt.service.enabled or ref is None or not ref.alive():
+                continue
+            old = ServiceStatus.from_json(raw)
+            st = rt.status
+            rt.ref, rt.child = ref, None  # not our child: its exit is seen through /proc, not a return code
+            rt.stop_signal, rt.signal_group = int(raw.get("stop_signal", signal.SIGTERM)), raw.get("signal_group", True)
+            st.pid, st.started_at, st.restarts, st.version = ref.pid, old.started_at, old.restarts, old.version
+            st.state = ServiceState.HEALTHY if old.state == ServiceState.HEALTHY else ServiceState.DEGRADED
+            st.healthy_at = old.healthy_at if st.state == ServiceState.HEALTHY else None
+            st.detail = f"adopted from supervisor {old_pid}, which had died" if old_pid else "adopted"
+            rt.next_probe_at = 0.0  # probed on the first tick: adopted is not the same as healthy
+            rt.health_failures = 1  # one failed probe is enough to call it degraded
+            adopted.append(name)
+        return adopted
+
     # --- the loop --------------------------------------------------------------------------------------
     def run(self) -> None:
         server = self._serve_control()
@@ -250,6 +278,11 @@ class Supervisor:
 
     def _crashed(self, rt: _Runtime, now: float) -> None:
         st = rt.status
+        if rt.child is not None and rt.child.poll() is None:
+            try:  # a killed multi-threaded server reads as a zombie before its last thread is gone: wait for its code
+                rt.child.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
         code = rt.child.returncode if rt.child is not None else None
         if code is not None and code < 0:
             how = f"killed by signal {-code} ({signal.Signals(-code).name})"
