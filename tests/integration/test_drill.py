@@ -24,8 +24,8 @@ def drill(config, *args: str):
 
 @pytest.mark.integration
 def test_kill_the_server_during_a_node_reruns_only_that_node(drill_stack):
-    """Killed < 10 s after the thread was created: the restarted dev server has lost both the run and the thread
-    (its index is saved every ~10 s); the drill re-creates the thread and resumes it from Postgres."""
+    """Killed < 10 s after the thread was created: the restarted dev server has usually lost both the run and the
+    thread (its index is saved every ~10 s); the drill re-creates the thread and resumes it from Postgres."""
     result = drill(drill_stack, "langgraph", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
@@ -34,8 +34,12 @@ def test_kill_the_server_during_a_node_reruns_only_that_node(drill_stack):
     assert sorted(report["saved_before"]) == ["coder", "reviewer"]
     assert report["rerun"] == ["researcher"] and report["rerun_count"] == 1 and report["rerun_same_task"]
     assert sorted(report["cached_after_kill"]) == ["coder", "reviewer"]
-    assert report["recovery"] == "re-created"
-    assert report["server_knew_run"] is False and report["server_knew_thread"] is False
+    # the dev server saves its index every ~10 s: killed before that (the usual case), it lost thread and run and
+    # the drill re-creates the thread; on a slow machine the save may come first, and the drill re-attaches
+    if report["server_knew_run"]:
+        assert report["recovery"] == "re-attached", report
+    else:
+        assert report["recovery"] == "re-created" and report["server_knew_thread"] is False, report
     assert report["new_after_kill"][:3] == ["join", "review", "approval"]
     assert report["interrupt_reached"] and report["answered"]
     assert report["thread_status"] == "idle" and report["outcome"] == "approved" and report["ok"]
