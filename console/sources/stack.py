@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from lgconsole.stack.demo.tiny_model import TINY_MODEL_NAME
 from lgconsole.stack.services import supervisor
 from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, ServiceStatus, StackSpec, strip_ansi,
                                               tail_lines)
@@ -54,7 +55,8 @@ def model_backend(config: Config) -> str:
     if config.vllm.url:
         return "external"
     if config.vllm.model:
-        return f"vLLM ({config.vllm.served_model_name or config.vllm.model})"
+        name = config.vllm.served_model_name or config.vllm.model
+        return f"vLLM ({name}: its text is noise)" if name == TINY_MODEL_NAME else f"vLLM ({name})"
     return "none"
 
 

@@ -23,6 +23,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from lgconsole.stack.demo.tiny_model import TINY_MODEL_NAME
+
 VLLM_URL_ENV = "LGCONSOLE_VLLM_URL"
 VLLM_MODEL_ENV = "LGCONSOLE_VLLM_MODEL"
 VLLM_API_KEY_ENV = "LGCONSOLE_VLLM_API_KEY"
@@ -56,6 +58,8 @@ def model_backend() -> str:
     server = _vllm_base_url(raw_url)[: -len("/v1")]
     model_name = os.environ.get(VLLM_MODEL_ENV, "").strip()
     model_text = f"model {model_name}" if model_name else f"model not set: set {VLLM_MODEL_ENV}"
+    if model_name == TINY_MODEL_NAME:
+        model_text += ", random weights: its text is noise"
     return f"vLLM at {server} ({model_text})"
 
 

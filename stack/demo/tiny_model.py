@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+TINY_MODEL_NAME = "tiny-llama"  # the name vLLM serves it under: its weights are random, its text noise
+
 VOCAB = 2048
 SPECIAL = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
 CHAT_TEMPLATE = (
