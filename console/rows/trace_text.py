@@ -85,8 +85,8 @@ def summary_lines(trace: RunTrace) -> list[str]:
     """The run's header, totals, cost and link."""
     wall = format_step_duration(trace.wall_s) if trace.wall_s is not None else "?"
     totals = trace.totals()
-    lines = [f"run {trace.run_id}  thread {trace.thread_id}  {trace.status}  wall {wall}  "
-             f"steps cover {format_step_duration(trace.covered_s())}",
+    lines = [f"run {trace.run_id}  {trace.status}  wall {wall}  steps cover {format_step_duration(trace.covered_s())}",
+             f"thread {trace.thread_id}",
              f"model calls {totals['model_calls']}  prompt tokens {totals['prompt_tokens']}  "
              f"completion tokens {totals['completion_tokens']}"
              + (f"  ({totals['calls_without_usage']} without usage)" if totals["calls_without_usage"] else "")]

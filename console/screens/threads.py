@@ -62,6 +62,7 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
         Binding("f", "fork", "Fork"),
         Binding("r", "resume", "Resume"),
         Binding("y", "copy", "Copy"),
+        Binding("t", "trace", "Trace", show=False),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
     ]
 
@@ -359,6 +360,17 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
     def action_reverse(self) -> None:
         self.view.query.reverse()
         self._apply()
+
+    trace_source = None  # what the Trace view reads (None: the stack's; tests give recorded data)
+
+    def action_trace(self) -> None:
+        """The selected thread's latest run as a trace, with the thread's state growth."""
+        from lgconsole.console.screens.trace import TraceScreen
+
+        if self.view.focus.thread_id is None:
+            self.notify("trace: select a thread first", severity="warning")
+            return
+        self.app.push_screen(TraceScreen(self.view.focus.thread_id, self.trace_source))
 
     def action_refresh(self) -> None:
         self._apply()

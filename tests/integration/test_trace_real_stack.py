@@ -78,7 +78,7 @@ def test_cli_trace_json_and_text_by_run_id(live_stack, demo_run):
     report = json.loads(result.stdout)
     assert report["trace"]["thread_id"] == thread_id
     cost = report["trace"]["cost"]
-    assert cost["gpu_busy_s"] > 0 and cost["gpu_usd"] == pytest.approx(cost["gpu_busy_s"] / 1000, rel=1e-6)
+    assert cost["gpu_busy_s"] > 0 and cost["gpu_usd"] == pytest.approx(cost["gpu_busy_s"] / 1000, rel=1e-3)
     assert "split evenly" in cost["attribution"]
     assert report["state_growth"]["head_bytes"] > 0
     assert {r["node"] for r in report["slowest_nodes"]} >= {"researcher", "review:critique"}

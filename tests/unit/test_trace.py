@@ -155,7 +155,7 @@ def test_text_output_waterfall_and_growth():
                                                          ("reviewer", 0.2, 1.0)]
     lines = waterfall_lines(trace, 60)
     assert "1 model call, 31+64 tok · first token 0.25s" in lines[1]
-    assert "model calls 2  prompt tokens 38  completion tokens 67" in summary_lines(trace)[1]
+    assert "model calls 2  prompt tokens 38  completion tokens 67" in summary_lines(trace)[2]
     growth = growth_lines(state_growth("t1", _growing(12, 200_000)))
     assert growth[0].startswith("state size over 12 checkpoints: ▁") and "11 messages" in growth[0]
     assert growth[-1].startswith("state explosion")
