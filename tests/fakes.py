@@ -325,5 +325,9 @@ class FixedTrace:
         self.asked.append(ref)
         return self._report
 
+    def growth(self, thread_id):
+        self.asked.append(thread_id)
+        return self._report.growth
+
     def close(self) -> None:
         pass
