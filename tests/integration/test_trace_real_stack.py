@@ -109,3 +109,27 @@ def test_state_sizes_per_checkpoint_from_sql_and_the_state_explosion_finding(liv
     assert growth and growth[0].keeps_growing()
     findings = [f for f in evaluate(TriageSource(live_stack).gather()) if f.code == "state-explosion"]
     assert any(tid in f.title and "messages" in f.title for f in findings)
+
+
+def test_a_run_the_console_streamed_has_time_to_first_token(live_stack):
+    """The Live screen's run (followed with tokens streamed): the trace takes each model call's first token from it."""
+    import asyncio
+
+    from lgconsole.console.model.trace import first_tokens
+    from lgconsole.console.sources.run_follower import RunFollower
+
+    async def follow():
+        follower = RunFollower(langgraph_url(live_stack))
+        await follower.start("demo", input={"task": f"ttft {uuid.uuid4().hex[:6]}", "delay": 0})
+        await follower.follow()
+        return follower.live
+
+    live = asyncio.run(follow())
+    source = TraceSource(live_stack)
+    try:
+        trace = source.trace(live.run_id, first_tokens(live))
+    finally:
+        source.close()
+    calling = [s for s, _ in trace.walk() if s.calls]
+    assert {s.node for s in calling} == {"researcher", "coder", "reviewer", "critique"}
+    assert all(s.first_token_s is not None and 0 <= s.first_token_s <= s.duration + 0.5 for s in calling)
