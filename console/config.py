@@ -93,6 +93,15 @@ class UiConfig:
     theme: str = "textual-dark"  # any Textual theme (ctrl+p "Change theme" lists them); status colours follow it
 
 
+@dataclass
+class CostConfig:
+    """What a run costs (the trace): the GPU's price per hour, and/or prices per million tokens; 0 = not set."""
+
+    gpu_hourly_usd: float = 0.0
+    prompt_usd_per_mtok: float = 0.0
+    completion_usd_per_mtok: float = 0.0
+
+
 _CHOICES = {("vllm", "launcher"): ("serve", "module", "docker"), ("vllm", "device"): ("", "cpu", "cuda")}
 
 
@@ -106,6 +115,7 @@ class Config:
     langgraph: LangGraphConfig = field(default_factory=LangGraphConfig)
     vllm: VllmConfig = field(default_factory=VllmConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
 
     @property
     def state_path(self) -> Path:
@@ -173,6 +183,8 @@ def _load_section(section_cls: type, raw: dict, source: str, section: str) -> ob
             raise ConfigError(f"{where}: must be a TCP port (1-65535, or 0 to pick a free one), got {value!r}")
         if key in ("n_jobs_per_worker", "max_connections") and values[key] < 1:
             raise ConfigError(f"{where}: must be at least 1, got {value!r}")
+        if section == "cost" and values[key] < 0:
+            raise ConfigError(f"{where}: must be 0 or more (US dollars), got {value!r}")
         if key == "gpu_memory_utilization" and values[key] is not None and not 0 < values[key] <= 1:
             raise ConfigError(f"{where}: must be between 0 and 1, got {value!r}")
     return section_cls(**values)

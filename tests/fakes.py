@@ -307,3 +307,27 @@ class MetricsServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+# --- the Trace source ----------------------------------------------------------------------------------------------
+
+class FixedTrace:
+    """A trace source that always reports the same demo run (a fixed trace, state growth and ranking), and records
+    what it was asked for."""
+
+    def __init__(self, report=None):
+        from tracefixtures import demo_report
+
+        self._report = report or demo_report()
+        self.asked: list[str] = []
+
+    def report(self, ref, first_token_by_task=None, status=None):
+        self.asked.append(ref)
+        return self._report
+
+    def growth(self, thread_id):
+        self.asked.append(thread_id)
+        return self._report.growth
+
+    def close(self) -> None:
+        pass

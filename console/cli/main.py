@@ -20,6 +20,7 @@ from lgconsole.console.cli.live import add_live_commands
 from lgconsole.console.cli.ops import add_ops_commands
 from lgconsole.console.cli.stack import add_stack_commands
 from lgconsole.console.cli.threads import add_thread_commands
+from lgconsole.console.cli.trace import add_trace_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     add_gpu_command(sub)
     add_graph_command(sub)
     add_assistants_command(sub)
+    add_trace_command(sub)
     return parser
 
 
@@ -72,6 +74,7 @@ def _main(argv: list[str] | None) -> int:
                 "gpu": _lazy("cli.gpu", "cmd_gpu"), "graph": _lazy("cli.graph", "cmd_graph"),
                 "assistants": _lazy("cli.assistants", "cmd_assistants"),
                 "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill")}
+    handlers["trace"] = _lazy("cli.trace", "cmd_trace")
     try:
         return handlers[args.command](config, args)
     except StackError as exc:

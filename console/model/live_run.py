@@ -65,6 +65,7 @@ class NodeStep:
     error: str | None = None
     tokens: str = ""
     tokens_dropped: int = 0
+    first_token_at: float | None = None  # when its first streamed token arrived (time to first token, with `started`)
     custom: deque = field(default_factory=lambda: deque(maxlen=MAX_CUSTOM))
     children: list[NodeStep] = field(default_factory=list)
     interrupts: list = field(default_factory=list)
@@ -251,6 +252,8 @@ class LiveRun:
         if step is None:
             return
         self.last_target = step
+        if step.first_token_at is None:
+            step.first_token_at = event.received
         room = MAX_TOKEN_CHARS - len(step.tokens)
         if room > 0:
             step.tokens += text[:room]

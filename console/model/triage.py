@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from lgconsole.console.model.state_growth import GrowthRule
 from lgconsole.console.model.text import MIB, format_bytes, format_duration
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -55,6 +56,7 @@ class Thresholds:
     checkpoints_per_thread_warn: int = 5000
     redis_warn: float = 0.90
     vllm_queue_warn: int = 8
+    state_explosion_bytes: int = 1024 * 1024  # a thread state that keeps growing past this is named
 
 
 @dataclass
@@ -83,6 +85,7 @@ class TriageInputs:
     tables: Any = None  # TableStats or None
     redis: Any = None  # RedisMemory or None
     errors: list[str] = field(default_factory=list)  # readers that failed: said, not hidden
+    state_growth: list = field(default_factory=list)  # StateGrowth of recently active threads
     never_up: str | None = None  # the state dir, when no stack was ever brought up there and no service is external
 
 
@@ -273,13 +276,34 @@ def rule_redis(i: TriageInputs, t: Thresholds) -> list[Finding]:
                     "Raise redis.maxmemory or shorten TTLs.", Jump("stack", "redis"))]
 
 
+def rule_state_explosion(i: TriageInputs, t: Thresholds) -> list[Finding]:
+    out = []
+    for growth in i.state_growth:
+        if not growth.keeps_growing(GrowthRule(min_head_bytes=t.state_explosion_bytes)):
+            continue
+        keys = growth.growing_keys()
+        names = ", ".join(k for k, _ in keys) or "?"
+        evidence = tuple(f"{k}: +{_size(gained)} over the last {len(growth.totals)} checkpoints"
+                         for k, gained in keys)
+        messages = [m for m in growth.messages if m is not None]
+        if messages:
+            evidence += (f"messages: {messages[0]} -> {messages[-1]}",)
+        out.append(Finding("warning", "state-explosion",
+                           f"thread {growth.thread_id} state keeps growing: {_size(growth.head_bytes)} ({names})",
+                           "Every checkpoint stores the whole state again: a state that only grows makes each step "
+                           "slower to save and the checkpoint tables fill fast.",
+                           evidence, "Trim the growing keys (a reducer that drops old items, trim_messages, "
+                           "RemoveMessage), keep large values in the store or Redis.", Jump("threads", growth.thread_id)))
+    return out
+
+
 def rule_reader_errors(i: TriageInputs, t: Thresholds) -> list[Finding]:
     return [Finding("warning", "triage-blind", f"could not check: {e}", "This part of triage has no data.", (),
                     "Fix the service it needs; triage retries on its next refresh.") for e in i.errors]
 
 
 RULES = (rule_services, rule_vllm, rule_stuck_runs, rule_errored_threads, rule_waiting_threads, rule_tables,
-         rule_redis, rule_reader_errors)
+         rule_redis, rule_state_explosion, rule_reader_errors)
 
 
 def evaluate(inputs: TriageInputs, thresholds: Thresholds | None = None) -> list[Finding]:

@@ -100,6 +100,7 @@ class LiveScreen(ConsoleScreen):
         Binding("c", "cancel_run", "Cancel run"),
         Binding("i", "answer", "Answer"),
         Binding("f", "toggle_follow", "Follow"),
+        Binding("t", "trace", "Trace", show=False),
         Binding("m", "message", "Message", show=False),
         Binding("escape", "leave_message", "Leave the message box", show=False),
     ]
@@ -345,6 +346,20 @@ class LiveScreen(ConsoleScreen):
             self.query_one("#interrupt-answer", Input).focus()
         else:
             self.notify("the run is not waiting for input", severity="warning")
+
+    trace_source = None  # what the Trace view reads (None: the stack's; tests give recorded data)
+
+    def action_trace(self) -> None:
+        """The shown run as a trace: its steps from its checkpoints, time to first token from this stream."""
+        from lgconsole.console.model.trace import first_tokens
+        from lgconsole.console.screens.trace import TraceScreen
+
+        live = self.live
+        ref = live.run_id or self.thread_id
+        if not ref:
+            self.notify("trace: no run shown yet", severity="warning")
+            return
+        self.app.push_screen(TraceScreen(ref, self.trace_source, first_tokens=first_tokens(live)))
 
     def action_toggle_follow(self) -> None:
         timeline = self.query_one(Timeline)

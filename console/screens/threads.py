@@ -39,6 +39,7 @@ from lgconsole.console.rows.threads import (
     tree_items,
 )
 from lgconsole.console.screens.base import ConsoleScreen
+from lgconsole.console.screens.threads_growth import StateGrowthSection
 from lgconsole.console.screens.threads_modals import ForkScreen, ResumeScreen
 from lgconsole.console.screens.threads_time_travel import TimeTravelKeys, why
 from lgconsole.console.sources.threads import ServerState, ThreadsData, ThreadsPage, ThreadsSource
@@ -48,7 +49,7 @@ __all__ = ["ForkScreen", "ResumeScreen", "ThreadsScreen"]
 MIN_REFRESH_SECONDS = 2.0  # the thread list is one GROUP BY over the checkpoint table: not every 100 ms
 
 
-class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
+class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("u", "status('running')", "Running", show=False),
@@ -62,6 +63,8 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
         Binding("f", "fork", "Fork"),
         Binding("r", "resume", "Resume"),
         Binding("y", "copy", "Copy"),
+        Binding("t", "trace", "Trace", show=False),
+        Binding("g", "growth", "State growth", show=False),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
     ]
 
@@ -120,6 +123,7 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
         with Horizontal(id="thread-detail"):
             yield CheckpointTreeView(id="checkpoint-tree")
             with VerticalScroll(id="checkpoint-pane"):
+                yield from self.growth_widgets()
                 yield Static(id="checkpoint-info")
                 yield DiffView(id="checkpoint-diff")
                 yield StateView(id="checkpoint-state")
@@ -264,6 +268,7 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
             return
         self.tree_view.show_message("reading the thread's checkpoints…")
         self.load_history(focus.thread_id)
+        self.refresh_growth()
 
     def on_threads_screen_history_read(self, message: HistoryRead) -> None:
         focus = self.view.focus
@@ -359,6 +364,17 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
     def action_reverse(self) -> None:
         self.view.query.reverse()
         self._apply()
+
+    trace_source = None  # what the Trace view reads (None: the stack's; tests give recorded data)
+
+    def action_trace(self) -> None:
+        """The selected thread's latest run as a trace, with the thread's state growth."""
+        from lgconsole.console.screens.trace import TraceScreen
+
+        if self.view.focus.thread_id is None:
+            self.notify("trace: select a thread first", severity="warning")
+            return
+        self.app.push_screen(TraceScreen(self.view.focus.thread_id, self.trace_source))
 
     def action_refresh(self) -> None:
         self._apply()

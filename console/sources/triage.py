@@ -22,6 +22,7 @@ from lgconsole.console.model.capacity import StarvationDetector, StarvationSampl
 from lgconsole.console.sources.gpu import vllm_urls
 from lgconsole.console.model.triage import Finding, Thresholds, TriageInputs, VllmObservation, evaluate, utcnow
 from lgconsole.console.sources.urls import service_url
+from lgconsole.console.sources.trace import recent_state_growth
 
 THREAD_LIMIT = 200
 VLLM_WINDOW_S = 1.0
@@ -47,6 +48,7 @@ class TriageSource:
                 with CheckpointReader(pg_url) as reader:
                     inputs.errored_threads = reader.list_threads(limit=THREAD_LIMIT, status="errored")
                     inputs.waiting_threads = reader.list_threads(limit=THREAD_LIMIT, status="waiting")
+                    inputs.state_growth = recent_state_growth(reader)
                 inputs.tables = checkpoint_table_stats(pg_url, data_dir=self._postgres_data_dir())
             except StackError as exc:  # one problem, one finding: the tables are not read past a failed thread read
                 inputs.errors.append(f"Postgres: {exc}" if "Postgres" not in str(exc) else str(exc))

@@ -78,6 +78,9 @@ def get_chat_model() -> BaseChatModel:
         "max_tokens": 256,
         "timeout": 120,
         "max_retries": 1,
+        # vLLM reports token usage on a stream only when asked (ChatOpenAI asks by itself for OpenAI's own URL only):
+        # the console's trace counts the tokens of every call, streamed or not
+        "stream_usage": True,
     }
     model_name = os.environ.get(VLLM_MODEL_ENV, "").strip()
     if model_name:  # ChatOpenAI rejects model=None; without it, it asks for its own default model
@@ -119,14 +122,23 @@ class ScriptedChatModel(BaseChatModel):
     def _tokens(self, text: str) -> list[str]:
         return re.findall(r"\S+\s*", text)
 
+    def usage(self, messages: list[BaseMessage], text: str) -> dict[str, int]:
+        """Token usage as a model reports it, counting the scripted model's own tokens (words): the console's trace
+        then shows counts for the demo too."""
+        prompt = sum(len(self._tokens(message.text)) for message in messages)
+        completion = len(self._tokens(text))
+        return {"input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion}
+
     def _result(self, messages: list[BaseMessage]) -> ChatResult:
         text, message_id = self.reply_for(messages)
-        message = AIMessage(content=text, id=message_id, response_metadata={"model_name": "scripted"})
+        message = AIMessage(content=text, id=message_id, response_metadata={"model_name": "scripted"},
+                            usage_metadata=self.usage(messages, text))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _chunks(self, messages: list[BaseMessage]) -> Iterator[ChatGenerationChunk]:
         text, message_id = self.reply_for(messages)
         tokens = self._tokens(text)
+        usage = self.usage(messages, text)
         for index, token in enumerate(tokens):
             is_last = index == len(tokens) - 1
             chunk = AIMessageChunk(
@@ -134,6 +146,7 @@ class ScriptedChatModel(BaseChatModel):
                 id=message_id,
                 chunk_position="last" if is_last else None,
                 response_metadata={"model_name": "scripted"} if is_last else {},
+                usage_metadata=usage if is_last else None,
             )
             yield ChatGenerationChunk(message=chunk)
 
