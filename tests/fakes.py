@@ -307,3 +307,60 @@ class MetricsServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+# --- the Store/Redis source ---------------------------------------------------------------------------------------
+
+class FixedStore:
+    """The Store/Redis screen's source on fixed items and keys, searched as a store without a vector index is;
+    `redis_error` stands for a Redis that is down; `vanish(key)` deletes an item behind the screen's back."""
+
+    def __init__(self, items, keys, values, redis_error: str | None = None):
+        self.items, self.keys, self.values, self.redis_error = list(items), list(keys), dict(values), redis_error
+        self.deleted: list[str] = []
+
+    def store_listing(self, prefix=(), query=""):
+        from lgconsole.console.model.store_browse import text_matches
+        from lgconsole.console.sources.store import StoreListing, masked_item
+
+        found = [masked_item(i) for i in self.items if i.namespace[:len(prefix)] == tuple(prefix)
+                 and text_matches(query, i.key, i.value)]
+        return StoreListing(tuple(sorted({i.namespace for i in self.items})), tuple(found), tuple(prefix), query,
+                            bool(query))
+
+    def vanish(self, key: str) -> None:
+        self.items = [i for i in self.items if i.key != key]
+
+    def delete_store_item(self, namespace, key):
+        from lgconsole.stack.server.store import StoreItemNotFound
+
+        found = next((i for i in self.items if i.namespace == tuple(namespace) and i.key == key), None)
+        if found is None:
+            raise StoreItemNotFound(f"no store item {'/'.join(namespace)}:{key} on the LangGraph server at "
+                                    "http://127.0.0.1:8123")
+        self.items.remove(found)
+        self.deleted.append(found.path)
+        return found
+
+    def redis_listing(self, prefix=""):
+        from lgconsole.console.sources.store import RedisListing
+        from lgconsole.stack.services.redis_browse import KeyListing
+
+        if self.redis_error:
+            return RedisListing(error=self.redis_error)
+        keys = tuple(k for k in self.keys if k.key.startswith(prefix))
+        return RedisListing(KeyListing(keys, prefix, False, len(self.keys)))
+
+    def redis_value(self, key):
+        from lgconsole.console.sources.store import masked_value
+
+        return masked_value(self.values[key])
+
+    def delete_redis_key(self, key):
+        found = next(k for k in self.keys if k.key == key)
+        self.keys.remove(found)
+        self.deleted.append(key)
+        return found
+
+    def close(self):
+        pass
