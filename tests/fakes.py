@@ -100,8 +100,9 @@ class FixedThreads:
     """What ThreadsSource would read from a stack in the recorded state (threadfixtures.load()); time-travel actions
     are recorded, not sent."""
 
-    def __init__(self, recorded: Recorded | None = None, server_up: bool = True):
+    def __init__(self, recorded: Recorded | None = None, server_up: bool = True, page_size: int | None = None):
         self.data = recorded or load()
+        self.page_size = page_size  # None: every thread on one page
         self.server = ServerState(True, "http://127.0.0.1:54014") if server_up else ServerState(
             False, "http://127.0.0.1:54014 does not answer (All connection attempts failed)")
         self.actions: list[tuple] = []
@@ -109,15 +110,23 @@ class FixedThreads:
     def server_state(self) -> ServerState:
         return self.server
 
-    def read_threads(self, status: str | None, text: str | None, sort: str) -> ThreadsPage:
+    def read_threads(self, status: str | None, text: str | None, sort: str, offset: int = 0) -> ThreadsPage:
+        from lgconsole.console.model.thread_filter import parse_filter
+
+        wanted = parse_filter(text)
         found = [s for s in self.data.summaries
-                 if (not status or s.status.value == status) and (not text or text.lower() in s.thread_id.lower())]
+                 if (not status or s.status.value == status)
+                 and (not wanted.text or wanted.text.lower() in s.thread_id.lower())
+                 and all(s.metadata.get(k) == v for k, v in wanted.metadata.items())]
         key = sort.lstrip("-")
         attr = {"last_activity": lambda s: s.last_activity, "checkpoint_count": lambda s: s.checkpoint_count,
                 "step": lambda s: s.latest_step or -2, "status": lambda s: s.status.value,
                 "thread_id": lambda s: s.thread_id}[key]
         found.sort(key=lambda s: (attr(s), s.thread_id), reverse=sort.startswith("-"))
-        return ThreadsPage(found, len(found), self.data.schema, self.server, now=self.data.now)
+        total = len(found)
+        if self.page_size:
+            found = found[offset:offset + self.page_size]
+        return ThreadsPage(found, total, self.data.schema, self.server, now=self.data.now)
 
     def count_threads(self, status: str | None, text: str | None) -> int:
         return len(self.read_threads(status, text, "thread_id").summaries)
