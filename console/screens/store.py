@@ -56,7 +56,7 @@ class StoreScreen(ConsoleScreen):
             yield FilterInput(placeholder=PLACEHOLDERS[STORE], id="store-filter")
             with Horizontal(id="store-panes"):
                 yield RecordTable((Column("NAMESPACE", 26),), id="store-namespaces")
-                yield RecordTable((Column("KEY", 24), Column("NAMESPACE", 20), Column("UPDATED", 19),
+                yield RecordTable((Column("KEY", 36), Column("NAMESPACE", 20), Column("UPDATED", 19),
                                    Column("VALUE")), id="store-items")
                 yield RecordTable((Column("KEY"), Column("TYPE", 6), Column("SIZE", 8), Column("TTL", 9)),
                                   id="redis-keys")
