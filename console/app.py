@@ -29,6 +29,7 @@ from lgconsole.console.screens.logs import LogScreen
 from lgconsole.console.screens.run_messages import FollowedRunChanged
 from lgconsole.console.screens.live import LiveScreen
 from lgconsole.console.screens.stack import StackScreen
+from lgconsole.console.screens.store import StoreScreen
 from lgconsole.console.screens.threads import ThreadsScreen
 from lgconsole.console.screens.triage import TriageScreen
 from lgconsole.console.sources.stack import SERVICE_NAMES, LiveStack, StackSnapshot
@@ -52,6 +53,8 @@ SCREENS: tuple[ScreenEntry, ...] = (
                 ThreadsScreen),
     ScreenEntry("gpu", "5", "GPU: VRAM, KV cache, starvation alarm", GpuScreen),
     ScreenEntry("triage", "6", "Triage: what is wrong right now, worst first", TriageScreen),
+    ScreenEntry("store", "7", "Store and Redis: long-term memory items, Redis keys with type, size and TTL",
+                StoreScreen),
 )
 
 

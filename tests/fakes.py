@@ -100,8 +100,9 @@ class FixedThreads:
     """What ThreadsSource would read from a stack in the recorded state (threadfixtures.load()); time-travel actions
     are recorded, not sent."""
 
-    def __init__(self, recorded: Recorded | None = None, server_up: bool = True):
+    def __init__(self, recorded: Recorded | None = None, server_up: bool = True, page_size: int | None = None):
         self.data = recorded or load()
+        self.page_size = page_size  # None: every thread on one page
         self.server = ServerState(True, "http://127.0.0.1:54014") if server_up else ServerState(
             False, "http://127.0.0.1:54014 does not answer (All connection attempts failed)")
         self.actions: list[tuple] = []
@@ -109,15 +110,23 @@ class FixedThreads:
     def server_state(self) -> ServerState:
         return self.server
 
-    def read_threads(self, status: str | None, text: str | None, sort: str) -> ThreadsPage:
+    def read_threads(self, status: str | None, text: str | None, sort: str, offset: int = 0) -> ThreadsPage:
+        from lgconsole.console.model.thread_filter import parse_filter
+
+        wanted = parse_filter(text)
         found = [s for s in self.data.summaries
-                 if (not status or s.status.value == status) and (not text or text.lower() in s.thread_id.lower())]
+                 if (not status or s.status.value == status)
+                 and (not wanted.text or wanted.text.lower() in s.thread_id.lower())
+                 and all(s.metadata.get(k) == v for k, v in wanted.metadata.items())]
         key = sort.lstrip("-")
         attr = {"last_activity": lambda s: s.last_activity, "checkpoint_count": lambda s: s.checkpoint_count,
                 "step": lambda s: s.latest_step or -2, "status": lambda s: s.status.value,
                 "thread_id": lambda s: s.thread_id}[key]
         found.sort(key=lambda s: (attr(s), s.thread_id), reverse=sort.startswith("-"))
-        return ThreadsPage(found, len(found), self.data.schema, self.server, now=self.data.now)
+        total = len(found)
+        if self.page_size:
+            found = found[offset:offset + self.page_size]
+        return ThreadsPage(found, total, self.data.schema, self.server, now=self.data.now)
 
     def count_threads(self, status: str | None, text: str | None) -> int:
         return len(self.read_threads(status, text, "thread_id").summaries)
@@ -330,4 +339,61 @@ class FixedTrace:
         return self._report.growth
 
     def close(self) -> None:
+        pass
+
+
+# --- the Store/Redis source ---------------------------------------------------------------------------------------
+
+class FixedStore:
+    """The Store/Redis screen's source on fixed items and keys, searched as a store without a vector index is;
+    `redis_error` stands for a Redis that is down; `vanish(key)` deletes an item behind the screen's back."""
+
+    def __init__(self, items, keys, values, redis_error: str | None = None):
+        self.items, self.keys, self.values, self.redis_error = list(items), list(keys), dict(values), redis_error
+        self.deleted: list[str] = []
+
+    def store_listing(self, prefix=(), query=""):
+        from lgconsole.console.model.store_browse import text_matches
+        from lgconsole.console.sources.store import StoreListing, masked_item
+
+        found = [masked_item(i) for i in self.items if i.namespace[:len(prefix)] == tuple(prefix)
+                 and text_matches(query, i.key, i.value)]
+        return StoreListing(tuple(sorted({i.namespace for i in self.items})), tuple(found), tuple(prefix), query,
+                            bool(query))
+
+    def vanish(self, key: str) -> None:
+        self.items = [i for i in self.items if i.key != key]
+
+    def delete_store_item(self, namespace, key):
+        from lgconsole.stack.server.store import StoreItemNotFound
+
+        found = next((i for i in self.items if i.namespace == tuple(namespace) and i.key == key), None)
+        if found is None:
+            raise StoreItemNotFound(f"no store item {'/'.join(namespace)}:{key} on the LangGraph server at "
+                                    "http://127.0.0.1:8123")
+        self.items.remove(found)
+        self.deleted.append(found.path)
+        return found
+
+    def redis_listing(self, prefix=""):
+        from lgconsole.console.sources.store import RedisListing
+        from lgconsole.stack.services.redis_browse import KeyListing
+
+        if self.redis_error:
+            return RedisListing(error=self.redis_error)
+        keys = tuple(k for k in self.keys if k.key.startswith(prefix))
+        return RedisListing(KeyListing(keys, prefix, False, len(self.keys)))
+
+    def redis_value(self, key):
+        from lgconsole.console.sources.store import masked_value
+
+        return masked_value(self.values[key])
+
+    def delete_redis_key(self, key):
+        found = next(k for k in self.keys if k.key == key)
+        self.keys.remove(found)
+        self.deleted.append(key)
+        return found
+
+    def close(self):
         pass

@@ -90,6 +90,13 @@ async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:
         await shot("triage")
         await pilot.press("question_mark")
         await shot("help")
+        await pilot.press("escape", "7")
+        await pilot_wait(pilot, lambda: getattr(app.screen, "store_listing", None) is not None, timeout=20,
+                         what="the store's items")
+        await shot("store")
+        await pilot.press("k")
+        await pilot_wait(pilot, lambda: app.screen.redis_listing is not None, timeout=20, what="the Redis keys")
+        await shot("redis")
     return shots
 
 

@@ -19,6 +19,7 @@ from lgconsole.console.cli.graph import add_graph_command
 from lgconsole.console.cli.live import add_live_commands
 from lgconsole.console.cli.ops import add_ops_commands
 from lgconsole.console.cli.stack import add_stack_commands
+from lgconsole.console.cli.store import add_store_commands
 from lgconsole.console.cli.threads import add_thread_commands
 from lgconsole.console.cli.trace import add_trace_command
 
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     add_graph_command(sub)
     add_assistants_command(sub)
     add_trace_command(sub)
+    add_store_commands(sub)
     return parser
 
 
@@ -73,7 +75,8 @@ def _main(argv: list[str] | None) -> int:
                 "copy": _lazy("cli.threads", "cmd_copy"), "doctor": _lazy("cli.doctor", "cmd_doctor"),
                 "gpu": _lazy("cli.gpu", "cmd_gpu"), "graph": _lazy("cli.graph", "cmd_graph"),
                 "assistants": _lazy("cli.assistants", "cmd_assistants"),
-                "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill")}
+                "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill"),
+                "store": _lazy("cli.store", "cmd_store"), "redis": _lazy("cli.store", "cmd_redis")}
     handlers["trace"] = _lazy("cli.trace", "cmd_trace")
     try:
         return handlers[args.command](config, args)

@@ -37,12 +37,15 @@ def latest_checkpoint(nodes: list[Any]) -> str | None:
 
 @dataclass
 class ListQuery:
-    """What the thread table lists: a status ("" for all), text in the thread id, a sort."""
+    """What the thread table lists: a status ("" for all), the filter text (words in the thread id, `KEY=VALUE`
+    metadata: model/thread_filter.py), a sort, and where the page starts (back to the first page when any of the
+    others changes)."""
 
     status: str = ""
     text: str = ""
     sort_key: str = "last_activity"
     descending: bool = True
+    offset: int = 0
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -56,13 +59,32 @@ class ListQuery:
     def toggle_status(self, status: str) -> None:
         """The same status key twice lists all threads again."""
         self.status = "" if status == self.status else status
+        self.offset = 0
+
+    def set_text(self, text: str) -> None:
+        self.text, self.offset = text, 0
 
     def next_sort(self) -> None:
         self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
         self.descending = self.sort_key != "thread_id"
+        self.offset = 0
 
     def reverse(self) -> None:
         self.descending = not self.descending
+        self.offset = 0
+
+    def next_page(self, shown: int, page_size: int, total: int | None) -> bool:
+        """Move to the page after the `shown` rows; False (staying) when this page is the last."""
+        if shown < page_size or (total is not None and self.offset + shown >= total):
+            return False
+        self.offset += shown
+        return True
+
+    def previous_page(self, page_size: int) -> bool:
+        if self.offset == 0:
+            return False
+        self.offset = max(0, self.offset - page_size)
+        return True
 
 
 @dataclass

@@ -286,6 +286,11 @@ KEYS_HINT = "   e/w/i/a status · / filter · s sort"
 Segment = tuple[str, str, str]  # (text, palette status or "", attributes): the screen resolves it in its theme
 
 
+def rows_shown(offset: int, shown: int) -> str:
+    """`200` on the first page, `201-400` on the second (rows are counted from 1)."""
+    return f"{shown:,}" if not offset else f"{offset + 1:,}-{offset + shown:,}"
+
+
 def status_segments(view: ThreadsView, width: int) -> list[Segment]:
     """The Threads screen's status: what is listed (and counted), filter, sort, the server, the keys when they fit;
     then the read error or the listing's hint, the read-only notice, the followed run."""
@@ -294,13 +299,15 @@ def status_segments(view: ThreadsView, width: int) -> list[Segment]:
     if page is not None:
         what = f"{query.status} thread" if query.status else "thread"
         if page.total is None:
-            out.append((f"  showing {len(page.summaries):,} {what}s", "", ""))
+            out.append((f"  showing {rows_shown(query.offset, len(page.summaries))} {what}s", "", ""))
             error = view.threads.count_error
             out.append((f" · count failed: {error}" if error else " · counting…", "", "dim"))
         else:
             out.append((f"  {page.total:,} {what}{'s' if page.total != 1 else ''} in Postgres", "", ""))
             if page.total > len(page.summaries):
-                out.append((f" · showing {len(page.summaries)}", "", "dim"))
+                out.append((f" · showing {rows_shown(query.offset, len(page.summaries))}", "", "dim"))
+        if query.offset or (page.total or 0) > query.offset + len(page.summaries):
+            out.append(("  ] next page  [ previous", "", "dim"))
     if query.text:
         out.append((f"  · filter '{query.text}'", "", "bold"))
     out.append((f"  · sort {query.sort_title}", "", ""))

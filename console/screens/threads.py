@@ -42,7 +42,7 @@ from lgconsole.console.screens.base import ConsoleScreen
 from lgconsole.console.screens.threads_growth import StateGrowthSection
 from lgconsole.console.screens.threads_modals import ForkScreen, ResumeScreen
 from lgconsole.console.screens.threads_time_travel import TimeTravelKeys, why
-from lgconsole.console.sources.threads import ServerState, ThreadsData, ThreadsPage, ThreadsSource
+from lgconsole.console.sources.threads import PAGE_SIZE, ServerState, ThreadsData, ThreadsPage, ThreadsSource
 
 __all__ = ["ForkScreen", "ResumeScreen", "ThreadsScreen"]
 
@@ -58,6 +58,8 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
         Binding("i", "status('idle')", "Idle", show=False),
         Binding("a", "status('')", "All", show=False),
         Binding("s", "sort", "Sort"),
+        Binding("right_square_bracket", "next_page", "Next page", key_display="]", show=False),
+        Binding("left_square_bracket", "previous_page", "Previous page", key_display="[", show=False),
         Binding("S", "reverse", "Reverse sort", show=False),
         Binding("p", "replay", "Replay"),
         Binding("f", "fork", "Fork"),
@@ -69,9 +71,9 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
     ]
 
     class ThreadsRead(Message):
-        def __init__(self, page: ThreadsPage, query: tuple[str, str, str]) -> None:
+        def __init__(self, page: ThreadsPage, query: tuple[str, str, str], offset: int = 0) -> None:
             super().__init__()
-            self.page, self.query = page, query
+            self.page, self.query, self.offset = page, query, offset
 
     class ThreadsCounted(Message):
         def __init__(self, total: int | str, query: tuple[str, str, str]) -> None:
@@ -118,7 +120,8 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
     # --- layout ------------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
         yield Static(id="threads-status")
-        yield FilterInput(placeholder="filter: text in the thread id; enter applies, esc clears", id="threads-filter")
+        yield FilterInput(placeholder="filter: text in the thread id, KEY=VALUE in its metadata (user_id=ana); "
+                                      "enter applies, esc clears", id="threads-filter")
         yield ThreadTable(id="thread-table")
         with Horizontal(id="thread-detail"):
             yield CheckpointTreeView(id="checkpoint-tree")
@@ -164,12 +167,12 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
         if self.view.threads.reading:  # a slow read skips ticks instead of piling up threads
             return
         self.view.threads.reading = True
-        self._read_threads(*self.view.query.key)
+        self._read_threads(*self.view.query.key, self.view.query.offset)
 
     @work(thread=True, group="threads-read", exit_on_error=False)
-    def _read_threads(self, status: str, text: str, sort: str) -> None:
+    def _read_threads(self, status: str, text: str, sort: str, offset: int = 0) -> None:
         try:
-            page = self.source.read_threads(status, text, sort)
+            page = self.source.read_threads(status, text, sort, offset=offset)
         except Exception as exc:
             server = None
             try:
@@ -178,7 +181,7 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
                 pass
             self.post_message(self.ReadFailed(why(exc), server))
             return
-        self.post_message(self.ThreadsRead(page, (status, text, sort)))
+        self.post_message(self.ThreadsRead(page, (status, text, sort), offset))
         if page.total is None:  # the rows are on their way; the count (a scan of every checkpoint) follows
             try:
                 total: int | str = self.source.count_threads(status, text)
@@ -212,7 +215,7 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
     def on_threads_screen_threads_read(self, message: ThreadsRead) -> None:
         threads, focus = self.view.threads, self.view.focus
         threads.reading = False
-        if message.query != self.view.query.key:  # answered for a filter or sort changed since: read again
+        if message.query != self.view.query.key or message.offset != self.view.query.offset:  # changed since
             self.refresh_threads()
             return
         page = message.page
@@ -331,7 +334,7 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
     # --- keys --------------------------------------------------------------------------------------------------
     def select(self, thread_id: str) -> None:
         """Open one thread (a jump from Triage): the table filtered to it, its checkpoints read."""
-        self.view.query.text = thread_id
+        self.view.query.set_text(thread_id)
         self._apply()
 
     def action_filter(self) -> None:
@@ -341,14 +344,14 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
         message.stop()
         self.table.focus()
         if self.view.query.text:
-            self.view.query.text = ""
+            self.view.query.set_text("")
             self._apply()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if not isinstance(event.input, FilterInput):
             return super().on_input_submitted(event)
         event.stop()
-        self.view.query.text = event.value.strip()
+        self.view.query.set_text(event.value.strip())
         event.input.close()
         self.table.focus()
         self._apply()
@@ -375,6 +378,19 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
             self.notify("trace: select a thread first", severity="warning")
             return
         self.app.push_screen(TraceScreen(self.view.focus.thread_id, self.trace_source))
+
+    def action_next_page(self) -> None:
+        page = self.view.threads.page
+        if page is not None and self.view.query.next_page(len(page.summaries), self.page_size, page.total):
+            self._apply()
+
+    def action_previous_page(self) -> None:
+        if self.view.query.previous_page(self.page_size):
+            self._apply()
+
+    @property
+    def page_size(self) -> int:
+        return getattr(self.source, "page_size", PAGE_SIZE)
 
     def action_refresh(self) -> None:
         self._apply()

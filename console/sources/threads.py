@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from lgconsole.stack.checkpoints.records import CheckpointNode, CheckpointState, SchemaInfo, ThreadSummary
 
 from lgconsole.console.config import Config
+from lgconsole.console.model.thread_filter import parse_filter
 
 PAGE_SIZE = 200  # threads the table holds (filter and sort run in SQL over all of them)
 COUNT_SECONDS = 15.0  # the total is a count over every checkpoint (0.3 s at 1M): not on every refresh
@@ -44,7 +45,7 @@ class ThreadsData(Protocol):
     snapshots (tests/fakes.py FixedThreads). Reads block (thread workers); time travel is async."""
 
     def server_state(self) -> ServerState: ...
-    def read_threads(self, status: str | None, text: str | None, sort: str) -> ThreadsPage: ...
+    def read_threads(self, status: str | None, text: str | None, sort: str, offset: int = 0) -> ThreadsPage: ...
     def count_threads(self, status: str | None, text: str | None) -> int: ...
     def read_history(self, thread_id: str) -> list[CheckpointNode]: ...
     def read_state_with_parent(self, thread_id: str, checkpoint_id: str, ns: str = "",
@@ -97,14 +98,17 @@ class ThreadsSource:
             return ServerState(False, f"{url}/ok answered {health.status_code}")
         return ServerState(True, url)
 
-    def read_threads(self, status: str | None, text: str | None, sort: str) -> ThreadsPage:
-        """The page of threads; its `total` only when a recent count for these filters is at hand (else None:
-        `count_threads` is a scan of every checkpoint, 0.3-0.5 s at 1M, and the rows should not wait for it)."""
+    def read_threads(self, status: str | None, text: str | None, sort: str, offset: int = 0) -> ThreadsPage:
+        """The page of threads from `offset`; its `total` only when a recent count for these filters is at hand
+        (else None: `count_threads` is a scan of every checkpoint, 0.3-0.5 s at 1M, and the rows should not wait
+        for it). `text` is the filter box's: `KEY=VALUE` words match the metadata, the rest the thread id."""
+        wanted = parse_filter(text)
         reader = self.reader
         schema = reader.schema_version()
         server, busy = self.server_view()
         t0 = time.monotonic()
-        summaries = reader.list_threads(limit=self.page_size, status=status or None, text=text or None, sort=sort,
+        summaries = reader.list_threads(limit=self.page_size, offset=offset, status=status or None,
+                                        metadata_filter=wanted.metadata_filter, text=wanted.text or None, sort=sort,
                                         server=busy)
         took = time.monotonic() - t0
         cached = self._count
@@ -112,8 +116,8 @@ class ThreadsSource:
         if cached is not None and cached[1] == (status or None, text or None) and \
                 time.monotonic() - cached[0] < COUNT_SECONDS:
             total = cached[2]
-        elif len(summaries) < self.page_size:  # the whole list is on the page: that is the count
-            total = len(summaries)
+        elif len(summaries) < self.page_size and (summaries or not offset):  # the last page: that is the count
+            total = offset + len(summaries)
         hint = None
         if took > SLOW_LIST_SECONDS and sort.lstrip("-") == "last_activity" and not reader.has_recent_index():
             hint = (f"listing the threads took {took:.1f}s for want of an index on time: "
@@ -138,7 +142,9 @@ class ThreadsSource:
     def count_threads(self, status: str | None, text: str | None) -> int:
         """How many threads match (kept COUNT_SECONDS for the pages that follow)."""
         _, busy = self.server_view() if status else (None, None)
-        total = self.reader.count(status=status or None, text=text or None, server=busy)
+        wanted = parse_filter(text)
+        total = self.reader.count(status=status or None, metadata_filter=wanted.metadata_filter,
+                                  text=wanted.text or None, server=busy)
         self._count = (time.monotonic(), (status or None, text or None), total)
         return total
 

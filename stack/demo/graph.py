@@ -8,6 +8,8 @@
   short result in `results[worker]`; workers report progress as custom stream events and sleep `delay` seconds.
 - `researcher` calls a "search" tool whose result is cached in Redis (see `tool_cache`); `cache` shows hit/miss.
 - `approval` stops the run with `interrupt()`; resume with True/False, "yes"/"no" or {"approved": bool, "note": str}.
+- Long-term memory in the server's store (when it has one): `supervisor` counts each task under ("demo", "tasks"),
+  `finalize` keeps the outcome under ("demo", "memories", <configurable user_id, else "demo-user">) keyed by thread.
 - Any node named in `fail_at` raises `RuntimeError("demo failure requested at <node>")` (`fail_at="review"` fails
   the review subgraph's first node).
 
@@ -20,12 +22,13 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_store, get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
@@ -41,6 +44,7 @@ DEFAULT_TASK = "Write a haiku about checkpoints"
 SEARCH_LATENCY_S = 0.2  # the simulated search is slow on purpose, so a cache hit is visibly faster
 PROGRESS_SLICES = 4
 RESULT_CHARS = 200
+DEMO_USER = "demo-user"  # whose memories the store keeps when a run's config names no user_id
 
 SYSTEM_PROMPTS = {
     "researcher": "You are the researcher of a small team. Summarise what the search results say about the task.",
@@ -130,6 +134,20 @@ async def ask_model(role: str, request: str) -> AIMessage:
     return reply.model_copy(update={"name": role})
 
 
+async def remember(namespace: tuple[str, ...], key: str, update: Callable[[dict], dict]) -> None:
+    """Write `update(old value)` over a store item; nothing when the graph runs without a store. State is untouched,
+    so the demo's checkpoints are the same with or without a store."""
+    store = get_store()
+    if store is None:
+        return
+    found = await store.aget(namespace, key)
+    await store.aput(namespace, key, update(found.value if found else {}))
+
+
+def memory_owner() -> str:
+    return str((get_config().get("configurable") or {}).get("user_id") or DEMO_USER)
+
+
 def short(text: Any) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= RESULT_CHARS else text[: RESULT_CHARS - 1] + "…"
@@ -157,6 +175,9 @@ async def supervisor(state: DemoState) -> dict:
     messages.append(
         AIMessage(f"Dispatching researcher, coder and reviewer in parallel. Model: {backend}.", name="supervisor")
     )
+    task_key = hashlib.sha256(task.encode("utf-8")).hexdigest()[:16]
+    await remember(("demo", "tasks"), task_key,
+                   lambda old: {"task": task, "runs": old.get("runs", 0) + 1, "model_backend": backend})
     # Per-run keys start empty, so a second run on a thread does not show the first run's verdict.
     return {
         "task": task,
@@ -280,6 +301,11 @@ async def finalize(state: DemoState) -> dict:
         outcome, text = "approved", f"Approved: the team's result for {task_of(state)!r} is final.{note}"
     else:
         outcome, text = "rejected", f"Rejected: the team's result for {task_of(state)!r} was not approved.{note}"
+    thread_id = str((get_config().get("configurable") or {}).get("thread_id") or "")
+    review = state.get("review") or {}
+    await remember(("demo", "memories", memory_owner()), thread_id or "no-thread",
+                   lambda old: {"task": task_of(state), "outcome": outcome, "note": state.get("approval_note") or "",
+                                "score": review.get("score"), "verdict": review.get("verdict")})
     return {"outcome": outcome, "messages": [AIMessage(text, name="finalize")]}
 
 

@@ -170,7 +170,7 @@ async def test_postgres_unreachable_is_one_line_and_the_screen_keeps_running():
     from lgconsole.stack.checkpoints.records import CheckpointDbUnreachable
 
     class Down(FixedThreads):
-        def read_threads(self, status, text, sort):
+        def read_threads(self, status, text, sort, offset=0):
             raise CheckpointDbUnreachable("cannot connect to Postgres at postgresql://lgconsole:***@127.0.0.1:5/x: "
                                           "connection refused")
 
@@ -200,8 +200,8 @@ async def test_rows_show_before_the_count_and_a_failed_count_says_why():
             self.release = threading.Event()
             self.fail = False
 
-        def read_threads(self, status, text, sort):
-            return dataclasses.replace(super().read_threads(status, text, sort), total=None)
+        def read_threads(self, status, text, sort, offset=0):
+            return dataclasses.replace(super().read_threads(status, text, sort, offset), total=None)
 
         def count_threads(self, status, text):
             self.release.wait(10)

@@ -331,3 +331,35 @@ async def test_no_redis_url_disables_the_cache(app):
     values = await run_to_approval(app, new_thread())
     assert values["cache"]["status"] == "disabled"
     assert (values["cache"]["hits"], values["cache"]["misses"]) == (0, 0)
+
+
+# --- long-term memory in the store ----------------------------------------------------------------------------------
+
+
+async def test_runs_keep_task_counts_and_outcomes_in_the_store():
+    """With a store the graph remembers each task (how often it ran) and each finished thread's outcome, per user;
+    state and steps are the same as without one."""
+    from langgraph.store.memory import InMemoryStore
+
+    store = InMemoryStore()
+    app = demo.build_graph(checkpointer=InMemorySaver())
+    app.store = store
+    config = {"configurable": {"thread_id": str(uuid.uuid4()), "user_id": "ana"}}
+    await run_to_approval(app, config)
+    await app.ainvoke(Command(resume={"approved": True, "note": "ship it"}), config)
+    await app.ainvoke({"task": "Write a haiku about checkpoints"}, {"configurable": {"thread_id": "second"}})
+
+    [task] = store.search(("demo", "tasks"))
+    assert task.value["task"] == "Write a haiku about checkpoints" and task.value["runs"] == 2
+    [memory] = store.search(("demo", "memories", "ana"))
+    assert memory.key == config["configurable"]["thread_id"]
+    assert memory.value["outcome"] == "approved" and memory.value["note"] == "ship it"
+    assert memory.value["score"] in range(6, 11)
+    assert store.search(("demo", "memories", demo.DEMO_USER)) == []  # the second run waits: no outcome yet
+
+    without = demo.build_graph(checkpointer=InMemorySaver())
+    plain = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    await run_to_approval(without, plain)
+    stored_steps = [s.metadata["step"] async for s in app.aget_state_history({"configurable": {"thread_id": "second"}})]
+    plain_steps = [s.metadata["step"] async for s in without.aget_state_history(plain)]
+    assert stored_steps == plain_steps

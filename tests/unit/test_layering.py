@@ -314,6 +314,7 @@ CLI_COMMANDS = {
     "diff": ["diff", "no-such-thread", "aaaa", "bbbb"],
     "doctor": ["doctor"],
     "gpu": ["gpu", "--window", "0"],
+    "redis": ["redis", "keys"],
 }
 
 

@@ -170,3 +170,40 @@ def test_history_and_diff_text_mask_secrets(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "sk-old" not in out and "sk-new" not in out and "abc.def123456" not in out
     assert out.count("Bearer ***") == 2 and "~ api_key" not in out  # (a masked key's change shows no change)
+
+
+# --- the filter's metadata words and paging --------------------------------------------------------------------------
+
+def test_filter_words_split_into_metadata_and_thread_id_text():
+    from lgconsole.console.model.thread_filter import parse_filter
+
+    wanted = parse_filter("user_id=ana 01a2 step:=3 urgent:=true note=a=b")
+    assert wanted.text == "01a2"
+    assert wanted.metadata == {"user_id": "ana", "step": 3, "urgent": True, "note": "a=b"}
+    assert parse_filter("").metadata_filter is None and parse_filter("  01a2 ").text == "01a2"
+
+
+def test_a_typed_value_that_is_not_json_is_refused_in_one_line():
+    import pytest
+
+    from lgconsole.console.model.thread_filter import FilterError, parse_filter
+
+    with pytest.raises(FilterError, match="must be JSON"):
+        parse_filter("step:=three")
+
+
+def test_pages_move_by_what_was_shown_and_any_filter_change_starts_over():
+    from lgconsole.console.model.thread_browser import ListQuery
+
+    query = ListQuery()
+    assert not query.next_page(shown=150, page_size=200, total=None)  # a short page is the last
+    assert query.next_page(shown=200, page_size=200, total=None) and query.offset == 200
+    assert not query.next_page(shown=200, page_size=200, total=400)  # 201-400 of 400: the last
+    assert query.previous_page(200) and query.offset == 0 and not query.previous_page(200)
+    query.next_page(200, 200, 1000)
+    query.set_text("graph_id=demo")
+    assert query.offset == 0
+    for change in (lambda: query.toggle_status("errored"), query.next_sort, query.reverse):
+        query.next_page(200, 200, 1000)
+        change()
+        assert query.offset == 0
