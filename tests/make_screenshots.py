@@ -70,7 +70,7 @@ async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:
                          and live_screen.query_one("#interrupt-panel").display, timeout=60, what="the interrupt painted")
         await shot("live-interrupt")
 
-        await pilot.press("2")
+        await pilot.press("escape", "2")  # out of the answer box (it takes the focus when the interrupt arrives)
         await pilot_wait(pilot, lambda: app.screen.drawing is not None or app.screen.error, timeout=20,
                          what="the graph")
         await shot("graph")

@@ -319,7 +319,8 @@ class LiveScreen(ConsoleScreen):
         self.app.push_screen(NewRunScreen(self.catalog, self.followed_assistant), chosen)
 
     def action_leave_message(self) -> None:
-        if self.focused is self.query_one("#chat-box"):
+        """esc in the message or the answer box: back to the steps, so keys are the screen's again (1-7, n, a)."""
+        if self.focused in (self.query_one("#chat-box"), self.query_one("#interrupt-answer")):
             self.query_one(Timeline).focus()
 
     def action_message(self) -> None:

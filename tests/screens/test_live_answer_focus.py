@@ -46,3 +46,20 @@ async def test_an_answer_typed_right_after_the_interrupt_arrives_is_sent(slow_pa
 async def test_i_for_the_box_that_already_has_the_focus_is_not_typed(slow_paint):
     started, _ = await _answered(("i", *'{"approved": false}', "enter"))
     assert started[1]["resume"] == {"approved": False}
+
+
+async def test_esc_leaves_the_answer_box_so_number_keys_switch_screens_again(slow_paint):
+    from lgconsole.console.screens.graph import GraphScreen
+
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(True)), poll=False)
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = LiveScreen(assistant="demo")
+        await app.push_screen(screen)
+        screen.follower = RunFollower(RecordedSession.url, on_change=lambda _live: screen.schedule_paint())
+        ScriptedFollower(screen.follower, [RecordedSession("demo_answer_before", thread_status="interrupted",
+                                                           thread_id="t-answer")])
+        screen.run_stream("start", payload={"task": "x"})
+        await pilot_wait(pilot, lambda: screen.live.status == "waiting", timeout=10, what="the interrupt")
+        await pilot.press("escape", "2")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, GraphScreen), timeout=5, what="the Graph screen")
+        assert screen.query_one("#interrupt-answer").value == ""  # nothing was typed into the box
