@@ -92,7 +92,7 @@ async def test_attached_to_a_chat_graphs_run_the_live_screen_goes_on_with_the_co
     config, _ = served
     client = get_client(url=langgraph_url(config))
     thread_id = (await client.threads.create(metadata={"graph_id": "chat"}))["thread_id"]
-    await client.runs.create(thread_id, "chat", input=user("hello"), after_seconds=3)  # pending: there to attach to
+    await client.runs.create(thread_id, "chat", input=user("hello"), after_seconds=12)  # pending: to attach to
     app = LgConsoleApp(config, triage_first=False)
     async with app.run_test(size=(130, 40)) as pilot:
         await pilot.press("3")
