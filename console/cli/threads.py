@@ -96,7 +96,7 @@ def open_reader(config: Config) -> Iterator[Any]:
     from lgconsole.stack.checkpoints.reader import CheckpointReader
     from lgconsole.stack.checkpoints.records import CheckpointDbUnreachable
 
-    reader = CheckpointReader(postgres_url(config))
+    reader = CheckpointReader(postgres_url(config), max_connections=1)
     try:
         yield reader
     except CheckpointDbUnreachable as exc:
