@@ -85,6 +85,10 @@ def test_the_walks_find_what_the_group_by_finds(scratch, threads, limit, offset)
             expected = [s.to_json() for s in plain.list_threads(**page)]
             assert [s.to_json() for s in walked.list_threads(**page)] == expected
         assert walked.count() == plain.count() == sum(1 for rows in threads.values() if rows)  # empty: no thread
+        every = plain.list_threads(limit=50)  # heads by a probe for the page; with a status, by a FILTER on all rows
+        for status in {s.status for s in every}:
+            assert ([s.to_json() for s in plain.list_threads(limit=50, status=status)]
+                    == [s.to_json() for s in every if s.status == status])
         with walked._transaction() as conn:
             newest = thread_walk.newest_thread_ids(conn, len(THREAD_IDS), max_steps=10_000)
         assert newest == [s.thread_id for s in plain.list_threads(limit=len(THREAD_IDS))]
