@@ -109,21 +109,19 @@ class CheckpointDb:
 
     @contextmanager
     def _one_connection(self) -> Iterator[Any]:
-        """The one connection (made again if it broke), one transaction at a time, ended when the block ends."""
+        """The one connection (made again if it broke), one block at a time. In autocommit, every statement its own
+        read-only transaction (the session's default): under READ COMMITTED that is what a transaction around them
+        gives too, without a BEGIN and a COMMIT round trip per block."""
         import psycopg
 
         with self._lock:
             if self._direct is None or self._direct.closed:
-                self._direct = psycopg.connect(self.url, connect_timeout=max(1, round(self.connect_timeout)))
-                self._configure(self._direct)
-            conn = self._direct
-            try:
-                yield conn
-            except BaseException:
-                if not conn.closed:
-                    conn.rollback()
-                raise
-            conn.commit()
+                conn = psycopg.connect(self.url, connect_timeout=max(1, round(self.connect_timeout)), autocommit=True)
+                conn.execute("SELECT set_config('statement_timeout', %s, false), set_config('application_name', %s, "
+                             "false), set_config('default_transaction_read_only', 'on', false)",
+                             (f"{int(self.statement_timeout_s * 1000)}", "lgconsole"))
+                self._direct = conn
+            yield self._direct
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
