@@ -1,10 +1,10 @@
 """The newest threads and the number of threads without a GROUP BY over every checkpoint: loose index scans of the
 saver's primary key (thread_id, checkpoint_ns, checkpoint_id), used where the planner's statistics say they pay.
 
-A walk costs one index probe per (thread, namespace) pair, ~25x what a GROUP BY spends on one row (measured on
-tests/bench/bench_threads_1m.py's tables): it wins where threads hold many checkpoints per namespace (a chat thread
-with hundreds of root checkpoints) and loses where subgraph calls make a namespace every few checkpoints. Both give
-the same answer; the choice is only about speed.
+A walk costs one index probe per (thread, namespace) pair, 25-65x what a GROUP BY spends on one row (measured on
+tests/bench/bench_threads_1m.py's tables and on root-only threads, on a loaded 2-core box): it wins where threads
+hold many checkpoints per namespace (a chat thread with hundreds of root checkpoints) and loses where subgraph calls
+make a namespace every few checkpoints. Both give the same answer; the choice is only about speed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PROBE_COST_ROWS = 25  # one walk step costs about as much as a GROUP BY over this many rows
+PROBE_COST_ROWS = 40  # one walk step costs about as much as a GROUP BY over this many rows (25-65 measured)
 CHECKPOINTS_PER_SUBGRAPH_CALL = 4  # a subgraph namespace holds about this many checkpoints (its input + steps)
 MIN_WALK_ROWS = 20_000  # below this the GROUP BY takes a few ms: not worth a statistics lookup's guess
 
