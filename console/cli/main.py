@@ -10,41 +10,67 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from lgconsole.console.config import Config, ConfigError, load_config
-from lgconsole.console.cli.assistants import add_assistants_command
-from lgconsole.console.cli.doctor import add_doctor_command
-from lgconsole.console.cli.gpu import add_gpu_command
-from lgconsole.console.cli.graph import add_graph_command
-from lgconsole.console.cli.live import add_live_commands
-from lgconsole.console.cli.ops import add_ops_commands
-from lgconsole.console.cli.stack import add_stack_commands
-from lgconsole.console.cli.store import add_store_commands
-from lgconsole.console.cli.threads import add_thread_commands
-from lgconsole.console.cli.trace import add_trace_command
+
+# Each command group's module (console/cli/<module>.py), the function adding its parsers, and its commands: a command
+# builds only its own group's parser, so it imports only that module (help and errors build them all).
+COMMAND_GROUPS = {
+    "stack": ("add_stack_commands", ("up", "down", "status", "logs")),
+    "live": ("add_live_commands", ("run", "watch")),
+    "threads": ("add_thread_commands", ("threads", "history", "diff", "replay", "fork", "resume", "copy")),
+    "ops": ("add_ops_commands", ("prune", "drill")),
+    "doctor": ("add_doctor_command", ("doctor",)),
+    "gpu": ("add_gpu_command", ("gpu",)),
+    "graph": ("add_graph_command", ("graph",)),
+    "assistants": ("add_assistants_command", ("assistants",)),
+    "trace": ("add_trace_command", ("trace",)),
+    "store": ("add_store_commands", ("store", "redis")),
+}
+OPTIONS_WITH_VALUES = ("--config", "--state-dir")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _command_group(argv: list[str]) -> str | None:
+    """The group of the command named in argv; None for the console, `demo`, help or anything unclear."""
+    expects_value = False
+    for token in argv:
+        if expects_value:
+            expects_value = False
+        elif token in ("-h", "--help"):
+            return None
+        elif token.startswith("-"):  # an option, maybe abbreviated (`--conf FILE`) and followed by its value
+            expects_value = "=" not in token and any(o.startswith(token) for o in OPTIONS_WITH_VALUES)
+        else:
+            return next((group for group, (_, commands) in COMMAND_GROUPS.items() if token in commands), None)
+    return None
+
+
+def _add_group(sub: Any, group: str) -> None:
+    from importlib import import_module
+
+    add_function, _ = COMMAND_GROUPS[group]
+    getattr(import_module(f"lgconsole.console.cli.{group}"), add_function)(sub)
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser: every command's, or (`only`) one group's."""
     parser = argparse.ArgumentParser(prog="lgconsole", description=__doc__)
     parser.add_argument("--config", type=Path, help="config file (default: ./lgconsole.toml, else the XDG config dir)")
     parser.add_argument("--state-dir", help="where the stack keeps data, logs and PIDs (overrides the config)")
     sub = parser.add_subparsers(dest="command")
-    add_stack_commands(sub)
+    if only:
+        _add_group(sub, only)
+        return parser
+    _add_group(sub, "stack")
     demo = sub.add_parser("demo", help="bring the stack up with the demo graph, start demo runs, open the console")
     demo.add_argument("--no-console", action="store_true", help="do not open the console afterwards")
     demo.add_argument("--model", choices=["auto", "scripted", "tiny-cpu"], default="auto",
                       help="auto (default): the configured [vllm] model when there is one, else a real vLLM on CPU "
                            "with a tiny local model when it is built (`make vllm-cpu`; `make demo` builds it), else "
                            "the scripted model")
-    add_live_commands(sub)
-    add_thread_commands(sub)
-    add_ops_commands(sub)
-    add_doctor_command(sub)
-    add_gpu_command(sub)
-    add_graph_command(sub)
-    add_assistants_command(sub)
-    add_trace_command(sub)
-    add_store_commands(sub)
+    for group in ("live", "threads", "ops", "doctor", "gpu", "graph", "assistants", "trace", "store"):
+        _add_group(sub, group)
     return parser
 
 
@@ -56,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(_command_group(argv)).parse_args(argv)
     try:
         config = load_config(args.config)
     except ConfigError as exc:

@@ -111,7 +111,7 @@ def open_reader(config: Config) -> Iterator[Any]:
     from lgconsole.stack.checkpoints.reader import CheckpointReader
     from lgconsole.stack.checkpoints.records import CheckpointDbUnreachable
 
-    reader = CheckpointReader(postgres_url(config), graph_spec=graph_spec(config))
+    reader = CheckpointReader(postgres_url(config), max_connections=1, graph_spec=graph_spec(config))
     try:
         yield reader
     except CheckpointDbUnreachable as exc:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lgconsole.stack.errors import StackError
-from lgconsole.stack.services.service import StackSpec
-from lgconsole.stack.services.supervisor import build_services
+from lgconsole.stack.services.service import Secrets, Service, StackPaths, StackSpec
 
 from lgconsole.console.config import Config
+
+# Each managed service's module (stack/services/) and class, as stack/services/supervisor.py's SERVICE_TYPES has
+# them: a command asking for one URL imports that service's module only, not the supervisor and every service.
+SERVICE_CLASSES = {"postgres": ("postgres", "PostgresService"), "redis": ("redis", "RedisService"),
+                   "vllm": ("vllm", "VllmService"), "langgraph": ("langgraph_server", "LangGraphService")}
 
 
 def service_url(config: Config, name: str) -> str:
@@ -19,10 +25,22 @@ def service_url(config: Config, name: str) -> str:
     except FileNotFoundError:
         raise StackError(f"no stack in {config.state_path}: it was never brought up (run `lgconsole up`), "
                          f"or set {name}.url / {name.upper()}_URL to use another server") from None
-    service = build_services(spec).get(name)
+    service = _managed_service(spec, name)
     if service is None or not service.enabled:
         raise StackError(f"{name} is not configured in this stack")
     return service.url()
+
+
+def _managed_service(spec: StackSpec, name: str) -> Service | None:
+    """The one service `name` of the spec, built as supervisor.build_services builds it; None when not in it."""
+    from importlib import import_module
+
+    if name not in spec.services or name not in SERVICE_CLASSES:
+        return None
+    module, class_name = SERVICE_CLASSES[name]
+    paths = StackPaths(Path(spec.state_dir))
+    service_type = getattr(import_module(f"lgconsole.stack.services.{module}"), class_name)
+    return service_type(spec.services.get(name, {}), paths, Secrets(paths.secrets_file))
 
 
 def langgraph_url(config: Config) -> str:

@@ -1,5 +1,6 @@
-"""The Postgres database that holds the checkpoint tables, through a small read-only psycopg pool: it fails fast,
-checks the tables are there, and turns every connection problem into a one-line typed error without the password."""
+"""The Postgres database that holds the checkpoint tables, through a small read-only psycopg pool (or, for one-shot
+commands, one connection): it fails fast, checks the tables are there, and turns every connection problem into a
+one-line typed error without the password."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from lgconsole.stack.services.service import one_line, redact_url
 
 
 class CheckpointDb:
-    """Pooled READ ONLY connections to the checkpointer's database (statement timeout and application name set)."""
+    """Pooled READ ONLY connections to the checkpointer's database (statement timeout and application name set).
+    `max_connections=1`: one connection, no pool (a CLI command: no pool threads, one connect instead of the probe's
+    and the pool's)."""
 
     def __init__(self, url: str, *, connect_timeout: float = 3.0, max_connections: int = 4,
                  statement_timeout_s: float = 30.0):
@@ -22,6 +25,7 @@ class CheckpointDb:
         self.max_connections = max_connections
         self.statement_timeout_s = statement_timeout_s
         self._pool = None
+        self._direct: Any = None
         self._lock = threading.Lock()
         self._tables_checked = False
 
@@ -32,8 +36,11 @@ class CheckpointDb:
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
+            direct, self._direct = self._direct, None
         if pool is not None:
             pool.close()
+        if direct is not None:
+            direct.close()
 
     def _scrub(self, text: str) -> str:
         from urllib.parse import unquote, urlsplit
@@ -89,20 +96,43 @@ class CheckpointDb:
             return pool
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """A pooled connection in a READ ONLY transaction; connection and schema problems as typed errors."""
-        import psycopg
+    def _pooled(self) -> Iterator[Any]:
         from psycopg_pool import PoolTimeout
 
         pool = self._ensure_pool()
         try:
             with pool.connection(timeout=self.connect_timeout) as conn:
-                if not self._tables_checked:
-                    self._check_tables(conn)
                 yield conn
         except PoolTimeout:
             self._probe()
             raise self._unreachable("no free connection within the timeout") from None
+
+    @contextmanager
+    def _one_connection(self) -> Iterator[Any]:
+        """The one connection (made again if it broke), one block at a time. In autocommit, every statement its own
+        read-only transaction (the session's default): under READ COMMITTED that is what a transaction around them
+        gives too, without a BEGIN and a COMMIT round trip per block."""
+        import psycopg
+
+        with self._lock:
+            if self._direct is None or self._direct.closed:
+                conn = psycopg.connect(self.url, connect_timeout=max(1, round(self.connect_timeout)), autocommit=True)
+                conn.execute("SELECT set_config('statement_timeout', %s, false), set_config('application_name', %s, "
+                             "false), set_config('default_transaction_read_only', 'on', false)",
+                             (f"{int(self.statement_timeout_s * 1000)}", "lgconsole"))
+                self._direct = conn
+            yield self._direct
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A pooled connection in a READ ONLY transaction; connection and schema problems as typed errors."""
+        import psycopg
+
+        try:
+            with self._one_connection() if self.max_connections == 1 else self._pooled() as conn:
+                if not self._tables_checked:
+                    self._check_tables(conn)
+                yield conn
         except psycopg.errors.UndefinedTable:
             self._tables_checked = False
             raise NoCheckpointTables(self._no_tables_message()) from None

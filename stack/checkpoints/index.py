@@ -2,7 +2,8 @@
 --create-index`): `checkpoints (checkpoint_id) INCLUDE (thread_id)`.
 
 Why: the saver's schema has nothing on time. Listing the most recently active threads is then a GROUP BY over every
-checkpoint (435 ms at 1M checkpoints, every refresh of the Threads screen); with this index the newest checkpoints
+checkpoint (435 ms at 1M checkpoints, every refresh of the Threads screen), or a walk of the primary key where
+threads hold many checkpoints per namespace (stack/checkpoints/thread_walk.py); with this index the newest checkpoints
 are walked backwards until a page of distinct threads is found (~2 ms), and the page's counts and statuses come
 from the primary key (tests/bench/bench_threads_1m.py has the numbers). Cost: ~100 MB per 1M checkpoints and one
 more index entry per checkpoint written. It is built CONCURRENTLY (no lock on a live saver's writes); drop it with

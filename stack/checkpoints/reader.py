@@ -12,6 +12,7 @@ import time
 from contextlib import AbstractContextManager
 from typing import Any
 
+from lgconsole.stack.checkpoints import thread_walk
 from lgconsole.stack.checkpoints.connection import CheckpointDb
 from lgconsole.stack.checkpoints.decoder import get_decoder
 from lgconsole.stack.checkpoints.ids import checkpoint_time
@@ -73,6 +74,8 @@ class CheckpointReader:
                                statement_timeout_s=statement_timeout_s)
         self.graph_spec = graph_spec  # the served graphs' channels (stack/services/graph_spec.py), when known
         self._recent_index_checked: tuple[float, bool] | None = None  # (when, present)
+        self._shape_checked: tuple[float, thread_walk.TableShape] | None = None
+        self.thread_walk = "auto"  # newest threads and their count by a primary-key walk: auto, always, never
         self.running_window_s = RUNNING_WINDOW_S
 
     @property
@@ -138,28 +141,27 @@ class CheckpointReader:
         where_inner, meta_join, where_outer, params = thread_filters(status, metadata_filter, text)
         params.update(status_params(server.busy if server else None, self.running_window_s))
         params.update(limit=max(0, int(limit)), offset=max(0, int(offset)))
-        if key == "last_activity" and descending and not (status or metadata_filter or text):
-            recent = self._recent_thread_ids(params["limit"] + params["offset"])
-            if recent is not None:  # the page's threads, found through lgconsole's index: aggregate only those
-                where_inner = "WHERE thread_id = ANY(%(page_ids)s)"
-                params.update(page_ids=recent[params["offset"]:], offset=0)
-        page_sql = "ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s".format(order=order)
-        if not status and not metadata_filter and key in ("last_activity", "thread_id", "checkpoint_count"):
-            # Paged in the GROUP BY: heads and statuses are looked up for one page of threads only.
-            page = threads_sql(where_inner, "", "", agg_tail=page_sql)
-        else:
-            page = f"{threads_sql(where_inner, meta_join, where_outer)} {page_sql}"
-        # The run metadata (thread labels) is looked up for the page only, after LIMIT.
-        sql = f"""
-            WITH page AS ({page})
-            SELECT page.thread_id, n, last_id, head_id, parent_id, grandparent_id,
-                   coalesce(r.metadata, '{{}}'::jsonb) || coalesce(head_metadata, '{{}}'::jsonb), status,
-                   CASE WHEN status IN ('running', 'waiting', 'unknown') THEN {due_nodes_sql("hh")} END
-            FROM page {RUN_METADATA_JOIN.format(thread="page.thread_id")}
-            LEFT JOIN checkpoints hh ON hh.thread_id = page.thread_id AND hh.checkpoint_ns = ''
-                AND hh.checkpoint_id = page.head_id
-            ORDER BY {order}"""
         with self._transaction() as conn:
+            newest = key == "last_activity" and descending and not (status or metadata_filter or text)
+            if newest and (recent := self._newest_thread_ids(conn, params["limit"] + params["offset"])) is not None:
+                where_inner = "WHERE thread_id = ANY(%(page_ids)s)"  # found by an index walk: aggregate only those
+                params.update(page_ids=recent[params["offset"]:], offset=0)
+            page_sql = "ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s".format(order=order)
+            if not status and not metadata_filter and key in ("last_activity", "thread_id", "checkpoint_count"):
+                # Paged in the GROUP BY: heads and statuses are looked up for one page of threads only.
+                page = threads_sql(where_inner, "", "", agg_tail=page_sql)
+            else:
+                page = f"{threads_sql(where_inner, meta_join, where_outer)} {page_sql}"
+            # The run metadata (thread labels) is looked up for the page only, after LIMIT.
+            sql = f"""
+                WITH page AS ({page})
+                SELECT page.thread_id, n, last_id, head_id, parent_id, grandparent_id,
+                       coalesce(r.metadata, '{{}}'::jsonb) || coalesce(head_metadata, '{{}}'::jsonb), status,
+                       CASE WHEN status IN ('running', 'waiting', 'unknown') THEN {due_nodes_sql("hh")} END
+                FROM page {RUN_METADATA_JOIN.format(thread="page.thread_id")}
+                LEFT JOIN checkpoints hh ON hh.thread_id = page.thread_id AND hh.checkpoint_ns = ''
+                    AND hh.checkpoint_id = page.head_id
+                ORDER BY {order}"""
             rows = conn.execute(sql, params).fetchall()
             keys = [(r[0], cid) for r in rows for cid in (r[3], r[4], r[5]) if cid]
             writes = self._writes_at(conn, keys) if keys else []
@@ -208,46 +210,41 @@ class CheckpointReader:
             summaries.append(summary)
         return summaries
 
-    def _recent_thread_ids(self, wanted: int) -> list[str] | None:
-        """The `wanted` most recently active threads, newest first, by walking the newest checkpoints backwards on
-        lgconsole's opt-in index (stack/checkpoints/index.py); None when the index is not there (or the walk would
-        read a large part of the table: then the plain GROUP BY is as good). Exact: a thread's first appearance
-        in the walk is its newest checkpoint, so once `wanted` distinct threads are seen they are the newest ones."""
-        if wanted <= 0 or not self.has_recent_index():
-            return None
-        scan = max(1000, wanted * 200)
-        with self._transaction() as conn:
-            total = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'checkpoints'").fetchone()[0]
-            while True:
-                scanned, ids = conn.execute(
-                    """WITH s AS (SELECT thread_id, checkpoint_id FROM checkpoints ORDER BY checkpoint_id DESC LIMIT %s)
-                       SELECT (SELECT count(*) FROM s), array(SELECT thread_id FROM s GROUP BY thread_id
-                                                             ORDER BY max(checkpoint_id) DESC LIMIT %s)""",
-                    (scan, wanted)).fetchone()
-                if len(ids) >= wanted or scanned < scan:  # enough threads, or every checkpoint was read
-                    return list(ids)
-                if scan * 16 > max(total or 0, 0):
-                    return None  # few threads with very many checkpoints each: the GROUP BY is as good
-                scan *= 4
+    def _newest_thread_ids(self, conn: Any, wanted: int) -> list[str] | None:
+        """The `wanted` newest threads by an index walk: lgconsole's opt-in index where it is there
+        (stack/checkpoints/index.py), else a loose index scan of the primary key where the statistics say it beats
+        the GROUP BY (stack/checkpoints/thread_walk.py; `thread_walk` "always"/"never" force it); None: neither."""
+        if wanted > 0 and self._has_recent_index(conn):
+            found = thread_walk.recent_thread_ids(conn, wanted)
+            if found is not None:
+                return found
+        if wanted > 0 and self.thread_walk != "never":
+            shape = self._table_shape(conn)
+            if self.thread_walk == "always" or shape.newest_walk_pays():
+                return thread_walk.newest_thread_ids(conn, wanted, shape.max_walk_steps
+                                                     if self.thread_walk == "auto" else 2**31 - 1)
+        return None
+
+    def _table_shape(self, conn: Any) -> thread_walk.TableShape:
+        """The planner's view of the checkpoints table (looked up at most once a minute)."""
+        if self._shape_checked is None or time.monotonic() - self._shape_checked[0] > 60:
+            self._shape_checked = (time.monotonic(), thread_walk.table_shape(conn))
+        return self._shape_checked[1]
 
     def has_recent_index(self) -> bool:
         """Whether lgconsole's opt-in index on checkpoint ids is there (checked at most once a minute)."""
-        from lgconsole.stack.checkpoints.index import RECENT_INDEX
+        with self._transaction() as conn:
+            return self._has_recent_index(conn)
 
-        now = time.monotonic()
-        if self._recent_index_checked is None or now - self._recent_index_checked[0] > 60:
-            with self._transaction() as conn:
-                found = conn.execute(
-                    "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
-                    "WHERE c.relname = %s AND c.relkind = 'i'", (RECENT_INDEX,)).fetchone()
-            self._recent_index_checked = (now, bool(found and found[0]))
+    def _has_recent_index(self, conn: Any) -> bool:
+        if self._recent_index_checked is None or time.monotonic() - self._recent_index_checked[0] > 60:
+            self._recent_index_checked = (time.monotonic(), thread_walk.has_recent_index(conn))
         return self._recent_index_checked[1]
 
     def estimated_checkpoints(self) -> int:
         """The planner's row estimate of the checkpoints table (free; 0 before the first ANALYZE)."""
         with self._transaction() as conn:
-            found = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'checkpoints'").fetchone()
-        return max(0, int(found[0] or 0)) if found else 0
+            return int(thread_walk.table_shape(conn).rows)
 
     def count(self, status: ThreadStatus | str | None = None, metadata_filter: dict | None = None,
               text: str | None = None, server: ServerView | None = None) -> int:
@@ -259,6 +256,9 @@ class CheckpointReader:
         else:
             sql = f"SELECT count(*) FROM ({threads_sql(where_inner, meta_join, where_outer)}) AS t"
         with self._transaction() as conn:
+            if not (status or metadata_filter or text) and self.thread_walk != "never" and (
+                    self.thread_walk == "always" or self._table_shape(conn).count_walk_pays()):
+                return thread_walk.thread_count(conn)  # one probe per thread, not a read of every checkpoint
             return conn.execute(sql, params).fetchone()[0]
 
     def _writes_at(self, conn: Any, keys: list[tuple[str, str]], namespace: str = "") -> list[tuple[str, WriteRow]]:

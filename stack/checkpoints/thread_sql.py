@@ -52,10 +52,13 @@ HEAD_WRITES_JOIN = f"""LEFT JOIN LATERAL (
                 WHERE w.thread_id = agg.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = agg.head_id) s ON true"""
 
 # The metadata of the thread's latest checkpoint written by a run: it carries the thread's metadata, which a
-# checkpoint made by update_state (a fork) does not.
+# checkpoint made by update_state (a fork) does not. The test sits in a CASE so that the planner takes it for a
+# common one (almost every checkpoint is a run's) and walks the primary key backwards to the first match; written
+# plainly it is guessed rare, and every root checkpoint of the thread is read and sorted (10x slower).
 RUN_METADATA_JOIN = """LEFT JOIN LATERAL (
                 SELECT m.metadata FROM checkpoints m
-                WHERE m.thread_id = {thread} AND m.checkpoint_ns = '' AND m.metadata ->> 'source' IN ('loop', 'input')
+                WHERE m.thread_id = {thread} AND m.checkpoint_ns = ''
+                  AND CASE WHEN m.metadata ->> 'source' IN ('loop', 'input') THEN true ELSE false END
                 ORDER BY m.checkpoint_id DESC LIMIT 1) r ON true"""
 
 
@@ -91,15 +94,28 @@ def status_params(busy: frozenset[str] | None, running_s: float) -> dict:
 
 
 def threads_sql(where_inner: str, meta_join: str, where_outer: str, agg_tail: str = "") -> str:
-    """One row per thread: counts and ids from one GROUP BY (paged right there when `agg_tail` has the LIMIT),
-    then the head row and its parent by primary key, and the head's writes for the status."""
-    return f"""
-        WITH agg AS (
+    """One row per thread: counts and ids from one GROUP BY (paged right there when `agg_tail` has the LIMIT, and
+    then each head found by one probe of the primary key for the page's threads only, not by a FILTER on every
+    row), then the head row and its parent by primary key, and the head's writes for the status."""
+    if agg_tail:
+        agg = f"""WITH paged AS (
+            SELECT thread_id, count(*) AS n, max(checkpoint_id) AS last_id
+            FROM checkpoints {where_inner}
+            GROUP BY thread_id {agg_tail}
+        ), agg AS (
+            SELECT paged.*, (SELECT max(m.checkpoint_id) FROM checkpoints m
+                             WHERE m.thread_id = paged.thread_id AND m.checkpoint_ns = '') AS head_id
+            FROM paged
+        )"""
+    else:
+        agg = f"""WITH agg AS (
             SELECT thread_id, count(*) AS n, max(checkpoint_id) AS last_id,
                    max(checkpoint_id) FILTER (WHERE checkpoint_ns = '') AS head_id
             FROM checkpoints {where_inner}
-            GROUP BY thread_id {agg_tail}
-        )
+            GROUP BY thread_id
+        )"""
+    return f"""
+        {agg}
         SELECT agg.thread_id, agg.n, agg.last_id, agg.head_id, h.metadata AS head_metadata,
                h.parent_checkpoint_id AS parent_id, p.parent_checkpoint_id AS grandparent_id,
                (h.metadata ->> 'step')::int AS step, {STATUS_SQL} AS status

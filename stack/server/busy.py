@@ -7,7 +7,8 @@ The server marks a thread `busy` as soon as a run is created on it (pending incl
 
 from __future__ import annotations
 
-import asyncio
+import json
+import os
 from dataclasses import dataclass, field
 
 from lgconsole.stack.errors import StackError
@@ -39,6 +40,8 @@ def _status_code(exc: BaseException) -> int | None:
 
 async def busy_threads(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
     """Every thread the server has a run pending or running on, with those runs. Raises LangGraphUnreachable."""
+    import asyncio
+
     from langgraph_sdk import get_client
 
     await _probe(url, timeout)
@@ -93,12 +96,48 @@ def _unreachable(url: str, exc: BaseException) -> LangGraphUnreachable:
 
 def busy_threads_sync(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
     """`busy_threads` for callers without an event loop (the CLI)."""
+    import asyncio
+
     return asyncio.run(busy_threads(url, timeout))
 
 
 def busy_thread_ids(url: str, timeout: float = 1.5) -> frozenset[str]:
-    """The ids of the threads with a run pending or running (one light search, no SDK import: the thread list
-    calls it on every refresh). Raises LangGraphUnreachable."""
+    """The ids of the threads with a run pending or running (one light search, no SDK: the thread list calls it on
+    every refresh, and a cold `lgconsole threads` would spend more on importing httpx than on the request: the
+    standard library's client asks unless a proxy from the environment must be used). Raises LangGraphUnreachable."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if any(os.environ.get(name) for name in (f"{parts.scheme}_proxy", f"{parts.scheme.upper()}_PROXY", "all_proxy",
+                                              "ALL_PROXY")):
+        return _busy_ids_through_proxy(url, timeout)  # httpx knows proxies and their exceptions (no_proxy)
+    import http.client
+
+    conn_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    found: set[str] = set()
+    try:
+        conn = conn_type(parts.hostname or "", parts.port, timeout=timeout)
+        try:
+            while True:
+                body = json.dumps({"status": "busy", "limit": SEARCH_PAGE, "offset": len(found),
+                                   "select": ["thread_id"]})
+                conn.request("POST", f"{parts.path.rstrip('/')}/threads/search", body,
+                             {"Content-Type": "application/json"})
+                reply = conn.getresponse()
+                data = reply.read()
+                if reply.status >= 400:
+                    raise LangGraphUnreachable(f"the LangGraph server at {url} does not answer (HTTP {reply.status})")
+                page = [t["thread_id"] for t in json.loads(data)]
+                found.update(page)
+                if len(page) < SEARCH_PAGE:
+                    return frozenset(found)
+        finally:
+            conn.close()
+    except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as exc:
+        raise _unreachable(url, exc) from None
+
+
+def _busy_ids_through_proxy(url: str, timeout: float) -> frozenset[str]:
     import httpx
 
     found: set[str] = set()

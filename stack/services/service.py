@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import shutil
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
@@ -121,6 +119,8 @@ class Secrets:
 
     def get(self, key: str) -> str:
         if key not in self._data:
+            import secrets
+
             self._data[key] = secrets.token_urlsafe(24)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".tmp")
@@ -169,6 +169,8 @@ def find_program(name: str, extra_dirs: list[Path] | None = None) -> str | None:
         candidate = Path(d) / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
+    import shutil
+
     return shutil.which(name)
 
 

@@ -35,6 +35,8 @@ from lgconsole.stack.services.service import (
 
 DEPENDS_ON = {"langgraph": ["postgres", "redis", "vllm"]}
 HEALTH_INTERVAL = 2.0
+TICK_S = 0.25  # the loop's pace once every service is up
+BRING_UP_TICK_S = 0.05  # while one is starting or waiting on another: readiness is noticed within 50 ms, not 250
 STABLE_AFTER = 60.0  # healthy this long -> the restart backoff starts again from 1 s
 
 
@@ -115,12 +117,15 @@ class Supervisor:
                     break
                 self.tick()
                 self.write_state()
-                time.sleep(0.25)
+                time.sleep(BRING_UP_TICK_S if self._bringing_up() else TICK_S)
         finally:
             self.stop_all()
             self.write_state()
             server.shutdown()
             self.paths.control_socket.unlink(missing_ok=True)
+
+    def _bringing_up(self) -> bool:
+        return any(rt.status.state in (ServiceState.STARTING, ServiceState.WAITING) for rt in self.runtimes.values())
 
     def tick(self) -> None:
         now = time.time()

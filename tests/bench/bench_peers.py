@@ -100,6 +100,14 @@ async def main():
 asyncio.run(main())
 """
 
+# The cold floor of a CLI read: python + psycopg, connect, one query, print (the thread's checkpoint count).
+FLOOR_CHILD = r"""
+import sys
+import psycopg
+with psycopg.connect(sys.argv[1]) as conn:
+    print(conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = %s", (sys.argv[2],)).fetchone()[0])
+"""
+
 SEARCH_CHILD = r"""
 import sys
 from langgraph_sdk import get_sync_client
@@ -164,6 +172,16 @@ def spawn_rss(argv: list[str], env: dict | None = None, timeout: float | None = 
                 "killed": killed}
 
 
+def with_floor(argv: list[str], pg_url: str, thread_id: str, runs: int) -> tuple[list[dict], float]:
+    """`argv` run cold `runs` times, each run next to one of the cold floor (FLOOR_CHILD), so that the load of a
+    shared box falls on both alike: the command's runs and the floor's median in ms."""
+    ours, floor = [], []
+    for _ in range(runs):
+        floor.append(spawn([sys.executable, "-c", FLOOR_CHILD, pg_url, thread_id])["s"])
+        ours.append(spawn_rss(argv))
+    return ours, statistics.median(floor) * 1000
+
+
 def _half_the_memory_mb() -> float:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemTotal:"):
@@ -205,7 +223,7 @@ class Table:
         self.rows.append((title, "", "", "", ""))
 
     def add(self, what: str, ours: float | None, peer: float | None, peer_name: str, unit: str = "ms",
-            inverse: bool = False, note: str = "") -> None:
+            inverse: bool = False, note: str = "", floor: float | None = None) -> None:
         def fmt(v):
             if v is None:
                 return "n/a"
@@ -215,6 +233,9 @@ class Table:
             ratio = "n/a"
         else:
             ratio = f"{(peer / ours) if inverse else (ours / peer):.2f}"
+        if floor and ours:
+            note = f"{ours / floor:.2f}x the cold floor ({fmt(floor)} {unit}: python + psycopg, connect, one query, " \
+                   f"print; measured in turns with it){'; ' + note if note else ''}"
         self.rows.append((f"  {what}", f"{fmt(ours)} {unit}", f"{fmt(peer)} {unit}" if peer is not None else "n/a",
                           ratio, f"{peer_name}{'; ' + note if note else ''}"))
 
@@ -280,7 +301,7 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
         console.append({**marks, "rss_mb": marks.get("hwm_mb") or got["rss_mb"]})
     search = [spawn([py, "-c", SEARCH_CHILD, lg_url]) for _ in range(args.cold)]
     peer_threads = [peer_run("threads") for _ in range(peer_runs)]
-    lgc_threads = [spawn_rss([*lgc, "threads", "--limit", "50"]) for _ in range(args.cold)]
+    lgc_threads, threads_floor = with_floor([*lgc, "threads", "--limit", "50"], pg_url, newest, args.cold)
     first = statistics.median(c["first_frame"] for c in console) * 1000
     listed = statistics.median(c["threads_listed"] for c in console) * 1000
     search_ms = statistics.median(s["s"] for s in search) * 1000
@@ -303,7 +324,8 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
               "langgraph-checkpoint threads --db" + (f" (n/a: {why})" if not peer_ms else
                                                      f" ({peer_lines} lines out: every thread)") + cut_note("threads"))
     table.add("lgconsole threads --limit 50 (CLI)", best(lgc_threads) * 1000, peer_ms,
-              "langgraph-checkpoint threads --db" + (f" (n/a: {why})" if not peer_ms else "") + cut_note("threads"))
+              "langgraph-checkpoint threads --db" + (f" (n/a: {why})" if not peer_ms else "") + cut_note("threads"),
+              floor=threads_floor)
 
     # (b) warm reads, same data
     print("(b) warm reads ...", flush=True)
@@ -330,11 +352,12 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
         theirs, _ = median_of(lambda: client.threads.get_state(newest, checkpoint_id=head.checkpoint_id),
                               args.repeat)
         table.add("state at a checkpoint: state_at(head)", ours, theirs, "threads.get_state(checkpoint_id=head)")
-        lgc_hist = [spawn_rss([*lgc, "history", newest]) for _ in range(args.cold)]
+        lgc_hist, hist_floor = with_floor([*lgc, "history", newest], pg_url, newest, args.cold)
         peer_hist = [peer_run("history", newest) for _ in range(peer_runs)]
         ph = best(peer_hist)
         table.add("lgconsole history THREAD (CLI, cold)", best(lgc_hist) * 1000, ph * 1000 if ph else None,
-                  "langgraph-checkpoint history THREAD --db" + ("" if ph else peer_na("history")) + cut_note("history"))
+                  "langgraph-checkpoint history THREAD --db" + ("" if ph else peer_na("history")) + cut_note("history"),
+                  floor=hist_floor)
 
         # (c) diff of two checkpoints with 10k messages
         print("(c) diff, 10k messages ...", flush=True)
@@ -363,12 +386,12 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
                   f"get_state x2 + Python compare of values ({len(changed)} keys, {len(added)} msgs added); "
                   "the server has no diff endpoint")
         table.add("diff_states alone (states in memory)", only, None, "no peer: the comparison is the client's")
-        lgc_diff = [spawn_rss([*lgc, "diff", tid, a, b]) for _ in range(args.cold)]
+        lgc_diff, diff_floor = with_floor([*lgc, "diff", tid, a, b], pg_url, tid, args.cold)
         peer_d = [peer_run("diff", tid, "--from", a, "--to", b) for _ in range(peer_runs)]
         pd = best(peer_d)
         table.add("lgconsole diff THREAD A B (CLI, cold)", best(lgc_diff) * 1000, pd * 1000 if pd else None,
                   "langgraph-checkpoint diff THREAD --from A --to B" + ("" if pd else peer_na("diff"))
-                  + cut_note("diff"))
+                  + cut_note("diff"), floor=diff_floor)
     finally:
         reader.close()
         client.close()

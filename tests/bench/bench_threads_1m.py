@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for stac
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bench/, for timing
 
 from checkpoint_data import attach, bench_thread_ids, generate_dataset, runs_for
+from lgconsole.stack.checkpoints import thread_walk
 from lgconsole.stack.checkpoints.index import RECENT_INDEX, create_recent_index
 from lgconsole.stack.checkpoints.reader import CheckpointReader
 from lgconsole.stack.services.supervisor import StackSpec, build_services
@@ -54,7 +56,7 @@ from stackutil import (
     stop_stack,
 )
 from timing import row as timing_row
-from timing import size_of, thread_read_rows, timed
+from timing import size_of, thread_read_rows, timed, timed_together
 
 
 def clone_ids(pg_url: str, count: int) -> list[str]:
@@ -110,8 +112,8 @@ def report(pg_url: str, lg_url: str, thread_id: str, attached: int, repeat: int,
             lines.append(text)
             print(text, flush=True)
 
-        s, page = timed(lambda: reader.list_threads(limit=50), repeat)
-        out(row("SQL  list_threads(limit=50): 50 most recent, counts, status", s, f"{len(page)} threads"))
+        for line in floor_rows(pg_url, reader, repeat):
+            out(line)
         s, total = timed(lambda: reader.count(), repeat)
         out(row("SQL  count()", s, f"{total:,} threads"))
         s, page = timed(lambda: reader.list_threads(limit=200), repeat)
@@ -167,6 +169,47 @@ def report(pg_url: str, lg_url: str, thread_id: str, attached: int, repeat: int,
     finally:
         reader.close()
         client.close()
+
+
+# The raw-SQL floors of "the 50 newest threads with their counts": no status, no heads, nothing decoded.
+FLOOR_GROUP_BY = ("SELECT thread_id, count(*), max(checkpoint_id) FROM checkpoints GROUP BY thread_id "
+                  "ORDER BY 3 DESC, thread_id LIMIT 50")
+FLOOR_WALK = f"""WITH newest AS (SELECT unnest(ids) AS thread_id FROM ({thread_walk.NEWEST_THREADS_SQL}) AS w(steps, ids))
+                 SELECT n.thread_id, (SELECT count(*) FROM checkpoints c WHERE c.thread_id = n.thread_id)
+                 FROM newest n"""
+
+
+def floor_rows(pg_url: str, reader: CheckpointReader, repeat: int) -> list[str]:
+    """list_threads(50) and count() by each way lgconsole can take, next to the raw-SQL floors, measured in turns
+    (timing.timed_together) so a shared box's load falls on all alike; the ratio is to the faster floor."""
+    import psycopg
+
+    walk_params = {"max_steps": 2**31 - 1, "wanted": 50}
+    plain, walked = CheckpointReader(pg_url, statement_timeout_s=300), CheckpointReader(pg_url, statement_timeout_s=300)
+    plain.thread_walk, walked.thread_walk = "never", "always"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        shape = thread_walk.table_shape(conn)
+        pairs = conn.execute("SELECT count(*) FROM (SELECT DISTINCT thread_id, checkpoint_ns FROM checkpoints) p"
+                             ).fetchone()[0]
+        samples = timed_together({
+            "floor: GROUP BY": lambda: conn.execute(FLOOR_GROUP_BY).fetchall(),
+            "floor: primary-key walk": lambda: conn.execute(FLOOR_WALK, walk_params).fetchall(),
+            "list_threads(50), auto": lambda: reader.list_threads(limit=50),
+            "list_threads(50), GROUP BY": lambda: plain.list_threads(limit=50),
+            "list_threads(50), walk": lambda: walked.list_threads(limit=50),
+            "count(), auto": lambda: reader.count(),
+            "count(), count(DISTINCT)": lambda: plain.count(),
+            "count(), walk": lambda: walked.count(),
+        }, repeat)
+    plain.close()
+    walked.close()
+    floor = min(statistics.median(samples["floor: GROUP BY"]), statistics.median(samples["floor: primary-key walk"]))
+    lines = [f"  (tables: {shape.rows:,.0f} checkpoints, {shape.threads:,.0f} threads, {pairs:,} (thread, namespace) "
+             f"pairs, estimated {shape.pairs:,.0f}; auto walks for the list: {shape.newest_walk_pays()}, for the "
+             f"count: {shape.count_walk_pays()}; measured in turns)"]
+    for name, s in samples.items():
+        lines.append(row(f"SQL  {name}", s, f"{statistics.median(s) / floor:.2f}x the faster floor"))
+    return lines
 
 
 def _scan_nodes(plan: dict) -> str:

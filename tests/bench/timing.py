@@ -47,3 +47,18 @@ def thread_read_rows(reader, client, thread_id: str, head_id: str, repeat: int) 
     s, found = timed(lambda: client.threads.get_state(thread_id, checkpoint_id=head_id), repeat)
     rows.append(("API  threads.get_state(checkpoint_id=head)", s, size_of(found)))
     return rows
+
+
+def timed_together(fns: dict, repeat: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Several functions measured in turns (one run of each per round), so that load from elsewhere on a shared box
+    falls on all of them alike: samples in ms by name."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            samples[name].append((time.perf_counter() - t0) * 1000)
+    return samples

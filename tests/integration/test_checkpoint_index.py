@@ -10,6 +10,7 @@ import pytest
 
 from lgconsole.console.cli.threads import add_thread_commands, cmd_threads
 from lgconsole.console.sources.urls import postgres_url
+from lgconsole.stack.checkpoints import thread_walk
 from lgconsole.stack.checkpoints.index import RECENT_INDEX, create_recent_index
 from lgconsole.stack.checkpoints.reader import CheckpointReader
 
@@ -68,7 +69,8 @@ def test_the_index_is_only_made_on_request_and_the_listing_is_the_same(live_stac
             assert [s.to_json() for s in reader.list_threads(limit=50)] == plain
             assert [s.thread_id for s in reader.list_threads(limit=2, offset=1)] == plain_page
             # walking the index is used for the newest-first listing only
-            assert reader._recent_thread_ids(3) == [t["thread_id"] for t in plain[:3]]
+            with reader._transaction() as conn:
+                assert thread_walk.recent_thread_ids(conn, 3) == [t["thread_id"] for t in plain[:3]]
             again = create_recent_index(url)
             assert not again.created and again.size
         finally:

@@ -278,7 +278,7 @@ def test_chat_model_selection(monkeypatch):
     assert isinstance(model, ChatOpenAI)
     assert model.openai_api_base == "http://127.0.0.1:8000/v1"
     assert model.model_name == "tiny-llama"
-    assert model_backend() == "vLLM at http://127.0.0.1:8000 (model tiny-llama)"
+    assert model_backend() == "vLLM at http://127.0.0.1:8000 (model tiny-llama, random weights: its text is noise)"
 
     monkeypatch.setenv("LGCONSOLE_VLLM_API_KEY", "sk-secret")
     assert "sk-secret" not in model_backend()
