@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lgconsole", description=__doc__)
     parser.add_argument("--config", type=Path, help="config file (default: ./lgconsole.toml, else the XDG config dir)")
     parser.add_argument("--state-dir", help="where the stack keeps data, logs and PIDs (overrides the config)")
+    parser.add_argument("--show-secrets", action="store_true",
+                        help="print API keys, tokens and passwords in clear (masked as *** in every output otherwise)")
     sub = parser.add_subparsers(dest="command")
     add_stack_commands(sub)
     demo = sub.add_parser("demo", help="bring the stack up with the demo graph, start demo runs, open the console")
@@ -57,8 +59,6 @@ def _main(argv: list[str] | None) -> int:
         return 2
     if args.state_dir:
         config.state_dir = str(Path(args.state_dir).expanduser().resolve())
-    from lgconsole.stack.errors import StackError
-
     handlers = {None: cmd_console, "up": _lazy("cli.stack", "cmd_up"), "down": _lazy("cli.stack", "cmd_down"),
                 "status": _lazy("cli.stack", "cmd_status"), "logs": _lazy("cli.stack", "cmd_logs"), "demo": cmd_demo,
                 "run": _lazy("cli.live", "cmd_run"), "watch": _lazy("cli.live", "cmd_watch"),
@@ -69,8 +69,23 @@ def _main(argv: list[str] | None) -> int:
                 "gpu": _lazy("cli.gpu", "cmd_gpu"), "graph": _lazy("cli.graph", "cmd_graph"),
                 "assistants": _lazy("cli.assistants", "cmd_assistants"),
                 "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill")}
+    from lgconsole.console.cli.output import run_with_safe_output, show_secrets
+
+    show_secrets(args.show_secrets)
+    command = handlers[args.command]
     try:
-        return handlers[args.command](config, args)
+        if args.command in (None, "demo"):  # the console draws on the terminal itself (its panes are sanitised)
+            return _run_command(command, config, args)
+        return run_with_safe_output(lambda: _run_command(command, config, args))
+    finally:
+        show_secrets(False)
+
+
+def _run_command(command, config: Config, args) -> int:
+    from lgconsole.stack.errors import StackError
+
+    try:
+        return command(config, args)
     except StackError as exc:
         print(f"lgconsole: {exc}", file=sys.stderr)
         return 1

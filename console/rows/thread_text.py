@@ -7,7 +7,7 @@ from typing import Any
 
 from lgconsole.console.model.interrupts import question_text
 from lgconsole.console.model.masking import mask_secrets, mask_text
-from lgconsole.console.model.text import printable
+from lgconsole.console.model.sanitise import printable
 
 SUMMARY_DETAIL_CHARS = 60  # `lgconsole threads`' DETAIL column
 
