@@ -44,10 +44,13 @@ _MIN_SECRET_VALUE = 5  # no pattern above matches a shorter text (`//u:p@` is th
 
 # `password=hunter2`, `"api_key": "abc"`, `Authorization: Basic dXNlcjpw`: a secret-named key in text (a conninfo
 # string, a log line, JSON inside a message); the name is judged by secret_key, the value (a quoted string, or a
-# scheme word and its token, or a run up to a space or separator) becomes MASK
+# scheme word and its token, or a run up to a space or separator) becomes MASK. After an unquoted one-word name a
+# colon is prose as often as not ("credentials: found 3"): there only a header's name counts (_HEADER_NAMES).
 _KEYED_VALUE = re.compile(
-    r"""(?P<name>[A-Za-z][\w.-]*)(?P<sep>["']?\s*[:=]\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'"""
+    r"""(?<![\w.-])(?P<quote>["']?)(?P<name>[A-Za-z][\w.-]*)(?P=quote)(?P<sep>\s*[:=]\s*)"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'"""
     r"""|(?P<scheme>(?:Bearer|Basic|Token|bearer|basic|token) +)?[^\s"',;&}\]]+)""")
+_HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "passwd"})
 _KEY_MARKERS = ("token", "secret", "passw", "key", "credential", "authoriz", "cookie")
 
 
@@ -80,11 +83,14 @@ def mask_text(text: str) -> str:
 
 
 def _replace_keyed(match: re.Match) -> str:
-    value, scheme = match["value"], match["scheme"] or ""
-    if not secret_key(match["name"]) or value[len(scheme):].strip("\"'") in ("", MASK) or value in ("null", "None"):
+    name, value, scheme = match["name"], match["value"], match["scheme"] or ""
+    if not secret_key(name) or value[len(scheme):].strip("\"'") in ("", MASK) or value in ("null", "None"):
+        return match[0]
+    if ":" in match["sep"] and not match["quote"] and not {"_", "-", "."} & set(name) \
+            and name.lower() not in _HEADER_NAMES:
         return match[0]
     quote = value[0] if value[0] in "\"'" else ""
-    return f"{match['name']}{match['sep']}{quote}{scheme}{MASK}{quote}"
+    return f"{match['quote']}{name}{match['quote']}{match['sep']}{quote}{scheme}{MASK}{quote}"
 
 
 def mask_known(text: str, secrets: Iterable[str]) -> str:
