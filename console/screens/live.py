@@ -81,8 +81,8 @@ def chat_transcript(messages, streaming: str = "", max_messages: int = 8, palett
     """The conversation's last messages, one block each ("you: …", "assistant: …"), then a reply still streaming."""
     palette = palette or Palette.of(None)
     text = Text()
-    shown = list(messages or [])[-max_messages:]
-    for message in shown:
+    last = list(messages or [])[-max_messages:]
+    for message in last:
         who, body = _message_text(message)
         if text:
             text.append("\n")
