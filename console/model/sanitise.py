@@ -8,7 +8,7 @@ The rule, for every output:
   format character (Unicode category Cf: bidi overrides and isolates U+202A-U+202E, U+2066-U+2069, U+061C, the marks
   U+200E/U+200F, zero-width U+200B-U+200D, U+2060-U+2064, U+FEFF, tag characters that hide text), the line and
   paragraph separators U+2028/U+2029 and lone surrogates. A character past the BMP is written as its surrogate pair.
-- Kept: every other character, accents, CJK, private-use icons and emoji included; a zero-width joiner (U+200D) that
+- Kept: every other character, accents, CJK, no-break spaces, private-use icons and emoji included; a zero-width joiner (U+200D) that
   joins two emoji (👩‍💻) is kept, any other is escaped.
 - Line breaks: `printable(text)` is one line, so `\\n` and `\\t` are escaped too. `printable(text, multiline=True)` is
   for panes that show several lines (a state value, a log, a chat): `\\n` stays a line break, `\\r\\n` becomes `\\n`,
@@ -23,6 +23,9 @@ import unicodedata
 from typing import Any
 
 ZWJ = "\u200d"
+# unprintable to Python, harmless on a terminal: a no-break or narrow space (Zs) shows as a space, a private-use
+# character (Co) as a font's icon, one unassigned in this Python's Unicode tables (Cn) as whatever newer text it is
+_SHOWN_AS_IS = frozenset({"Zs", "Co", "Cn"})
 
 
 def printable(text: str, multiline: bool = False) -> str:
@@ -39,7 +42,7 @@ def printable(text: str, multiline: bool = False) -> str:
     last = len(text) - 1
     out = []
     for i, ch in enumerate(text):
-        if ch.isprintable() or unicodedata.category(ch) == "Zs":  # a no-break or narrow space shows as a space
+        if ch.isprintable() or unicodedata.category(ch) in _SHOWN_AS_IS:
             out.append(ch)
         elif ch == ZWJ and 0 < i < last and _joins_emoji(text[i - 1], text[i + 1]):
             out.append(ch)
