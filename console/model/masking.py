@@ -155,3 +155,26 @@ def mask_diff(diff: Any) -> Any:
                                               for c in m.changes))
                      for m in diff.messages)
     return replace(diff, changes=tuple(change(c) for c in diff.changes), messages=messages)
+
+
+@functools.lru_cache(maxsize=1024)  # a GPU process's argv is read again at every refresh: masked once
+def mask_argv(argv: tuple[str, ...], max_chars: int = 160) -> str:
+    """A command line fit for panes and --json: the value after a secret-named flag (`--api-key X`), of a
+    secret-named `VAR=...` or `--flag=...`, and every secret-shaped word (URL passwords, provider keys) replaced by
+    `***`; shortened to `max_chars` with an ellipsis."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append(MASK)
+            hide_next = False
+            continue
+        name, eq, _ = arg.partition("=")
+        if eq and name and " " not in name and secret_key(name.lstrip("-")):
+            out.append(f"{name}={MASK}")
+            continue
+        if arg.startswith("-") and secret_key(arg.lstrip("-")):
+            hide_next = True
+        out.append(mask_text(arg))
+    text = " ".join(out)
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
