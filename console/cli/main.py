@@ -55,7 +55,9 @@ def _main(argv: list[str] | None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print(f"lgconsole: config error: {exc}", file=sys.stderr)
+        from lgconsole.console.model.sanitise import printable
+
+        print(f"lgconsole: config error: {printable(str(exc), multiline=True)}", file=sys.stderr)
         return 2
     if args.state_dir:
         config.state_dir = str(Path(args.state_dir).expanduser().resolve())
