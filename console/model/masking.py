@@ -72,7 +72,8 @@ def _replace(match: re.Match) -> str:
 
 def mask_text(text: str) -> str:
     """The text with secret-shaped values (`Bearer …` tokens, JWTs, URL passwords, provider API keys, cloud access
-    key ids) and the values of secret-named keys written in it (`password=…`, `"api_key": "…"`) replaced by `***`."""
+    key ids) and the values of secret-named keys written in it (`password=…`, `"api_key": "…"`) replaced by
+    `***`."""
     if len(text) < _MIN_SECRET_VALUE:
         return text
     if any(marker in text for marker in _MARKERS):

@@ -8,8 +8,8 @@ The rule, for every output:
   format character (Unicode category Cf: bidi overrides and isolates U+202A-U+202E, U+2066-U+2069, U+061C, the marks
   U+200E/U+200F, zero-width U+200B-U+200D, U+2060-U+2064, U+FEFF, tag characters that hide text), the line and
   paragraph separators U+2028/U+2029 and lone surrogates. A character past the BMP is written as its surrogate pair.
-- Kept: every other character, accents, CJK, no-break spaces, private-use icons and emoji included; a zero-width joiner (U+200D) that
-  joins two emoji (👩‍💻) is kept, any other is escaped.
+- Kept: every other character, accents, CJK, no-break spaces, private-use icons and emoji included; a zero-width
+  joiner (U+200D) that joins two emoji (👩‍💻) is kept, any other is escaped.
 - Line breaks: `printable(text)` is one line, so `\\n` and `\\t` are escaped too. `printable(text, multiline=True)` is
   for panes that show several lines (a state value, a log, a chat): `\\n` stays a line break, `\\r\\n` becomes `\\n`,
   a tab becomes spaces to the next multiple of 8 (as a terminal would show it); a raw CR, ESC or any other control
@@ -52,7 +52,8 @@ def printable(text: str, multiline: bool = False) -> str:
 
 
 def _joins_emoji(before: str, after: str) -> bool:
-    # 👩‍💻: So ZWJ So; 👩🏽‍💻: the skin tone (Sk) or the emoji presentation selector (Mn U+FE0F) before the joiner
+    # 👩‍💻: So ZWJ So; 👩🏽‍💻: the skin tone (Sk) or the emoji presentation selector (Mn U+FE0F) before
+    # the joiner
     return (unicodedata.category(before) in ("So", "Sk") or before == "\ufe0f") and unicodedata.category(after) == "So"
 
 

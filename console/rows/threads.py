@@ -47,7 +47,8 @@ def thread_rows(summaries: list[ThreadSummary], now: datetime, detail_chars: int
             detail = detail[len(s.status_node) + 2:]  # the node has its own column
         node = last_node(s)
         rows.append(ThreadRow(
-            thread_id=s.thread_id, shown_id=printable(s.thread_id), status=s.status.value, last_activity=format_age(s.last_activity, now),
+            thread_id=s.thread_id, shown_id=printable(s.thread_id), status=s.status.value,
+            last_activity=format_age(s.last_activity, now),
             checkpoints=s.checkpoint_count, step="-" if s.latest_step is None else str(s.latest_step),
             last_node=cut(node, 14), detail=cut(detail, detail_chars)))
     return rows
@@ -201,7 +202,8 @@ def state_entries(values: dict, max_lines: int = MAX_VALUE_LINES, max_messages: 
             entries.append(StateEntry(printable(str(key)), tuple(lines),
                                       f"{len(value)} message{'s' if len(value) != 1 else ''}"))
         else:
-            entries.append(StateEntry(printable(str(key)), tuple(printable(line) for line in _value_lines(value, max_lines))))
+            lines = [printable(line) for line in _value_lines(value, max_lines)]
+            entries.append(StateEntry(printable(str(key)), tuple(lines)))
     return entries
 
 

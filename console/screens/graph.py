@@ -132,7 +132,8 @@ class GraphScreen(ConsoleScreen):
                 self._fill_assistants()
             if self.assistant is None:
                 self._notice("-down")
-                notice.update(Text.assemble(("no assistants", "bold"), f" on the LangGraph server at {shown_text(url)}: "
+                notice.update(Text.assemble(("no assistants", "bold"),
+                                            f" on the LangGraph server at {shown_text(url)}: "
                                             "its langgraph.json names no graph"))
                 return
             assistant = self.assistant

@@ -66,7 +66,8 @@ class StackScreen(ConsoleScreen):
         if not snapshot.supervisor_running:
             text.append("\nthe stack is not running: press U to bring it up", style=palette.style("warning", "bold"))
         detail.update(text)
-        tail.show(shown(f"{svc.name} log · {svc.log_path or 'no log'}"), shown_lines(snapshot.log_tails.get(svc.name, [])))
+        tail.show(shown(f"{svc.name} log · {svc.log_path or 'no log'}"),
+                  shown_lines(snapshot.log_tails.get(svc.name, [])))
 
     def on_data_table_row_highlighted(self, event) -> None:
         if self.console.snapshot is not None:

@@ -83,7 +83,8 @@ class ForkScreen(_SendingModal):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text(shown(f"Fork thread {self.thread_id} at step {self.state.step} ({self.state.checkpoint_id})")),
+            yield Label(Text(shown(f"Fork thread {self.thread_id} at step {self.state.step} "
+                                   f"({self.state.checkpoint_id})")),
                         id="fork-title")
             yield Static("Edit the state below. Only the keys you change are sent (update_state: reducers apply, so "
                          "messages merge by id); the graph then runs from the new checkpoint, a new branch.",
