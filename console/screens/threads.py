@@ -271,7 +271,7 @@ class ThreadsScreen(TimeTravelKeys, ConsoleScreen):
         if message.thread_id != focus.thread_id:
             return
         if message.error:
-            self.tree_view.show_message(message.error)
+            self.tree_view.show_message(shown(message.error))
             return
         latest, select = focus.history_read(message.nodes or [])
         self.tree_view.show(tree_items(focus.tree, focus.new, latest), select=select)
