@@ -89,7 +89,7 @@ def reading(monkeypatch, tmp_path):
     return run
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(thread=TEXT, node=TEXT, error=TEXT, question=TEXT, value=VALUE)
 def test_threads_history_and_diff_print_nothing_a_terminal_acts_on(reading, capsys, thread, node, error, question,
                                                                     value):
