@@ -109,6 +109,16 @@ def run_with_safe_output(command: Callable[[], int]) -> int:
         sys.stdout, sys.stderr = saved
 
 
+def print_unmasked(text: str, out=None) -> None:
+    """For a command whose purpose is to print a secret the user asked for (a token for their own client, the export
+    lines of `env`): the text escaped but not masked. Nothing else may call it."""
+    from lgconsole.console.model.sanitise import printable
+
+    out = out or sys.stdout
+    stream = out.stream if isinstance(out, SafeStream) else out
+    print(printable(text, multiline=True), file=stream, flush=True)
+
+
 def print_json(data, out=None, indent: int | None = 2) -> None:
     """The one writer of every command's JSON (a document, or one line of a JSON-lines stream with indent=None):
     secrets masked at any depth (keys and secret-shaped strings) unless --show-secrets, then written as valid JSON

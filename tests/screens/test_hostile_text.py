@@ -91,3 +91,15 @@ async def test_the_live_screen_shows_a_hostile_interrupt_question_escaped():
         text = _screen_text(app)
         _assert_intact(app, text)
         assert "Approve? \\u001b]0;pwned\\u0007\\u001b[2J\\u0007\\u202eyes" in text
+
+
+async def test_a_toast_built_from_an_error_is_escaped_masked_and_not_markup():
+    app = _app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot)
+        app.notify(f"run failed: [bold]{HOSTILE}[/bold] Bearer abc.def123456", severity="error")
+        await pilot.pause()
+        (toast,) = list(app._notifications)
+        assert not terminal_unsafe(toast.message) and "[bold]" in toast.message  # shown as written, not as markup
+        assert "abc.def123456" not in toast.message
+        _assert_intact(app, _screen_text(app))

@@ -185,3 +185,17 @@ def test_print_json_masks_keys_at_any_depth_and_strings_everywhere():
     assert not any(secret in text for secret in CLEAR)
     assert json.loads(text)["a"][0]["deep"][0]["api_key"] == "***"
     assert not terminal_unsafe(text)
+
+
+def test_a_command_that_prints_a_secret_on_purpose_gets_it_escaped_but_whole(capsys):
+    from lgconsole.console.cli.output import print_unmasked, run_with_safe_output
+
+    def command() -> int:
+        print("export LANGGRAPH_API_KEY=lgc-abc123")  # any other print is masked
+        print_unmasked("export LANGGRAPH_API_KEY=lgc-abc123\x1b[2J")
+        return 0
+
+    assert run_with_safe_output(command) == 0
+    masked, whole = capsys.readouterr().out.splitlines()
+    assert masked == "export LANGGRAPH_API_KEY=***"
+    assert whole == "export LANGGRAPH_API_KEY=lgc-abc123\\u001b[2J"
