@@ -51,10 +51,12 @@ _KEYED_VALUE = re.compile(
     r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'"""
     r"""|(?P<scheme>(?:Bearer|Basic|Token|bearer|basic|token) +)?[^\s"',;&}\]]+)""")
 _HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "passwd"})
-_KEY_WORDS = ("token", "secret", "passw", "key", "credential", "authoriz", "cookie")
-# a secret word right before a separator: the cheap test that skips _KEYED_VALUE for ~all prose
-# (searched in the lowered text: a case-insensitive pattern costs ~5x)
-_KEYED_HINT = re.compile(r"(?:token|secret|passw|key|credential|authoriz|cookie)[\w.-]*[\"']?\s*[:=]")
+# what every name secret_key accepts has in it (SECRET_WORDS' stems, and the `key` of api/private key): a prefilter,
+# the name itself is judged by secret_key
+_KEY_WORDS = ("token", "secret", "passw", "apikey", "key", "credential", "authoriz", "cookie")
+# one of them right before a separator: the cheap test that skips _KEYED_VALUE for ~all prose (searched in the
+# lowered text: a case-insensitive pattern costs ~5x)
+_KEYED_HINT = re.compile("(?:" + "|".join(_KEY_WORDS) + r")[\w.-]*[\"']?\s*[:=]")
 
 
 def secret_key(name: Any) -> bool:

@@ -64,3 +64,9 @@ def test_a_diff_is_masked_by_the_path_of_each_change():
     assert "old-k" not in text and "new-k" not in text and JWT not in text and "'p'" not in text
     assert "m2" in text and "config.api_key" in text  # what changed is still said, and where
     assert diff_states(old, new).lines() != lines  # (the raw diff is unchanged: masking makes a copy)
+
+
+def test_the_prefilter_for_keys_in_text_covers_every_secret_word():
+    from lgconsole.console.model.masking import _KEY_WORDS, SECRET_WORDS
+
+    assert all(any(stem in word for stem in _KEY_WORDS) for word in SECRET_WORDS)
