@@ -20,6 +20,7 @@ from textual.worker import Worker
 
 from lgconsole.console.model.commands import CommandError, parse_command
 from lgconsole.console.config import Config
+from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import WorkerErrors
 from lgconsole.console.screens.confirm import ConfirmScreen
 from lgconsole.console.screens.gpu import GpuScreen
@@ -71,6 +72,13 @@ class LgConsoleApp(WorkerErrors, App):
     ]
 
     snapshot: reactive[StackSnapshot | None] = reactive(None, always_update=True)
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every toast of the console (screens and widgets call the app's): its text is mostly error texts and names
+        from data, so it is masked and escaped (console/rows/shown.py) and never read as markup."""
+        super().notify(shown(message, multiline=True), title=shown(title), severity=severity, timeout=timeout,
+                       markup=False)
 
     def __init__(self, config: Config, source: LiveStack | None = None, poll: bool = True, triage_first: bool = True):
         super().__init__()

@@ -19,13 +19,14 @@ STATUS_ICONS = {"errored": "✖", "waiting": "◆", "idle": "●", "busy": "▶"
 class ThreadRow:
     """Plain data for one row; the console builds these from the checkpoint reader's thread summaries."""
 
-    thread_id: str
+    thread_id: str  # the row's key, as the checkpointer stores it
     status: str  # errored | waiting | idle | busy (a palette status: widgets/palette.py)
     last_activity: str = "-"  # "3m ago"
     checkpoints: int = 0
     step: str = "-"
     last_node: str = ""
     detail: str = ""  # the error or the interrupt's question
+    shown_id: str = ""  # the thread id as shown, escaped by the caller when it holds control characters
 
 
 COLUMNS = (("thread", "thread"), ("status", "status"), ("activity", "activity"), ("ckpts", "ckpts"),
@@ -117,7 +118,7 @@ class ThreadTable(DataTable):
         detail = Text(row.detail, style=palette.style(row.status) if row.status in DETAIL_STATUSES else "",
                       no_wrap=True, overflow="ellipsis")
         cells = {
-            "thread": Text(row.thread_id, style="bold"),
+            "thread": Text(row.shown_id or row.thread_id, style="bold"),
             "status": Text(f"{STATUS_ICONS.get(row.status, '?')} {row.status}", style=style),
             "activity": Text(row.last_activity, justify="right"),
             "ckpts": Text(str(row.checkpoints), justify="right"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from lgconsole.console.config import Config
@@ -28,11 +27,13 @@ def cmd_assistants(config: Config, args, out=sys.stdout) -> int:
 
     from lgconsole.console.sources.urls import langgraph_url
 
+    from lgconsole.console.cli.output import print_json
+
     url = langgraph_url(config)
     rows = assistant_rows(asyncio.run(list_assistants(url)))
     if args.json:
         for row in rows:
-            print(json.dumps(row), file=out)
+            print_json(row, out, indent=None)
         return 0
     if not rows:
         print(f"the LangGraph server at {url} serves no assistants", file=out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from lgconsole.console.config import Config
@@ -25,8 +24,9 @@ def cmd_doctor(config: Config, args, out=sys.stdout) -> int:
     findings = TriageSource(config).findings()
     code = exit_code(findings)
     if args.json:
-        print(json.dumps({"exit_code": code, "findings": [f.to_json() for f in findings]}, indent=2, default=str),
-              file=out)
+        from lgconsole.console.cli.output import print_json
+
+        print_json({"exit_code": code, "findings": [f.to_json() for f in findings]}, out)
         return code
     if not [f for f in findings if f.severity != "info"]:
         print("all well: no warnings, nothing critical", file=out)

@@ -4,7 +4,6 @@ latencies and capacity, as text or JSON. The JSON carries no secrets: URLs are r
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -65,7 +64,9 @@ def cmd_gpu(config: Config, args, out=None, source=None, sleep=time.sleep) -> in
     out = out or sys.stdout
     telemetry, reading = collect(config, args, source, sleep)
     if args.json:
-        print(json.dumps(reading_json(reading, telemetry), indent=2, default=str), file=out)
+        from lgconsole.console.cli.output import print_json
+
+        print_json(reading_json(reading, telemetry), out)
         return 0
     print(render_text(reading, telemetry), file=out)
     return 0

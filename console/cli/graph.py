@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 
 from lgconsole.console.config import Config
@@ -44,7 +43,9 @@ def cmd_graph(config: Config, args, out=None) -> int:
 
     assistant, topology = asyncio.run(fetch())
     if args.json:
-        print(json.dumps(topology, indent=2), file=out)
+        from lgconsole.console.cli.output import print_json
+
+        print_json(topology, out)
         return 0
     print(graph_text(assistant.graph_id if assistant else args.assistant, topology, args.xray, url), file=out)
     return 0

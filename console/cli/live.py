@@ -9,9 +9,12 @@ import time
 
 from lgconsole.stack.server.runs import RunError
 
+from lgconsole.console.cli.output import print_json, secrets_shown
 from lgconsole.console.config import Config
 from lgconsole.console.model.interrupts import interrupt_value, payload_json
 from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
+from lgconsole.console.model.masking import mask_diff, mask_secrets, mask_text
+from lgconsole.console.model.sanitise import printable
 from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.sources.run_follower import RunFollower, locate_server, saved_steps_url
@@ -43,6 +46,12 @@ def parse_json_arg(text: str | None, what: str):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RunError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+
+
+def shown(text: str, multiline: bool = False) -> str:
+    """Text from the run (node names, diff lines, errors, tokens, payloads) as it may reach the terminal: masked
+    unless --show-secrets, escaped always (it may be printed to any stream, not only the command's stdout)."""
+    return printable(text if secrets_shown() else mask_text(text), multiline=multiline)
 
 
 def step_name(step: NodeStep) -> str:
@@ -95,7 +104,8 @@ class StepPrinter:
             return
         self._end_tokens()
         where = step_name(step) if step else "(run)"
-        print(f"      … {where}: {payload_json(data, limit=200)}", file=self.out, flush=True)
+        data = data if secrets_shown() else mask_secrets(data)
+        print(shown(f"      … {where}: {payload_json(data, limit=200)}"), file=self.out, flush=True)
 
     def _token(self, step: NodeStep, text: str) -> None:
         if self.as_json:
@@ -103,9 +113,10 @@ class StepPrinter:
             return
         if self._token_step is not step:
             self._end_tokens()
-            print(f"      » {step_name(step)}: ", end="", file=self.out)
+            print(shown(f"      » {step_name(step)}: "), end="", file=self.out)
             self._token_step = step
-        print(text.replace("\n", " "), end="", file=self.out, flush=True)
+        # a token at a time: a secret split over two tokens is not seen whole (the step's diff shows it masked)
+        print(shown(text.replace("\n", " ")), end="", file=self.out, flush=True)
 
     def _end_tokens(self) -> None:
         if self._token_step is not None:
@@ -113,23 +124,26 @@ class StepPrinter:
             self._token_step = None
 
     def _json(self, data: dict) -> None:
-        print(json.dumps(data, default=str), file=self.out, flush=True)
+        print_json(data, self.out, indent=None)
 
     def _print(self, step: NodeStep) -> None:
+        diff = step.diff if step.diff is None or secrets_shown() else mask_diff(step.diff)
         if self.as_json:
-            self._json({"event": "step", **step_json(step)})
+            self._json({"event": "step", **step_json(step), "diff": diff.to_json() if diff is not None else None})
             return
         self._end_tokens()
         took = format_step_duration(step.duration) if step.duration is not None else ""
-        print(f"[{step.superstep:>3}] {step_name(step):<24} {step.status:<11} {took}", file=self.out)
-        for line in (step.diff.lines(100) if step.diff is not None else []):
-            print(f"      {line}", file=self.out)
+        print(f"[{step.superstep:>3}] {shown(step_name(step)):<24} {step.status:<11} {took}", file=self.out)
+        for line in (diff.lines(100) if diff is not None else []):
+            print(f"      {shown(line)}", file=self.out)
         if step.error:
-            print(f"      ! {step.error}", file=self.out)
+            print(f"      ! {shown(step.error, multiline=True)}", file=self.out)
         if step.closed_by:
-            print(f"      · no end event: closed when {step.closed_by} ended", file=self.out)
+            print(f"      · no end event: closed when {shown(step.closed_by)} ended", file=self.out)
         for interrupt in step.interrupts:
-            print(f"      ? interrupt: {payload_json(interrupt_value(interrupt), limit=300)}", file=self.out)
+            value = interrupt_value(interrupt)
+            value = value if secrets_shown() else mask_secrets(value)
+            print(f"      ? interrupt: {shown(payload_json(value, limit=300))}", file=self.out)
         self.out.flush()
 
 
@@ -150,7 +164,7 @@ async def follow(follower: RunFollower, printer: StepPrinter) -> LiveRun:
            "thread_status": outcome.thread_status, "error": outcome.error, "interrupts": outcome.interrupts,
            "steps": printer.count, "steps_dropped": live.steps_dropped, "events": live.events}
     if printer.as_json:
-        print(json.dumps(end, default=str), flush=True)
+        print_json(end, indent=None)
     else:
         printer._end_tokens()
         thread = f"; thread {outcome.thread_id} is {outcome.thread_status}" if outcome.thread_status else ""

@@ -58,6 +58,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lgconsole", description=__doc__)
     parser.add_argument("--config", type=Path, help="config file (default: ./lgconsole.toml, else the XDG config dir)")
     parser.add_argument("--state-dir", help="where the stack keeps data, logs and PIDs (overrides the config)")
+    parser.add_argument("--show-secrets", action="store_true",
+                        help="print API keys, tokens and passwords in clear (masked as *** in every output otherwise)")
     sub = parser.add_subparsers(dest="command")
     if only:
         _add_group(sub, only)
@@ -87,12 +89,12 @@ def _main(argv: list[str] | None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print(f"lgconsole: config error: {exc}", file=sys.stderr)
+        from lgconsole.console.model.sanitise import printable
+
+        print(f"lgconsole: config error: {printable(str(exc), multiline=True)}", file=sys.stderr)
         return 2
     if args.state_dir:
         config.state_dir = str(Path(args.state_dir).expanduser().resolve())
-    from lgconsole.stack.errors import StackError
-
     handlers = {None: cmd_console, "up": _lazy("cli.stack", "cmd_up"), "down": _lazy("cli.stack", "cmd_down"),
                 "status": _lazy("cli.stack", "cmd_status"), "logs": _lazy("cli.stack", "cmd_logs"), "demo": cmd_demo,
                 "run": _lazy("cli.live", "cmd_run"), "watch": _lazy("cli.live", "cmd_watch"),
@@ -105,8 +107,23 @@ def _main(argv: list[str] | None) -> int:
                 "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill"),
                 "store": _lazy("cli.store", "cmd_store"), "redis": _lazy("cli.store", "cmd_redis")}
     handlers["trace"] = _lazy("cli.trace", "cmd_trace")
+    from lgconsole.console.cli.output import run_with_safe_output, show_secrets
+
+    show_secrets(args.show_secrets)
+    command = handlers[args.command]
     try:
-        return handlers[args.command](config, args)
+        if args.command in (None, "demo"):  # the console draws on the terminal itself (its panes are sanitised)
+            return _run_command(command, config, args)
+        return run_with_safe_output(lambda: _run_command(command, config, args))
+    finally:
+        show_secrets(False)
+
+
+def _run_command(command, config: Config, args) -> int:
+    from lgconsole.stack.errors import StackError
+
+    try:
+        return command(config, args)
     except StackError as exc:
         print(f"lgconsole: {exc}", file=sys.stderr)
         return 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import Any, TextIO
 
 from lgconsole.stack.errors import StackError
 
+from lgconsole.console.cli.output import print_json
 from lgconsole.console.config import Config
 from lgconsole.console.model.text import format_age
 
@@ -129,8 +129,7 @@ def cmd_prune(config: Config, args: argparse.Namespace, out: TextIO | None = Non
         _print_plan(plan, busy, server_error, delete, now, out)
     if not delete:
         if as_json:
-            print(json.dumps({"dry_run": True, "server": server, "plan": plan.to_json(), "result": None}, indent=2),
-                  file=out)
+            print_json({"dry_run": True, "server": server, "plan": plan.to_json(), "result": None}, out)
         return 0
 
     def still_protected() -> set[str]:
@@ -154,9 +153,8 @@ def cmd_prune(config: Config, args: argparse.Namespace, out: TextIO | None = Non
                            forget=forget, server_down=server_error)
     _remember_pending(config, result.server_kept)
     if as_json:
-        print(json.dumps({"dry_run": False, "server": server, "plan": plan.to_json(list_threads=False),
-                          "result": {**result.to_json(), "server_deleted_from_earlier_prunes": earlier}}, indent=2),
-              file=out)
+        print_json({"dry_run": False, "server": server, "plan": plan.to_json(list_threads=False),
+                    "result": {**result.to_json(), "server_deleted_from_earlier_prunes": earlier}}, out)
         return 0
     batches = f"{result.batches} batch{'es' if result.batches != 1 else ''}"
     print(f"deleted {len(result.deleted):,} threads in {batches} ({result.elapsed_s:.2f}s, "
@@ -280,7 +278,7 @@ def cmd_drill(config: Config, args: argparse.Namespace, out: TextIO | None = Non
 
     report = asyncio.run(run_drill(target, args.service, delay=args.delay, thread_id=args.thread, progress=say))
     if as_json:
-        print(json.dumps(report.to_json(), indent=2, default=str), file=out)
+        print_json(report.to_json(), out)
     else:
         for line in report_lines(report):
             print(line, file=out)

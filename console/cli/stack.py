@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -197,7 +196,9 @@ def cmd_status(config: Config, args) -> int:
     data = status_json(config)
     services = data["services"]
     if args.json:
-        print(json.dumps(data, indent=2))
+        from lgconsole.console.cli.output import print_json
+
+        print_json(data)
     else:
         sup = data["supervisor"]
         print(f"state dir {data['state_dir']}  supervisor: "

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from lgconsole.console.config import Config
+from lgconsole.console.cli.output import print_json
 
 
 def add_store_commands(subparsers) -> None:
@@ -82,7 +82,7 @@ def cmd_store(config: Config, args, out=sys.stdout) -> int:
         nodes = [n for n in namespace_tree(listing.namespaces) if n.path[:len(prefix)] == prefix]
         for node in nodes:
             if args.json:
-                print(json.dumps({"namespace": list(node.path), "holds_items": node.holds_items}), file=out)
+                print_json({"namespace": list(node.path), "holds_items": node.holds_items}, out, indent=None)
             else:
                 print("  " * node.depth + shown_key(node.label) + ("/" if not node.holds_items else ""), file=out)
         if not nodes and not args.json:
@@ -94,7 +94,7 @@ def cmd_store(config: Config, args, out=sys.stdout) -> int:
             raise StackError(listing.error)
         if args.json:
             for item in listing.items:
-                print(json.dumps(_item_json(item), default=str), file=out)
+                print_json(_item_json(item), out, indent=None)
             return 0
         for line in table_lines(("KEY", "NAMESPACE", "UPDATED", "VALUE"), [item_cells(i) for i in listing.items]):
             print(line, file=out)
@@ -110,7 +110,7 @@ def cmd_store(config: Config, args, out=sys.stdout) -> int:
     if verb == "get":
         item = source.store_item(namespace, args.key)
         if args.json:
-            print(json.dumps(_item_json(item), default=str), file=out)
+            print_json(_item_json(item), out, indent=None)
             return 0
         print(name, file=out)
         for line in store_item_info(item)[1:] + value_lines(item.value):
@@ -120,7 +120,10 @@ def cmd_store(config: Config, args, out=sys.stdout) -> int:
     if not _confirmed(f"delete the store item {name}?", args, out):
         return 1
     item = source.delete_store_item(namespace, args.key)
-    print(json.dumps({"deleted": _item_json(item)}, default=str) if args.json else f"deleted {name}", file=out)
+    if args.json:
+        print_json({"deleted": _item_json(item)}, out, indent=None)
+    else:
+        print(f"deleted {name}", file=out)
     return 0
 
 
@@ -141,7 +144,7 @@ def cmd_redis(config: Config, args, out=sys.stdout) -> int:
             listing = found.listing
             if args.json:
                 for key in listing.keys:
-                    print(json.dumps(_key_json(key)), file=out)
+                    print_json(_key_json(key), out, indent=None)
                 return 0
             for line in table_lines(("KEY", "TYPE", "SIZE", "TTL"), [redis_key_cells(k) for k in listing.keys]):
                 print(line, file=out)
@@ -151,8 +154,8 @@ def cmd_redis(config: Config, args, out=sys.stdout) -> int:
         if verb == "get":
             value = source.redis_value(args.key)
             if args.json:
-                print(json.dumps({**_key_json(value.key), "length": value.length, "cut": value.cut,
-                                  "value": value.value}, default=str), file=out)
+                print_json({**_key_json(value.key), "length": value.length, "cut": value.cut, "value": value.value},
+                           out, indent=None)
                 return 0
             print(shown_key(args.key, 1000), file=out)
             for line in redis_value_info(value) + value_lines(value.value):
@@ -163,7 +166,10 @@ def cmd_redis(config: Config, args, out=sys.stdout) -> int:
         if not _confirmed(f"delete the Redis key {name}?", args, out):
             return 1
         key = source.delete_redis_key(args.key)
-        print(json.dumps({"deleted": _key_json(key)}) if args.json else f"deleted {name}", file=out)
+        if args.json:
+            print_json({"deleted": _key_json(key)}, out, indent=None)
+        else:
+            print(f"deleted {name}", file=out)
         return 0
     finally:
         source.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,8 +14,10 @@ from typing import Any, TextIO
 
 
 from lgconsole.console.config import Config
-from lgconsole.console.model.masking import mask_secret_keys, mask_text
-from lgconsole.console.model.text import format_age, printable
+from lgconsole.console.cli.output import print_json, secrets_shown
+from lgconsole.console.model.masking import mask_diff, mask_secret_keys, mask_text
+from lgconsole.console.model.sanitise import printable
+from lgconsole.console.model.text import format_age
 from lgconsole.console.rows.thread_text import cut, last_node, thread_detail
 from lgconsole.console.sources.urls import graph_spec, postgres_url
 
@@ -122,17 +123,11 @@ def open_reader(config: Config) -> Iterator[Any]:
         reader.close()
 
 
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def _dumps(data: Any) -> str:
-    """Readable JSON (accents and emoji as they are) that is still safe on a terminal: json escapes the C0 controls,
-    this escapes DEL, the C1 controls, bidirectional overrides and lone surrogates too (all only ever inside
-    strings, where a \\u escape means the same character)."""
+def _print_json(data: Any, out: TextIO) -> None:
+    """Records as JSON through the one JSON writer (masked unless --show-secrets, no raw control characters)."""
     from lgconsole.stack.checkpoints.decoder import jsonable
 
-    text = json.dumps(jsonable(data), indent=2, ensure_ascii=False)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    print_json(jsonable(data), out)
 
 
 # --- threads ---------------------------------------------------------------------------------------------------------
@@ -159,9 +154,9 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
             return reader.count(status=status, metadata_filter=metadata, text=search, server=server)
 
         if as_json:
-            print(_dumps({"total": total(), "offset": offset, "server": {"up": server is not None},
-                          "schema": {"version": schema.version, "status": schema.status},
-                          "threads": [s.to_json() for s in summaries]}), file=out)
+            _print_json({"total": total(), "offset": offset, "server": {"up": server is not None},
+                         "schema": {"version": schema.version, "status": schema.status},
+                         "threads": [s.to_json() for s in summaries]}, out)
             return 0
         if not reader.has_recent_index():
             size = reader.estimated_checkpoints()
@@ -229,11 +224,11 @@ def cmd_history(config: Config, args: argparse.Namespace, out: TextIO | None = N
         nodes = reader.history(args.thread, include_subgraphs=not getattr(args, "no_subgraphs", False))
     tree = CheckpointTree(nodes)
     if getattr(args, "json", False):
-        print(_dumps({"thread_id": args.thread, "checkpoints": [n.to_json() for n in nodes],
-                      "tree": tree.to_json()}), file=out)
+        _print_json({"thread_id": args.thread, "checkpoints": [n.to_json() for n in nodes],
+                     "tree": tree.to_json()}, out)
         return 0
     for line in tree.lines():
-        print(printable(mask_text(line)), file=out)  # node names and errors from a user's graph, escaped
+        print(printable(line if secrets_shown() else mask_text(line)), file=out)  # from a user's graph, escaped
     root_count = sum(1 for n in nodes if not n.checkpoint_ns)
     calls = len(tree.namespaces()) - ('' in tree.namespaces())
     print(f"{len(nodes)} checkpoints ({root_count} in the root graph, {calls} subgraph call(s)), "
@@ -253,16 +248,18 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
         state_b, state_a = reader.state_with_parent(args.thread, id_b, ns_b, parent=(id_a, ns_a))
     if getattr(args, "json", False):
         found = diff_states(state_a.values, state_b.values)
-        print(_dumps({"thread_id": args.thread,
-                      "a": {"checkpoint_id": id_a, "checkpoint_ns": ns_a, "step": state_a.step},
-                      "b": {"checkpoint_id": id_b, "checkpoint_ns": ns_b, "step": state_b.step},
-                      "empty": found.is_empty, **found.to_json()}), file=out)
+        found = found if secrets_shown() else mask_diff(found)  # a secret key's path is in a value: mask by path
+        _print_json({"thread_id": args.thread,
+                     "a": {"checkpoint_id": id_a, "checkpoint_ns": ns_a, "step": state_a.step},
+                     "b": {"checkpoint_id": id_b, "checkpoint_ns": ns_b, "step": state_b.step},
+                     "empty": found.is_empty, **found.to_json()}, out)
         return 0
-    found = diff_states(mask_secret_keys(state_a.values), mask_secret_keys(state_b.values))
+    found = (diff_states(state_a.values, state_b.values) if secrets_shown()
+             else diff_states(mask_secret_keys(state_a.values), mask_secret_keys(state_b.values)))
     print(f"--- {id_a}  step {state_a.step}{'  [' + ns_a + ']' if ns_a else ''}", file=out)
     print(f"+++ {id_b}  step {state_b.step}{'  [' + ns_b + ']' if ns_b else ''}", file=out)
     for line in found.lines():
-        print(printable(mask_text(line)), file=out)
+        print(printable(line if secrets_shown() else mask_text(line)), file=out)
     if found.is_empty:
         print("(no differences in the state)", file=out)
     unreadable = sorted(set(state_a.unreadable) | set(state_b.unreadable))
@@ -335,7 +332,7 @@ def _time_travel(config: Config, action) -> int:
 
 def _emit(data: dict, as_json: bool, text: str, out: TextIO) -> None:
     if as_json:
-        print(json.dumps(data, default=str), file=out, flush=True)
+        print_json(data, out, indent=None)
     else:
         print(text, file=out, flush=True)
 

@@ -5,7 +5,6 @@ status)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, TextIO
 
@@ -21,7 +20,9 @@ def add_trace_command(subparsers: Any) -> None:
 
 
 def cmd_trace(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from lgconsole.console.model.masking import mask_secret_keys, mask_text
+    from lgconsole.console.cli.output import print_json
+    from lgconsole.console.model.masking import mask_text
+    from lgconsole.console.model.sanitise import printable
     from lgconsole.console.rows.trace_text import growth_lines, slowest_lines, summary_lines, waterfall_lines
     from lgconsole.console.sources.trace import TraceSource
 
@@ -32,7 +33,7 @@ def cmd_trace(config: Config, args: argparse.Namespace, out: TextIO | None = Non
     finally:
         source.close()
     if args.json:
-        print(json.dumps(mask_secret_keys(report.to_json()), indent=2, default=str), file=out)
+        print_json(report.to_json(), out)
         return 0
     width = max(40, args.width)
     sections = [summary_lines(report.trace), ["", "waterfall (node steps, from the run's checkpoints):"],
@@ -42,5 +43,5 @@ def cmd_trace(config: Config, args: argparse.Namespace, out: TextIO | None = Non
     sections += [["", "slowest nodes across recent runs (mean duration):"], slowest_lines(report.slowest)]
     for section in sections:
         for line in section:
-            print(mask_text(line), file=out)
+            print(printable(mask_text(line)), file=out)
     return 0

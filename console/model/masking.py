@@ -1,7 +1,8 @@
 """The console's one masking policy: which keys and which values are secrets, and how they are shown (`***`).
 
-Every place that shows data from checkpoints or services masks through these functions: the Threads screen's state,
-diff and fork editor, `lgconsole history` and `diff` text output.
+Every place that shows data from checkpoints or services masks through these functions: every CLI command's text
+and JSON (console/cli/output.py: SafeStream and print_json; `--show-secrets` is the one way around them), the
+Threads screen's state, diff and fork editor, the Live screen's step diffs, interrupts and chat, the Logs screen.
 """
 
 from __future__ import annotations
@@ -18,21 +19,44 @@ SECRET_WORDS = frozenset({"token", "secret", "password", "passwd", "apikey", "cr
 _WORD_SPLIT = re.compile(r"[-_.\s]+")
 
 # Values that are secrets whatever key holds them. Each pattern starts and ends at a word edge, so a token is never
-# found inside a longer word; group 1 (when there is one) is kept, the rest becomes MASK.
+# found inside a longer word; group 1 (when there is one) is kept, the rest becomes MASK. No pattern matches a `"`,
+# so masking JSON text never crosses from one string into the next.
 _TOKEN_CHARS = r"A-Za-z0-9._~+/-"
 _SECRET_VALUES = re.compile("|".join((
     # an HTTP credential: `Bearer eyJ…`, `Authorization: Bearer abc.def` (the token has a digit or a symbol in it,
     # so prose like "bearer tokens" stays)
     rf"(?<![\w-])((?:Bearer|bearer|BEARER) +)(?=[{_TOKEN_CHARS}]*[0-9._~+/-])[{_TOKEN_CHARS}]{{8,}}=*",
     # a URL's password: scheme://user:PASSWORD@host
-    r"(?<=//)([^\s:/@]*:)[^\s/@]+(?=@)",
-    # provider key prefixes: OpenAI/Anthropic sk-, GitHub gh?_, Hugging Face hf_, Slack xox?-, AWS access key ids
-    r"(?<![\w-])(?:sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{20,}"
-    r"|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})(?![\w-])",
+    r"(?<=//)([^\s:/@\"]*:)[^\s/@\"]+(?=@)",
+    # a JWT (any signed token: header.payload.signature, base64url, the header a JSON object: `eyJ`)
+    r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+    # provider key prefixes: OpenAI/Anthropic sk-, Stripe sk_live_/rk_live_, GitHub gh?_ and github_pat_, GitLab
+    # glpat-, Hugging Face hf_, Slack xox?-, Google AIza; cloud access key ids: AWS AKIA (long-lived) and ASIA
+    # (temporary)
+    r"(?<![\w-])(?:sk-[A-Za-z0-9_-]{16,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|github_pat_[A-Za-z0-9_]{22,}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|AIza[A-Za-z0-9_-]{35}|(?:AKIA|ASIA)[0-9A-Z]{16})(?![\w-])",
 )))
 # each pattern above needs one of these: `in` tests skip the regex for ~all text at a fraction of its cost
-_MARKERS = ("earer", "EARER", "//", "sk-", "hp_", "ho_", "hu_", "hs_", "hr_", "hf_", "xox", "AKIA")
+_MARKERS = ("earer", "EARER", "//", "eyJ", "sk-", "k_live_", "k_test_", "hp_", "ho_", "hu_", "hs_", "hr_", "b_pat_",
+            "glpat-", "hf_", "xox", "AIza", "AKIA", "ASIA")
 _MIN_SECRET_VALUE = 5  # no pattern above matches a shorter text (`//u:p@` is the shortest): skip the regex
+
+# `password=hunter2`, `"api_key": "abc"`, `Authorization: Basic dXNlcjpw`: a secret-named key in text (a conninfo
+# string, a log line, JSON inside a message); the name is judged by secret_key, the value (a quoted string, or a
+# scheme word and its token, or a run up to a space or separator) becomes MASK. After an unquoted one-word name a
+# colon is prose as often as not ("credentials: found 3"): there only a header's name counts (_HEADER_NAMES).
+_KEYED_VALUE = re.compile(
+    r"""(?<![\w.-])(?P<quote>["']?)(?P<name>[A-Za-z][\w.-]*)(?P=quote)(?P<sep>\s*[:=]\s*)"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'"""
+    r"""|(?P<scheme>(?:Bearer|Basic|Token|bearer|basic|token) +)?[^\s"',;&}\]]+)""")
+_HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "passwd"})
+# what every name secret_key accepts has in it (SECRET_WORDS' stems, and the `key` of api/private key): a prefilter,
+# the name itself is judged by secret_key
+_KEY_WORDS = ("token", "secret", "passw", "apikey", "key", "credential", "authoriz", "cookie")
+# one of them right before a separator: the cheap test that skips _KEYED_VALUE for ~all prose (searched in the
+# lowered text: a case-insensitive pattern costs ~5x)
+_KEYED_HINT = re.compile("(?:" + "|".join(_KEY_WORDS) + r")[\w.-]*[\"']?\s*[:=]")
 
 
 def secret_key(name: Any) -> bool:
@@ -52,10 +76,32 @@ def _replace(match: re.Match) -> str:
 
 
 def mask_text(text: str) -> str:
-    """The text with secret-shaped values (`Bearer …` tokens, URL passwords, provider API keys) replaced by `***`."""
-    if len(text) < _MIN_SECRET_VALUE or not any(marker in text for marker in _MARKERS):
+    """The text with secret-shaped values (`Bearer …` tokens, JWTs, URL passwords, provider API keys, cloud access
+    key ids) and the values of secret-named keys written in it (`password=…`, `"api_key": "…"`) replaced by
+    `***`."""
+    if len(text) < _MIN_SECRET_VALUE:
         return text
-    return _SECRET_VALUES.sub(_replace, text)
+    if any(marker in text for marker in _MARKERS):
+        text = _SECRET_VALUES.sub(_replace, text)
+    if ("=" in text or ":" in text) and _keyed_hint(text):
+        text = _KEYED_VALUE.sub(_replace_keyed, text)
+    return text
+
+
+def _keyed_hint(text: str) -> bool:
+    lower = text.lower()
+    return any(word in lower for word in _KEY_WORDS) and _KEYED_HINT.search(lower) is not None
+
+
+def _replace_keyed(match: re.Match) -> str:
+    name, value, scheme = match["name"], match["value"], match["scheme"] or ""
+    if not secret_key(name) or value[len(scheme):].strip("\"'") in ("", MASK) or value in ("null", "None"):
+        return match[0]
+    if ":" in match["sep"] and not match["quote"] and not {"_", "-", "."} & set(name) \
+            and name.lower() not in _HEADER_NAMES:
+        return match[0]
+    quote = value[0] if value[0] in "\"'" else ""
+    return f"{match['quote']}{name}{match['quote']}{match['sep']}{quote}{scheme}{MASK}{quote}"
 
 
 def mask_known(text: str, secrets: Iterable[str]) -> str:
@@ -94,3 +140,52 @@ def _masked(value: Any, strings: bool) -> Any:
     if strings and isinstance(value, str):
         return mask_text(value)
     return value
+
+
+def mask_diff(diff: Any) -> Any:
+    """A StateDiff (console/model/state_diff.py) as it may be shown: an old or new value under a secret-named key at
+    any depth of its path is `***`, every other value masked as `mask_secrets` masks it. For diffs made from the
+    raw state (a live run's steps) before they reach any output."""
+    from dataclasses import replace
+
+    from lgconsole.console.model.state_diff import MISSING
+
+    def value(v: Any, secret: bool) -> Any:
+        if v is MISSING:
+            return v
+        if secret and v not in (None, ""):
+            return MASK
+        return mask_secrets(v)
+
+    def change(c: Any) -> Any:
+        secret = any(secret_key(p) for p in c.path if isinstance(p, str))
+        return replace(c, old=value(c.old, secret), new=value(c.new, secret))
+
+    messages = tuple(replace(m, changes=tuple(replace(c, old=value(c.old, False), new=value(c.new, False),
+                                                      fields=tuple(change(f) for f in c.fields))
+                                              for c in m.changes))
+                     for m in diff.messages)
+    return replace(diff, changes=tuple(change(c) for c in diff.changes), messages=messages)
+
+
+@functools.lru_cache(maxsize=1024)  # a GPU process's argv is read again at every refresh: masked once
+def mask_argv(argv: tuple[str, ...], max_chars: int = 160) -> str:
+    """A command line fit for panes and --json: the value after a secret-named flag (`--api-key X`), of a
+    secret-named `VAR=...` or `--flag=...`, and every secret-shaped word (URL passwords, provider keys) replaced by
+    `***`; shortened to `max_chars` with an ellipsis."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append(MASK)
+            hide_next = False
+            continue
+        name, eq, _ = arg.partition("=")
+        if eq and name and " " not in name and secret_key(name.lstrip("-")):
+            out.append(f"{name}={MASK}")
+            continue
+        if arg.startswith("-") and secret_key(arg.lstrip("-")):
+            hide_next = True
+        out.append(mask_text(arg))
+    text = " ".join(out)
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"

@@ -1,4 +1,5 @@
-"""Human formatting for panes and CLI tables, one home each: durations, latencies, ages, sizes, rates, error lines."""
+"""Human formatting for panes and CLI tables, one home each: durations, latencies, ages, sizes, rates, error lines
+(making data text safe for a terminal is console/model/sanitise.py's)."""
 
 from __future__ import annotations
 
@@ -72,21 +73,3 @@ def error_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
-
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def printable(text: str) -> str:
-    """Text safe to write to a terminal as it is: control characters (an ESC that would recolour or clear the screen,
-    a BEL, a C1 CSI), bidirectional overrides (that reorder what follows) and lone surrogates (that cannot be encoded)
-    written as Python escapes (`\\x1b`, `\\u202e`); everything else, accents and emoji included, unchanged."""
-    if text.isprintable():
-        return text
-    return "".join(_escape(ch) for ch in text)
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    if code < 0x20 or 0x7F <= code < 0xA0 or ch in _BIDI_CONTROLS or 0xD800 <= code < 0xE000:
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return ch

@@ -9,6 +9,7 @@ from rich.text import Text
 from lgconsole.console.model.capacity import CapacityReport, StarvationEpisode
 from lgconsole.console.model.text import format_bytes, format_latency, format_rate
 from lgconsole.console.rows.gpu_text import LATENCY_TITLES, VERDICT_ICONS, capacity_numbers
+from lgconsole.console.rows.shown import shown
 from lgconsole.console.sources.gpu import ServerTrack
 from lgconsole.stack.metrics.nvml import GpuSnapshot
 from lgconsole.stack.metrics.vllm import Percentiles
@@ -26,7 +27,7 @@ def gpu_rows(snapshot: GpuSnapshot) -> list[GpuRow]:
         if d.power_w is not None:
             power = f"{d.power_w:.0f}" + (f"/{d.power_limit_w:.0f} W" if d.power_limit_w else " W")
         rows.append(GpuRow(
-            index=d.index, name=d.name or "?", uuid=d.uuid or "",
+            index=d.index, name=shown(d.name or "?"), uuid=shown(d.uuid or ""),
             utilization=f"{d.utilization_gpu}%" if d.utilization_gpu is not None else "n/a",
             temperature=f"{d.temperature_c}°C" if d.temperature_c is not None else "n/a",
             power=power,
@@ -40,9 +41,9 @@ def process_rows(snapshot: GpuSnapshot) -> list[GpuProcessRow]:
     rows = []
     for d in snapshot.devices:
         for p in sorted(d.processes, key=lambda p: -(p.used_bytes or 0)):
-            rows.append(GpuProcessRow(gpu=d.index, pid=p.pid, label=p.label, service=p.service or "",
+            rows.append(GpuProcessRow(gpu=d.index, pid=p.pid, label=shown(p.label), service=p.service or "",
                                       memory=format_bytes(p.used_bytes) if p.used_bytes is not None else "n/a",
-                                      command=p.command or ""))
+                                      command=shown(p.command or "")))  # a process's name and argv: anyone's
     return rows
 
 
@@ -61,7 +62,7 @@ def capacity_text(report: CapacityReport, palette: Palette) -> Text:
         status, *attributes = VERDICT_STYLES.get(verdict.level, ("",))
         style = palette.style(status, *attributes)
         text.append(f"{VERDICT_ICONS.get(verdict.level, '·')} ", style=style)
-        text.append(verdict.text + ("\n" if i < len(report.verdicts) - 1 else ""))
+        text.append(shown(verdict.text) + ("\n" if i < len(report.verdicts) - 1 else ""))
     return text
 
 
@@ -69,7 +70,7 @@ def alarm_text(track: ServerTrack, episode: StarvationEpisode, now: float) -> Te
     m = track.latest
     text = Text()
     text.append("KV-CACHE STARVATION ", style="bold")
-    text.append(f"on {m.model_name or 'vLLM'} at {track.url}: " if m else f"at {track.url}: ")
+    text.append(shown(f"on {m.model_name or 'vLLM'} at {track.url}: " if m else f"at {track.url}: "))
     if m:
         limit = f"/{track.detector.max_num_seqs}" if track.detector.max_num_seqs else ""
         rate = track.rates.preemptions_per_s if track.rates else None
@@ -79,7 +80,7 @@ def alarm_text(track: ServerTrack, episode: StarvationEpisode, now: float) -> Te
     if episode.time_to_detect is not None:
         text.append(f"; detected {episode.time_to_detect:.1f}s after the first preemption")
     if episode.threads:
-        shown = ", ".join(sorted(episode.threads)[:4])
+        threads = shown(", ".join(sorted(episode.threads)[:4]))
         more = f" +{len(episode.threads) - 4}" if len(episode.threads) > 4 else ""
-        text.append(f"; threads in flight: {shown}{more}")
+        text.append(f"; threads in flight: {threads}{more}")
     return text

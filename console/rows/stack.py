@@ -5,6 +5,7 @@ from __future__ import annotations
 from lgconsole.widgets.service_table import ServiceRow
 
 from lgconsole.console.model.text import format_duration
+from lgconsole.console.rows.shown import shown
 from lgconsole.console.sources.stack import StackSnapshot
 
 BUILDING = "building environment"
@@ -24,8 +25,8 @@ def starting_note(status) -> str:
 
 def service_rows(snapshot: StackSnapshot) -> list[ServiceRow]:
     return [
-        ServiceRow(name=s.name, state=s.state.value, managed=s.managed, pid=s.pid, port=s.port,
+        ServiceRow(name=shown(s.name), state=s.state.value, managed=s.managed, pid=s.pid, port=s.port,
                    uptime=format_duration(s.uptime(snapshot.taken_at)), restarts=s.restarts,
-                   version=s.version or starting_note(s), url=s.url or "")
+                   version=shown(s.version or starting_note(s)), url=shown(s.url or ""))  # a server's own words
         for s in snapshot.services
     ]

@@ -8,7 +8,8 @@ from typing import Any
 
 from lgconsole.console.model.masking import mask_text
 from lgconsole.console.model.store_browse import namespace_text
-from lgconsole.console.model.text import format_bytes, format_duration, printable
+from lgconsole.console.model.sanitise import printable
+from lgconsole.console.model.text import format_bytes, format_duration
 from lgconsole.console.rows.thread_text import cut
 
 PREVIEW_CHARS = 60  # a value on one line in a table

@@ -7,14 +7,14 @@ from typing import Any
 
 from lgconsole.console.model.interrupts import question_text
 from lgconsole.console.model.masking import mask_secrets, mask_text
-from lgconsole.console.model.text import printable
+from lgconsole.console.model.sanitise import printable
 
 SUMMARY_DETAIL_CHARS = 60  # `lgconsole threads`' DETAIL column
 
 
 def cut(text: Any, limit: int) -> str:
     """The text on one line, at most `limit` characters (an ellipsis where it was cut), control characters escaped
-    (model/text.py's printable: a node name or error from a user's graph cannot recolour or clear the terminal)."""
+    (model/sanitise.py's printable: a node name or error from a user's graph cannot recolour or clear the terminal)."""
     flat = printable(" ".join(str(text).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 

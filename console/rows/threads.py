@@ -1,6 +1,7 @@
 """Thread records -> what the Threads screen's widgets and the thread commands show: table rows, the checkpoint
 tree's items, a state's entries, diff sections, the fork editor's text and the status line. No I/O: snapshots and
-tests feed them fixed records. Every value shown passes the one masking policy (console/model/masking.py).
+tests feed them fixed records. Every value shown passes the one masking policy (console/model/masking.py) and the
+one sanitiser (console/model/sanitise.py): names, ids and values from a user's graph cannot control the terminal.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from lgconsole.widgets.thread_table import ThreadRow
 from lgconsole.console.model.checkpoint_tree import CheckpointTree, TreeNode, namespace_node
 from lgconsole.console.model.interrupts import question_text
 from lgconsole.console.model.masking import MASK, mask_secret_keys, mask_secrets, mask_text, secret_key
+from lgconsole.console.model.sanitise import json_text, printable
 from lgconsole.console.model.state_diff import diff_states, message_fields, message_summary
 from lgconsole.console.model.text import format_age
 from lgconsole.console.model.thread_browser import FollowedRun, ThreadsView, checkpoint_key
+from lgconsole.console.rows.shown import shown, shown_lines
 from lgconsole.console.rows.thread_text import cut, last_node, thread_detail
 
 MAX_VALUE_LINES = 14
@@ -31,7 +34,7 @@ BRANCH_KINDS = {"update": "edited state", "fork": "replayed", "input": "new inpu
 
 def interrupt_question(summary: ThreadSummary | None) -> str:
     """The question of the interrupt a thread waits on ("" when none), secrets masked."""
-    return question_text(mask_secrets(jsonable(summary.interrupts))) if summary is not None else ""
+    return shown(question_text(mask_secrets(jsonable(summary.interrupts)))) if summary is not None else ""
 
 
 # --- the thread table ------------------------------------------------------------------------------------------------
@@ -44,7 +47,8 @@ def thread_rows(summaries: list[ThreadSummary], now: datetime, detail_chars: int
             detail = detail[len(s.status_node) + 2:]  # the node has its own column
         node = last_node(s)
         rows.append(ThreadRow(
-            thread_id=s.thread_id, status=s.status.value, last_activity=format_age(s.last_activity, now),
+            thread_id=s.thread_id, shown_id=printable(s.thread_id), status=s.status.value,
+            last_activity=format_age(s.last_activity, now),
             checkpoints=s.checkpoint_count, step="-" if s.latest_step is None else str(s.latest_step),
             last_node=cut(node, 14), detail=cut(detail, detail_chars)))
     return rows
@@ -74,7 +78,7 @@ def _marks(c: CheckpointNode, node: TreeNode, new: set[str], latest: str | None)
         where = f"{c.error_node}: " if c.error_node else ""
         marks.append(("error", cut(mask_text(f"✖ {where}{c.error}"), 60)))
     if getattr(c, "interrupted", False):
-        where = f" at {c.interrupt_node}" if c.interrupt_node else ""
+        where = f" at {shown(c.interrupt_node)}" if c.interrupt_node else ""
         if node.is_head:
             marks.append(("interrupted", f"◆ waits{where}" if where else "◆ waits for input"))
         else:  # the run went on from here: the interrupt was answered
@@ -94,8 +98,8 @@ def _checkpoint_item(node: TreeNode, children: list[CheckpointItem], new: set[st
                                                 "fork": "fork"}.get(c.source or "", c.source or "")
     return CheckpointItem(
         key=checkpoint_key(c.checkpoint_id, c.checkpoint_ns), kind="checkpoint",
-        step="" if c.step is None else str(c.step), title=title, source=c.source or "",
-        short_id=short_id(c.checkpoint_id, short), marks=_marks(c, node, new, latest), children=tuple(children))
+        step="" if c.step is None else str(c.step), title=shown(title), source=shown(c.source or ""),
+        short_id=shown(short_id(c.checkpoint_id, short)), marks=_marks(c, node, new, latest), children=tuple(children))
 
 
 def _end_mark(node: TreeNode) -> str:
@@ -116,12 +120,12 @@ def _chain_items(start: TreeNode, new: set[str], latest: str | None, short: int)
             calls = _count(sub)
             children.append(CheckpointItem(
                 key=f"sub:{checkpoint_key(sub.checkpoint_id, sub.ns)}", kind="subgraph",
-                title=f"{namespace_node(sub.ns)} subgraph · {calls} checkpoint{'s' if calls != 1 else ''}",
+                title=f"{shown(namespace_node(sub.ns))} subgraph · {calls} checkpoint{'s' if calls != 1 else ''}",
                 children=tuple(_chain_items(sub, new, latest, short)), expanded=False))
         if len(node.children) > 1:
             for child in node.children:
                 head = _chain_head(child)
-                kind = BRANCH_KINDS.get(child.checkpoint.source or "", child.checkpoint.source or "branch")
+                kind = BRANCH_KINDS.get(child.checkpoint.source or "", shown(child.checkpoint.source or "branch"))
                 n = _count(child)
                 is_new = checkpoint_key(child.checkpoint_id, child.ns) in new
                 end = _end_mark(head)
@@ -181,23 +185,25 @@ def state_entries(values: dict, max_lines: int = MAX_VALUE_LINES, max_messages: 
     ordered = sorted(values.items(), key=lambda kv: (isinstance(kv[1], list) and kv[0] == "messages", str(kv[0])))
     for key, value in ordered:
         if secret_key(key) and value not in (None, ""):
-            entries.append(StateEntry(str(key), (MASK,)))
+            entries.append(StateEntry(shown(key), (MASK,)))
             continue
         messages = isinstance(value, list) and bool(value) and all(_is_message(m) for m in value)
         if not messages:  # (messages: only the shown tail is masked, not 10k of them)
             value = mask_secrets(value)
         if is_placeholder(value):
             extra = ", ".join(f"{k}={v}" for k, v in value.items() if k not in (PLACEHOLDER_KEY, "fields"))
-            entries.append(StateEntry(str(key), (f"<{value[PLACEHOLDER_KEY]}> not decoded ({extra})",),
+            entries.append(StateEntry(shown(key), (shown(f"<{value[PLACEHOLDER_KEY]}> not decoded ({extra})"),),
                                       "placeholder", warn=True))
         elif messages:
-            shown = mask_secrets(value[-max_messages:])
-            lines = [f"… {len(value) - len(shown)} earlier"] if len(value) > len(shown) else []
-            first = len(value) - len(shown)
-            lines += [f"[{first + i}] {message_summary(m, width)}" for i, m in enumerate(shown)]
-            entries.append(StateEntry(str(key), tuple(lines), f"{len(value)} message{'s' if len(value) != 1 else ''}"))
+            tail = mask_secrets(value[-max_messages:])
+            lines = [f"… {len(value) - len(tail)} earlier"] if len(value) > len(tail) else []
+            first = len(value) - len(tail)
+            lines += [printable(f"[{first + i}] {message_summary(m, width)}") for i, m in enumerate(tail)]
+            entries.append(StateEntry(printable(str(key)), tuple(lines),
+                                      f"{len(value)} message{'s' if len(value) != 1 else ''}"))
         else:
-            entries.append(StateEntry(str(key), tuple(_value_lines(value, max_lines))))
+            lines = [printable(line) for line in _value_lines(value, max_lines)]
+            entries.append(StateEntry(printable(str(key)), tuple(lines)))
     return entries
 
 
@@ -216,7 +222,7 @@ def checkpoint_info(state: CheckpointState, node: CheckpointNode | None = None) 
         lines.append(f"next: {', '.join(dict.fromkeys(state.next))}")
     if state.unreadable:
         lines.append(f"not decoded (placeholders): {', '.join(state.unreadable)}")
-    return lines
+    return shown_lines(lines)
 
 
 def pending_lines(state: CheckpointState) -> list[str]:
@@ -224,9 +230,9 @@ def pending_lines(state: CheckpointState) -> list[str]:
     lines = []
     if state.error:
         node = next((w.node for w in state.pending_writes if w.channel == "__error__" and w.node), None)
-        lines.append(f"! {node + ': ' if node else ''}{cut(mask_text(state.error), 200)}")
+        lines.append(f"! {shown(node) + ': ' if node else ''}{cut(mask_text(state.error), 200)}")
     for interrupt in state.interrupts:
-        lines.append(f"? waits for input: {question_text(mask_secrets(jsonable([interrupt])), 200)}")
+        lines.append(shown(f"? waits for input: {question_text(mask_secrets(jsonable([interrupt])), 200)}"))
     return lines
 
 
@@ -239,8 +245,8 @@ def diff_sections(state: CheckpointState, parent: CheckpointState | None, width:
     else:
         found = diff_states(mask_secret_keys(parent.mapping), mask_secret_keys(state.mapping))
         where = " (where the subgraph call started)" if parent.checkpoint_ns != state.checkpoint_ns else ""
-        title = f"diff to parent {short_id(parent.checkpoint_id)} · step {parent.step}{where}"
-    lines = [mask_text(line) for line in found.lines(width)]
+        title = shown(f"diff to parent {short_id(parent.checkpoint_id)} · step {parent.step}{where}")
+    lines = shown_lines(found.lines(width))
     sections = [(title, lines if lines else ["# no change to the state"])]
     pending = pending_lines(state)
     if pending:
@@ -256,7 +262,7 @@ class EditError(ValueError):
 
 def values_json(values: dict) -> str:
     """The state as the fork editor shows it (secrets masked)."""
-    return json.dumps(jsonable(mask_secrets(values)), indent=2, ensure_ascii=False, default=str)
+    return json_text(jsonable(mask_secrets(values)), indent=2)  # readable, and no raw control character
 
 
 def fork_update(original: dict, edited_text: str) -> dict:
@@ -330,7 +336,7 @@ def status_segments(view: ThreadsView, width: int) -> list[Segment]:
     run = run_segments(view.followed)
     if run:
         out += [("\n", "", ""), *run]
-    return out
+    return [(shown(text, multiline=True), status, attributes) for text, status, attributes in out]
 
 
 def run_segments(followed: FollowedRun) -> list[Segment]:

@@ -35,6 +35,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from lgconsole.console.model.text import error_line
+from lgconsole.console.rows.shown import shown
 from lgconsole.widgets.footer import KeyFooter
 from lgconsole.widgets.stack_header import StackHeader
 
@@ -132,8 +133,8 @@ class ConsoleScreen(WorkerErrors, Screen):
             return
         header = self.query_one(StackHeader)
         sup = f"pid {snapshot.supervisor_pid}" if snapshot.supervisor_running else "not running"
-        header.show(snapshot.healthy_count, len(snapshot.enabled), sup, snapshot.model_backend,
-                    str(self.console.config.state_path))
+        header.show(snapshot.healthy_count, len(snapshot.enabled), sup, shown(snapshot.model_backend),
+                    shown(self.console.config.state_path))
         self.show_snapshot(snapshot)
 
     def show_snapshot(self, snapshot) -> None:

@@ -25,6 +25,7 @@ from lgconsole.widgets.palette import Palette
 from lgconsole.console.model.text import format_bytes, format_rate
 from lgconsole.console.rows.gpu import alarm_text, capacity_text, gpu_rows, latency_rows, process_rows
 from lgconsole.console.rows.gpu_text import rates_line
+from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import ConsoleScreen
 from lgconsole.console.sources.gpu import GpuReading, GpuSource, GpuTelemetry, ServerTrack, served_graphs_fan_out
 
@@ -169,7 +170,7 @@ class GpuScreen(ConsoleScreen):
         title = self.query_one("#gpu-title", Label)
         if not snap.available:
             self._put(title, "GPUs", layout=False)
-            self._put(state, Text(f"{snap.reason}: GPU gauges are off; vLLM metrics still work", style="bold"))
+            self._put(state, Text(f"{shown(snap.reason)}: GPU gauges are off; vLLM metrics still work", style="bold"))
             state.set_class(True, "-error")
             state.set_class(False, "-empty")
         else:
@@ -178,7 +179,7 @@ class GpuScreen(ConsoleScreen):
                 parts.append(f"driver {snap.driver_version}")
             if snap.cuda_version:
                 parts.append(f"CUDA {snap.cuda_version}")
-            self._put(title, " · ".join(parts), layout=False)
+            self._put(title, Text(shown(" · ".join(parts))), layout=False)  # the driver's words, not markup
             self._put(state, "")
             state.set_class(False, "-error")
             state.set_class(True, "-empty")
@@ -224,10 +225,10 @@ class GpuScreen(ConsoleScreen):
         count = len(self.telemetry.tracks)
         which = f" ({self.server_index + 1}/{count}, v: next)" if count > 1 else ""
         model = track.latest.model_name if track.latest else None
-        self._put(title, f"vLLM {model + ' · ' if model else ''}{track.url}{which}", layout=False)
+        self._put(title, Text(shown(f"vLLM {model + ' · ' if model else ''}{track.url}{which}")), layout=False)
         if track.error:
             stale = " (showing the last good scrape)" if track.latest else ""
-            self._put(state, Text(track.error + stale, style="bold"))
+            self._put(state, Text(shown(track.error) + stale, style="bold"))
             state.set_class(True, "-error")
             state.set_class(False, "-empty")
         else:
@@ -301,7 +302,7 @@ class GpuScreen(ConsoleScreen):
         elif not self.poll:
             text.append(" · fixed data")
         if self._last_error:
-            text.append(f" · read failed: {self._last_error}", style=palette.style("error", "bold"))
+            text.append(f" · read failed: {shown(self._last_error)}", style=palette.style("error", "bold"))
         text.append(" · + / - rate · r refresh now · v next vLLM")
         self._put(self.query_one("#gpu-status", Static), text, layout=False)
 

@@ -26,6 +26,7 @@ from lgconsole.widgets.palette import Palette
 from lgconsole.console.model.graph_layout import END, START, GraphDrawing, Topology, draw_graph, node_label
 from lgconsole.console.sources.graph import GraphSource, LiveGraphSource
 from lgconsole.console.model.text import format_step_duration
+from lgconsole.console.rows.shown import shown as shown_text, shown_data
 from lgconsole.console.screens.base import ConsoleScreen
 from lgconsole.console.screens.run_messages import FollowedRunChanged
 
@@ -125,13 +126,14 @@ class GraphScreen(ConsoleScreen):
         try:
             url = await self.source.url()
             if reload_assistants or not self.assistants:
-                notice.update(f"connecting to the LangGraph server at {url}…")
+                notice.update(Text(f"connecting to the LangGraph server at {shown_text(url)}…"))
                 self._notice("-connecting")
                 self.assistants = await self.source.assistants()
                 self._fill_assistants()
             if self.assistant is None:
                 self._notice("-down")
-                notice.update(Text.assemble(("no assistants", "bold"), f" on the LangGraph server at {url}: "
+                notice.update(Text.assemble(("no assistants", "bold"),
+                                            f" on the LangGraph server at {shown_text(url)}: "
                                             "its langgraph.json names no graph"))
                 return
             assistant = self.assistant
@@ -184,7 +186,8 @@ class GraphScreen(ConsoleScreen):
         """The notice and the status line saying the server is down, in the theme's error colour."""
         error = Palette.of(self).style("error", "bold")
         self.query_one("#graph-notice", Static).update(
-            Text.assemble(("✖ ", error), (self.error or "", ""), "\n", ("press r to retry", "dim")))
+            Text.assemble(("✖ ", error), (shown_text(self.error or "", multiline=True), ""), "\n",
+                          ("press r to retry", "dim")))
         self.query_one("#graph-status", Static).update(Text("server down", style=error))
 
     def restyle(self) -> None:
@@ -198,17 +201,17 @@ class GraphScreen(ConsoleScreen):
         if drawing.rows:
             self.view.show_drawing(drawing.rows, drawing.boxes, drawing.groups, drawing.layout.badge_width)
         else:
-            self.view.show_message(f"the graph {self.assistant.graph_id!r} has no nodes")
+            self.view.show_message(shown_text(f"the graph {self.assistant.graph_id!r} has no nodes"))
         self.view.show_stats(self.stats)
         topo = Topology.from_json(self.topology)
         nodes = topo.real_nodes
         conditional = sum(e.conditional for e in topo.edges)
         loops = sum(r.back or r.self_loop for r in drawing.layout.edges)
         status = Text()
-        status.append(f"graph {self.assistant.graph_id}", style="bold")
+        status.append(f"graph {shown_text(self.assistant.graph_id)}", style="bold")
         status.append(f" · xray {'on' if self.xray else 'off'}")
         if drawing.groups:
-            status.append(f" ({', '.join(drawing.groups)})")
+            status.append(f" ({shown_text(', '.join(drawing.groups))})")
         status.append(f" · {len(nodes)} nodes · {len(topo.edges)} edges, {conditional} conditional")
         if loops:
             status.append(f", {loops} loop{'s' if loops != 1 else ''}")
@@ -232,7 +235,7 @@ class GraphScreen(ConsoleScreen):
         text = Text()
         text.append(node_label(node, grouped=False), style="bold")
         if ":" in node and node not in (START, END):
-            text.append(f"\nin subgraph {node.rsplit(':', 1)[0]}", style="dim")
+            text.append(f"\nin subgraph {shown_text(node.rsplit(':', 1)[0])}", style="dim")
         stats = self.stats.get(node)
         if stats is not None:
             palette = Palette.of(self)
@@ -243,7 +246,7 @@ class GraphScreen(ConsoleScreen):
             if stats.last_duration_s is not None:
                 text.append(f" · last took {format_step_duration(stats.last_duration_s)}")
             if stats.error:
-                text.append(f"\n{stats.error}", style=palette.style("error"))
+                text.append(f"\n{shown_text(stats.error, multiline=True)}", style=palette.style("error"))
         for title, edges, other in (("from", [e for e in topo.edges if e.target == node], "source"),
                                     ("to", [e for e in topo.edges if e.source == node], "target")):
             for n, edge in enumerate(edges):
@@ -262,19 +265,19 @@ class GraphScreen(ConsoleScreen):
         parts: list = []
         head = Text()
         head.append("assistant ", style="dim")
-        head.append(assistant.name, style="bold")
+        head.append(shown_text(assistant.name), style="bold")
         if assistant.version is not None:
             head.append(f" v{assistant.version}", style="dim")
-        head.append(f"\n{assistant.assistant_id}", style="dim")
+        head.append(f"\n{shown_text(assistant.assistant_id)}", style="dim")
         inputs = list((schemas.input_schema or {}).get("properties", {}))
         if inputs:
             head.append("\ninput ", style="dim")
-            head.append(", ".join(inputs))
+            head.append(shown_text(", ".join(map(str, inputs))))
         parts.append(head)
         for title, schema in (("config schema", schemas.config_schema), ("context schema", schemas.context_schema)):
             parts.append(Text(f"\n{title}", style="bold"))
             if schema:
-                parts.append(JSON.from_data(_schema_outline(schema), indent=1))
+                parts.append(JSON.from_data(shown_data(_schema_outline(schema)), indent=1))
             else:
                 parts.append(Text("none", style="dim"))
         panel.update(Group(*parts))

@@ -28,9 +28,11 @@ from lgconsole.console.model.interrupts import AnswerError, interrupt_value, par
     payload_json, question_of
 from lgconsole.console.model.input_template import chat_input
 from lgconsole.console.model.live_run import LiveRun, NodeStep
+from lgconsole.console.model.masking import mask_diff, mask_secrets
 from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.rows.live import step_items
+from lgconsole.console.rows.shown import shown, shown_lines
 from lgconsole.console.sources.assistants import AssistantCatalog
 from lgconsole.console.sources.run_follower import RunFollower, locate_server, saved_steps_url
 from lgconsole.console.sources.urls import graph_spec, langgraph_url
@@ -43,17 +45,19 @@ IDLE_REPAINT_SECONDS = 1.0  # elapsed time in the info line
 
 
 def interrupt_text(value, max_lines: int = 6, palette: Palette | None = None) -> Text:
-    """The interrupt payload: its question first, then each other field on one line."""
+    """The interrupt payload: its question first, then each other field on one line; masked and escaped (a question
+    is written by a graph: it must not clear the screen or retitle the terminal)."""
     palette = palette or Palette.of(None)
+    value = mask_secrets(value)
     text = Text("waiting for input", style=palette.style("waiting", "bold"))
     if isinstance(value, dict):
         if question_of(value) is not value:
-            text.append(f"  {question_of(value)}", style="bold")
+            text.append(f"  {shown(question_of(value), multiline=True)}", style="bold")
         for key, line in payload_fields(value, max_lines):
-            text.append(f"\n  {key}: ", style=palette.style("waiting"))
-            text.append(line)
+            text.append(f"\n  {shown(key)}: ", style=palette.style("waiting"))
+            text.append(shown(line))
     else:
-        text.append("  " + payload_json(value, limit=400))
+        text.append("  " + shown(payload_json(value, limit=400)))
     return text
 
 
@@ -77,18 +81,18 @@ def chat_transcript(messages, streaming: str = "", max_messages: int = 8, palett
     """The conversation's last messages, one block each ("you: …", "assistant: …"), then a reply still streaming."""
     palette = palette or Palette.of(None)
     text = Text()
-    shown = list(messages or [])[-max_messages:]
-    for message in shown:
+    last = list(messages or [])[-max_messages:]
+    for message in last:
         who, body = _message_text(message)
         if text:
             text.append("\n")
-        text.append(f"{who or '?'}: ", style=palette.style("running" if who == "you" else "success", "bold"))
-        text.append(body[:2000])
+        text.append(f"{shown(who) or '?'}: ", style=palette.style("running" if who == "you" else "success", "bold"))
+        text.append(shown(body[:2000], multiline=True))
     if streaming:
         if text:
             text.append("\n")
         text.append("assistant: ", style=palette.style("running", "bold"))
-        text.append(streaming[-2000:])
+        text.append(shown(streaming[-2000:], multiline=True))
         text.append(" …", style="dim")
     return text
 
@@ -202,22 +206,22 @@ class LiveScreen(ConsoleScreen):
         # is a cancel from outside, not an interrupt())
         status_style = "bold" if live.status == RunStatus.STARTING else palette.style(live.status, "bold", kind="run")
         text.append(f" {live.status} ", style=f"reverse {status_style}")
-        text.append(f"  {self.followed_assistant or 'no assistant yet'}")
+        text.append(f"  {shown(self.followed_assistant or 'no assistant yet')}")
         if self.chat_key:
             text.append("  chat", style="bold")
         if self.thread_id:
-            text.append(f"  thread {self.thread_id}", style="dim")
+            text.append(f"  thread {shown(self.thread_id)}", style="dim")
         if live.run_id:
-            text.append(f"  run {live.run_id}", style="dim")
+            text.append(f"  run {shown(live.run_id)}", style="dim")
         text.append(f"  ·  {live.step_count} steps · {live.events} events")
         if live.steps_dropped:
             text.append(f" · {live.steps_dropped} oldest steps dropped", style=palette.style("warning"))
         if self.started_at is not None and live.status == RunStatus.RUNNING:
             text.append(f" · {time.monotonic() - self.started_at:.0f}s")
         if live.error:
-            text.append(f"\n {live.error}", style=palette.style("error"))
+            text.append(f"\n {shown(live.error)}", style=palette.style("error"))
         if live.notes:
-            text.append(f"\n {live.notes[-1]}", style=palette.style("warning"))
+            text.append(f"\n {shown(live.notes[-1])}", style=palette.style("warning"))
         if not live.step_count and live.status == RunStatus.STARTING:
             text.append("\n n: start a run   a: attach to a run in progress on a thread", style="dim")
         self.query_one("#live-info", Static).update(text)
@@ -235,15 +239,16 @@ class LiveScreen(ConsoleScreen):
         step = self._find(self._selected) or max(self.live.all_steps(), key=lambda s: s.seq, default=None)
         view = self.query_one(DiffView)
         if step is None:
-            view.show([("state", [f"{k}: {str(v)[:100]}" for k, v in list(self.live.state.items())[:30]])])
+            state = mask_secrets(dict(list(self.live.state.items())[:30]))
+            view.show([("state", shown_lines(f"{k}: {str(v)[:100]}" for k, v in state.items()))])
             return
         where = "/".join(ns.split(":")[0] for ns in step.namespace)
-        title = f"{where + '/' if where else ''}{step.node} · super-step {step.superstep} · {step.status}"
+        title = shown(f"{where + '/' if where else ''}{step.node} · super-step {step.superstep} · {step.status}")
         if step.duration is not None:
             title += f" · {format_step_duration(step.duration)}"
         sections = [(title, [])]
         if step.diff is not None:
-            sections[0] = (title, step.diff.lines(100))
+            sections[0] = (title, shown_lines(mask_diff(step.diff).lines(100)))
         elif step.status == StepStatus.INTERRUPTED:
             sections[0] = (title, ["# stopped at interrupt() before writing anything"])
         elif step.status == StepStatus.RUNNING:
@@ -252,18 +257,19 @@ class LiveScreen(ConsoleScreen):
             sections[0] = (title, [f"# {'failed' if step.status == StepStatus.ERROR else 'cancelled'} before writing "
                                    "anything"])
         if step.error:
-            sections.append(("error", [f"! {step.error}"]))
+            sections.append(("error", shown_lines(f"! {line}" for line in step.error.splitlines() or [""])))
         if step.tokens:
             more = f" (+{step.tokens_dropped} chars not kept)" if step.tokens_dropped else ""
-            sections.append((f"tokens{more}", step.tokens.splitlines() or [step.tokens]))
+            sections.append((f"tokens{more}", shown_lines(step.tokens.splitlines() or [step.tokens])))
         if step.custom:
-            sections.append(("custom events", [json.dumps(c, default=str)[:160] for c in step.custom]))
+            sections.append(("custom events", shown_lines(json.dumps(mask_secrets(c), default=str)[:160]
+                                                          for c in step.custom)))
         for interrupt in step.interrupts:
-            sections.append(("interrupt", [f"? {line}" for line in
-                                           payload_json(interrupt_value(interrupt), indent=2).splitlines()]))
+            payload = payload_json(mask_secrets(interrupt_value(interrupt)), indent=2)
+            sections.append(("interrupt", shown_lines(f"? {line}" for line in payload.splitlines())))
         for interrupt in step.answered:
-            sections.append(("interrupt (answered)", [f"  {line}" for line in
-                                                      payload_json(interrupt_value(interrupt), indent=2).splitlines()]))
+            payload = payload_json(mask_secrets(interrupt_value(interrupt)), indent=2)
+            sections.append(("interrupt (answered)", shown_lines(f"  {line}" for line in payload.splitlines())))
         view.show(sections)
 
     def _paint_interrupt(self) -> None:

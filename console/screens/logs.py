@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Log, Static
 from textual.worker import get_current_worker
 
+from lgconsole.console.rows.shown import shown, shown_lines
 from lgconsole.console.screens.base import WorkerErrors
 from lgconsole.console.sources.stack import follow_log
 from lgconsole.widgets.footer import KeyFooter
@@ -41,7 +43,7 @@ class LogScreen(WorkerErrors, Screen):
         self.follow = True
 
     def compose(self) -> ComposeResult:
-        yield Static(f" {self.service} · {self.path} · following", id="log-title")
+        yield Static(Text(f" {self.service} · {shown(self.path)} · following"), id="log-title")
         yield Log(id="log", highlight=False, max_lines=20000)
         yield KeyFooter()
 
@@ -58,13 +60,13 @@ class LogScreen(WorkerErrors, Screen):
     def on_log_screen_lines_read(self, message: LinesRead) -> None:
         log = self.query_one(Log)
         log.auto_scroll = self.follow
-        log.write_lines(message.lines)
+        log.write_lines(shown_lines(message.lines))  # a service's output: masked, and it cannot drive the terminal
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
         self.query_one(Log).auto_scroll = self.follow
         self.query_one("#log-title", Static).update(
-            f" {self.service} · {self.path} · {'following' if self.follow else 'paused'}")
+            Text(f" {self.service} · {shown(self.path)} · {'following' if self.follow else 'paused'}"))
 
     def action_top(self) -> None:
         self.follow = False

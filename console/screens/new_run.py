@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from lgconsole.stack.errors import StackError
 
+from lgconsole.console.rows.shown import shown
 from lgconsole.console.model.input_template import JsonFieldError, chat_input, describe_keys, input_template, \
     is_chat, message_key, parse_json_field
 from lgconsole.console.sources.assistants import AssistantList, run_arguments_error
@@ -106,9 +107,9 @@ class NewRunScreen(ModalScreen[dict | None]):
         options.clear_options()
         graphs = [a.graph_id for a in self.found.assistants]
         for assistant in self.found.assistants:
-            label = Text(assistant.label())
+            label = Text(shown(assistant.label()))  # the server's words: masked and escaped
             if assistant.description:
-                label.append(f"  {assistant.description}", style="dim")
+                label.append(f"  {shown(assistant.description)}", style="dim")
             options.add_option(Option(label, id=self._id_of(assistant, graphs)))
         if message.found.error:
             self._keys_line(Text(f"assistants not read: {message.found.error}"))
@@ -189,7 +190,8 @@ class NewRunScreen(ModalScreen[dict | None]):
                 box.value = remembered[field]
 
     def _keys_line(self, text: Text) -> None:
-        self.query_one("#new-run-keys", Static).update(text)
+        """The line under the assistant: server errors, assistant and key names, masked and escaped."""
+        self.query_one("#new-run-keys", Static).update(Text(shown(text.plain), style=text.style))
 
     # --- sending -------------------------------------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -208,7 +210,7 @@ class NewRunScreen(ModalScreen[dict | None]):
         try:
             result = self._result()
         except JsonFieldError as exc:
-            error.update(Text(str(exc)))
+            error.update(Text(shown(str(exc))))
             return
         self.dismiss(result)
 

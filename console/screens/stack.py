@@ -12,6 +12,7 @@ from lgconsole.widgets.log_tail import LogTail
 from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.service_table import ServiceTable
 
+from lgconsole.console.rows.shown import shown, shown_lines
 from lgconsole.console.rows.stack import service_rows
 from lgconsole.console.model.text import format_duration
 from lgconsole.console.screens.base import ConsoleScreen
@@ -67,11 +68,12 @@ class StackScreen(ConsoleScreen):
         text = Text()
         text.append(f"{svc.name} ", style="bold")
         managed = "managed by lgconsole" if svc.managed else "external (health checks only)"
-        text.append(f"· {svc.url or 'no url'} · {managed}")
+        text.append(f"· {shown(svc.url or 'no url')} · {managed}")
         if svc.detail:
-            text.append(f"\n{svc.detail}", style=palette.style("starting") if svc.state.value == "starting" else "")
+            text.append(f"\n{shown(svc.detail, multiline=True)}",
+                        style=palette.style("starting") if svc.state.value == "starting" else "")
         if svc.last_error:
-            text.append(f"\nlast error: {svc.last_error}", style=palette.style("error"))
+            text.append(f"\nlast error: {shown(svc.last_error, multiline=True)}", style=palette.style("error"))
         if svc.healthy_at and svc.started_at and svc.healthy_at >= svc.started_at:
             text.append(f"\nhealthy {format_duration(svc.healthy_at - svc.started_at)} after start", style="dim")
         if snapshot.unsupervised:
@@ -82,7 +84,8 @@ class StackScreen(ConsoleScreen):
         elif not snapshot.supervisor_running:
             text.append("\nthe stack is not running: press U to bring it up", style=palette.style("warning", "bold"))
         detail.update(text)
-        tail.show(f"{svc.name} log · {svc.log_path or 'no log'}", snapshot.log_tails.get(svc.name, []))
+        tail.show(shown(f"{svc.name} log · {svc.log_path or 'no log'}"),
+                  shown_lines(snapshot.log_tails.get(svc.name, [])))
 
     def on_data_table_row_highlighted(self, event) -> None:
         if self.console.snapshot is not None:

@@ -29,6 +29,7 @@ from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.state_view import StateView
 from lgconsole.widgets.thread_table import ThreadTable, detail_width
 
+from lgconsole.console.rows.shown import shown
 from lgconsole.console.model.thread_browser import ThreadsView, split_key
 from lgconsole.console.rows.threads import (
     checkpoint_info,
@@ -278,7 +279,7 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
         if message.thread_id != focus.thread_id:
             return
         if message.error:
-            self.tree_view.show_message(message.error)
+            self.tree_view.show_message(shown(message.error))
             return
         latest, select = focus.history_read(message.nodes or [])
         self.tree_view.show(tree_items(focus.tree, focus.new, latest), select=select)
@@ -306,7 +307,7 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
         info.set_class(bool(message.error), "-error")  # coloured in app.tcss
         if message.error:
             focus.state = None
-            info.update(Text(message.error))
+            info.update(Text(shown(message.error, multiline=True)))
             self.query_one(DiffView).show([])
             self.query_one(StateView).show("state", [])
             return

@@ -18,6 +18,7 @@ from lgconsole.stack.checkpoints.records import CheckpointState
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services.service import one_line
 
+from lgconsole.console.rows.shown import shown
 from lgconsole.console.model.interrupts import AnswerError, parse_answer
 from lgconsole.console.rows.threads import EditError, fork_update, values_json
 
@@ -40,7 +41,7 @@ class _SendingModal(ModalScreen):
         """The line under the input: an error, or (class -progress) what is being done; coloured in app.tcss."""
         line = self.query_one(".modal-error", Static)
         line.set_class(progress, "-progress")
-        line.update(Text(text))
+        line.update(Text(shown(text, multiline=True)))
 
     @work(exclusive=True, group="modal-send", exit_on_error=False)
     async def send(self, *args: Any) -> None:
@@ -82,13 +83,15 @@ class ForkScreen(_SendingModal):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Fork thread {self.thread_id} at step {self.state.step} ({self.state.checkpoint_id})",
+            yield Label(Text(shown(f"Fork thread {self.thread_id} at step {self.state.step} "
+                                   f"({self.state.checkpoint_id})")),
                         id="fork-title")
             yield Static("Edit the state below. Only the keys you change are sent (update_state: reducers apply, so "
                          "messages merge by id); the graph then runs from the new checkpoint, a new branch.",
                          id="fork-hint")
             yield TextArea(values_json(self.state.mapping), id="fork-values", language=None, soft_wrap=False)
-            yield Label(f"As node (optional; decides what runs next){': ' + self.nodes_hint if self.nodes_hint else ''}")
+            yield Label(Text(shown(f"As node (optional; decides what runs next)"
+                                   f"{': ' + self.nodes_hint if self.nodes_hint else ''}")))
             yield Input(placeholder="empty: as the node that wrote this checkpoint", id="fork-as-node")
             yield Static("", classes="modal-error")
             with Horizontal():
@@ -132,7 +135,7 @@ class ResumeScreen(_SendingModal):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Resume thread {self.thread_id}", id="resume-title")
+            yield Label(Text(shown(f"Resume thread {self.thread_id}")), id="resume-title")
             yield Static(Text(self.question or "(the interrupt carries no question)"), id="resume-question")
             yield Input(placeholder='answer: JSON (true, {"approved": false, "note": "..."}) or text; enter sends',
                         id="resume-value")

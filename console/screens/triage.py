@@ -14,6 +14,7 @@ from lgconsole.widgets.findings_table import FindingRow, FindingsTable
 from lgconsole.widgets.palette import Palette
 
 from lgconsole.console.model.triage import Finding, exit_code
+from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import ConsoleScreen
 
 REFRESH_SECONDS = 15.0
@@ -89,7 +90,7 @@ class TriageScreen(ConsoleScreen):
                        f" · {counts['info']} info"
                        f"  ·  checked {self.checked_at}  ·  enter: evidence  R: refresh")
         self.query_one("#triage-summary", Static).update(summary)
-        self.query_one(FindingsTable).show([FindingRow(finding_key(n, f), f.severity, f.title)
+        self.query_one(FindingsTable).show([FindingRow(finding_key(n, f), f.severity, shown(f.title))
                                             for n, f in enumerate(findings)])
         self._show_detail()
 
@@ -111,14 +112,15 @@ class TriageScreen(ConsoleScreen):
             return
         palette = Palette.of(self)
         text = Text()
-        text.append(finding.title + "\n", style="bold")
-        text.append(finding.explanation + "\n")
+        # a finding quotes errors, thread ids and node names from users' graphs
+        text.append(shown(finding.title) + "\n", style="bold")
+        text.append(shown(finding.explanation, multiline=True) + "\n")
         for line in finding.evidence:
-            text.append(f"  · {line}\n", style=palette.style("note"))
+            text.append(f"  · {shown(line)}\n", style=palette.style("note"))
         if finding.action:
-            text.append(f"→ {finding.action}\n", style=palette.style("ok", "bold"))
+            text.append(f"→ {shown(finding.action)}\n", style=palette.style("ok", "bold"))
         if finding.jump:
-            where = finding.jump.screen + (f" · {finding.jump.target}" if finding.jump.target else "")
+            where = finding.jump.screen + (f" · {shown(finding.jump.target)}" if finding.jump.target else "")
             text.append(f"enter: go to {where}", style="dim")
         detail.update(text)
 

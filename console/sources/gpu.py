@@ -7,6 +7,7 @@ detector); console/rows/gpu.py turns them into the widgets' rows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import deque
@@ -22,6 +23,7 @@ from lgconsole.stack.metrics.vllm import (MetricsWindow, Percentiles, VllmMetric
 from lgconsole.console.model.capacity import (CapacityError, CapacityReport, StarvationDetector, StarvationEpisode,
                                               StarvationSample, capacity_report, graph_fan_out, kv_bytes_per_token)
 from lgconsole.console.config import Config
+from lgconsole.console.model.masking import mask_argv
 
 HISTORY_SECONDS = 300.0  # the sparklines' "last minutes"
 RATE_WINDOW_SECONDS = 60.0  # rates and latency percentiles are over this window
@@ -146,7 +148,7 @@ class GpuSource:
         refresh_facts = self._facts is None or now - self._facts_at >= self.FACTS_EVERY
         urls = self.urls if (refresh_facts or self._scraper is None) else self._scraper.urls
         scraper = self._scraper_for(urls)
-        gpus = self.nvml.read(vllm_pids)
+        gpus = masked_commands(self.nvml.read(vllm_pids))
         servers = tuple(scraper.scrape_all())
         if refresh_facts:
             max_len = None
@@ -312,6 +314,17 @@ class GpuTelemetry:
             usage=track.latest.kv_cache_usage if track.latest else None, bytes_per_token=bytes_per_token)
 
 
+def masked_commands(snapshot: GpuSnapshot) -> GpuSnapshot:
+    """The snapshot with each process's command line masked by the one masking policy and its raw argv dropped:
+    nothing past this source (panes, `gpu` text and --json) holds a GPU process's secrets."""
+    if not any(p.argv for d in snapshot.devices for p in d.processes):
+        return snapshot
+    devices = tuple(dataclasses.replace(d, processes=tuple(
+        dataclasses.replace(p, argv=(), command=mask_argv(tuple(p.argv)) if p.argv else p.command)
+        for p in d.processes)) for d in snapshot.devices)
+    return dataclasses.replace(snapshot, devices=devices)
+
+
 def reading_json(reading: GpuReading, telemetry: GpuTelemetry | None = None) -> dict:
     """`lgconsole gpu --json`: GPUs, processes (commands masked), each server's metrics, rates and capacity."""
     servers = []
@@ -340,5 +353,9 @@ def reading_json(reading: GpuReading, telemetry: GpuTelemetry | None = None) -> 
                 "fired_at": episode.fired_at, "preemptions": episode.preemptions,
                 "time_to_detect_s": episode.time_to_detect}
         servers.append(entry)
-    return {"taken_at": reading.taken_at, "gpus": reading.gpus.to_json(), "vllm": servers,
+    gpus = reading.gpus.to_json()
+    for device in gpus.get("devices", []):
+        for process in device.get("processes", []):
+            process.pop("argv", None)  # (dropped by masked_commands: the masked `command` is what is shown)
+    return {"taken_at": reading.taken_at, "gpus": gpus, "vllm": servers,
             "facts": vars(reading.facts)}

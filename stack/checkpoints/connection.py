@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from lgconsole.stack.checkpoints.records import CheckpointDbUnreachable, NoCheckpointTables, UnsupportedSchema
-from lgconsole.stack.services.service import one_line, redact_url
+from lgconsole.stack.services.service import one_line, redact_url, scrub_password
 
 
 class CheckpointDb:
@@ -43,15 +43,7 @@ class CheckpointDb:
             direct.close()
 
     def _scrub(self, text: str) -> str:
-        from urllib.parse import unquote, urlsplit
-
-        try:
-            password = urlsplit(self.url).password
-        except ValueError:
-            password = None
-        for secret in {password, unquote(password) if password else None} - {None, ""}:
-            text = text.replace(secret, "***")
-        return text
+        return scrub_password(text, self.url)
 
     def _unreachable(self, reason: BaseException | str) -> CheckpointDbUnreachable:
         text = reason if isinstance(reason, str) else one_line(reason)

@@ -27,7 +27,7 @@ from typing import Any
 
 from lgconsole.stack.checkpoints.ids import checkpoint_id_floor, checkpoint_time
 from lgconsole.stack.errors import StackError
-from lgconsole.stack.services.service import one_line, redact_url
+from lgconsole.stack.services.service import one_line, redact_url, scrub_password
 
 TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
 LOCK_ORDER = ("checkpoint_blobs", "checkpoints", "checkpoint_writes")
@@ -193,20 +193,8 @@ def _connect(url: str) -> Any:
     try:
         return psycopg.connect(url, connect_timeout=5, application_name="lgconsole-prune")
     except Exception as exc:
-        text = one_line(exc)
-        password = _password(url)
-        if password:
-            text = text.replace(password, "***")
+        text = scrub_password(one_line(exc), url)  # as a word: a password "p" leaves "port 1" whole
         raise PruneDbUnreachable(f"cannot connect to Postgres at {redact_url(url)}: {text}") from None
-
-
-def _password(url: str) -> str | None:
-    from urllib.parse import urlsplit
-
-    try:
-        return urlsplit(url).password
-    except ValueError:
-        return None
 
 
 def _check_tables(conn: Any) -> None:

@@ -7,7 +7,6 @@ GPU processes that belong to a vLLM server (by process title or by descent from 
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,8 +23,6 @@ NO_GPUS = "NVML found no GPU"
 VLLM_MARKERS = ("VLLM::EngineCore", "VLLM::Worker", "vllm.entrypoints", "vllm serve")
 VLLM_SERVICE = "vllm"
 
-SECRET_WORDS = {"token", "secret", "password", "passwd", "apikey", "credentials"}
-_URL_PASSWORD = re.compile(r"//([^:/@\s]*):[^@/\s]*@")
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,10 @@ class GpuProcess:
     gpu_index: int
     used_bytes: int | None
     name: str | None = None  # the executable's short name (comm), None when the pid is not visible here
-    command: str | None = None  # the command line, secrets masked, shortened
+    # the command line as /proc has it, secrets included: console/sources/gpu.py masks it into `command` (by the
+    # console's one masking policy) and drops it before anything shows the record
+    argv: tuple[str, ...] = ()
+    command: str | None = None  # the command line, secrets masked, shortened; set by the console
     service: str | None = None  # "vllm" when the process belongs to a vLLM server
     gpu_instance_id: int | None = None  # MIG instance, None without MIG
     compute_instance_id: int | None = None
@@ -97,37 +97,10 @@ class GpuSnapshot:
 
 # --- process attribution -------------------------------------------------------------------------------------
 
-def _secret_name(name: str) -> bool:
-    """--api-key, --hf-token, HF_TOKEN, OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY; not --max-num-batched-tokens or
-    --tokenizer."""
-    words = set(re.split(r"[-_.]+", name.lower().lstrip("-")))
-    return bool(words & SECRET_WORDS) or {"api", "key"} <= words
-
-
-def mask_command(argv: list[str], max_chars: int = 160) -> str:
-    """A command line fit for panes and --json: values of secret-looking flags and VAR=... replaced by ***."""
-    out: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        name, eq, _ = arg.partition("=")
-        if eq and name and " " not in name and _secret_name(name):
-            out.append(f"{name}=***")
-            continue
-        if arg.startswith("-") and _secret_name(arg):
-            hide_next = True
-        out.append(_URL_PASSWORD.sub(r"//\1:***@", arg))
-    text = " ".join(out)
-    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
-
-
 @dataclass(frozen=True)
 class ProcessInfo:
     name: str | None
-    command: str | None  # masked
+    argv: tuple[str, ...]  # raw: the console masks it
     vllm_title: bool  # the title or command line says vLLM
     ancestors: tuple[int, ...]
 
@@ -136,7 +109,7 @@ class ProcessTable:
     """Reads /proc for the pids NVML reports: name, command line, parent chain.
 
     `describe()` caches per (pid, start time) for `ttl` seconds: GPU processes live long, and a refresh at 10 Hz
-    should not re-read and re-mask every command line. A reused pid has another start time, so it misses the cache.
+    should not re-read every command line. A reused pid has another start time, so it misses the cache.
     """
 
     def __init__(self, proc_root: str | Path = "/proc", ttl: float = 30.0, clock: Callable[[], float] = time.monotonic):
@@ -201,7 +174,7 @@ class ProcessTable:
         if cached is not None and cached[0] == stat[1] and now - cached[1] < self.ttl:
             return cached[2]
         argv = self.argv(pid)
-        info = ProcessInfo(name=self.comm(pid), command=mask_command(argv) if argv else None,
+        info = ProcessInfo(name=self.comm(pid), argv=tuple(argv or ()),
                            vllm_title=looks_like_vllm(argv), ancestors=tuple(self.ancestors(pid)))
         if len(self._cache) > 4096:
             self._cache.clear()
@@ -217,14 +190,14 @@ def looks_like_vllm(argv: Iterable[str] | None) -> bool:
 
 
 def attribute(pid: int, vllm_pids: Iterable[int] = (),
-              procs: ProcessTable | None = None) -> tuple[str | None, str | None, str | None]:
-    """(service, name, masked command) of a GPU process; service is "vllm" for a vLLM server's processes."""
+              procs: ProcessTable | None = None) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """(service, name, argv) of a GPU process; service is "vllm" for a vLLM server's processes."""
     info = (procs or ProcessTable()).describe(pid)
     if info is None:
-        return None, None, None
+        return None, None, ()
     known = set(vllm_pids)
     vllm = info.vllm_title or pid in known or bool(known.intersection(info.ancestors))
-    return (VLLM_SERVICE if vllm else None), info.name, info.command
+    return (VLLM_SERVICE if vllm else None), info.name, info.argv
 
 
 # --- the reader ----------------------------------------------------------------------------------------------
@@ -358,9 +331,9 @@ class NvmlReader:
         )
 
     def _process(self, index: int, raw: Any, vllm_pids: tuple[int, ...]) -> GpuProcess:
-        service, name, command = attribute(raw.pid, vllm_pids, self.procs)
+        service, name, argv = attribute(raw.pid, vllm_pids, self.procs)
         used = getattr(raw, "usedGpuMemory", None)
-        return GpuProcess(pid=raw.pid, gpu_index=index, used_bytes=used, name=name, command=command,
+        return GpuProcess(pid=raw.pid, gpu_index=index, used_bytes=used, name=name, argv=argv,
                           service=service, gpu_instance_id=_instance(getattr(raw, "gpuInstanceId", None)),
                           compute_instance_id=_instance(getattr(raw, "computeInstanceId", None)))
 

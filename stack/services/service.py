@@ -157,6 +157,23 @@ def redact_url(url: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
+def scrub_password(text: str, url: str | None) -> str:
+    """`text` (a driver's error message) without the URL's password, raw or percent-decoded, where it stands as a word
+    of its own: a password "p" hides "user:p@host", never the p of "port 1" (the rule of console/model/masking.py's
+    mask_known, which stack/ may not import)."""
+    import re
+    from urllib.parse import unquote
+
+    try:
+        password = urlsplit(url).password if url else None
+    except ValueError:
+        password = None
+    secrets = sorted({password, unquote(password) if password else None} - {None, ""}, key=len, reverse=True)
+    if not secrets:
+        return text
+    return re.sub(r"(?<!\w)(?:" + "|".join(map(re.escape, secrets)) + r")(?!\w)", "***", text)
+
+
 def one_line(exc: BaseException) -> str:
     """First line of an exception's message, for status panes and one-line CLI errors."""
     text = str(exc).strip().splitlines()

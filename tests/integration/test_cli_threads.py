@@ -267,16 +267,16 @@ def test_threads_of_a_users_graph_one_escaped_line_each(live_stack, foreign_thre
     assert len(rows) == 3 and total.startswith("1-3 of 3 threads")
     by_status = {row.split()[1]: row for row in rows}
     assert set(by_status) == {"idle", "errored", "waiting"}
-    shown = "user-{}-\\x1b[31m\\u202e" + batch  # the whole id, escaped: pasted into $'...' it is the id again
+    shown = "user-{}-\\u001b[31m\\u202e" + batch  # the whole id, escaped: pasted into $'...' it is the id again
     assert by_status["idle"].startswith(shown.format("done")) and by_status["errored"].startswith(shown.format("fail"))
     for row in rows:  # columns aligned under the header, the DETAIL cut
         assert row.index(row.split()[1]) == header.index("STATUS")
         assert len(row) <= header.index("DETAIL") + 60
-    assert "decide_\\x1b[1mn…" in by_status["idle"]
+    assert "decide_\\u001b[1…" in by_status["idle"]
     errored = by_status["errored"][header.index("DETAIL"):]
-    assert errored.startswith("decide_\\x1b[1mnode: ValueError('bad \\x1b[2J clear") and errored.endswith("…")
+    assert errored.startswith("decide_\\u001b[1mnode: ValueError('bad \\x1b[2J clear") and errored.endswith("…")
     waiting = by_status["waiting"][header.index("DETAIL"):]
-    assert waiting.startswith('decide_\\x1b[1mnode: {"prompt": "pick \\u001b[31mone') and waiting.endswith("…")
+    assert waiting.startswith('decide_\\u001b[1mnode: {"prompt": "pick \\u001b[31mone') and waiting.endswith("…")
 
 
 def test_threads_json_of_a_users_graph_is_whole_and_escaped(live_stack, foreign_threads, capsys):
@@ -301,7 +301,7 @@ def test_history_and_diff_of_a_users_graph(live_stack, foreign_threads, capsys):
     assert _safe_on_a_terminal(out)
     lines = out.splitlines()
     assert [line.split()[1] for line in lines[:-1]] == history["fail"], "LangGraph's own list, oldest first"
-    assert "✗ decide_\\x1b[1mnode: ValueError('bad \\x1b[2J clear" in lines[-2] and lines[-2].endswith("…  (head)")
+    assert "✗ decide_\\u001b[1mnode: ValueError('bad \\x1b[2J clear" in lines[-2] and lines[-2].endswith("…  (head)")
     assert len(lines[-2]) < 300
     assert cmd_history(live_stack, parse("history", ids["ask"], "--json")) == 0
     out = capsys.readouterr().out

@@ -19,8 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fake_nvml.build import build_fake_nvml
-from lgconsole.stack.metrics.nvml import (DRIVER_NOT_LOADED, NO_LIBRARY, ProcessTable, attribute, looks_like_vllm,
-                                  mask_command)
+from lgconsole.console.model.masking import mask_argv
+from lgconsole.console.sources.gpu import masked_commands
+from lgconsole.stack.metrics.nvml import (DRIVER_NOT_LOADED, NO_LIBRARY, GpuSnapshot, ProcessTable, attribute,
+                                          looks_like_vllm)
 
 GIB = 1024 ** 3
 
@@ -138,14 +140,13 @@ def test_vllm_processes_are_named_by_title_and_by_descent(fake_nvml_dir, spawn):
     (worker,) = children_of(server.pid)
     pids = f"{engine.pid}:{60 * GIB},{worker}:{4 * GIB},{other.pid}:{GIB}"
     out = run_reader(fake_nvml_dir, [server.pid], pids=pids)
-    raw = json.dumps(out)
     procs = {p["pid"]: p for p in out["snapshot"]["devices"][0]["processes"]}
     assert procs[engine.pid]["service"] == "vllm"
-    assert procs[engine.pid]["command"].startswith("VLLM::EngineCore")
+    assert procs[engine.pid]["argv"][0].startswith("VLLM::EngineCore")
     assert procs[worker]["service"] == "vllm"  # a descendant of the vLLM server's pid
     assert procs[other.pid]["service"] is None and "python" in procs[other.pid]["name"]
-    assert procs[other.pid]["command"].endswith("import time; time.sleep(30) --api-key ***")
-    assert "sk-live-abcdef123456" not in raw  # --json shows this record: the secret never leaves
+    # stack reads the argv as it is; the console's GPU source masks it before anything shows it
+    assert mask_argv(tuple(procs[other.pid]["argv"])).endswith("import time; time.sleep(30) --api-key ***")
 
 
 def test_driver_not_loaded(fake_nvml_dir):
@@ -226,8 +227,8 @@ def test_process_table_reads_parent_through_odd_names(tmp_path):
     assert table.parent(20) == 10
     assert table.ancestors(30) == [20, 10, 1]
     assert attribute(30, [20], table)[0] == "vllm"
-    assert attribute(30, [99], table) == (None, "VLLM::Worker", "python -m worker")
-    assert attribute(404, [], table) == (None, None, None)  # gone between NVML and /proc
+    assert attribute(30, [99], table) == (None, "VLLM::Worker", ("python", "-m", "worker"))
+    assert attribute(404, [], table) == (None, None, ())  # gone between NVML and /proc
 
 
 def test_vllm_markers():
@@ -241,7 +242,7 @@ def test_vllm_markers():
 def test_secrets_in_command_lines_are_masked(secret):
     argv = ["vllm", "serve", "model", "--api-key", secret, f"--hf-token={secret}", f"HF_TOKEN={secret}",
             f"postgresql://user:{secret}@db/x"]
-    masked = mask_command(argv, max_chars=10_000)
+    masked = mask_argv(tuple(argv), max_chars=10_000)
     assert secret not in masked
     assert masked.startswith("vllm serve model --api-key ***")
 
@@ -249,6 +250,16 @@ def test_secrets_in_command_lines_are_masked(secret):
 def test_ordinary_flags_stay_readable():
     argv = ["vllm", "serve", "m", "--max-num-batched-tokens", "8192", "--tokenizer", "/srv/tok", "--port", "8000",
             "OPENAI_API_KEY=sk-1", "AWS_SECRET_ACCESS_KEY=x", "--ssl-keyfile", "/etc/k.pem"]
-    assert mask_command(argv) == ("vllm serve m --max-num-batched-tokens 8192 --tokenizer /srv/tok --port 8000 "
+    assert mask_argv(tuple(argv)) == ("vllm serve m --max-num-batched-tokens 8192 --tokenizer /srv/tok --port 8000 "
                                   "OPENAI_API_KEY=*** AWS_SECRET_ACCESS_KEY=*** --ssl-keyfile /etc/k.pem")
-    assert mask_command(["x"] * 100, max_chars=20).endswith("…") and len(mask_command(["x"] * 100, max_chars=20)) == 20
+    assert mask_argv(("x",) * 100, max_chars=20).endswith("…") and len(mask_argv(("x",) * 100, max_chars=20)) == 20
+
+
+def test_the_gpu_source_masks_what_nvml_read_and_drops_the_raw_argv():
+    from lgconsole.stack.metrics.nvml import GpuDevice, GpuProcess
+
+    raw = GpuSnapshot(available=True, devices=(GpuDevice(0, processes=(GpuProcess(
+        7, 0, 1, name="python", argv=("python", "serve.py", "--hf-token", "hf_abcdefghijklmnopqrstuvwx")),)),))
+    process = masked_commands(raw).devices[0].processes[0]
+    assert process.command == "python serve.py --hf-token ***" and process.argv == ()
+    assert "hf_abc" not in json.dumps(masked_commands(raw).to_json())
