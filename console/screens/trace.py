@@ -20,8 +20,8 @@ from textual.widgets import Static
 from lgconsole.widgets.sparkline import TitledSparkline
 from lgconsole.widgets.waterfall import Waterfall
 
-from lgconsole.console.model.masking import mask_text
 from lgconsole.console.model.text import format_bytes
+from lgconsole.console.rows.shown import shown
 from lgconsole.console.rows.trace import waterfall_rows
 from lgconsole.console.rows.trace_text import growth_lines, slowest_lines, summary_lines
 from lgconsole.console.screens.base import WorkerErrors
@@ -35,7 +35,7 @@ class TraceData(Protocol):
 
 
 def _text(lines: list[str]) -> Text:
-    return Text(mask_text("\n".join(lines)))  # node names, errors and keys from a user's graph: text, not markup
+    return Text(shown("\n".join(lines), multiline=True))  # a user's node names, errors, keys: masked, escaped, no markup
 
 
 class TraceScreen(WorkerErrors, ModalScreen):
