@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from lgconsole.stack.services import supervisor
-from lgconsole.stack.services.service import SERVICE_NAMES, ServiceState, ServiceStatus, strip_ansi, tail_lines
+from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, ServiceStatus, redact_url, strip_ansi,
+                                              tail_lines)
 
 from lgconsole.console.config import Config, build_stack_spec
 
@@ -70,7 +71,7 @@ class LiveStack:
             section = getattr(self.config, name)
             enabled = bool(section.url) or name != "vllm" or bool(self.config.vllm.model)
             out.append(ServiceStatus(name=name, state=ServiceState.STOPPED if enabled else ServiceState.DISABLED,
-                                     managed=not section.url, url=section.url or None))
+                                     managed=not section.url, url=redact_url(section.url) or None))
         return out
 
     def command(self, cmd: str, service: str | None = None) -> str:

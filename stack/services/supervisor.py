@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lgconsole.stack.errors import StackError, SupervisorUnavailable
 from lgconsole.stack.services import process
+from lgconsole.stack.services.file_modes import PRIVATE_UMASK
 from lgconsole.stack.services.langgraph_server import LangGraphService
 from lgconsole.stack.services.postgres import PostgresService
 from lgconsole.stack.services.process import ProcessRef
@@ -129,12 +130,12 @@ def launch(spec: StackSpec) -> subprocess.Popen | None:
             svc.preflight()
     spec.save()
     paths = StackPaths(state_dir)
-    paths.logs.mkdir(parents=True, exist_ok=True)
+    paths.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
     paths.state_file.unlink(missing_ok=True)
-    with open(paths.log("supervisor"), "ab") as log:
+    with open(paths.log("supervisor"), "ab", opener=lambda path, flags: os.open(path, flags, 0o600)) as log:
         child = subprocess.Popen([sys.executable, "-m", "lgconsole.stack.services.supervisor", str(state_dir)],
                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True, close_fds=True)
+                                 start_new_session=True, close_fds=True, umask=PRIVATE_UMASK)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if child.poll() is not None:
