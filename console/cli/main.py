@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lgconsole.console.config import Config, ConfigError, load_config
 from lgconsole.console.cli.assistants import add_assistants_command
+from lgconsole.console.cli.auth import add_auth_commands
 from lgconsole.console.cli.doctor import add_doctor_command
 from lgconsole.console.cli.gpu import add_gpu_command
 from lgconsole.console.cli.graph import add_graph_command
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     add_gpu_command(sub)
     add_graph_command(sub)
     add_assistants_command(sub)
+    add_auth_commands(sub)
     return parser
 
 
@@ -68,7 +70,8 @@ def _main(argv: list[str] | None) -> int:
                 "copy": _lazy("cli.threads", "cmd_copy"), "doctor": _lazy("cli.doctor", "cmd_doctor"),
                 "gpu": _lazy("cli.gpu", "cmd_gpu"), "graph": _lazy("cli.graph", "cmd_graph"),
                 "assistants": _lazy("cli.assistants", "cmd_assistants"),
-                "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill")}
+                "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill"),
+                "token": _lazy("cli.auth", "cmd_token"), "env": _lazy("cli.auth", "cmd_env")}
     try:
         return handlers[args.command](config, args)
     except StackError as exc:

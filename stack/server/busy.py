@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from lgconsole.stack.errors import StackError
+from lgconsole.stack.server.credentials import http_headers, sdk_client
 from lgconsole.stack.server.health import probe_server_async
 from lgconsole.stack.services.service import one_line
 
@@ -39,10 +40,8 @@ def _status_code(exc: BaseException) -> int | None:
 
 async def busy_threads(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
     """Every thread the server has a run pending or running on, with those runs. Raises LangGraphUnreachable."""
-    from langgraph_sdk import get_client
-
     await _probe(url, timeout)
-    client = get_client(url=url, timeout=timeout)
+    client = sdk_client(url, timeout)
     found: dict[str, BusyThread] = {}
     try:
         offset = 0
@@ -103,7 +102,7 @@ def busy_thread_ids(url: str, timeout: float = 1.5) -> frozenset[str]:
 
     found: set[str] = set()
     try:
-        with httpx.Client(base_url=url, timeout=timeout) as client:
+        with httpx.Client(base_url=url, timeout=timeout, headers=http_headers(url)) as client:
             while True:
                 reply = client.post("/threads/search", json={"status": "busy", "limit": SEARCH_PAGE,
                                                               "offset": len(found), "select": ["thread_id"]})

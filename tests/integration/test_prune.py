@@ -37,7 +37,7 @@ def scratch(live_stack, server_url):
     and the template (a real demo thread run to its end: root and subgraph checkpoints, blobs, writes)."""
     from langgraph.checkpoint.postgres import PostgresSaver
     from langgraph.store.postgres import PostgresStore
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
     from lgconsole.console.sources.urls import postgres_url
 
     main_url = postgres_url(live_stack)
@@ -45,7 +45,7 @@ def scratch(live_stack, server_url):
     with psycopg.connect(admin_url(main_url, "postgres"), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = admin_url(main_url, name)
-    client = get_sync_client(url=server_url, timeout=60)
+    client = sdk_sync_client(url=server_url, timeout=60)
     try:
         thread = client.threads.create(metadata={"graph_id": "demo", "test": "prune-template"})
         client.runs.wait(thread["thread_id"], "demo", input={"task": "prune template", "delay": 0})
@@ -198,10 +198,10 @@ def test_yes_deletes_exactly_the_old_threads_in_batches(db, scratch, cli):
 def test_threads_with_a_pending_or_running_run_are_never_touched(db, scratch, cli, server_url):
     """Old threads in the tables whose ids have a run on the real server: one pending (scheduled 10 minutes out),
     one running (a demo run whose workers sleep 60 s). Prune skips both and says so."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
     from stackutil import wait_for
 
-    client = get_sync_client(url=server_url, timeout=30)
+    client = sdk_sync_client(url=server_url, timeout=30)
     pending_tid, running_tid = new_ids(2)
     runs = []
     try:

@@ -1,0 +1,64 @@
+"""`lgconsole token | env`: the managed LangGraph server's token (the one place it is printed) and the shell lines
+that point a client (langgraph-sdk, your own application) at the stack's server with it."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import sys
+
+from lgconsole.console.config import Config
+
+
+def add_auth_commands(subparsers) -> None:
+    subparsers.add_parser("token", help="print the LangGraph server's token (for LANGGRAPH_API_KEY or "
+                                        "Authorization: Bearer); `up --rotate-token` replaces it")
+    subparsers.add_parser("env", help="print the export lines a client needs: LANGGRAPH_URL and LANGGRAPH_API_KEY "
+                                      "(eval \"$(lgconsole env)\")")
+
+
+def cmd_token(config: Config, args, out=sys.stdout) -> int:
+    from lgconsole.stack.server.credentials import read_token, token_path
+
+    if config.langgraph.url:
+        print("lgconsole: the LangGraph server at LANGGRAPH_URL / [langgraph] url is not run by lgconsole: its "
+              "credentials are the ones you configured ([langgraph] api_key, bearer_token, headers)", file=sys.stderr)
+        return 1
+    if config.langgraph.auth == "none":
+        print('lgconsole: this stack\'s LangGraph server runs without a token ([langgraph] auth = "none")',
+              file=sys.stderr)
+        return 1
+    token = read_token(token_path(config.state_path))
+    if token is None:
+        print(f"lgconsole: no token in {config.state_path} yet: `lgconsole up` makes it", file=sys.stderr)
+        return 1
+    print(token, file=out)
+    return 0
+
+
+def cmd_env(config: Config, args, out=sys.stdout) -> int:
+    """The key line runs `lgconsole token` when evaluated, so the token itself is printed by `token` only."""
+    from lgconsole.stack.services.service import redact_url
+
+    from lgconsole.console.sources.urls import langgraph_credentials, langgraph_url
+
+    url = langgraph_url(config)
+    print(f"export LANGGRAPH_URL={shlex.quote(redact_url(url) or url)}", file=out)
+    if config.langgraph.url:
+        if langgraph_credentials(config).http_headers():
+            print("# and the credentials of [langgraph] api_key / bearer_token / headers (not printed)", file=out)
+        return 0
+    if config.langgraph.auth == "none":
+        return 0
+    print(f'export LANGGRAPH_API_KEY="$({token_command(config, args)})"', file=out)
+    return 0
+
+
+def token_command(config: Config, args: argparse.Namespace) -> str:
+    """`lgconsole token` for this same stack, whatever the shell's current dir (and PATH)."""
+    words = ["lgconsole"] if shutil.which("lgconsole") else [sys.executable, "-m", "lgconsole.console"]
+    if getattr(args, "config", None):
+        words += ["--config", str(args.config.expanduser().resolve())]
+    words += ["--state-dir", str(config.state_path), "token"]
+    return " ".join(shlex.quote(w) for w in words)
