@@ -56,9 +56,11 @@ def cmd_env(config: Config, args, out=sys.stdout) -> int:
 
 
 def token_command(config: Config, args: argparse.Namespace) -> str:
-    """`lgconsole token` for this same stack, whatever the shell's current dir (and PATH)."""
-    words = ["lgconsole"] if shutil.which("lgconsole") else [sys.executable, "-m", "lgconsole.console"]
+    """`lgconsole token` for this same stack, whatever the shell's current dir (and PATH), also in a shell where
+    LANGGRAPH_URL is exported already (it would make the server an external one to lgconsole)."""
+    words = ["LANGGRAPH_URL="]
+    words += ["lgconsole"] if shutil.which("lgconsole") else [sys.executable, "-m", "lgconsole.console"]
     if getattr(args, "config", None):
         words += ["--config", str(args.config.expanduser().resolve())]
     words += ["--state-dir", str(config.state_path), "token"]
-    return " ".join(shlex.quote(w) for w in words)
+    return " ".join([words[0], *(shlex.quote(w) for w in words[1:])])

@@ -20,7 +20,7 @@ import pytest
 from bench.checkpoint_data import TABLES, admin_url, generate_threads, install_template
 from lgconsole.stack.checkpoints.ids import checkpoint_id_floor, checkpoint_time
 from lgconsole.stack.checkpoints.prune import PruneRefused, execute_prune, plan_prune
-from stackutil import lgconsole, make_config, new_state_dir, remove_state_dir
+from stackutil import lgconsole, make_config, new_state_dir, remove_state_dir, stack_token
 
 # --- fixtures ---------------------------------------------------------------------------------------------------------
 
@@ -75,15 +75,17 @@ def db(scratch):
 
 
 @pytest.fixture
-def cli(scratch, server_url):
-    """`lgconsole` with a config naming the scratch database and the live server (or another server URL)."""
+def cli(scratch, server_url, live_stack):
+    """`lgconsole` with a config naming the scratch database and the live server (or another server URL), the
+    server's token as its api_key (the live server is an external one to this config)."""
     dirs = []
+    token = stack_token(live_stack)
 
     def run(*args: str, server: str | None = None):
         state_dir = new_state_dir()
         dirs.append(state_dir)
         config = make_config(state_dir, f'[postgres]\nurl = "{scratch["url"]}"\n'
-                                        f'[langgraph]\nurl = "{server or server_url}"\n')
+                                        f'[langgraph]\nurl = "{server or server_url}"\napi_key = "{token}"\n')
         assert config.postgres.url
         return lgconsole(*args, config=state_dir / "lgconsole.toml")
 
