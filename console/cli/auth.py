@@ -25,9 +25,9 @@ def cmd_token(config: Config, args, out=sys.stdout) -> int:
         print("lgconsole: the LangGraph server at LANGGRAPH_URL / [langgraph] url is not run by lgconsole: its "
               "credentials are the ones you configured ([langgraph] api_key, bearer_token, headers)", file=sys.stderr)
         return 1
-    if config.langgraph.auth == "none":
-        print('lgconsole: this stack\'s LangGraph server runs without a token ([langgraph] auth = "none")',
-              file=sys.stderr)
+    if not _token_guarded(config):
+        print('lgconsole: this stack\'s LangGraph server takes no lgconsole token ([langgraph] auth = "none", or '
+              "the project's own auth in its langgraph.json)", file=sys.stderr)
         return 1
     token = read_token(token_path(config.state_path))
     if token is None:
@@ -45,14 +45,24 @@ def cmd_env(config: Config, args, out=sys.stdout) -> int:
 
     url = langgraph_url(config)
     print(f"export LANGGRAPH_URL={shlex.quote(redact_url(url) or url)}", file=out)
-    if config.langgraph.url:
-        if langgraph_credentials(config).http_headers():
-            print("# and the credentials of [langgraph] api_key / bearer_token / headers (not printed)", file=out)
-        return 0
-    if config.langgraph.auth == "none":
-        return 0
-    print(f'export LANGGRAPH_API_KEY="$({token_command(config, args)})"', file=out)
+    credentials = langgraph_credentials(config)
+    if credentials.guarded:
+        print(f'export LANGGRAPH_API_KEY="$({token_command(config, args)})"', file=out)
+    elif credentials.http_headers():
+        print("# and the credentials of [langgraph] api_key / bearer_token / headers (not printed)", file=out)
     return 0
+
+
+def _token_guarded(config: Config) -> bool:
+    """Whether the managed server takes lgconsole's token: as the last `up` started it, else as configured."""
+    from lgconsole.stack.services.service import StackSpec
+    from lgconsole.stack.services.supervisor import build_services
+
+    try:
+        server = build_services(StackSpec.load(config.state_path)).get("langgraph")
+    except FileNotFoundError:
+        return config.langgraph.auth != "none"
+    return server is not None and server.token_guarded()
 
 
 def token_command(config: Config, args: argparse.Namespace) -> str:

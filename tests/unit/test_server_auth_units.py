@@ -117,7 +117,8 @@ def test_auth_none_and_a_projects_own_auth_are_not_overridden(tmp_path):
     assert "auth" not in overlay_config(DEMO_PROJECT, token_auth=False)
     project = tmp_path / "proj"
     project.mkdir()
-    (project / "langgraph.json").write_text(json.dumps({"graphs": {"g": "./g.py:graph"}, "auth": {"path": "./a.py:auth"}}))
+    own_auth = {"graphs": {"g": "./g.py:graph"}, "auth": {"path": "./a.py:auth"}}
+    (project / "langgraph.json").write_text(json.dumps(own_auth))
     assert overlay_config(project, token_auth=True)["auth"] == {"path": f"{(project / 'a.py').resolve()}:auth"}
 
 
