@@ -11,6 +11,7 @@ takes effect without a restart. No token file means no request passes. Only auth
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 
 from langgraph_sdk import Auth
@@ -19,6 +20,8 @@ TOKEN_FILE_ENV = "LGCONSOLE_TOKEN_FILE"
 IDENTITY = "lgconsole-token"
 
 auth = Auth()
+# the server logs "Resolved authentication handler" at info for every request: that would crowd out its log
+logging.getLogger("langgraph_api.auth.custom").setLevel(logging.WARNING)
 _cached: tuple[tuple[int, int, int], bytes] | None = None  # ((inode, mtime_ns, size), token)
 
 
