@@ -206,3 +206,14 @@ def test_triage_warns_about_an_unguarded_server_beyond_loopback():
     finding = next(f for f in found if f.code == "server-unguarded")
     assert finding.severity == "warning" and "listening on 0.0.0.0" in finding.evidence
     assert not [f for f in evaluate(TriageInputs(now=utcnow())) if f.code == "server-unguarded"]
+
+
+def test_the_stack_screen_never_shows_an_external_urls_password(tmp_path):
+    from lgconsole.console.rows.stack import service_rows
+    from lgconsole.console.sources.stack import LiveStack
+
+    config = _config(tmp_path, env={"POSTGRES_URL": "postgresql://app:s3cret-pw@db.example:5432/lg"})
+    snapshot = LiveStack(config).snapshot()  # before any `up`: the configured services
+    postgres = snapshot.by_name("postgres")
+    assert postgres.url == "postgresql://app:***@db.example:5432/lg"
+    assert all("s3cret" not in row.url for row in service_rows(snapshot))
