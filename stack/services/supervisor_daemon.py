@@ -250,6 +250,11 @@ class Supervisor:
 
     def _crashed(self, rt: _Runtime, now: float) -> None:
         st = rt.status
+        if rt.child is not None and rt.child.poll() is None:
+            try:  # a killed leader of many threads shows as a zombie before it can be reaped: wait for its status
+                rt.child.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                pass
         code = rt.child.returncode if rt.child is not None else None
         if code is not None and code < 0:
             how = f"killed by signal {-code} ({signal.Signals(-code).name})"
