@@ -171,3 +171,16 @@ def test_auth_none_serves_without_a_token():
         assert lgconsole("token", config=config.state_path / "lgconsole.toml").returncode == 1
         doctor = lgconsole("doctor", "--json", config=config.state_path / "lgconsole.toml")
         assert "server-unguarded" not in doctor.stdout  # it listens on loopback only
+
+
+def test_rotate_token_replaces_it_at_once_while_the_server_runs():
+    with own_stack() as config:
+        config_file = config.state_path / "lgconsole.toml"
+        url, old = _url(config), stack_token(config)
+        rotated = lgconsole("up", "--rotate-token", config=config_file)
+        assert rotated.returncode == 0 and "new token" in rotated.stdout
+        new = stack_token(config)
+        assert new != old and new not in rotated.stdout
+        assert set(_codes(url, {"x-api-key": old})) <= {401, 403}
+        assert _codes(url, {"Authorization": f"Bearer {new}"})[:2] == [200, 200]
+        assert lgconsole("assistants", config=config_file).returncode == 0
