@@ -20,6 +20,8 @@ from lgconsole.stack.services.service import SERVICE_NAMES, StackPaths, StackSpe
 
 CONFIG_NAME = "lgconsole.toml"
 ENV_URLS = {"postgres": "POSTGRES_URL", "redis": "REDIS_URL", "langgraph": "LANGGRAPH_URL", "vllm": "VLLM_URL"}
+# credentials for a LangGraph server lgconsole does not guard with its own token (the names langgraph-sdk reads)
+ENV_LANGGRAPH_CREDENTIALS = {"api_key": "LANGGRAPH_API_KEY", "bearer_token": "LANGGRAPH_BEARER_TOKEN"}
 
 
 class ConfigError(Exception):
@@ -62,6 +64,13 @@ class LangGraphConfig:
     allow_blocking: bool = False
     startup_timeout: float = 90.0
     env: dict = field(default_factory=dict)
+    # "token": the managed server requires the token made at the first `up` (`lgconsole token`); "none": no auth,
+    # for a server behind the user's own gateway
+    auth: str = "token"
+    # sent to an external server (or a managed one with auth = "none" or the project's own auth); never printed
+    api_key: str = ""  # as x-api-key, like langgraph-sdk's api_key
+    bearer_token: str = ""  # as Authorization: Bearer
+    headers: dict = field(default_factory=dict)  # any other headers, e.g. for a gateway
 
 
 @dataclass
@@ -102,7 +111,8 @@ class CostConfig:
     completion_usd_per_mtok: float = 0.0
 
 
-_CHOICES = {("vllm", "launcher"): ("serve", "module", "docker"), ("vllm", "device"): ("", "cpu", "cuda")}
+_CHOICES = {("vllm", "launcher"): ("serve", "module", "docker"), ("vllm", "device"): ("", "cpu", "cuda"),
+            ("langgraph", "auth"): ("token", "none")}
 
 
 @dataclass
@@ -167,6 +177,14 @@ def _raise(message: str) -> typing.NoReturn:
     raise ConfigError(message)
 
 
+def _check_headers(headers: dict, where: str) -> None:
+    """HTTP headers: text names and text values (the value is not shown: it may be a secret)."""
+    for name, value in headers.items():
+        if not name or any(c in name for c in " :\r\n") or not isinstance(value, str) or "\n" in value or "\r" in value:
+            raise ConfigError(f"{where}: header {name!r} needs a name without spaces or colons and a one-line text "
+                              "value")
+
+
 def _load_section(section_cls: type, raw: dict, source: str, section: str) -> object:
     hints = typing.get_type_hints(section_cls)
     known = {f.name for f in fields(section_cls)}
@@ -187,6 +205,8 @@ def _load_section(section_cls: type, raw: dict, source: str, section: str) -> ob
             raise ConfigError(f"{where}: must be 0 or more (US dollars), got {value!r}")
         if key == "gpu_memory_utilization" and values[key] is not None and not 0 < values[key] <= 1:
             raise ConfigError(f"{where}: must be between 0 and 1, got {value!r}")
+        if (section, key) == ("langgraph", "headers"):
+            _check_headers(values[key], where)
     return section_cls(**values)
 
 
@@ -221,6 +241,9 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
     for service, var in ENV_URLS.items():
         if env.get(var):
             getattr(config, service).url = env[var]
+    for key, var in ENV_LANGGRAPH_CREDENTIALS.items():
+        if env.get(var):
+            setattr(config.langgraph, key, env[var].strip())
     if env.get("LGCONSOLE_STATE_DIR"):
         config.state_dir = env["LGCONSOLE_STATE_DIR"]
     if not config.state_dir:

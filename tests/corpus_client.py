@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langgraph_sdk import get_client
+from lgconsole.stack.server.credentials import sdk_client
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 # the server's thread status -> the status lgconsole shows for it
@@ -67,14 +67,14 @@ SCENARIOS: dict[str, Scenario] = {s.graph_id: s for s in [
 
 async def new_threads(url: str, scenarios: list[Scenario]) -> dict[str, str]:
     """graph id -> a new thread for it (with the graph id in its metadata, as applications often do)."""
-    client = get_client(url=url)
+    client = sdk_client(url=url)
     return {s.graph_id: (await client.threads.create(metadata={"corpus": s.graph_id}))["thread_id"]
             for s in scenarios}
 
 
 async def run_turn(url: str, scenario: Scenario, thread_id: str, turn: Turn) -> tuple[str, str]:
     """One run on the thread, awaited to its end: (the run's status, the thread's status after it)."""
-    client = get_client(url=url)
+    client = sdk_client(url=url)
     kwargs: dict[str, Any] = {"command": {"resume": turn.resume}} if turn.has_resume else {"input": turn.input}
     run = await client.runs.create(thread_id, scenario.graph_id, **kwargs)
     try:
@@ -96,7 +96,7 @@ async def drive_phase(url: str, scenarios: list[Scenario], thread_ids: dict[str,
 async def oracle_history(url: str, thread_id: str, namespaces: list[str] = ("",)) -> list[dict]:
     """Every checkpoint of the thread as the server's LangGraph reads it (get_history), oldest first, root namespace
     and the given subgraph namespaces."""
-    client = get_client(url=url)
+    client = sdk_client(url=url)
     found: list[dict] = []
     for ns in namespaces:
         checkpoint = {"checkpoint_ns": ns} if ns else None
@@ -106,17 +106,17 @@ async def oracle_history(url: str, thread_id: str, namespaces: list[str] = ("",)
 
 
 async def oracle_graph(url: str, graph_id: str) -> dict:
-    return await get_client(url=url).assistants.get_graph(graph_id)
+    return await sdk_client(url=url).assistants.get_graph(graph_id)
 
 
 async def oracle_thread(url: str, thread_id: str) -> dict:
-    return await get_client(url=url).threads.get(thread_id)
+    return await sdk_client(url=url).threads.get(thread_id)
 
 
 async def oracle_state(url: str, thread_id: str, checkpoint_id: str | None, checkpoint_ns: str = "") -> dict | None:
     """LangGraph's get_state at one checkpoint (of the root graph or of a subgraph namespace); with no id, the
     thread's state now."""
-    client = get_client(url=url)
+    client = sdk_client(url=url)
     try:
         if checkpoint_id is None:
             return await client.threads.get_state(thread_id)
@@ -148,9 +148,9 @@ def wait_for_steps(url: str, thread_id: str, steps: int, timeout: float = 60.0) 
     """Wait (blocking) until the thread's history has this many checkpoints: the run is under way."""
     import time
 
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=url)
+    client = sdk_sync_client(url=url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if len(client.threads.get_history(thread_id, limit=steps + 1)) >= steps:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lgconsole.console.config import Config, build_stack_spec, load_config
+from lgconsole.stack.server import credentials
 from lgconsole.stack.services import supervisor
 from lgconsole.stack.services.process import process_cmdline
 from lgconsole.stack.services.service import ServiceState
@@ -58,7 +59,24 @@ def all_healthy(config: Config) -> StackState | None:
 
 def start_stack(config: Config, timeout: float = 120.0) -> StackState:
     supervisor.launch(build_stack_spec(config))
-    return wait_for(lambda: all_healthy(config), timeout, what="all services healthy")
+    state = wait_for(lambda: all_healthy(config), timeout, what="all services healthy")
+    remember_server(config.state_path)
+    return state
+
+
+def remember_server(state_dir: Path) -> str:
+    """Let this process's SDK clients (credentials.sdk_client) send the stack's token to its LangGraph server, as
+    the console does once it resolved the URL; returns the server's URL."""
+    server = supervisor.build_services(supervisor.StackSpec.load(Path(state_dir)))["langgraph"]
+    credentials.remember(server.url(), server.client_credentials())
+    return server.url()
+
+
+def stack_token(config: Config) -> str:
+    """The managed server's token (what `lgconsole token` prints)."""
+    token = credentials.read_token(credentials.token_path(config.state_path))
+    assert token, f"no token in {config.state_path}"
+    return token
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -88,7 +106,7 @@ def lgconsole(*args: str, config: Path | None = None, timeout: float = 120, env:
         argv += ["--config", str(config)]
     clean_env = {k: v for k, v in os.environ.items()
                  if k not in ("POSTGRES_URL", "REDIS_URL", "LANGGRAPH_URL", "VLLM_URL", "LGCONSOLE_STATE_DIR",
-                              "LGCONSOLE_CONFIG")}
+                              "LGCONSOLE_CONFIG", "LANGGRAPH_API_KEY", "LANGGRAPH_BEARER_TOKEN")}
     return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=timeout,
                           env={**clean_env, **(env or {})}, cwd=cwd or REPO)
 
@@ -120,6 +138,8 @@ def bench_stack(state_dir: str | None = None):
         if own:
             print(f"starting a stack in {path} ...", flush=True)
             start_stack(config)
+        else:
+            remember_server(path)
         yield path, supervisor.build_services(supervisor.StackSpec.load(path)), own
     finally:
         if own:

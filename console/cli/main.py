@@ -27,6 +27,7 @@ COMMAND_GROUPS = {
     "assistants": ("add_assistants_command", ("assistants",)),
     "trace": ("add_trace_command", ("trace",)),
     "store": ("add_store_commands", ("store", "redis")),
+    "auth": ("add_auth_commands", ("token", "env")),
 }
 OPTIONS_WITH_VALUES = ("--config", "--state-dir")
 
@@ -71,7 +72,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
                       help="auto (default): the configured [vllm] model when there is one, else a real vLLM on CPU "
                            "with a tiny local model when it is built (`make vllm-cpu`; `make demo` builds it), else "
                            "the scripted model")
-    for group in ("live", "threads", "ops", "doctor", "gpu", "graph", "assistants", "trace", "store"):
+    for group in ("live", "threads", "ops", "doctor", "gpu", "graph", "assistants", "trace", "store", "auth"):
         _add_group(sub, group)
     return parser
 
@@ -105,7 +106,8 @@ def _main(argv: list[str] | None) -> int:
                 "gpu": _lazy("cli.gpu", "cmd_gpu"), "graph": _lazy("cli.graph", "cmd_graph"),
                 "assistants": _lazy("cli.assistants", "cmd_assistants"),
                 "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill"),
-                "store": _lazy("cli.store", "cmd_store"), "redis": _lazy("cli.store", "cmd_redis")}
+                "store": _lazy("cli.store", "cmd_store"), "redis": _lazy("cli.store", "cmd_redis"),
+                "token": _lazy("cli.auth", "cmd_token"), "env": _lazy("cli.auth", "cmd_env")}
     handlers["trace"] = _lazy("cli.trace", "cmd_trace")
     from lgconsole.console.cli.output import run_with_safe_output, show_secrets
 

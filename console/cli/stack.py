@@ -14,6 +14,8 @@ from lgconsole.stack.services.service import SERVICE_NAMES
 def add_stack_commands(sub) -> None:
     up = sub.add_parser("up", help="start the stack (Postgres, Redis, vLLM if configured, LangGraph server)")
     up.add_argument("--no-wait", action="store_true", help="return once the supervisor runs; do not wait for health")
+    up.add_argument("--rotate-token", action="store_true",
+                    help="replace the LangGraph server's token (at once, also while it runs); clients need the new one")
     sub.add_parser("down", help="stop every service of the stack; nothing is left running")
     status = sub.add_parser("status", help="each service's state, pid, port, url, version and uptime")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -150,6 +152,11 @@ class BuildProgress:
 
 
 def cmd_up(config: Config, args) -> int:
+    if args.rotate_token:
+        from lgconsole.stack.server.credentials import rotate_token, token_path
+
+        rotate_token(token_path(config.state_path))
+        print("the LangGraph server has a new token (`lgconsole token` prints it); the old one no longer works")
     return bring_up(config, wait=not args.no_wait)
 
 

@@ -87,6 +87,8 @@ class TriageInputs:
     errors: list[str] = field(default_factory=list)  # readers that failed: said, not hidden
     state_growth: list = field(default_factory=list)  # StateGrowth of recently active threads
     never_up: str | None = None  # the state dir, when no stack was ever brought up there and no service is external
+    # addresses beyond loopback on which the managed LangGraph server listens with auth = "none"
+    open_server: list[str] = field(default_factory=list)
 
 
 def _state(service) -> str:
@@ -297,13 +299,24 @@ def rule_state_explosion(i: TriageInputs, t: Thresholds) -> list[Finding]:
     return out
 
 
+def rule_open_server(i: TriageInputs, t: Thresholds) -> list[Finding]:
+    if not i.open_server:
+        return []
+    return [Finding("warning", "server-unguarded", "The LangGraph server answers anyone on the network",
+                    "It runs with [langgraph] auth = \"none\" and listens beyond loopback: whoever reaches it reads "
+                    "every thread's state and starts runs.", tuple(f"listening on {a}" for a in i.open_server),
+                    "Remove `auth = \"none\"` from [langgraph] and `lgconsole down && lgconsole up` (clients then "
+                    "need `lgconsole token`), or keep the port behind a gateway that checks who calls.",
+                    Jump("stack", "langgraph"))]
+
+
 def rule_reader_errors(i: TriageInputs, t: Thresholds) -> list[Finding]:
     return [Finding("warning", "triage-blind", f"could not check: {e}", "This part of triage has no data.", (),
                     "Fix the service it needs; triage retries on its next refresh.") for e in i.errors]
 
 
 RULES = (rule_services, rule_vllm, rule_stuck_runs, rule_errored_threads, rule_waiting_threads, rule_tables,
-         rule_redis, rule_state_explosion, rule_reader_errors)
+         rule_redis, rule_state_explosion, rule_open_server, rule_reader_errors)
 
 
 def evaluate(inputs: TriageInputs, thresholds: Thresholds | None = None) -> list[Finding]:

@@ -14,8 +14,8 @@ from typing import Callable, Iterator
 
 from lgconsole.stack.demo.tiny_model import TINY_MODEL_NAME
 from lgconsole.stack.services import supervisor
-from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, ServiceStatus, StackSpec, strip_ansi,
-                                              tail_lines)
+from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, ServiceStatus, StackSpec, redact_url,
+                                              strip_ansi, tail_lines)
 from lgconsole.stack.services.supervisor_daemon import DEPENDS_ON
 
 from lgconsole.console.config import Config, build_stack_spec
@@ -111,7 +111,7 @@ class LiveStack:
             section = getattr(self.config, name)
             enabled = bool(section.url) or name != "vllm" or bool(self.config.vllm.model)
             out.append(ServiceStatus(name=name, state=ServiceState.STOPPED if enabled else ServiceState.DISABLED,
-                                     managed=not section.url, url=section.url or None))
+                                     managed=not section.url, url=redact_url(section.url) or None))
         return out
 
     def command(self, cmd: str, service: str | None = None) -> str:

@@ -12,6 +12,7 @@ from lgconsole.stack.services import supervisor
 from lgconsole.stack.checkpoints.reader import CheckpointReader
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.metrics.ops_stats import active_runs, checkpoint_table_stats, redis_memory
+from lgconsole.stack.services.ports import beyond_loopback, listen_addresses
 from lgconsole.stack.services.postgres import PostgresService
 from lgconsole.stack.services.service import ServiceState, StackSpec
 from lgconsole.stack.services.supervisor import build_services
@@ -58,6 +59,7 @@ class TriageSource:
                 inputs.active_runs = active_runs(lg_url)
             except StackError as exc:
                 inputs.errors.append(str(exc))
+        inputs.open_server = self._open_server()
         inputs.vllm = self._observe_vllm(inputs)
         redis_url = self._url("redis", inputs)
         if redis_url and ("redis" in healthy or not state.services):
@@ -103,6 +105,18 @@ class TriageSource:
             if getattr(self.config, name).url or self.config.paths.spec_file.exists():
                 inputs.errors.append(str(exc))
             return None
+
+    def _open_server(self) -> list[str]:
+        """Where the managed LangGraph server listens beyond loopback while it runs with auth = "none"."""
+        if self.config.langgraph.url:
+            return []
+        try:
+            service = build_services(StackSpec.load(self.config.state_path)).get("langgraph")
+        except (OSError, ValueError):
+            return []
+        if service is None or service.spec.get("auth", "token") != "none" or not service.port:
+            return []
+        return beyond_loopback(listen_addresses(service.port))
 
     def _postgres_data_dir(self) -> str | None:
         if self.config.postgres.url:

@@ -19,9 +19,9 @@ class DemoRun:
 
 def start_demo_runs(url: str, timeout: float = 120.0) -> list[DemoRun]:
     """Run the showcase threads to their resting state and return what each ended as."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=url, timeout=timeout)
+    client = sdk_sync_client(url, timeout)
     plans = [
         ("waits for approval", {"task": "Summarise last night's failed batch jobs"}, None),
         ("approved and finished", {"task": "Draft the on-call handover"}, {"approved": True, "note": "ship it"}),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from lgconsole.stack.errors import StackError
+from lgconsole.stack.server.credentials import credentials_for
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 15.0
@@ -128,8 +129,8 @@ async def _client(url: str, timeout: float) -> AsyncIterator[Any]:
     sdk = await _sdk()
     import httpx
 
-    defaults = sdk.get_client(url=url)
-    headers = defaults.http.client.headers  # user agent and any API key the SDK read from the environment
+    defaults = sdk.get_client(url=url, **credentials_for(url).sdk_kwargs())
+    headers = defaults.http.client.headers  # user agent and the server's credentials
     await defaults.aclose()
     http = httpx.AsyncClient(base_url=url, headers=headers, transport=httpx.AsyncHTTPTransport(retries=1),
                              timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout)))

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 from lgconsole.stack.errors import StackError
+from lgconsole.stack.server.credentials import http_headers, sdk_client
 from lgconsole.stack.server.health import probe_server_async
 from lgconsole.stack.services.service import one_line
 
@@ -42,10 +43,8 @@ async def busy_threads(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
     """Every thread the server has a run pending or running on, with those runs. Raises LangGraphUnreachable."""
     import asyncio
 
-    from langgraph_sdk import get_client
-
     await _probe(url, timeout)
-    client = get_client(url=url, timeout=timeout)
+    client = sdk_client(url, timeout)
     found: dict[str, BusyThread] = {}
     try:
         offset = 0
@@ -122,7 +121,7 @@ def busy_thread_ids(url: str, timeout: float = 1.5) -> frozenset[str]:
                 body = json.dumps({"status": "busy", "limit": SEARCH_PAGE, "offset": len(found),
                                    "select": ["thread_id"]})
                 conn.request("POST", f"{parts.path.rstrip('/')}/threads/search", body,
-                             {"Content-Type": "application/json"})
+                             {**http_headers(url), "Content-Type": "application/json"})
                 reply = conn.getresponse()
                 data = reply.read()
                 if reply.status >= 400:
@@ -142,7 +141,7 @@ def _busy_ids_through_proxy(url: str, timeout: float) -> frozenset[str]:
 
     found: set[str] = set()
     try:
-        with httpx.Client(base_url=url, timeout=timeout) as client:
+        with httpx.Client(base_url=url, timeout=timeout, headers=http_headers(url)) as client:
             while True:
                 reply = client.post("/threads/search", json={"status": "busy", "limit": SEARCH_PAGE,
                                                               "offset": len(found), "select": ["thread_id"]})

@@ -1,8 +1,9 @@
 """The LangGraph server's health probe, written once: one `GET /ok` with a timeout and no retries, blocking or async.
 
 A server that is down is known in milliseconds (the SDK's client retries a refused connection for ~8 s). The probe
-goes straight to the server (`trust_env=False`: a proxy from the environment is not asked about a local stack);
-`headers` carries credentials where a proxy in front of the server wants them (`/ok` itself is open under auth).
+goes straight to the server (`trust_env=False`: a proxy from the environment is not asked about a local stack) and
+sends the server's credentials (credentials.py) unless given `headers`: `/ok` itself is open under lgconsole's
+token, but a gateway in front of an external server may want them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lgconsole.stack.server.credentials import http_headers
 from lgconsole.stack.services.service import one_line
 
 OK_PATH = "/ok"
@@ -40,6 +42,7 @@ def probe_server(url: str, timeout: float = 2.0, headers: Mapping[str, str] | No
     import httpx
 
     url = url.rstrip("/")
+    headers = http_headers(url) if headers is None else headers
     try:
         with httpx.Client(base_url=url, timeout=timeout, headers=headers, trust_env=False) as http:
             return ServerHealth(url, http.get(OK_PATH).status_code)
@@ -53,6 +56,7 @@ async def probe_server_async(url: str, timeout: float = 2.0,
     import httpx
 
     url = url.rstrip("/")
+    headers = http_headers(url) if headers is None else headers
     try:
         async with httpx.AsyncClient(base_url=url, timeout=timeout, headers=headers, trust_env=False) as http:
             return ServerHealth(url, (await http.get(OK_PATH)).status_code)

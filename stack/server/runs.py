@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from lgconsole.stack.errors import StackError
+from lgconsole.stack.server.credentials import sdk_client
 from lgconsole.stack.services.service import one_line
 
 STREAM_MODES = ["updates", "values", "messages-tuple", "custom", "tasks"]
@@ -73,9 +74,7 @@ def describe_error(error: Any) -> str | None:
 
 
 def _client(url: str, timeout: float | None = None):
-    from langgraph_sdk import get_client
-
-    return get_client(url=url, timeout=timeout)
+    return sdk_client(url, timeout)
 
 
 def _unreachable(exc: BaseException) -> bool:

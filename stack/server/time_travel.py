@@ -211,9 +211,9 @@ class TimeTravel:
     @property
     def client(self):
         if self._client is None:
-            from langgraph_sdk import get_client
+            from lgconsole.stack.server.credentials import sdk_client
 
-            self._client = get_client(url=self.url, timeout=self.timeout)
+            self._client = sdk_client(self.url, self.timeout)
         return self._client
 
     async def close(self) -> None:

@@ -7,6 +7,9 @@ with that directory as its working dir, so the dev runtime's `.langgraph_api/` f
 A user's project is served from its own environment (project_env.py): built from its `langgraph.json` dependencies
 by the supervisor before the first launch (`build()`, in a thread, with progress), or an existing interpreter named
 by `[project] python`. The bundled demo runs in lgconsole's own environment.
+
+The server is guarded by a token (stack/server/token_auth.py, wired in as the config's `auth`) unless the spec says
+`auth = "none"` or the project brings its own `auth`; then clients send the configured credentials instead.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import sys
 from pathlib import Path
 
 from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
+from lgconsole.stack.server import credentials
+from lgconsole.stack.server.credentials import ServerCredentials
 from lgconsole.stack.server.health import probe_server
 from lgconsole.stack.services import graph_spec, project_env
 from lgconsole.stack.services.ports import LOOPBACK, port_is_free
@@ -26,6 +31,9 @@ from lgconsole.stack.services.service import Health, Service, find_program, one_
 
 DEMO_PROJECT = Path(__file__).resolve().parents[1] / "demo"
 PERSISTENCE_MODULE = Path(__file__).resolve().parent / "persistence.py"
+TOKEN_AUTH_MODULE = Path(__file__).resolve().parents[1] / "server" / "token_auth.py"
+TOKEN_FILE_ENV = "LGCONSOLE_TOKEN_FILE"  # token_auth.py reads it (that module imports nothing of lgconsole)
+AUTH_MODES = ("token", "none")
 _PORT_MOVED = re.compile(r"Port (\d+) is already in use, using port (\d+) instead")
 
 
@@ -45,8 +53,9 @@ def _absolute_spec(spec: str, project_dir: Path) -> str:
     return f"{path}{sep}{variable}"
 
 
-def overlay_config(project_dir: Path) -> dict:
-    """The user's langgraph.json with absolute paths and the Postgres checkpointer/store added."""
+def overlay_config(project_dir: Path, token_auth: bool = False) -> dict:
+    """The user's langgraph.json with absolute paths and the Postgres checkpointer/store added; with `token_auth`
+    (and no `auth` of the project's own) the token hook, Studio's unauthenticated bypass turned off."""
     data = dict(load_project_config(project_dir))
     graphs = {}
     for graph_id, spec in data["graphs"].items():
@@ -70,6 +79,9 @@ def overlay_config(project_dir: Path) -> dict:
             data[key] = {**existing, "path": _absolute_spec(existing["path"], project_dir)}
         else:
             data[key] = {**(existing or {}), "path": f"{PERSISTENCE_MODULE}:{factory}"}
+    if token_auth and not data.get("auth"):
+        # under `langgraph dev`, a request saying `x-auth-scheme: langsmith` would pass as the Studio user
+        data["auth"] = {"path": f"{TOKEN_AUTH_MODULE}:auth", "disable_studio_auth": True}
     return data
 
 
@@ -99,6 +111,30 @@ class LangGraphService(Service):
 
     def workdir(self) -> Path:
         return self.paths.service_dir("langgraph")
+
+    # --- auth -----------------------------------------------------------------------------------------
+    @property
+    def token_file(self) -> Path:
+        return credentials.token_path(self.paths.state_dir)
+
+    def token_guarded(self) -> bool:
+        """The managed server requires lgconsole's token (not with `auth = "none"`, nor for a project that brings
+        its own `auth`)."""
+        if self.external or self.spec.get("auth", "token") == "none":
+            return False
+        try:
+            return not load_project_config(self.project_dir).get("auth")
+        except StackError:
+            return True  # the project cannot be read: it will not start either; never downgrade to no auth
+
+    def client_credentials(self) -> ServerCredentials:
+        """What every client sends to this server: the token, or the configured api_key / bearer_token / headers
+        (external servers, `auth = "none"` behind the user's own gateway, a project's own auth)."""
+        headers = {str(k): str(v) for k, v in (self.spec.get("headers") or {}).items()}
+        if self.token_guarded():
+            return ServerCredentials.managed(credentials.read_token(self.token_file), headers)
+        return ServerCredentials(api_key=self.spec.get("api_key") or None,
+                                 bearer_token=self.spec.get("bearer_token") or None, headers=headers)
 
     def env_root(self) -> Path:
         return Path(self.spec["env_dir"]).expanduser() if self.spec.get("env_dir") else project_env.env_cache_root()
@@ -167,8 +203,11 @@ class LangGraphService(Service):
         if self.external:
             return
         workdir = self.workdir()
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "langgraph.json").write_text(json.dumps(overlay_config(self.project_dir), indent=2))
+        workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        guarded = self.token_guarded()
+        if guarded:
+            credentials.ensure_token(self.token_file)
+        (workdir / "langgraph.json").write_text(json.dumps(overlay_config(self.project_dir, guarded), indent=2))
 
     def launch_spec(self, dependency_env: dict[str, str]) -> LaunchSpec:
         if self.own_project and self.env is None:
@@ -190,6 +229,7 @@ class LangGraphService(Service):
             "LOG_COLOR": "false",
             "PYTHONPATH": str(self.project_dir),
             **{k: str(v) for k, v in (self.spec.get("env") or {}).items()},
+            TOKEN_FILE_ENV: str(self.token_file),
         }
         if self.own_project and self.env is not None:
             extra = [str(p) for p in (self.plan().extra_paths if not self.spec.get("python") else ())]
@@ -234,11 +274,12 @@ class LangGraphService(Service):
     def health(self, timeout: float = 2.0) -> Health:
         import httpx
 
-        probe = probe_server(self.url(), timeout)
+        headers = self.client_credentials().http_headers()  # /ok and /info are open; a gateway in front may not be
+        probe = probe_server(self.url(), timeout, headers)
         if not probe.ok:
             return Health(False, probe.reason)
         try:
-            info = httpx.get(f"{probe.url}/info", timeout=timeout, trust_env=False).json()
+            info = httpx.get(f"{probe.url}/info", timeout=timeout, trust_env=False, headers=headers).json()
         except Exception as exc:
             return Health(False, one_line(exc))
         return Health(True, "GET /ok", f"langgraph-api {info.get('version', '?')}")

@@ -39,3 +39,45 @@ def listening(port: int, host: str = LOOPBACK, timeout: float = 0.3) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         return sock.connect_ex((host, port)) == 0
+
+
+def listen_addresses(port: int) -> list[str]:
+    """The local addresses on which something listens on TCP `port` (from /proc/net/tcp and tcp6; Linux),
+    e.g. ["127.0.0.1"] or ["0.0.0.0", "::"]. Empty when nothing listens or /proc cannot be read."""
+    found = []
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        try:
+            with open(table) as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) < 4 or cols[3] != "0A":  # 0A: LISTEN
+                continue
+            address, _, hex_port = cols[1].partition(":")
+            if int(hex_port, 16) == port and len(address) == width:
+                found.append(_proc_address(address))
+    return found
+
+
+def _proc_address(hex_address: str) -> str:
+    """/proc/net's address (32-bit words in host byte order, little-endian here) as text."""
+    import ipaddress
+
+    raw = bytes.fromhex(hex_address)
+    ordered = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    return str(ipaddress.ip_address(ordered))
+
+
+def beyond_loopback(addresses: list[str]) -> list[str]:
+    """The addresses that other hosts can reach (everything but 127.0.0.0/8, ::1 and their mapped forms)."""
+    import ipaddress
+
+    out = []
+    for text in addresses:
+        address = ipaddress.ip_address(text)
+        mapped = getattr(address, "ipv4_mapped", None)
+        if not (mapped or address).is_loopback:
+            out.append(text)
+    return out

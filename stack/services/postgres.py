@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
+from lgconsole.stack.services.file_modes import grant_pass_through
 from lgconsole.stack.services.ports import LOOPBACK, port_is_free
 from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line
@@ -98,12 +99,20 @@ class PostgresService(Service):
         if user is None:
             return default
         entry = pwd.getpwnam(user)
-        if _traversable_by(default.parent, entry.pw_uid, entry.pw_gid):
-            return default
+        digest = hashlib.sha1(str(self.paths.state_dir.resolve()).encode()).hexdigest()[:12]
+        elsewhere = Path("/var/lib/lgconsole") / digest / "data"
+        state_dir = self.paths.state_dir
+        if (elsewhere / "PG_VERSION").exists() and not (default / "PG_VERSION").exists():
+            return elsewhere  # a cluster made when the state dir could not be entered stays where it is
+        if _traversable_by(state_dir.parent, entry.pw_uid, entry.pw_gid):
+            # the state dir is private (0700): let this user's group pass through it to the cluster, nothing more
+            if state_dir.is_dir() and state_dir.stat().st_uid == os.geteuid():
+                grant_pass_through(state_dir, entry.pw_gid)
+            if _traversable_by(default.parent, entry.pw_uid, entry.pw_gid):
+                return default
         # The state dir sits under a home the unprivileged user cannot enter (e.g. /root): keep the cluster in a
         # directory of its own, one per state dir.
-        digest = hashlib.sha1(str(self.paths.state_dir.resolve()).encode()).hexdigest()[:12]
-        return Path("/var/lib/lgconsole") / digest / "data"
+        return elsewhere
 
     # --- URLs -----------------------------------------------------------------------------------------
     def url(self) -> str:

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lgconsole.stack.services.file_modes import PRIVATE_UMASK
+
 
 @dataclass(frozen=True)
 class ProcessRef:
@@ -93,6 +95,7 @@ def spawn(spec: LaunchSpec) -> subprocess.Popen:
             env=env,
             start_new_session=True,
             close_fds=True,
+            umask=PRIVATE_UMASK,  # what a service writes under the state dir is its owner's only
             **kwargs,
         )
 

@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from lgconsole.stack.services.file_modes import make_private
 from lgconsole.stack.services.process import LaunchSpec
 
 # Every service lgconsole runs, in start order (the supervisor's SERVICE_TYPES has one Service class per name).
@@ -122,13 +123,60 @@ class Secrets:
             import secrets
 
             self._data[key] = secrets.token_urlsafe(24)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(self._data, fh)
-            os.replace(tmp, self.path)
+            self._write()
         return self._data[key]
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(self._data, fh)
+        os.replace(tmp, self.path)
+
+    def spec_secrets(self) -> dict[str, str]:
+        """The spec's secret values (external URLs with passwords, server credentials) by "service.field"."""
+        return {k.removeprefix(_SPEC_PREFIX): v for k, v in self._data.items() if k.startswith(_SPEC_PREFIX)}
+
+    def set_spec_secrets(self, values: dict[str, str]) -> None:
+        """Replace the spec's secret values with `values` (what an earlier spec held and this one does not goes)."""
+        data = {k: v for k, v in self._data.items() if not k.startswith(_SPEC_PREFIX)}
+        data.update({_SPEC_PREFIX + k: v for k, v in values.items()})
+        if data != self._data or not self.path.exists():
+            self._data = data
+            self._write()
+
+
+_SPEC_PREFIX = "spec:"
+# spec fields that are secrets wherever they are set; a `url` is one when it carries a password
+SECRET_SPEC_FIELDS = ("api_key", "bearer_token", "headers")
+
+
+def split_spec_secrets(services: dict[str, dict]) -> tuple[dict[str, dict], dict[str, str]]:
+    """The services' specs without their secrets (URLs redacted), and the secrets as JSON texts by "service.field"."""
+    public: dict[str, dict] = {}
+    hidden: dict[str, str] = {}
+    for name, section in services.items():
+        section = dict(section)
+        for key in SECRET_SPEC_FIELDS:
+            value = section.pop(key, None)
+            if value:
+                hidden[f"{name}.{key}"] = json.dumps(value)
+        url = section.get("url")
+        if url and redact_url(url) != url:
+            hidden[f"{name}.url"] = json.dumps(url)
+            section["url"] = redact_url(url)
+        public[name] = section
+    return public, hidden
+
+
+def join_spec_secrets(services: dict[str, dict], hidden: dict[str, str]) -> dict[str, dict]:
+    joined = {name: dict(section) for name, section in services.items()}
+    for key, text in hidden.items():
+        name, _, field_name = key.partition(".")
+        if name in joined:
+            joined[name][field_name] = json.loads(text)
+    return joined
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -272,15 +320,29 @@ class StackSpec:
         return cls(**data)
 
     def save(self) -> None:
-        path = StackPaths(Path(self.state_dir)).spec_file
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """spec.json holds no secret: passwords in URLs and server credentials go to the 0600 secrets file. Saving
+        (at `up`) also makes the state dir private (file_modes.py)."""
+        paths = StackPaths(Path(self.state_dir))
+        make_private(paths.state_dir)
+        public, hidden = split_spec_secrets(self.services)
+        Secrets(paths.secrets_file).set_spec_secrets(hidden)
+        path = paths.spec_file
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2))
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps({**self.to_json(), "services": public}, indent=2))
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, state_dir: Path) -> StackSpec:
-        return cls.from_json(json.loads(StackPaths(state_dir).spec_file.read_text()))
+        """The spec as saved, its secrets joined back from the secrets file."""
+        paths = StackPaths(Path(state_dir))
+        data = json.loads(paths.spec_file.read_text())
+        hidden = Secrets(paths.secrets_file).spec_secrets() if paths.secrets_file.exists() else {}
+        if hidden:
+            data["services"] = join_spec_secrets(data.get("services", {}), hidden)
+        return cls.from_json(data)
 
 
 _ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception)\b:|FATAL:|.*\bFATAL\b|.*Error: )")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from lgconsole.stack.errors import StackError, SupervisorUnavailable
 from lgconsole.stack.services import process
+from lgconsole.stack.services.file_modes import PRIVATE_UMASK
 from lgconsole.stack.services.langgraph_server import LangGraphService
 from lgconsole.stack.services.postgres import PostgresService
 from lgconsole.stack.services.ports import listening
@@ -175,15 +176,15 @@ def launch(spec: StackSpec, adopt: list[str] | tuple[str, ...] = ()) -> subproce
             svc.preflight()
     spec.save()
     paths = StackPaths(state_dir)
-    paths.logs.mkdir(parents=True, exist_ok=True)
+    paths.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not adopt:
         paths.state_file.unlink(missing_ok=True)  # else the new daemon reads its services' processes from it
     argv = [sys.executable, "-m", "lgconsole.stack.services.supervisor", str(state_dir)]
     if adopt:
         argv += ["--adopt", ",".join(adopt)]
-    with open(paths.log("supervisor"), "ab") as log:
+    with open(paths.log("supervisor"), "ab", opener=lambda path, flags: os.open(path, flags, 0o600)) as log:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True, close_fds=True)
+                                 start_new_session=True, close_fds=True, umask=PRIVATE_UMASK)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if child.poll() is not None:

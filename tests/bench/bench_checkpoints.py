@@ -31,9 +31,9 @@ GRAPH = "demo"
 async def fill(lg_url: str, threads: int, long_runs: int, concurrency: int) -> str:
     """`threads` demo threads (a third each: waiting, approved, failing in coder) and one long thread of
     `long_runs` approved runs. Returns the long thread's id."""
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
-    client = get_client(url=lg_url, timeout=300)
+    client = sdk_client(url=lg_url, timeout=300)
     gate = asyncio.Semaphore(concurrency)
     done = 0
 
@@ -89,9 +89,9 @@ def main() -> int:
 
 
 def report(pg_url: str, lg_url: str, long_tid: str | None, repeat: int) -> None:
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=lg_url, timeout=120)
+    client = sdk_sync_client(url=lg_url, timeout=120)
     reader = CheckpointReader(pg_url)
     try:
         total = reader.count()

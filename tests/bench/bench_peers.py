@@ -253,7 +253,7 @@ class Table:
 
 def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, data: dict,
             msgs: tuple[str, str, str], peer: Path | None, peer_why: str) -> None:
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import credentials_for, sdk_sync_client
 
     py = sys.executable
     newest = data["ids"][-1]
@@ -299,7 +299,8 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
             raise RuntimeError(f"console child failed rc={got['rc']}: {got['err'][-2000:]}")
         marks = json.loads(line[len("LGC-MARKS "):])
         console.append({**marks, "rss_mb": marks.get("hwm_mb") or got["rss_mb"]})
-    search = [spawn([py, "-c", SEARCH_CHILD, lg_url]) for _ in range(args.cold)]
+    key = {"LANGGRAPH_API_KEY": credentials_for(lg_url).bearer_token or ""}  # a fresh client, as an application
+    search = [spawn([py, "-c", SEARCH_CHILD, lg_url], env=key) for _ in range(args.cold)]
     peer_threads = [peer_run("threads") for _ in range(peer_runs)]
     lgc_threads, threads_floor = with_floor([*lgc, "threads", "--limit", "50"], pg_url, newest, args.cold)
     first = statistics.median(c["first_frame"] for c in console) * 1000
@@ -329,7 +330,7 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
 
     # (b) warm reads, same data
     print("(b) warm reads ...", flush=True)
-    client = get_sync_client(url=lg_url, timeout=600)
+    client = sdk_sync_client(lg_url, timeout=600)
     reader = CheckpointReader(pg_url, statement_timeout_s=600)
     try:
         history = reader.history(newest)

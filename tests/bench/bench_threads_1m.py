@@ -93,11 +93,11 @@ def _insert_cost(pg_url: str, thread_ids: list[str]) -> None:
 def report(pg_url: str, lg_url: str, thread_id: str, attached: int, repeat: int,
            sample: list[str] | None = None) -> None:
     import psycopg
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     with psycopg.connect(pg_url, autocommit=True) as conn:  # start without lgconsole's index
         conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {RECENT_INDEX}")
-    client = get_sync_client(url=lg_url, timeout=300)
+    client = sdk_sync_client(url=lg_url, timeout=300)
     reader = CheckpointReader(pg_url, statement_timeout_s=300)
     try:
         history = reader.history(thread_id)

@@ -114,9 +114,9 @@ def bench_thread_ids(n: int, lo: int = 0) -> list[str]:
 def make_templates(lg_url: str, runs: int, labels: tuple[str, ...] = ("idle", "waiting", "errored", "forked"),
                    ) -> dict[str, str]:
     """Template threads written by the server's own Postgres saver; returns label -> thread id."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=lg_url, timeout=300)
+    client = sdk_sync_client(url=lg_url, timeout=300)
     made: dict[str, str] = {}
     try:
         for label, last_input, last_answer in TEMPLATES:
@@ -146,9 +146,9 @@ def make_templates(lg_url: str, runs: int, labels: tuple[str, ...] = ("idle", "w
 def make_message_thread(lg_url: str, messages: int = 10_000) -> tuple[str, str, str]:
     """A thread whose state holds `messages` messages, at two checkpoints written by the server's saver: A (all of
     them) and B (one more message and an edited task). Returns (thread id, checkpoint A, checkpoint B)."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=lg_url, timeout=300)
+    client = sdk_sync_client(url=lg_url, timeout=300)
     try:
         tid = client.threads.create(metadata={"graph_id": GRAPH, "bench": f"{messages} messages"})["thread_id"]
         client.runs.wait(tid, GRAPH, input={"task": "bench messages", "delay": 0}, raise_error=False)
@@ -287,9 +287,9 @@ async def attach(lg_url: str, thread_ids: list[str], concurrency: int = 8) -> fl
     """Make the server know generated threads (the dev server lists only threads of its own index)."""
     import asyncio
 
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
-    client = get_client(url=lg_url, timeout=120)
+    client = sdk_client(url=lg_url, timeout=120)
     gate = asyncio.Semaphore(concurrency)
     t0 = time.monotonic()
 

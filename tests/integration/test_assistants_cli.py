@@ -20,12 +20,12 @@ def _cli(config, *args, **kw):
 
 
 def _thread_count(config) -> int:
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
     from lgconsole.console.sources.urls import langgraph_url
 
     async def count() -> int:
-        client = get_client(url=langgraph_url(config))
+        client = sdk_client(url=langgraph_url(config))
         try:
             return await client.threads.count()
         finally:

@@ -32,11 +32,11 @@ def _watch(config, thread_id: str) -> subprocess.Popen:
 
 
 def test_watch_mid_run_of_a_values_only_run_shows_every_named_step(team_stack):
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     from lgconsole.console.sources.urls import langgraph_url
 
-    client = get_sync_client(url=langgraph_url(team_stack))
+    client = sdk_sync_client(url=langgraph_url(team_stack))
     try:
         thread = client.threads.create()["thread_id"]
         run = client.runs.create(thread, "team", input={"messages": [{"role": "user", "content": "find cats slowly"}]})
@@ -71,11 +71,11 @@ def test_watch_mid_run_of_a_values_only_run_shows_every_named_step(team_stack):
 
 
 def test_watch_text_names_the_steps_before_the_attach(team_stack):
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     from lgconsole.console.sources.urls import langgraph_url
 
-    client = get_sync_client(url=langgraph_url(team_stack))
+    client = sdk_sync_client(url=langgraph_url(team_stack))
     try:
         thread = client.threads.create()["thread_id"]
         client.runs.create(thread, "team", input={"messages": [{"role": "user", "content": "find dogs slowly"}]},
@@ -95,7 +95,7 @@ def test_watch_text_names_the_steps_before_the_attach(team_stack):
 
 async def test_the_console_attaches_nested_and_in_order_with_the_steps_before(team_stack):
     """The Live screen's attach (a) to a values-only run started by a plain client, after its first super-step."""
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
     from lgconsole.console.app import LgConsoleApp
     from lgconsole.console.screens.live import LiveScreen
@@ -103,7 +103,7 @@ async def test_the_console_attaches_nested_and_in_order_with_the_steps_before(te
     from live_timeline import nested_under, root_names, tree_rows
     from pilotwait import pilot_wait
 
-    client = get_client(url=langgraph_url(team_stack))
+    client = sdk_client(url=langgraph_url(team_stack))
     thread = (await client.threads.create())["thread_id"]
     await client.runs.create(thread, "team", input={"messages": [{"role": "user", "content": "find owls slowly"}]})
     app = LgConsoleApp(team_stack, triage_first=False)

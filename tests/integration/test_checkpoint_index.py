@@ -34,11 +34,11 @@ def _drop(url: str) -> None:
 
 
 def _some_threads(live_stack) -> None:
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     from lgconsole.console.sources.urls import langgraph_url
 
-    client = get_sync_client(url=langgraph_url(live_stack), timeout=120)
+    client = sdk_sync_client(url=langgraph_url(live_stack), timeout=120)
     try:
         for n in range(3):
             tid = client.threads.create(metadata={"graph_id": "demo"})["thread_id"]

@@ -48,9 +48,9 @@ def langgraph_state(config) -> str:
 def run_demo_threads(lg_url: str, batch: str) -> dict[str, str]:
     """Three threads at rest: completed (approved), errored in coder, waiting on the approval interrupt; plus a copy
     of the completed one, forked at step 1 with update_state."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=lg_url, timeout=120)
+    client = sdk_sync_client(url=lg_url, timeout=120)
     plans = {
         "done": ({"task": "Draft the on-call handover", "delay": 0}, True),
         "errored": ({"task": "x", "fail_at": "coder", "delay": 0}, None),

@@ -60,11 +60,11 @@ def test_bad_input_is_one_line(live_stack, args, message):
 
 def _watch_while_another_client_runs(config, **run_kwargs) -> list[dict]:
     """`lgconsole watch THREAD --json` in its own process, waiting, while another client starts a run there."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     from lgconsole.console.sources.urls import langgraph_url
 
-    client = get_sync_client(url=langgraph_url(config))
+    client = sdk_sync_client(url=langgraph_url(config))
     thread = client.threads.create()
     watcher = subprocess.Popen([sys.executable, "-m", "lgconsole.console", "--config",
                                 str(config.state_path / "lgconsole.toml"), "watch", thread["thread_id"], "--json"],

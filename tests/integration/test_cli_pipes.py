@@ -26,9 +26,9 @@ CLEAN_ENV = {k: v for k, v in os.environ.items()
 @pytest.fixture(scope="module")
 def thread_id(live_stack) -> str:
     """A finished demo thread, made through the server by a plain client."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=build_services(StackSpec.load(live_stack.state_path))["langgraph"].url(), timeout=120)
+    client = sdk_sync_client(url=build_services(StackSpec.load(live_stack.state_path))["langgraph"].url(), timeout=120)
     try:
         tid = client.threads.create(metadata={"lgc_pipes": uuid.uuid4().hex[:8]})["thread_id"]
         client.runs.wait(tid, "demo", input={"task": "pipes", "delay": 0}, raise_error=False)

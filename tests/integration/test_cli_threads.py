@@ -28,10 +28,10 @@ def parse(*argv: str) -> argparse.Namespace:
 @pytest.fixture(scope="module")
 def demo_threads(live_stack):
     """One waiting, one errored, one approved thread, made through the server."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     lg_url = build_services(StackSpec.load(live_stack.state_path))["langgraph"].url()
-    client = get_sync_client(url=lg_url, timeout=120)
+    client = sdk_sync_client(url=lg_url, timeout=120)
     batch = uuid.uuid4().hex[:8]
     ids = {}
     try:

@@ -20,8 +20,8 @@ from langgraph_sdk import get_client
 
 from lgconsole.console.config import build_stack_spec, load_config
 from lgconsole.stack.services import project_env, supervisor
-from stackutil import (REPO, lgconsole, new_state_dir, processes_mentioning, remove_state_dir, wait_for,
-                       write_config)
+from stackutil import (REPO, lgconsole, new_state_dir, processes_mentioning, remove_state_dir, stack_token,
+                       wait_for, write_config)
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ def run_graph(config, assistant: str, payload: dict) -> tuple[dict, dict]:
     url = f"http://127.0.0.1:{supervisor.read_state(config.state_path).by_name('langgraph').port}"
 
     async def go():
-        client = get_client(url=url)
+        client = get_client(url=url, api_key=stack_token(config))  # the key `lgconsole env` exports
         thread = await client.threads.create()
         output = await client.runs.wait(thread["thread_id"], assistant, input=payload)
         state = await client.threads.get_state(thread["thread_id"])

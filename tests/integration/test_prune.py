@@ -20,7 +20,7 @@ import pytest
 from bench.checkpoint_data import TABLES, admin_url, generate_threads, install_template
 from lgconsole.stack.checkpoints.ids import checkpoint_id_floor, checkpoint_time
 from lgconsole.stack.checkpoints.prune import PruneRefused, execute_prune, plan_prune
-from stackutil import lgconsole, make_config, new_state_dir, remove_state_dir
+from stackutil import lgconsole, make_config, new_state_dir, remove_state_dir, stack_token
 
 # --- fixtures ---------------------------------------------------------------------------------------------------------
 
@@ -37,7 +37,7 @@ def scratch(live_stack, server_url):
     and the template (a real demo thread run to its end: root and subgraph checkpoints, blobs, writes)."""
     from langgraph.checkpoint.postgres import PostgresSaver
     from langgraph.store.postgres import PostgresStore
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
     from lgconsole.console.sources.urls import postgres_url
 
     main_url = postgres_url(live_stack)
@@ -45,7 +45,7 @@ def scratch(live_stack, server_url):
     with psycopg.connect(admin_url(main_url, "postgres"), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = admin_url(main_url, name)
-    client = get_sync_client(url=server_url, timeout=60)
+    client = sdk_sync_client(url=server_url, timeout=60)
     try:
         thread = client.threads.create(metadata={"graph_id": "demo", "test": "prune-template"})
         client.runs.wait(thread["thread_id"], "demo", input={"task": "prune template", "delay": 0})
@@ -75,15 +75,17 @@ def db(scratch):
 
 
 @pytest.fixture
-def cli(scratch, server_url):
-    """`lgconsole` with a config naming the scratch database and the live server (or another server URL)."""
+def cli(scratch, server_url, live_stack):
+    """`lgconsole` with a config naming the scratch database and the live server (or another server URL), the
+    server's token as its api_key (the live server is an external one to this config)."""
     dirs = []
+    token = stack_token(live_stack)
 
     def run(*args: str, server: str | None = None):
         state_dir = new_state_dir()
         dirs.append(state_dir)
         config = make_config(state_dir, f'[postgres]\nurl = "{scratch["url"]}"\n'
-                                        f'[langgraph]\nurl = "{server or server_url}"\n')
+                                        f'[langgraph]\nurl = "{server or server_url}"\napi_key = "{token}"\n')
         assert config.postgres.url
         return lgconsole(*args, config=state_dir / "lgconsole.toml")
 
@@ -198,10 +200,10 @@ def test_yes_deletes_exactly_the_old_threads_in_batches(db, scratch, cli):
 def test_threads_with_a_pending_or_running_run_are_never_touched(db, scratch, cli, server_url):
     """Old threads in the tables whose ids have a run on the real server: one pending (scheduled 10 minutes out),
     one running (a demo run whose workers sleep 60 s). Prune skips both and says so."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
     from stackutil import wait_for
 
-    client = get_sync_client(url=server_url, timeout=30)
+    client = sdk_sync_client(url=server_url, timeout=30)
     pending_tid, running_tid = new_ids(2)
     runs = []
     try:

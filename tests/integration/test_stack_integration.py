@@ -74,10 +74,10 @@ def test_second_up_is_a_noop_that_says_so(live_stack):
 
 
 def test_demo_run_leaves_checkpoints_in_postgres_and_tool_cache_in_redis(live_stack):
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     urls = _urls(live_stack)
-    client = get_sync_client(url=urls["langgraph"])
+    client = sdk_sync_client(url=urls["langgraph"])
     thread = client.threads.create()
     client.runs.wait(thread["thread_id"], "demo", input={"task": "integration check"})
     assert client.threads.get(thread["thread_id"])["status"] == "interrupted"  # waits at human approval
@@ -96,10 +96,10 @@ def test_demo_run_leaves_checkpoints_in_postgres_and_tool_cache_in_redis(live_st
 
 
 def test_kill_9_of_the_server_is_restarted_and_status_says_so(live_stack):
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     urls = _urls(live_stack)
-    client = get_sync_client(url=urls["langgraph"])
+    client = sdk_sync_client(url=urls["langgraph"])
     thread = client.threads.create()
     client.runs.wait(thread["thread_id"], "demo", input={"task": "survive a crash"})
     client.close()
@@ -115,7 +115,7 @@ def test_kill_9_of_the_server_is_restarted_and_status_says_so(live_stack):
     assert "langgraph" in text and "healthy" in text
 
     # the thread's history survives: checkpoints are in Postgres, not in the killed process
-    client = get_sync_client(url=urls["langgraph"])
+    client = sdk_sync_client(url=urls["langgraph"])
     history = client.threads.get_history(thread["thread_id"], limit=50)
     assert len(history) >= 5
     client.close()

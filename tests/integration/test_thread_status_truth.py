@@ -321,13 +321,13 @@ def test_a_run_the_server_is_running_shows_running_in_the_cli_and_the_threads_so
     import argparse
     import json
 
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     from lgconsole.console.cli.threads import cmd_threads
     from lgconsole.console.sources.threads import ThreadsSource
     from lgconsole.console.sources.urls import langgraph_url
 
-    client = get_sync_client(url=langgraph_url(live_stack), timeout=60)
+    client = sdk_sync_client(url=langgraph_url(live_stack), timeout=60)
     tid = client.threads.create()["thread_id"]
     run = client.runs.create(tid, "demo", input={"task": "a slow one", "delay": 4})
     try:

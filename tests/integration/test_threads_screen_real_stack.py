@@ -17,14 +17,14 @@ from pilotwait import pilot_wait
 
 @pytest.mark.integration
 async def test_fork_from_the_keyboard_runs_and_shows_the_new_branch(live_stack):
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
     from lgconsole.console.sources.threads import ThreadsSource
     from lgconsole.console.sources.urls import langgraph_url
     from lgconsole.stack.checkpoints.reader import CheckpointReader
     from lgconsole.console.sources.urls import postgres_url
 
-    client = get_client(url=langgraph_url(live_stack))
+    client = sdk_client(url=langgraph_url(live_stack))
     tag = uuid.uuid4().hex[:6]
     tid = (await client.threads.create(metadata={"graph_id": "demo"}))["thread_id"]
     await client.runs.wait(tid, "demo", input={"task": f"pilot fork {tag}", "delay": 0}, raise_error=False)

@@ -35,9 +35,9 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 async def _new_thread(url: str, task: str, answer=None, **extra) -> str:
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
-    client = get_client(url=url, timeout=120)
+    client = sdk_client(url=url, timeout=120)
     try:
         tid = (await client.threads.create(metadata={"graph_id": "demo", "lgc_tt": task}))["thread_id"]
         await client.runs.wait(tid, "demo", input={"task": task, "delay": 0, **extra}, raise_error=False)
@@ -179,12 +179,12 @@ def _orphan_of(pg_url: str, source: str) -> str:
 @pytest.mark.integration
 async def test_a_thread_only_postgres_knows_is_reattached_and_resumed(stack):
     """Re-created with the same id and graph_id, the server reads the thread's checkpoints from Postgres again."""
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
     from langgraph_sdk.errors import NotFoundError
 
     live, url, reader = stack
     orphan = _orphan_of(postgres_url(live), await _new_thread(url, "orphan"))
-    client = get_client(url=url)
+    client = sdk_client(url=url)
     with pytest.raises(NotFoundError):
         await client.threads.get(orphan)
     async with TimeTravel(url, reader) as tt:
@@ -199,13 +199,13 @@ async def test_a_thread_only_postgres_knows_is_reattached_and_resumed(stack):
 
 @pytest.mark.integration
 async def test_a_fork_of_a_thread_only_postgres_knows_reattaches_it_after_the_checks(stack):
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
     from langgraph_sdk.errors import NotFoundError
 
     live, url, reader = stack
     orphan = _orphan_of(postgres_url(live), await _new_thread(url, "orphan fork"))
     step1 = _step(reader, orphan, 1).checkpoint_id
-    client = get_client(url=url)
+    client = sdk_client(url=url)
     async with TimeTravel(url, reader) as tt:
         with pytest.raises(UpdateRejected, match="unknown state key"):
             await tt.fork(orphan, step1, {"tsak": "x"})
@@ -265,12 +265,12 @@ async def test_bad_edits_are_refused_before_anything_is_written(stack, capsys):
 
 @pytest.mark.integration
 async def test_a_busy_thread_is_refused_with_409_and_nothing_is_written(stack):
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
     _, url, reader = stack
     tid = await _new_thread(url, "busy")
     step1 = _step(reader, tid, 1).checkpoint_id
-    client = get_client(url=url)
+    client = sdk_client(url=url)
     run = await client.runs.create(tid, "demo", input={"task": "busy again", "delay": 4})
     try:
         for _ in range(100):

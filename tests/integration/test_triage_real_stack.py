@@ -20,11 +20,11 @@ def _findings(config, **thresholds):
 
 @pytest.mark.integration
 def test_rules_fire_on_a_real_stack_and_clear(live_stack):
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     from lgconsole.console.sources.urls import langgraph_url
 
-    client = get_sync_client(url=langgraph_url(live_stack))
+    client = sdk_sync_client(url=langgraph_url(live_stack))
     # an errored run and an interrupt left waiting
     failed = client.threads.create()
     client.runs.wait(failed["thread_id"], "demo", input={"task": "x", "fail_at": "reviewer"}, raise_error=False)

@@ -54,9 +54,9 @@ def test_vllm_is_a_supervised_service(vllm_stack):
 
 
 def test_the_demo_graph_answers_through_vllm(vllm_stack):
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=langgraph_url(vllm_stack))
+    client = sdk_sync_client(url=langgraph_url(vllm_stack))
     thread = client.threads.create()
     client.runs.wait(thread["thread_id"], "demo", input={"task": "ask the model"})
     values = client.threads.get_state(thread["thread_id"])["values"]
