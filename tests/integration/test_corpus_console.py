@@ -83,14 +83,14 @@ async def test_attached_to_a_chat_graphs_run_the_live_screen_goes_on_with_the_co
     """A client's run of a MessagesState graph, attached from the Live screen: chat mode follows the attach (the
     graph's input is a message list), and a message typed there continues the same thread, as LangGraph's
     get_state shows."""
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
     from corpus_client import user
     from lgconsole.console.screens.live import LiveScreen
     from lgconsole.console.sources.urls import langgraph_url
 
     config, _ = served
-    client = get_client(url=langgraph_url(config))
+    client = sdk_client(langgraph_url(config))
     thread_id = (await client.threads.create(metadata={"graph_id": "chat"}))["thread_id"]
     await client.runs.create(thread_id, "chat", input=user("hello"), after_seconds=12)  # pending: to attach to
     app = LgConsoleApp(config, triage_first=False)

@@ -41,10 +41,10 @@ def raw_state(config) -> dict:
 
 
 def server_threads(url: str) -> set[str]:
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
     async def read() -> set[str]:
-        client = get_client(url=url)
+        client = sdk_client(url)
         try:
             return {t["thread_id"] for t in await client.threads.search(limit=1000, select=["thread_id"])}
         finally:

@@ -20,9 +20,9 @@ USERS = ("ana", "ana", "bo", "ana", "bo")
 @pytest.fixture(scope="module")
 def tagged_threads(live_stack):
     """Five demo threads run to their approval, tagged with one batch id and a user each."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=langgraph_url(live_stack), timeout=120)
+    client = sdk_sync_client(langgraph_url(live_stack), 120)
     batch = uuid.uuid4().hex[:8]
     made = []
     try:

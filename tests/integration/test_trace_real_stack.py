@@ -27,9 +27,9 @@ DEMO_NODES = {"supervisor", "researcher", "coder", "reviewer", "join", "review",
 def demo_run(live_stack):
     """A demo run (workers sleep 1 s) streamed by a plain SDK client, with the wall time that client measured from
     the run's first event to the end of its stream."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=langgraph_url(live_stack), timeout=120)
+    client = sdk_sync_client(langgraph_url(live_stack), 120)
     thread = client.threads.create()
     first = run_id = None
     for part in client.runs.stream(thread["thread_id"], "demo", input={"task": f"trace {uuid.uuid4().hex[:6]}",
@@ -91,9 +91,9 @@ def test_cli_trace_json_and_text_by_run_id(live_stack, demo_run):
 
 def test_state_sizes_per_checkpoint_from_sql_and_the_state_explosion_finding(live_stack):
     """A thread whose state gets a bigger `notes` list at each update: its sizes grow, triage names `notes`."""
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
-    client = get_sync_client(url=langgraph_url(live_stack), timeout=120)
+    client = sdk_sync_client(langgraph_url(live_stack), 120)
     thread = client.threads.create(metadata={"graph_id": "demo"})
     tid = thread["thread_id"]
     client.runs.wait(tid, "demo", input={"task": "grow", "delay": 0})

@@ -36,10 +36,10 @@ def _counters(scraper: VllmScraper) -> tuple[float, float]:
 
 @pytest.mark.parametrize("stream_mode", [["values"], ["values", "messages-tuple"]])
 def test_trace_tokens_equal_the_vllm_counters(vllm_stack, stream_mode):
-    from langgraph_sdk import get_sync_client
+    from lgconsole.stack.server.credentials import sdk_sync_client
 
     scraper = VllmScraper([service_url(vllm_stack, "vllm")])
-    client = get_sync_client(url=langgraph_url(vllm_stack), timeout=300)
+    client = sdk_sync_client(langgraph_url(vllm_stack), 300)
     thread = client.threads.create()
     try:
         before = _counters(scraper)
