@@ -115,3 +115,12 @@ class BreakpointBook:
             self._by_assistant[key] = breakpoints
         else:
             self._by_assistant.pop(key, None)
+
+
+def book_of(holder) -> BreakpointBook:
+    """The book kept on `holder` (the console app), made there the first time it is asked for."""
+    book = getattr(holder, "breakpoints", None)
+    if not isinstance(book, BreakpointBook):
+        book = BreakpointBook()
+        holder.breakpoints = book
+    return book

@@ -23,6 +23,7 @@ from lgconsole.stack.errors import StackError
 from lgconsole.widgets.graph_view import STATE_ICONS, GraphView, NodeStats
 from lgconsole.widgets.palette import Palette
 
+from lgconsole.console.model.breakpoints import BEFORE, Breakpoints, book_of
 from lgconsole.console.model.graph_layout import END, START, GraphDrawing, Topology, draw_graph, node_label
 from lgconsole.console.sources.graph import GraphSource, LiveGraphSource
 from lgconsole.console.model.text import format_step_duration
@@ -47,6 +48,9 @@ class GraphScreen(ConsoleScreen):
         Binding("r", "reload", "Reload"),
         Binding("a", "pick_assistant", "Assistant"),
         Binding("i", "toggle_side", "Info"),
+        Binding("b", "toggle_break('before')", "Break before"),
+        Binding("B", "toggle_break('after')", "Break after", show=False),
+        Binding("A", "assistants", "Assistants"),
     ]
 
     def __init__(self, source: GraphSource | None = None, assistant: str | None = None, xray: bool = True):
@@ -200,6 +204,7 @@ class GraphScreen(ConsoleScreen):
         else:
             self.view.show_message(f"the graph {self.assistant.graph_id!r} has no nodes")
         self.view.show_stats(self.stats)
+        self.view.show_breakpoints(self.breakpoints.marks())
         topo = Topology.from_json(self.topology)
         nodes = topo.real_nodes
         conditional = sum(e.conditional for e in topo.edges)
@@ -212,6 +217,8 @@ class GraphScreen(ConsoleScreen):
         status.append(f" · {len(nodes)} nodes · {len(topo.edges)} edges, {conditional} conditional")
         if loops:
             status.append(f", {loops} loop{'s' if loops != 1 else ''}")
+        if self.breakpoints:
+            status.append(f" · ◆ {self.breakpoints.text()}", style=Palette.of(self).style("waiting"))
         self.query_one("#graph-status", Static).update(status)
         self._show_node_info()
         self._show_schemas()
@@ -233,6 +240,10 @@ class GraphScreen(ConsoleScreen):
         text.append(node_label(node, grouped=False), style="bold")
         if ":" in node and node not in (START, END):
             text.append(f"\nin subgraph {node.rsplit(':', 1)[0]}", style="dim")
+        where = self.breakpoints.marks().get(node.split(":")[0])
+        if where:
+            text.append(f"\n◆ breakpoint {'before and after' if where == 'both' else where}"
+                        + (f" {node.split(':')[0]}" if ":" in node else ""), style=Palette.of(self).style("waiting"))
         stats = self.stats.get(node)
         if stats is not None:
             palette = Palette.of(self)
@@ -310,6 +321,44 @@ class GraphScreen(ConsoleScreen):
     def action_toggle_side(self) -> None:
         self._side_shown = not (self._side_shown if self._side_shown is not None else self.size.width >= NARROW)
         self._apply_side()
+
+    # --- breakpoints and assistants ---------------------------------------------------------------------------
+    @property
+    def breakpoints(self) -> Breakpoints:
+        """The breakpoints picked for the assistant shown (kept on the app for the session)."""
+        if self.assistant is None:
+            return Breakpoints()
+        return book_of(self.app).get(self.assistant.assistant_id)
+
+    def action_toggle_break(self, where: str) -> None:
+        """Set or clear a breakpoint before or after the selected node; a node inside a subgraph (xray) stops at its
+        subgraph node, the root graph's (run breakpoints name root nodes)."""
+        node = self.view.selected
+        if self.assistant is None or node is None or node in (START, END):
+            self.notify("select a node first (tab)", severity="warning")
+            return
+        root = node.split(":")[0]
+        picked = self.breakpoints.toggle(root, where)
+        book_of(self.app).put(self.assistant.assistant_id, picked)
+        now = root in (picked.before if where == BEFORE else picked.after)
+        self.notify(f"breakpoint {where} {root} {'set' if now else 'cleared'}"
+                    + (f" (breakpoints stop at nodes of the root graph: {root})" if root != node else ""))
+        if self.drawing is not None:
+            self._show_drawing()
+
+    def action_assistants(self) -> None:
+        from lgconsole.console.screens.assistants import AssistantsScreen
+
+        def closed(chosen: dict | None) -> None:
+            chosen = chosen or {}
+            self.wanted_assistant = chosen.get("show") or chosen.get("run") or self.wanted_assistant
+            self.action_reload()  # new, changed or deleted assistants show in the list
+            if chosen.get("run"):
+                self.app.switch_mode("live")
+                self.app.call_later(lambda: self.app.screen.new_run_of(chosen["run"]))
+
+        graph = self.assistant.graph_id if self.assistant is not None else None
+        self.app.push_screen(AssistantsScreen(graph=graph), closed)
 
     # --- for the Live screen ---------------------------------------------------------------------------------
     def set_node_stats(self, stats: dict[str, NodeStats]) -> None:

@@ -1,5 +1,6 @@
 """The Live screen: start a run of any assistant (or attach to one), watch its node steps stream with their state
-diffs, tokens and custom events, answer an interrupt in place, and talk to a message graph (chat mode: each message
+diffs, tokens and custom events, answer an interrupt in place, go on from a breakpoint (or edit the state there
+first, in the Threads screen's fork editor), and talk to a message graph (chat mode: each message
 a run on the same thread). The forms are in screens/new_run.py.
 
 Events are folded into a `LiveRun` as they arrive (cheap); a paint is scheduled by the first event after the last
@@ -24,6 +25,7 @@ from lgconsole.widgets.diff_view import DiffView
 from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.timeline import Timeline
 
+from lgconsole.console.model.breakpoints import Breakpoints
 from lgconsole.console.model.interrupts import AnswerError, interrupt_value, parse_answer, payload_fields, \
     payload_json, question_of
 from lgconsole.console.model.input_template import chat_input
@@ -35,6 +37,7 @@ from lgconsole.console.sources.assistants import AssistantCatalog
 from lgconsole.console.sources.run_follower import RunFollower, saved_steps_url
 from lgconsole.console.sources.urls import graph_spec, langgraph_url
 from lgconsole.console.screens.base import ConsoleScreen
+from lgconsole.console.screens.live_breakpoints import BreakpointKeys
 from lgconsole.console.screens.new_run import AttachScreen, NewRunScreen
 from lgconsole.console.screens.run_messages import FollowedRunChanged
 
@@ -93,12 +96,14 @@ def chat_transcript(messages, streaming: str = "", max_messages: int = 8, palett
     return text
 
 
-class LiveScreen(ConsoleScreen):
+class LiveScreen(BreakpointKeys, ConsoleScreen):
     BINDINGS = [
         Binding("n", "new_run", "New run"),
         Binding("a", "attach", "Attach"),
         Binding("c", "cancel_run", "Cancel run"),
         Binding("i", "answer", "Answer"),
+        Binding("r", "continue_run", "Continue"),
+        Binding("e", "edit_and_continue", "Edit & continue"),
         Binding("f", "toggle_follow", "Follow"),
         Binding("m", "message", "Message", show=False),
         Binding("escape", "leave_message", "Leave the message box", show=False),
@@ -113,6 +118,7 @@ class LiveScreen(ConsoleScreen):
         self.chat_key: str | None = None  # chat mode: the input key of the graph's message list
         self.run_config: dict | None = None  # config and context of the last run started here, for the next message
         self.run_context: dict | None = None
+        self.run_breakpoints = Breakpoints()  # of the last run started here: a continue keeps them
         self.thread_id: str | None = None
         self.started_at: float | None = None
         self._painted: tuple[int, int] | None = None
@@ -127,6 +133,7 @@ class LiveScreen(ConsoleScreen):
             yield Timeline(id="timeline")
             with VerticalScroll(id="step-detail"):
                 yield DiffView(id="step-diff")
+        yield Static(id="breakpoint-panel")
         with Vertical(id="interrupt-panel"):
             yield Static(id="interrupt-payload")
             yield Input(placeholder='answer: JSON (true, {"approved": false, "note": "..."}) or text; enter sends',
@@ -185,6 +192,7 @@ class LiveScreen(ConsoleScreen):
         self._paint_info()
         self._paint_detail()
         self._paint_interrupt()
+        self._paint_breakpoint()
         self._paint_chat()
 
     def restyle(self) -> None:
@@ -192,6 +200,7 @@ class LiveScreen(ConsoleScreen):
         the diff view redraw themselves)."""
         self._paint_info()
         self._paint_interrupt()
+        self._paint_breakpoint()
 
     def _paint_info(self) -> None:
         live = self.live
@@ -309,6 +318,7 @@ class LiveScreen(ConsoleScreen):
             if result:
                 self.assistant, self.chat_key = result["assistant"], result.get("chat_key")
                 self.run_config, self.run_context = result.get("config"), result.get("context")
+                self.run_breakpoints = result.get("breakpoints") or Breakpoints()
                 if result.get("remember") is not None:
                     self._remember(result["assistant"], result["remember"])
                 self.run_stream("start", payload=result["input"], thread_id=result["thread_id"],
@@ -316,6 +326,13 @@ class LiveScreen(ConsoleScreen):
                 self.schedule_paint()
 
         self.app.push_screen(NewRunScreen(self.catalog, self.followed_assistant), chosen)
+
+    def new_run_of(self, assistant: str) -> None:
+        """The New-run form for this assistant (the Assistants view's `s`)."""
+        self.assistant = assistant
+        if self.follower is not None:
+            self.follower.assistant = None  # the form starts from the one chosen, not the run shown
+        self.action_new_run()
 
     def action_leave_message(self) -> None:
         if self.focused is self.query_one("#chat-box"):
@@ -399,10 +416,13 @@ class LiveScreen(ConsoleScreen):
 
     @work(exclusive=True, group="live-stream", name="run", exit_on_error=False)
     async def run_stream(self, how: str, payload=None, thread_id: str | None = None, answer=None,
-                         config: dict | None = None, context: dict | None = None) -> None:
-        """Begin a run (`start`, `attach`, or `resume` with an answer) and follow it to its end; a failure to start
-        or a broken stream ends the worker, and `worker_failed` shows it."""
+                         config: dict | None = None, context: dict | None = None, session=None) -> None:
+        """Begin a run (`start`, `attach`, `resume` with an answer, `continue` from a breakpoint, `adopt` the run an
+        edit at a breakpoint started) and follow it to its end; a failure to start or a broken stream ends the worker,
+        and `worker_failed` shows it."""
         follower = await self._follower()
+        breaks = self.run_breakpoints.run_kwargs()
+        context_kw = {"context": self.run_context} if self.run_context else {}
         if how == "attach":
             await follower.attach(thread_id)
             if self.catalog is not None:
@@ -410,9 +430,18 @@ class LiveScreen(ConsoleScreen):
         elif how == "resume":
             # the assistant of the run that waits (an attached run's may not be the one typed last)
             await follower.resume(answer, thread_id=thread_id, assistant=follower.assistant or self.assistant,
-                                  **({"context": self.run_context} if self.run_context else {}))
+                                  **context_kw)
+        elif how == "continue":
+            await follower.proceed(thread_id, assistant=follower.assistant or self.assistant, **breaks, **context_kw)
+        elif how == "adopt":
+            follower.adopt(session, new_run=False)
         else:
-            await follower.start(self.assistant, input=payload, thread_id=thread_id, config=config, context=context)
+            if breaks:
+                from lgconsole.console.sources.assistant_admin import check_breakpoints
+
+                await check_breakpoints(follower.url, self.assistant, self.run_breakpoints)
+            await follower.start(self.assistant, input=payload, thread_id=thread_id, config=config, context=context,
+                                 **breaks)
         self.thread_id, self.started_at = follower.thread_id, time.monotonic()
         await follower.follow()
 
