@@ -211,14 +211,14 @@ class GraphScreen(ConsoleScreen):
         loops = sum(r.back or r.self_loop for r in drawing.layout.edges)
         status = Text()
         status.append(f"graph {self.assistant.graph_id}", style="bold")
+        if self.breakpoints:
+            status.append(f" · ◆ {self.breakpoints.text()}", style=Palette.of(self).style("waiting"))
         status.append(f" · xray {'on' if self.xray else 'off'}")
         if drawing.groups:
             status.append(f" ({', '.join(drawing.groups)})")
         status.append(f" · {len(nodes)} nodes · {len(topo.edges)} edges, {conditional} conditional")
         if loops:
             status.append(f", {loops} loop{'s' if loops != 1 else ''}")
-        if self.breakpoints:
-            status.append(f" · ◆ {self.breakpoints.text()}", style=Palette.of(self).style("waiting"))
         self.query_one("#graph-status", Static).update(status)
         self._show_node_info()
         self._show_schemas()
@@ -340,6 +340,8 @@ class GraphScreen(ConsoleScreen):
         root = node.split(":")[0]
         picked = self.breakpoints.toggle(root, where)
         book_of(self.app).put(self.assistant.assistant_id, picked)
+        if self.assistant.system:  # the graph's own assistant: a run of the graph id stops there too
+            book_of(self.app).put(self.assistant.graph_id, picked)
         now = root in (picked.before if where == BEFORE else picked.after)
         self.notify(f"breakpoint {where} {root} {'set' if now else 'cleared'}"
                     + (f" (breakpoints stop at nodes of the root graph: {root})" if root != node else ""))

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 from textual.worker import Worker
 
+from lgconsole.stack.errors import StackError
 from lgconsole.widgets.diff_view import DiffView
 from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.timeline import Timeline
@@ -102,8 +103,9 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         Binding("a", "attach", "Attach"),
         Binding("c", "cancel_run", "Cancel run"),
         Binding("i", "answer", "Answer"),
-        Binding("r", "continue_run", "Continue"),
-        Binding("e", "edit_and_continue", "Edit & continue"),
+        # shown in the breakpoint panel when a run stops at one (and in ? help)
+        Binding("r", "continue_run", "Continue", show=False),
+        Binding("e", "edit_and_continue", "Edit & continue", show=False),
         Binding("f", "toggle_follow", "Follow"),
         Binding("m", "message", "Message", show=False),
         Binding("escape", "leave_message", "Leave the message box", show=False),
@@ -437,9 +439,11 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
             follower.adopt(session, new_run=False)
         else:
             if breaks:
-                from lgconsole.console.sources.assistant_admin import check_breakpoints
-
-                await check_breakpoints(follower.url, self.assistant, self.run_breakpoints)
+                try:
+                    await self.catalog.check_breakpoints(self.assistant, self.run_breakpoints)
+                except StackError as exc:
+                    follower.refuse(str(exc))
+                    raise
             await follower.start(self.assistant, input=payload, thread_id=thread_id, config=config, context=context,
                                  **breaks)
         self.thread_id, self.started_at = follower.thread_id, time.monotonic()

@@ -38,12 +38,13 @@ class BreakpointKeys:
         outcome = self.live.outcome
         last = next((s.node for s in reversed(self.live.steps)), None)
         where = stop_text(list(getattr(outcome, "next", None) or []), self.run_breakpoints, last)
-        text = Text(no_wrap=True, overflow="ellipsis")  # one line a key: the editor (e) shows them whole
+        text = Text()
+        width = max(40, self.size.width - 4)  # one line a key: the editor (e) shows them whole
         text.append(f"◆ stopped at a breakpoint {where}", style=palette.style("waiting", "bold"))
         text.append("   r: continue   e: edit the state, then continue", style="dim")
         for key, value in list(self.live.state.items())[:BREAK_STATE_KEYS]:
             text.append(f"\n  {key}: ", style=palette.style("waiting"))
-            text.append(payload_json(value, limit=160))
+            text.append(payload_json(value, limit=max(10, width - len(key) - 4)))
         if len(self.live.state) > BREAK_STATE_KEYS:
             text.append(f"\n  … {len(self.live.state) - BREAK_STATE_KEYS} more keys (e shows them all)", style="dim")
         panel.update(text)

@@ -188,6 +188,12 @@ class RunFollower:
         self.session = started.session
         return started
 
+    def refuse(self, error: str) -> None:
+        """A run refused before anything was sent (a check failed): a new timeline that says why."""
+        self._begin(new_run=True)
+        self.live.fail(error)
+        self._changed()
+
     def adopt(self, session: RunSession, *, new_run: bool = True) -> None:
         """Follow a run started elsewhere (a Threads screen action, a drill's recovery)."""
         self._begin(new_run=new_run)
