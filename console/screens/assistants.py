@@ -1,4 +1,4 @@
-"""The Assistants view (a modal from the Graph screen, `A`): the server's assistants per graph, the highlighted one's
+"""The Assistants view (a modal from the Graph and Live screens, `A`): the server's assistants per graph, the highlighted one's
 versions, and the actions: `n` new assistant of the graph, `e` edit (a new version), `v` make the highlighted version
 active, `ctrl+d` delete (asked first), `s` start a run of it on the Live screen, `enter` show it on the Graph screen.
 Config and context are edited as JSON and checked against the graph's schemas before anything is sent (the editor
@@ -33,6 +33,21 @@ def _when(text: str | None) -> str:
 def _json_line(value: Any, limit: int = 70) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def open_assistants(screen, graph: str | None, closed) -> None:
+    """The Assistants view over `screen` (the Graph or Live screen's `A`): `closed(chosen)` gets what it was left
+    with ({} when nothing); `s` then opens the Live screen's New-run form for the assistant."""
+    app = screen.app
+
+    def done(chosen: dict | None) -> None:
+        chosen = chosen or {}
+        closed(chosen)
+        if chosen.get("run"):
+            app.switch_mode("live")
+            app.call_later(lambda: app.screen.new_run_of(chosen["run"]))
+
+    app.push_screen(AssistantsScreen(graph=graph), done)
 
 
 class AssistantsScreen(ModalScreen[dict | None]):

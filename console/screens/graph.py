@@ -349,18 +349,17 @@ class GraphScreen(ConsoleScreen):
             self._show_drawing()
 
     def action_assistants(self) -> None:
-        from lgconsole.console.screens.assistants import AssistantsScreen
+        from lgconsole.console.screens.assistants import open_assistants
 
-        def closed(chosen: dict | None) -> None:
-            chosen = chosen or {}
-            self.wanted_assistant = chosen.get("show") or chosen.get("run") or self.wanted_assistant
-            self.action_reload()  # new, changed or deleted assistants show in the list
-            if chosen.get("run"):
-                self.app.switch_mode("live")
-                self.app.call_later(lambda: self.app.screen.new_run_of(chosen["run"]))
+        def closed(chosen: dict) -> None:
+            self.show_assistant(chosen.get("show") or chosen.get("run") or self.wanted_assistant)
 
-        graph = self.assistant.graph_id if self.assistant is not None else None
-        self.app.push_screen(AssistantsScreen(graph=graph), closed)
+        open_assistants(self, self.assistant.graph_id if self.assistant is not None else None, closed)
+
+    def show_assistant(self, assistant: str | None) -> None:
+        """Draw this assistant's graph, the server's list read again (new, changed or deleted assistants show)."""
+        self.wanted_assistant = assistant
+        self.action_reload()
 
     # --- for the Live screen ---------------------------------------------------------------------------------
     def set_node_stats(self, stats: dict[str, NodeStats]) -> None:

@@ -107,6 +107,7 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         Binding("r", "continue_run", "Continue", show=False),
         Binding("e", "edit_and_continue", "Edit & continue", show=False),
         Binding("f", "toggle_follow", "Follow"),
+        Binding("A", "assistants", "Assistants", show=False),
         Binding("m", "message", "Message", show=False),
         Binding("escape", "leave_message", "Leave the message box", show=False),
     ]
@@ -335,6 +336,18 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         if self.follower is not None:
             self.follower.assistant = None  # the form starts from the one chosen, not the run shown
         self.action_new_run()
+
+    def action_assistants(self) -> None:
+        from lgconsole.console.screens.assistants import open_assistants
+
+        def closed(chosen: dict) -> None:
+            if chosen.get("show"):  # enter: its graph on the Graph screen
+                self.app.switch_mode("graph")
+                self.app.call_later(lambda: self.app.screen.show_assistant(chosen["show"]))
+
+        graph_of = getattr(self.catalog, "graph_of", None)  # (a recorded catalog in tests may not know graphs)
+        assistant = self.followed_assistant
+        open_assistants(self, (graph_of(assistant) if graph_of else None) or assistant, closed)
 
     def action_leave_message(self) -> None:
         if self.focused is self.query_one("#chat-box"):

@@ -201,3 +201,20 @@ async def test_a_breakpoint_from_the_graph_screen_stops_the_live_run_and_an_edit
                          what="the run going on to approval's interrupt()")
         assert screen.live.state["task"] == "edited at the breakpoint"
         assert [s.node for s in screen.live.steps][-1] == "approval", "the same timeline, one step further"
+
+
+async def test_the_assistants_view_starts_a_run_of_the_highlighted_assistant(live_stack):
+    app = LgConsoleApp(live_stack, triage_first=False)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.press("3", "A")
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "AssistantsScreen" and app.screen.versions,
+                         timeout=20, what="the Assistants view with versions")
+        view = app.screen
+        assert {a.graph_id for a in view.assistants} == {"demo", "report"}
+        while view.selected.graph_id != "report":
+            await pilot.press("down")
+        report = view.selected
+        await pilot_wait(pilot, lambda: [v.version for v in view.versions] == [1], timeout=10)
+        await pilot.press("s")
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "NewRunScreen", timeout=10, what="the form")
+        assert app.screen.query_one("#new-run-assistant").value == report.assistant_id
