@@ -64,15 +64,26 @@ def assistant_rows(assistants) -> list[dict]:
 
 
 def full_row(a) -> dict:
-    """Everything an assistant (or one of its versions) holds."""
-    return {**assistant_row(a), "created_at": a.created_at, "config": a.config, "context": a.context,
-            "metadata": a.metadata}
+    """Everything an assistant (or one of its versions) holds, secrets masked (the one masking policy)."""
+    from lgconsole.console.model.masking import mask_secrets
+
+    return {**assistant_row(a), "created_at": a.created_at, "config": mask_secrets(a.config),
+            "context": mask_secrets(a.context), "metadata": mask_secrets(a.metadata)}
 
 
 def _table(rows: list[tuple], out) -> None:
+    from lgconsole.console.model.text import printable
+
+    rows = [tuple(printable(str(cell)) for cell in row) for row in rows]  # names and configs are anyone's text
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip(), file=out)
+
+
+def _printable(text: str) -> str:
+    from lgconsole.console.model.text import printable
+
+    return printable(text)
 
 
 def _when(text: str | None) -> str:
@@ -111,11 +122,14 @@ async def _list(admin, args, out) -> int:
 
 
 def _say(assistant, out, versions=None) -> None:
-    print(f"assistant {assistant.assistant_id}  {assistant.label()}", file=out)
+    from lgconsole.console.model.text import printable
+
+    row = full_row(assistant)
+    print(printable(f"assistant {assistant.assistant_id}  {assistant.label()}"), file=out)
     if assistant.description:
-        print(f"  description  {assistant.description}", file=out)
-    print(f"  config       {json.dumps(assistant.config, default=str)}", file=out)
-    print(f"  context      {json.dumps(assistant.context, default=str)}", file=out)
+        print(printable(f"  description  {assistant.description}"), file=out)
+    print(f"  config       {json.dumps(row['config'], default=str)}", file=out)
+    print(f"  context      {json.dumps(row['context'], default=str)}", file=out)
     if versions:
         print(f"  versions     {', '.join(str(v.version) for v in versions)} (active: {assistant.version})", file=out)
 
@@ -142,8 +156,8 @@ async def _create(admin, args, out) -> int:
     if args.json:
         print(json.dumps(full_row(created), default=str), file=out)
     else:
-        print(f"created assistant {created.assistant_id} ({created.name}) of graph {created.graph_id}, version "
-              f"{created.version}; run it with: lgconsole run {created.assistant_id}", file=out)
+        print(_printable(f"created assistant {created.assistant_id} ({created.name}) of graph {created.graph_id}, "
+                         f"version {created.version}; run it with: lgconsole run {created.assistant_id}"), file=out)
     return 0
 
 
@@ -152,8 +166,8 @@ async def _update(admin, args, out) -> int:
     if args.json:
         print(json.dumps(full_row(updated), default=str), file=out)
     else:
-        print(f"updated assistant {updated.assistant_id} ({updated.name}): version {updated.version} is active",
-              file=out)
+        print(_printable(f"updated assistant {updated.assistant_id} ({updated.name}): version {updated.version} is "
+                         "active"), file=out)
     return 0
 
 
@@ -164,7 +178,8 @@ async def _versions(admin, args, out) -> int:
         return 0
     _table([("VERSION", "", "NAME", "CREATED", "CONFIG", "CONTEXT")]
            + [(str(v.version), "active" if v.version == assistant.version else "", v.name, _when(v.created_at),
-               json.dumps(v.config, default=str)[:60], json.dumps(v.context, default=str)[:40]) for v in versions],
+               json.dumps(full_row(v)["config"], default=str)[:60],
+               json.dumps(full_row(v)["context"], default=str)[:40]) for v in versions],
            out)
     return 0
 
@@ -174,7 +189,8 @@ async def _activate(admin, args, out) -> int:
     if args.json:
         print(json.dumps(full_row(active), default=str), file=out)
     else:
-        print(f"assistant {active.assistant_id} ({active.name}): version {active.version} is active", file=out)
+        print(_printable(f"assistant {active.assistant_id} ({active.name}): version {active.version} is active"),
+              file=out)
     return 0
 
 
@@ -186,7 +202,7 @@ async def _delete(admin, args, out) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise StackError(f"delete {what}: not asked (stdin is not a terminal); add --yes to delete it")
-        answer = input(f"delete {what} and all its versions? [y/N] ")
+        answer = input(_printable(f"delete {what} and all its versions? [y/N] "))
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing was deleted", file=out)
             return 1
@@ -194,7 +210,7 @@ async def _delete(admin, args, out) -> int:
     if args.json:
         print(json.dumps({"event": "deleted", **assistant_row(assistant)}, default=str), file=out)
     else:
-        print(f"deleted {what}", file=out)
+        print(_printable(f"deleted {what}"), file=out)
     return 0
 
 

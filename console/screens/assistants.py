@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from lgconsole.stack.errors import StackError
 
+from lgconsole.console.model.masking import mask_secrets
 from lgconsole.console.screens.confirm import ConfirmScreen
 from lgconsole.console.screens.threads_modals import SendingModal
 
@@ -31,7 +32,8 @@ def _when(text: str | None) -> str:
 
 
 def _json_line(value: Any, limit: int = 70) -> str:
-    text = json.dumps(value, default=str)
+    """A config or context on one line, secrets masked (the one masking policy)."""
+    text = json.dumps(mask_secrets(value), default=str)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -309,11 +311,11 @@ class AssistantEditScreen(SendingModal):
                 yield Input((a.description or "") if a else "", placeholder="optional description",
                             id="assistant-description", compact=True)
             yield Label("Config (JSON: configurable, recursion_limit, tags…)")
-            yield TextArea(json.dumps(a.config, indent=1) if a and a.config else "", id="assistant-config",
-                           language=None)
+            yield TextArea(json.dumps(mask_secrets(a.config), indent=1) if a and a.config else "",
+                           id="assistant-config", language=None)
             yield Label("Context (JSON: the graph's context schema)")
-            yield TextArea(json.dumps(a.context, indent=1) if a and a.context else "", id="assistant-context",
-                           language=None)
+            yield TextArea(json.dumps(mask_secrets(a.context), indent=1) if a and a.context else "",
+                           id="assistant-context", language=None)
             yield Static("", classes="modal-error")
             with Horizontal(classes="buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="assistant-save", compact=True)
@@ -329,7 +331,7 @@ class AssistantEditScreen(SendingModal):
             self.action_cancel()
 
     def action_submit(self) -> None:
-        from lgconsole.console.sources.assistant_admin import parse_object
+        from lgconsole.console.sources.assistant_admin import parse_object, restore_masked
 
         if self.sending:
             return
@@ -342,6 +344,9 @@ class AssistantEditScreen(SendingModal):
         name = self.query_one("#assistant-name", Input).value.strip()
         description = self.query_one("#assistant-description", Input).value.strip()
         a = self.assistant
+        if a is not None:  # secrets left as *** keep their values
+            fields["config"] = restore_masked(fields["config"], a.config)
+            fields["context"] = restore_masked(fields["context"], a.context)
         fields["name"] = name or None if a is None or name != a.name else None
         fields["description"] = description or None if a is None or description != (a.description or "") else None
         if a is not None:  # an update sends what changed: an emptied field is sent empty, not left as it was

@@ -12,6 +12,7 @@ from lgconsole.stack.server.assistants import Assistant, AssistantNotFound, acti
 
 from lgconsole.console.model.breakpoints import Breakpoints, check_nodes
 from lgconsole.console.model.input_template import JsonFieldError, check_config, check_context, parse_json_field
+from lgconsole.console.model.masking import MASK
 
 
 class AssistantRefused(StackError):
@@ -27,6 +28,16 @@ def parse_object(text: str | None, what: str) -> dict | None:
         return parse_json_field(text, what, want_object=True)
     except JsonFieldError as exc:
         raise AssistantRefused(str(exc)) from None
+
+
+def restore_masked(edited: Any, original: Any) -> Any:
+    """An edited config or context with each secret still shown as `***` given its real value back from `original`
+    (the editor shows them masked; an unchanged `***` is never sent)."""
+    if edited == MASK and original not in (None, MASK):
+        return original
+    if isinstance(edited, dict) and isinstance(original, dict):
+        return {k: restore_masked(v, original.get(k)) for k, v in edited.items()}
+    return edited
 
 
 def fields_error(schemas: Any, config: dict | None, context: dict | None) -> str | None:

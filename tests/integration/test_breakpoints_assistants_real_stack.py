@@ -218,3 +218,20 @@ async def test_the_assistants_view_starts_a_run_of_the_highlighted_assistant(liv
         await pilot.press("s")
         await pilot_wait(pilot, lambda: type(app.screen).__name__ == "NewRunScreen", timeout=10, what="the form")
         assert app.screen.query_one("#new-run-assistant").value == report.assistant_id
+
+
+def test_an_assistants_secrets_are_masked_where_shown_and_kept_on_the_server(live_stack):
+    made = _cli(live_stack, "assistants", "create", "report", "--name", "keyed", "--config",
+                '{"configurable": {"api_key": "sk-live-0123456789abcdef", "model": "m1"}}', "--json")
+    assert made.returncode == 0, made.stderr
+    created = json.loads(made.stdout)
+    try:
+        assert created["config"]["configurable"] == {"api_key": "***", "model": "m1"}
+        shown = _cli(live_stack, "assistants", "show", "keyed")
+        assert "sk-live" not in shown.stdout and '"api_key": "***"' in shown.stdout
+        renamed = _cli(live_stack, "assistants", "update", "keyed", "--name", "keyed2")
+        assert renamed.returncode == 0, renamed.stderr
+        server = _sdk(live_stack, lambda c: c.assistants.get(created["assistant_id"]))
+        assert server["name"] == "keyed2" and server["config"]["configurable"]["api_key"] == "sk-live-0123456789abcdef"
+    finally:
+        _cli(live_stack, "assistants", "delete", created["assistant_id"], "--yes")

@@ -89,3 +89,12 @@ def test_an_assistant_by_id_name_or_graph():
     assert pick(listed, "nothing") is None
     with pytest.raises(AssistantRefused, match="2 assistants are named 'same'"):
         pick([_a(4, "demo", "same"), _a(5, "report", "same")], "same")
+
+
+def test_secrets_left_masked_in_the_editor_keep_their_values():
+    from lgconsole.console.sources.assistant_admin import restore_masked
+
+    original = {"configurable": {"api_key": "sk-real", "model": "m1"}, "recursion_limit": 5}
+    edited = {"configurable": {"api_key": "***", "model": "m2"}, "tags": ["x"]}
+    assert restore_masked(edited, original) == {"configurable": {"api_key": "sk-real", "model": "m2"}, "tags": ["x"]}
+    assert restore_masked({"token": "***"}, {}) == {"token": "***"}, "nothing to restore: sent as typed"
