@@ -218,7 +218,8 @@ def cmd_run(config: Config, args) -> int:
         await check_run_arguments(url, args.assistant, payload, run_config, run_context)
         await check_breakpoints(url, args.assistant, breakpoints)
         follower = RunFollower(url)
-        session = await follower.start(await assistant_to_run(url, args.assistant), input=payload, thread_id=args.thread,
+        target = await assistant_to_run(url, args.assistant)
+        session = await follower.start(target, input=payload, thread_id=args.thread,
                                        command={"resume": resume} if resume is not None else None,
                                        config=run_config, context=run_context, **breakpoints.run_kwargs())
         if not args.json:

@@ -15,7 +15,9 @@ from lgconsole.widgets.palette import Palette
 
 from lgconsole.console.model.breakpoints import stop_text
 from lgconsole.console.model.interrupts import payload_json
+from lgconsole.console.model.masking import mask_secrets
 from lgconsole.console.model.status import RunStatus
+from lgconsole.console.model.text import printable
 
 BREAK_STATE_KEYS = 8  # state keys shown at a breakpoint's stop
 
@@ -44,7 +46,7 @@ class BreakpointKeys:
         text.append("   r: continue   e: edit the state, then continue", style="dim")
         for key, value in list(self.live.state.items())[:BREAK_STATE_KEYS]:
             text.append(f"\n  {key}: ", style=palette.style("waiting"))
-            text.append(payload_json(value, limit=max(10, width - len(key) - 4)))
+            text.append(printable(payload_json(mask_secrets({key: value})[key], limit=max(10, width - len(key) - 4))))
         if len(self.live.state) > BREAK_STATE_KEYS:
             text.append(f"\n  … {len(self.live.state) - BREAK_STATE_KEYS} more keys (e shows them all)", style="dim")
         panel.update(text)

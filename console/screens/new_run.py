@@ -255,7 +255,8 @@ class NewRunScreen(ModalScreen[dict | None]):
         thread = self.query_one("#new-run-thread", Input).value.strip() or None
         breakpoints = Breakpoints.parse(self.query_one("#new-run-breaks", Input).value)
         return {"assistant": assistant, "input": payload, "config": config, "context": context,
-                "thread_id": thread, "breakpoints": breakpoints, "chat_key": key if key and is_chat(schema) or message else None,
+                "thread_id": thread, "breakpoints": breakpoints,
+                "chat_key": key if key and is_chat(schema) or message else None,
                 "remember": {"input": text, "config": config_text, "context": context_text}}
 
     def action_cancel(self) -> None:
