@@ -273,6 +273,19 @@ class FixedCatalog:
 
         return RememberedInputs(self.path)
 
+    async def check_breakpoints(self, assistant_id: str, breakpoints) -> None:
+        """Breakpoints are checked against the recorded demo topology (tests/fixtures/graph/demo.json)."""
+        import json
+
+        from lgconsole.console.model.breakpoints import check_nodes
+        from lgconsole.console.sources.assistant_admin import AssistantRefused
+
+        graph = json.loads((Path(__file__).parent / "fixtures" / "graph" / "demo.json").read_text())
+        nodes = [n["id"] for n in graph["nodes"] if n["id"] not in ("__start__", "__end__")]
+        error = check_nodes(breakpoints, nodes, assistant_id)
+        if error:
+            raise AssistantRefused(error)
+
 
 # --- a vLLM /metrics endpoint -------------------------------------------------------------------------------------
 

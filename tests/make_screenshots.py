@@ -97,6 +97,27 @@ async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:
         await pilot.press("k")
         await pilot_wait(pilot, lambda: app.screen.redis_listing is not None, timeout=20, what="the Redis keys")
         await shot("redis")
+
+        # last, so the shots above stay as they were: a breakpoint picked on the Graph screen, the Assistants view,
+        # and a run stopped at the breakpoint
+        await pilot.press("2")
+        graph = app.screen
+        for _ in range(20):
+            if graph.view.selected == "approval":
+                break
+            await pilot.press("tab")
+        await pilot.press("b", "A")
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "AssistantsScreen" and app.screen.versions,
+                         timeout=20, what="the assistants and their versions")
+        await shot("assistants")
+        await pilot.press("escape", "3", "n")
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "NewRunScreen"
+                         and app.screen.query_one("#new-run-breaks").value, timeout=10, what="the form's breakpoints")
+        app.screen.query_one("#new-run-input").text = '{"task": "Stop before the approval", "delay": 0.2}'
+        await pilot.press("ctrl+s")
+        await pilot_wait(pilot, lambda: live_screen.query_one("#breakpoint-panel").display, timeout=60,
+                         what="the stop at the breakpoint")
+        await shot("live-breakpoint")
     return shots
 
 

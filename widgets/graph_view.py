@@ -35,6 +35,7 @@ class NodeStats:
     error: str | None = None
 
 
+BREAK_MARK = "◆"  # a breakpoint, on the border of the node it stops at
 STATE_ICONS = {"running": "●", "done": "✓", "error": "✖", "idle": ""}
 RUN_STATES = ("idle", "running", "done", "error")
 # what is drawn -> (theme variable, attributes); node states are the palette's statuses
@@ -116,6 +117,7 @@ class GraphView(ScrollView, can_focus=True):
         self._badge_width = 0
         self._line_roles: list[list[str | None]] = []  # per cell, from the character alone: a DRAWING_COLOURS key
         self._stats: dict[str, NodeStats] = {}
+        self._breakpoints: dict[str, str] = {}  # node -> before | after | both
         self._selected: str | None = None
         self._message = ""
         self._strips: list[Strip] = []
@@ -142,6 +144,11 @@ class GraphView(ScrollView, can_focus=True):
 
     def show_stats(self, stats: Mapping[str, NodeStats]) -> None:
         self._stats = dict(stats)
+        self._rebuild()
+
+    def show_breakpoints(self, marks: Mapping[str, str]) -> None:
+        """Mark nodes a run stops at: `BREAK_MARK` on the box's top border (before) or bottom border (after)."""
+        self._breakpoints = dict(marks)
         self._rebuild()
 
     def show_message(self, text: str) -> None:
@@ -214,6 +221,8 @@ class GraphView(ScrollView, can_focus=True):
         name_of = {"idle": Style(bold=True), **{state: Style.parse(palette.style(state, "bold"))
                                                 for state in ("running", "done", "error")}}
 
+        breakpoint_style = Style.parse(palette.style("waiting", "bold"))
+
         def paint(x: int, y: int, style: Style, text: str | None = None) -> None:
             if 0 <= y < len(chars) and 0 <= x < len(chars[y]):
                 if text is not None:
@@ -235,6 +244,10 @@ class GraphView(ScrollView, can_focus=True):
                 for x in (gx, gx + gw - 1):
                     if chars[y][x] == "│":
                         paint(x, y, border)
+            where = self._breakpoints.get(name)  # a subgraph node: its mark at the right end of its border
+            for y, side in ((gy, "before"), (gy + gh - 1, "after")):
+                if where in (side, "both"):
+                    paint(gx + gw - 2, y, breakpoint_style, BREAK_MARK)
 
         for node, (bx, by, bw, bh) in self._boxes.items():
             stats = self._stats.get(node)
@@ -255,6 +268,11 @@ class GraphView(ScrollView, can_focus=True):
             label_end = bx + bw - 2 - (self._badge_width + 1 if self._badge_width else 0)
             for x in range(bx + 1, label_end):
                 paint(x, middle, name_of[state] + (_SELECTED if selected else Style()))
+            where = self._breakpoints.get(node)
+            for y, side in ((by, "before"), (by + bh - 1, "after")):
+                if where in (side, "both"):
+                    for i, ch in enumerate(BREAK_MARK):
+                        paint(bx + 1 + i, y, breakpoint_style, ch)
             if self._badge_width:
                 badge = format_badge(stats, self._badge_width)
                 start = bx + bw - 2 - len(badge)

@@ -11,6 +11,7 @@ from lgconsole.stack.server.runs import RunError
 
 from lgconsole.console.cli.output import print_json, secrets_shown
 from lgconsole.console.config import Config
+from lgconsole.console.model.breakpoints import Breakpoints, stop_text
 from lgconsole.console.model.interrupts import interrupt_value, payload_json
 from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
 from lgconsole.console.model.masking import mask_diff, mask_secrets, mask_text
@@ -31,12 +32,25 @@ def add_live_commands(sub) -> None:
                      help="the run's config, e.g. '{\"configurable\": {\"model\": \"x\"}, \"recursion_limit\": 50}'")
     run.add_argument("--context", dest="run_context", metavar="JSON",
                      help="the run's context (the graph's context schema), e.g. '{\"user_id\": \"u1\"}'")
+    add_breakpoint_arguments(run)
     run.add_argument("--json", action="store_true", help="one JSON object per line (token events with --tokens)")
     run.add_argument("--tokens", action="store_true", help="stream the model's tokens as they arrive")
     watch = sub.add_parser("watch", help="attach to a thread's run in progress (waits for the next one)")
     watch.add_argument("thread")
     watch.add_argument("--json", action="store_true", help="one JSON object per line (token events with --tokens)")
     watch.add_argument("--tokens", action="store_true", help="stream the model's tokens as they arrive")
+
+
+def add_breakpoint_arguments(command) -> None:
+    command.add_argument("--break-before", action="append", default=[], metavar="NODE",
+                         help="stop before this node of the root graph (repeatable); `lgconsole resume THREAD` goes on")
+    command.add_argument("--break-after", action="append", default=[], metavar="NODE",
+                         help="stop after this node of the root graph (repeatable)")
+
+
+def breakpoints_of(args) -> Breakpoints:
+    before, after = getattr(args, "break_before", None) or [], getattr(args, "break_after", None) or []
+    return Breakpoints(tuple(dict.fromkeys(before)), tuple(dict.fromkeys(after)))
 
 
 def parse_json_arg(text: str | None, what: str):
@@ -147,8 +161,9 @@ class StepPrinter:
         self.out.flush()
 
 
-async def follow(follower: RunFollower, printer: StepPrinter) -> LiveRun:
-    """Follow the follower's run to its end, printing each finished step, then one end line (or JSON object)."""
+async def follow(follower: RunFollower, printer: StepPrinter, breakpoints: Breakpoints | None = None) -> LiveRun:
+    """Follow the follower's run to its end, printing each finished step, then one end line (or JSON object) and,
+    for a run that waits, how to go on."""
     def on_event(event) -> None:
         if event.mode == "reconnecting" and not printer.as_json:
             print(f"  … {follower.live.notes[-1]}", file=sys.stderr)
@@ -162,7 +177,7 @@ async def follow(follower: RunFollower, printer: StepPrinter) -> LiveRun:
     printer.flush(live, final=True)
     end = {"event": "end", "run_id": outcome.run_id, "thread_id": outcome.thread_id, "status": outcome.status,
            "thread_status": outcome.thread_status, "error": outcome.error, "interrupts": outcome.interrupts,
-           "steps": printer.count, "steps_dropped": live.steps_dropped, "events": live.events}
+           "steps": printer.count, "steps_dropped": live.steps_dropped, "events": live.events, "next": outcome.next}
     if printer.as_json:
         print_json(end, indent=None)
     else:
@@ -171,14 +186,32 @@ async def follow(follower: RunFollower, printer: StepPrinter) -> LiveRun:
         dropped = f" (and {live.steps_dropped} older ones not kept)" if live.steps_dropped else ""
         print(f"run {outcome.run_id} {live.status}: {printer.count} node steps{dropped}, {live.events} events{thread}"
               + (f"; {outcome.error}" if outcome.error else ""))
-        if live.status == RunStatus.WAITING:
+        if live.status == RunStatus.WAITING and live.interrupts:
             print(f"waiting for input; answer with: lgconsole resume {outcome.thread_id} VALUE")
+        elif live.status == RunStatus.WAITING:
+            last = next((s.node for s in reversed(live.steps)), None)
+            print(f"stopped at a breakpoint {stop_text(outcome.next, breakpoints or Breakpoints(), last)}; "
+                  f"continue with: lgconsole resume {outcome.thread_id}")
     return live
 
 
 def succeeded(live: LiveRun) -> bool:
     """The exit status of a followed run: 0 when it succeeded, also when it stopped at an interrupt."""
     return live.status in (RunStatus.SUCCESS, RunStatus.WAITING)
+
+
+async def assistant_to_run(url: str, wanted: str) -> str:
+    """What the server takes for an assistant given by name (its id); an id or graph id as given."""
+    from lgconsole.stack.errors import StackError
+    from lgconsole.stack.server.assistants import list_assistants
+
+    from lgconsole.console.sources.assistant_admin import pick
+
+    try:
+        found = pick(await list_assistants(url), wanted)
+    except StackError:
+        return wanted
+    return found.assistant_id if found is not None and wanted not in (found.assistant_id, found.graph_id) else wanted
 
 
 def cmd_run(config: Config, args) -> int:
@@ -188,20 +221,25 @@ def cmd_run(config: Config, args) -> int:
         raise RunError("--resume needs --thread THREAD (the thread waiting on the interrupt)")
     run_config = parse_json_arg(getattr(args, "run_config", None), "--config")
     run_context = parse_json_arg(getattr(args, "run_context", None), "--context")
+    breakpoints = breakpoints_of(args)
     url = langgraph_url(config)
 
     async def go() -> int:
+        from lgconsole.console.sources.assistant_admin import check_breakpoints
         from lgconsole.console.sources.assistants import check_run_arguments
 
         # checked against the graph's schemas before anything is created (an unknown assistant lists the server's)
         await check_run_arguments(url, args.assistant, payload, run_config, run_context)
+        await check_breakpoints(url, args.assistant, breakpoints)
         follower = RunFollower(url, locate=locate_server(config), postgres_url=saved_steps_url(config))
-        session = await follower.start(args.assistant, input=payload, thread_id=args.thread,
+        target = await assistant_to_run(url, args.assistant)
+        session = await follower.start(target, input=payload, thread_id=args.thread,
                                        command={"resume": resume} if resume is not None else None,
-                                       config=run_config, context=run_context)
+                                       config=run_config, context=run_context, **breakpoints.run_kwargs())
         if not args.json:
             print(f"run {session.run_id} on thread {session.thread_id}")
-        return 0 if succeeded(await follow(follower, StepPrinter(args.json, tokens=args.tokens))) else 1
+        live = await follow(follower, StepPrinter(args.json, tokens=args.tokens), breakpoints)
+        return 0 if succeeded(live) else 1
 
     return asyncio.run(go())
 

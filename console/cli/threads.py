@@ -70,9 +70,15 @@ def add_time_travel_commands(subparsers: Any) -> None:
                                                         "runs next)")
     fork.add_argument("--no-run", action="store_true", help="only write the new checkpoint; do not run from it")
     fork.add_argument("--json", action="store_true", help="one JSON object per line")
-    resume = subparsers.add_parser("resume", help="answer a thread's pending interrupt and stream the run")
+    resume = subparsers.add_parser("resume", help="answer a thread's pending interrupt (or continue from a "
+                                                  "breakpoint) and stream the run")
     resume.add_argument("thread", metavar="THREAD", help="thread id")
-    resume.add_argument("value", metavar="VALUE", help="the answer: JSON (true, {\"approved\": false}) or text")
+    resume.add_argument("value", metavar="VALUE", nargs="?", default=None,
+                        help="the answer: JSON (true, {\"approved\": false}) or text; none: continue a thread stopped "
+                             "at a breakpoint")
+    from lgconsole.console.cli.live import add_breakpoint_arguments
+
+    add_breakpoint_arguments(resume)
     resume.add_argument("--json", action="store_true", help="one JSON object per line")
     copy = subparsers.add_parser("copy", help="copy a thread with all its checkpoints to a new thread")
     copy.add_argument("thread", metavar="THREAD", help="thread id")
@@ -341,7 +347,7 @@ REATTACHED = "; the thread was re-attached to the server"
 
 
 async def _announce_then_follow(args: argparse.Namespace, out: TextIO, data: dict, text: str,
-                                session: Any | None) -> int:
+                                session: Any | None, breakpoints: Any = None) -> int:
     """Say what was started (one line, or one JSON object with --json), then follow its run, if one was started.
     0 when there was no run or it succeeded, 1 otherwise."""
     from lgconsole.console.cli.live import StepPrinter, follow, succeeded
@@ -352,7 +358,7 @@ async def _announce_then_follow(args: argparse.Namespace, out: TextIO, data: dic
         return 0
     follower = RunFollower(session.url)
     follower.adopt(session)
-    return 0 if succeeded(await follow(follower, StepPrinter(args.json))) else 1
+    return 0 if succeeded(await follow(follower, StepPrinter(args.json), breakpoints)) else 1
 
 
 def cmd_replay(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -392,6 +398,8 @@ def cmd_fork(config: Config, args: argparse.Namespace, out: TextIO | None = None
 
 def cmd_resume(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    if args.value is None:
+        return _continue(config, args, out)
     value = parse_value(args.value)
 
     async def action(tt: Any) -> int:
@@ -402,6 +410,32 @@ def cmd_resume(config: Config, args: argparse.Namespace, out: TextIO | None = No
                         "reattached": started.reattached},
             f"resumed thread {started.thread_id} with {json.dumps(value, default=str)}: run {run_id}",
             started.session)
+
+    return _time_travel(config, action)
+
+
+def _continue(config: Config, args: argparse.Namespace, out: TextIO) -> int:
+    """`resume THREAD` with no answer: a thread stopped at a breakpoint goes on (a run with no input)."""
+    from lgconsole.console.cli.live import breakpoints_of
+
+    breakpoints = breakpoints_of(args)
+
+    async def action(tt: Any) -> int:
+        if breakpoints:
+            from lgconsole.stack.server.runs import get_thread
+
+            from lgconsole.console.sources.assistant_admin import check_breakpoints
+
+            metadata = ((await get_thread(tt.url, args.thread)) or {}).get("metadata") or {}
+            assistant = metadata.get("assistant_id") or metadata.get("graph_id")
+            if assistant:
+                await check_breakpoints(tt.url, str(assistant), breakpoints)
+        started = await tt.proceed(args.thread, **breakpoints.run_kwargs())
+        run_id = started.session.run_id
+        return await _announce_then_follow(
+            args, out, {"event": "continue", "thread_id": started.thread_id, "run_id": run_id,
+                        "reattached": started.reattached},
+            f"continued thread {started.thread_id}: run {run_id}", started.session, breakpoints)
 
     return _time_travel(config, action)
 

@@ -23,6 +23,7 @@ from lgconsole.stack.errors import StackError
 from lgconsole.widgets.graph_view import STATE_ICONS, GraphView, NodeStats
 from lgconsole.widgets.palette import Palette
 
+from lgconsole.console.model.breakpoints import BEFORE, Breakpoints, book_of
 from lgconsole.console.model.graph_layout import END, START, GraphDrawing, Topology, draw_graph, node_label
 from lgconsole.console.sources.graph import GraphSource, LiveGraphSource
 from lgconsole.console.model.text import format_step_duration
@@ -48,6 +49,9 @@ class GraphScreen(ConsoleScreen):
         Binding("r", "reload", "Reload"),
         Binding("a", "pick_assistant", "Assistant"),
         Binding("i", "toggle_side", "Info"),
+        Binding("b", "toggle_break('before')", "Break before"),
+        Binding("B", "toggle_break('after')", "Break after", show=False),
+        Binding("A", "assistants", "Assistants"),
     ]
 
     def __init__(self, source: GraphSource | None = None, assistant: str | None = None, xray: bool = True):
@@ -203,12 +207,15 @@ class GraphScreen(ConsoleScreen):
         else:
             self.view.show_message(shown_text(f"the graph {self.assistant.graph_id!r} has no nodes"))
         self.view.show_stats(self.stats)
+        self.view.show_breakpoints(self.breakpoints.marks())
         topo = Topology.from_json(self.topology)
         nodes = topo.real_nodes
         conditional = sum(e.conditional for e in topo.edges)
         loops = sum(r.back or r.self_loop for r in drawing.layout.edges)
         status = Text()
         status.append(f"graph {shown_text(self.assistant.graph_id)}", style="bold")
+        if self.breakpoints:
+            status.append(f" · ◆ {shown_text(self.breakpoints.text())}", style=Palette.of(self).style("waiting"))
         status.append(f" · xray {'on' if self.xray else 'off'}")
         if drawing.groups:
             status.append(f" ({shown_text(', '.join(drawing.groups))})")
@@ -236,6 +243,11 @@ class GraphScreen(ConsoleScreen):
         text.append(node_label(node, grouped=False), style="bold")
         if ":" in node and node not in (START, END):
             text.append(f"\nin subgraph {shown_text(node.rsplit(':', 1)[0])}", style="dim")
+        where = self.breakpoints.marks().get(node.split(":")[0])
+        if where:
+            text.append(f"\n◆ breakpoint {'before and after' if where == 'both' else where}"
+                        + (f" {shown_text(node.split(':')[0])}" if ":" in node else ""),
+                        style=Palette.of(self).style("waiting"))
         stats = self.stats.get(node)
         if stats is not None:
             palette = Palette.of(self)
@@ -313,6 +325,45 @@ class GraphScreen(ConsoleScreen):
     def action_toggle_side(self) -> None:
         self._side_shown = not (self._side_shown if self._side_shown is not None else self.size.width >= NARROW)
         self._apply_side()
+
+    # --- breakpoints and assistants ---------------------------------------------------------------------------
+    @property
+    def breakpoints(self) -> Breakpoints:
+        """The breakpoints picked for the assistant shown (kept on the app for the session)."""
+        if self.assistant is None:
+            return Breakpoints()
+        return book_of(self.app).get(self.assistant.assistant_id)
+
+    def action_toggle_break(self, where: str) -> None:
+        """Set or clear a breakpoint before or after the selected node; a node inside a subgraph (xray) stops at its
+        subgraph node, the root graph's (run breakpoints name root nodes)."""
+        node = self.view.selected
+        if self.assistant is None or node is None or node in (START, END):
+            self.notify("select a node first (tab)", severity="warning")
+            return
+        root = node.split(":")[0]
+        picked = self.breakpoints.toggle(root, where)
+        book_of(self.app).put(self.assistant.assistant_id, picked)
+        if self.assistant.system:  # the graph's own assistant: a run of the graph id stops there too
+            book_of(self.app).put(self.assistant.graph_id, picked)
+        now = root in (picked.before if where == BEFORE else picked.after)
+        self.notify(f"breakpoint {where} {root} {'set' if now else 'cleared'}"
+                    + (f" (breakpoints stop at nodes of the root graph: {root})" if root != node else ""))
+        if self.drawing is not None:
+            self._show_drawing()
+
+    def action_assistants(self) -> None:
+        from lgconsole.console.screens.assistants import open_assistants
+
+        def closed(chosen: dict) -> None:
+            self.show_assistant(chosen.get("show") or chosen.get("run") or self.wanted_assistant)
+
+        open_assistants(self, self.assistant.graph_id if self.assistant is not None else None, closed)
+
+    def show_assistant(self, assistant: str | None) -> None:
+        """Draw this assistant's graph, the server's list read again (new, changed or deleted assistants show)."""
+        self.wanted_assistant = assistant
+        self.action_reload()
 
     # --- for the Live screen ---------------------------------------------------------------------------------
     def set_node_stats(self, stats: dict[str, NodeStats]) -> None:

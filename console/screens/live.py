@@ -1,5 +1,6 @@
 """The Live screen: start a run of any assistant (or attach to one), watch its node steps stream with their state
-diffs, tokens and custom events, answer an interrupt in place, and talk to a message graph (chat mode: each message
+diffs, tokens and custom events, answer an interrupt in place, go on from a breakpoint (or edit the state there
+first, in the Threads screen's fork editor), and talk to a message graph (chat mode: each message
 a run on the same thread). The forms are in screens/new_run.py.
 
 Events are folded into a `LiveRun` as they arrive (cheap); a paint is scheduled by the first event after the last
@@ -20,23 +21,26 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 from textual.worker import Worker
 
+from lgconsole.stack.errors import StackError
 from lgconsole.widgets.diff_view import DiffView
 from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.timeline import Timeline
 
-from lgconsole.console.model.interrupts import AnswerError, interrupt_value, parse_answer, payload_fields, \
-    payload_json, question_of
+from lgconsole.console.model.breakpoints import Breakpoints
+from lgconsole.console.model.interrupts import AnswerError, interrupt_value, parse_answer, payload_json
 from lgconsole.console.model.input_template import chat_input
 from lgconsole.console.model.live_run import LiveRun, NodeStep
 from lgconsole.console.model.masking import mask_diff, mask_secrets
 from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.rows.live import step_items
+from lgconsole.console.rows.live_text import chat_transcript, interrupt_text
 from lgconsole.console.rows.shown import shown, shown_lines
 from lgconsole.console.sources.assistants import AssistantCatalog
 from lgconsole.console.sources.run_follower import RunFollower, locate_server, saved_steps_url
 from lgconsole.console.sources.urls import graph_spec, langgraph_url
 from lgconsole.console.screens.base import ConsoleScreen
+from lgconsole.console.screens.live_breakpoints import BreakpointKeys
 from lgconsole.console.screens.new_run import AttachScreen, NewRunScreen
 from lgconsole.console.screens.run_messages import FollowedRunChanged
 
@@ -44,67 +48,18 @@ PAINT_GAP = 0.05  # at most 20 paints a second
 IDLE_REPAINT_SECONDS = 1.0  # elapsed time in the info line
 
 
-def interrupt_text(value, max_lines: int = 6, palette: Palette | None = None) -> Text:
-    """The interrupt payload: its question first, then each other field on one line; masked and escaped (a question
-    is written by a graph: it must not clear the screen or retitle the terminal)."""
-    palette = palette or Palette.of(None)
-    value = mask_secrets(value)
-    text = Text("waiting for input", style=palette.style("waiting", "bold"))
-    if isinstance(value, dict):
-        if question_of(value) is not value:
-            text.append(f"  {shown(question_of(value), multiline=True)}", style="bold")
-        for key, line in payload_fields(value, max_lines):
-            text.append(f"\n  {shown(key)}: ", style=palette.style("waiting"))
-            text.append(shown(line))
-    else:
-        text.append("  " + shown(payload_json(value, limit=400)))
-    return text
-
-
-def _message_text(message) -> tuple[str, str]:
-    """(who, text) of a message in a state: a dict ({"type": "ai", "content": ...} or {"role": ...}) or text."""
-    if not isinstance(message, dict):
-        return "", str(message)
-    who = str(message.get("type") or message.get("role") or "")
-    who = {"human": "you", "user": "you", "ai": "assistant", "AIMessageChunk": "assistant"}.get(who, who)
-    content = message.get("content")
-    if isinstance(content, list):  # content blocks: their text parts
-        content = " ".join(str(b.get("text", "")) if isinstance(b, dict) else str(b) for b in content)
-    text = str(content or "")
-    calls = message.get("tool_calls") or []
-    if calls and not text:
-        text = "calls " + ", ".join(str(c.get("name")) for c in calls if isinstance(c, dict))
-    return who, text
-
-
-def chat_transcript(messages, streaming: str = "", max_messages: int = 8, palette: Palette | None = None) -> Text:
-    """The conversation's last messages, one block each ("you: …", "assistant: …"), then a reply still streaming."""
-    palette = palette or Palette.of(None)
-    text = Text()
-    last = list(messages or [])[-max_messages:]
-    for message in last:
-        who, body = _message_text(message)
-        if text:
-            text.append("\n")
-        text.append(f"{shown(who) or '?'}: ", style=palette.style("running" if who == "you" else "success", "bold"))
-        text.append(shown(body[:2000], multiline=True))
-    if streaming:
-        if text:
-            text.append("\n")
-        text.append("assistant: ", style=palette.style("running", "bold"))
-        text.append(shown(streaming[-2000:], multiline=True))
-        text.append(" …", style="dim")
-    return text
-
-
-class LiveScreen(ConsoleScreen):
+class LiveScreen(BreakpointKeys, ConsoleScreen):
     BINDINGS = [
         Binding("n", "new_run", "New run"),
         Binding("a", "attach", "Attach"),
         Binding("c", "cancel_run", "Cancel run"),
         Binding("i", "answer", "Answer"),
+        # shown in the breakpoint panel when a run stops at one (and in ? help)
+        Binding("r", "continue_run", "Continue", show=False),
+        Binding("e", "edit_and_continue", "Edit & continue", show=False),
         Binding("f", "toggle_follow", "Follow"),
         Binding("t", "trace", "Trace", show=False),
+        Binding("A", "assistants", "Assistants", show=False),
         Binding("m", "message", "Message", show=False),
         Binding("escape", "leave_message", "Leave the message box", show=False),
     ]
@@ -118,6 +73,7 @@ class LiveScreen(ConsoleScreen):
         self.chat_key: str | None = None  # chat mode: the input key of the graph's message list
         self.run_config: dict | None = None  # config and context of the last run started here, for the next message
         self.run_context: dict | None = None
+        self.run_breakpoints = Breakpoints()  # of the last run started here: a continue keeps them
         self.thread_id: str | None = None
         self.started_at: float | None = None
         self._painted: tuple[int, int] | None = None
@@ -132,6 +88,7 @@ class LiveScreen(ConsoleScreen):
             yield Timeline(id="timeline")
             with VerticalScroll(id="step-detail"):
                 yield DiffView(id="step-diff")
+        yield Static(id="breakpoint-panel")
         with Vertical(id="interrupt-panel"):
             yield Static(id="interrupt-payload")
             yield Input(placeholder='answer: JSON (true, {"approved": false, "note": "..."}) or text; enter sends',
@@ -190,6 +147,7 @@ class LiveScreen(ConsoleScreen):
         self._paint_info()
         self._paint_detail()
         self._paint_interrupt()
+        self._paint_breakpoint()
         self._paint_chat()
 
     def restyle(self) -> None:
@@ -197,6 +155,7 @@ class LiveScreen(ConsoleScreen):
         the diff view redraw themselves)."""
         self._paint_info()
         self._paint_interrupt()
+        self._paint_breakpoint()
 
     def _paint_info(self) -> None:
         live = self.live
@@ -316,6 +275,7 @@ class LiveScreen(ConsoleScreen):
             if result:
                 self.assistant, self.chat_key = result["assistant"], result.get("chat_key")
                 self.run_config, self.run_context = result.get("config"), result.get("context")
+                self.run_breakpoints = result.get("breakpoints") or Breakpoints()
                 if result.get("remember") is not None:
                     self._remember(result["assistant"], result["remember"])
                 self.run_stream("start", payload=result["input"], thread_id=result["thread_id"],
@@ -323,6 +283,25 @@ class LiveScreen(ConsoleScreen):
                 self.schedule_paint()
 
         self.app.push_screen(NewRunScreen(self.catalog, self.followed_assistant), chosen)
+
+    def new_run_of(self, assistant: str) -> None:
+        """The New-run form for this assistant (the Assistants view's `s`)."""
+        self.assistant = assistant
+        if self.follower is not None:
+            self.follower.assistant = None  # the form starts from the one chosen, not the run shown
+        self.action_new_run()
+
+    def action_assistants(self) -> None:
+        from lgconsole.console.screens.assistants import open_assistants
+
+        def closed(chosen: dict) -> None:
+            if chosen.get("show"):  # enter: its graph on the Graph screen
+                self.app.switch_mode("graph")
+                self.app.call_later(lambda: self.app.screen.show_assistant(chosen["show"]))
+
+        graph_of = getattr(self.catalog, "graph_of", None)  # (a recorded catalog in tests may not know graphs)
+        assistant = self.followed_assistant
+        open_assistants(self, (graph_of(assistant) if graph_of else None) or assistant, closed)
 
     def action_leave_message(self) -> None:
         """esc in the message or the answer box: back to the steps, so keys are the screen's again (1-7, n, a)."""
@@ -421,10 +400,13 @@ class LiveScreen(ConsoleScreen):
 
     @work(exclusive=True, group="live-stream", name="run", exit_on_error=False)
     async def run_stream(self, how: str, payload=None, thread_id: str | None = None, answer=None,
-                         config: dict | None = None, context: dict | None = None) -> None:
-        """Begin a run (`start`, `attach`, or `resume` with an answer) and follow it to its end; a failure to start
-        or a broken stream ends the worker, and `worker_failed` shows it."""
+                         config: dict | None = None, context: dict | None = None, session=None) -> None:
+        """Begin a run (`start`, `attach`, `resume` with an answer, `continue` from a breakpoint, `adopt` the run an
+        edit at a breakpoint started) and follow it to its end; a failure to start or a broken stream ends the worker,
+        and `worker_failed` shows it."""
         follower = await self._follower()
+        breaks = self.run_breakpoints.run_kwargs()
+        context_kw = {"context": self.run_context} if self.run_context else {}
         if how == "attach":
             await follower.attach(thread_id)
             if self.catalog is not None:
@@ -436,9 +418,20 @@ class LiveScreen(ConsoleScreen):
         elif how == "resume":
             # the assistant of the run that waits (an attached run's may not be the one typed last)
             await follower.resume(answer, thread_id=thread_id, assistant=follower.assistant or self.assistant,
-                                  **({"context": self.run_context} if self.run_context else {}))
+                                  **context_kw)
+        elif how == "continue":
+            await follower.proceed(thread_id, assistant=follower.assistant or self.assistant, **breaks, **context_kw)
+        elif how == "adopt":
+            follower.adopt(session, new_run=False)
         else:
-            await follower.start(self.assistant, input=payload, thread_id=thread_id, config=config, context=context)
+            if breaks:
+                try:
+                    await self.catalog.check_breakpoints(self.assistant, self.run_breakpoints)
+                except StackError as exc:
+                    follower.refuse(str(exc))
+                    raise
+            await follower.start(self.assistant, input=payload, thread_id=thread_id, config=config, context=context,
+                                 **breaks)
         self.thread_id, self.started_at = follower.thread_id, time.monotonic()
         await follower.follow()
 

@@ -1,6 +1,7 @@
 """The Live screen's forms: a new run (an assistant from the server's list, the input prefilled from the graph's
 input schema or the last one typed, a chat message for message graphs, config and context checked against the
-graph's schemas before anything is sent) and the thread to attach to. Styled in app.tcss."""
+graph's schemas before anything is sent, breakpoints prefilled from the Graph screen's picks) and the thread to
+attach to. Styled in app.tcss."""
 
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ from textual.widgets.option_list import Option
 from lgconsole.stack.errors import StackError
 
 from lgconsole.console.rows.shown import shown
+from lgconsole.console.model.breakpoints import BreakpointError, Breakpoints, book_of
 from lgconsole.console.model.input_template import JsonFieldError, chat_input, describe_keys, input_template, \
     is_chat, message_key, parse_json_field
 from lgconsole.console.sources.assistants import AssistantList, run_arguments_error
 
 
 class NewRunScreen(ModalScreen[dict | None]):
-    """Dismissed with {"assistant", "input", "config", "context", "thread_id", "chat_key", "remember"} or None.
+    """Dismissed with {"assistant", "input", "config", "context", "thread_id", "breakpoints", "chat_key", "remember"}
+    or None.
 
     `catalog` is an `AssistantCatalog` (or a stand-in with the same `assistants()`, `schemas(id)` and
     `remembered()`). The input is prefilled when an assistant is chosen, unless the user has edited it since."""
@@ -51,6 +54,7 @@ class NewRunScreen(ModalScreen[dict | None]):
         self.schemas = None  # of the assistant typed, once read
         self._schemas_for: str | None = None
         self._prefilled = ""  # the input text put there last: replaced on a new choice unless edited since
+        self._breaks_prefilled = ""  # the same for the breakpoints (the Graph screen's picks for the assistant)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -73,6 +77,10 @@ class NewRunScreen(ModalScreen[dict | None]):
                 yield Label("context", classes="field-label")
                 yield Input(placeholder="optional: the graph's context, a JSON object", id="new-run-context",
                             compact=True)
+            with Horizontal(classes="field"):
+                yield Label("breaks", classes="field-label")
+                yield Input(placeholder="optional: before approval; after join (the Graph screen's b / B pick them)",
+                            id="new-run-breaks", compact=True)
             with Horizontal(classes="field"):
                 yield Label("thread", classes="field-label")
                 yield Input(self.thread_id, placeholder="empty: a new thread", id="new-run-thread", compact=True)
@@ -150,6 +158,7 @@ class NewRunScreen(ModalScreen[dict | None]):
             self._assistant_typed(event.value.strip())
 
     def _assistant_typed(self, assistant_id: str) -> None:
+        self._prefill_breakpoints(assistant_id)
         if assistant_id == self._schemas_for:
             return
         self.schemas = None
@@ -162,6 +171,15 @@ class NewRunScreen(ModalScreen[dict | None]):
         if self.found.assistants:
             served = ", ".join(dict.fromkeys(a.graph_id for a in self.found.assistants))
             self._keys_line(Text(f"not one of the server's assistants ({served}): the input is not checked"))
+
+    def _prefill_breakpoints(self, assistant_id: str) -> None:
+        """The breakpoints picked on the Graph screen for this assistant, unless the field was edited."""
+        box = self.query_one("#new-run-breaks", Input)
+        if box.value != self._breaks_prefilled:
+            return
+        found = self.found.find(assistant_id)
+        picked = book_of(self.app).get(found.assistant_id if found is not None else None, assistant_id)
+        box.value = self._breaks_prefilled = picked.text()
 
     def on_new_run_screen_schemas_read(self, message: SchemasRead) -> None:
         if message.assistant_id != self._schemas_for:
@@ -202,14 +220,15 @@ class NewRunScreen(ModalScreen[dict | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id in ("new-run-message", "new-run-config", "new-run-context", "new-run-thread"):
+        if event.input.id in ("new-run-message", "new-run-config", "new-run-context", "new-run-breaks",
+                              "new-run-thread"):
             self.action_submit()
 
     def action_submit(self) -> None:
         error = self.query_one("#new-run-error", Static)
         try:
             result = self._result()
-        except JsonFieldError as exc:
+        except (JsonFieldError, BreakpointError) as exc:
             error.update(Text(shown(str(exc))))
             return
         self.dismiss(result)
@@ -236,8 +255,10 @@ class NewRunScreen(ModalScreen[dict | None]):
         if problem:
             raise JsonFieldError(problem)
         thread = self.query_one("#new-run-thread", Input).value.strip() or None
+        breakpoints = Breakpoints.parse(self.query_one("#new-run-breaks", Input).value)
         return {"assistant": assistant, "input": payload, "config": config, "context": context,
-                "thread_id": thread, "chat_key": key if key and is_chat(schema) or message else None,
+                "thread_id": thread, "breakpoints": breakpoints,
+                "chat_key": key if key and is_chat(schema) or message else None,
                 "remember": {"input": text, "config": config_text, "context": context_text}}
 
     def action_cancel(self) -> None:

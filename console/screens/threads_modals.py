@@ -69,33 +69,36 @@ class _SendingModal(ModalScreen):
         self.dismiss(None)
 
 
+SendingModal = _SendingModal  # shared with the Assistants view's editor
+
+
 class ForkScreen(_SendingModal):
     """The state at a checkpoint as JSON, to edit; validated before anything is sent; an optional as-node."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Fork and run")]
 
     def __init__(self, thread_id: str, state: CheckpointState, nodes_hint: str,
-                 submit: Callable[[dict, str | None], Awaitable[Any]]):
+                 submit: Callable[[dict, str | None], Awaitable[Any]], *, title: str | None = None,
+                 action: str = "Fork and run", then: str = "the graph then runs from the new checkpoint, a new branch"):
         super().__init__(submit)
         self.thread_id = thread_id
         self.state = state
         self.nodes_hint = nodes_hint
+        self.title_text = title or f"Fork thread {thread_id} at step {state.step} ({state.checkpoint_id})"
+        self.action_text, self.then = action, then
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text(shown(f"Fork thread {self.thread_id} at step {self.state.step} "
-                                   f"({self.state.checkpoint_id})")),
-                        id="fork-title")
+            yield Label(Text(shown(self.title_text)), id="fork-title")
             yield Static("Edit the state below. Only the keys you change are sent (update_state: reducers apply, so "
-                         "messages merge by id); the graph then runs from the new checkpoint, a new branch.",
-                         id="fork-hint")
+                         f"messages merge by id); {self.then}.", id="fork-hint")
             yield TextArea(values_json(self.state.mapping), id="fork-values", language=None, soft_wrap=False)
             yield Label(Text(shown(f"As node (optional; decides what runs next)"
                                    f"{': ' + self.nodes_hint if self.nodes_hint else ''}")))
             yield Input(placeholder="empty: as the node that wrote this checkpoint", id="fork-as-node")
             yield Static("", classes="modal-error")
             with Horizontal():
-                yield Button("Fork and run (ctrl+s)", variant="primary", id="fork-submit")
+                yield Button(f"{self.action_text} (ctrl+s)", variant="primary", id="fork-submit")
                 yield Button("Cancel (esc)", id="fork-cancel")
 
     def on_mount(self) -> None:

@@ -96,6 +96,16 @@ class AssistantCatalog:
     def remembered(self) -> RememberedInputs:
         return RememberedInputs(self.config.state_path / REMEMBERED_FILE)
 
+    async def check_breakpoints(self, assistant_id: str, breakpoints) -> None:
+        """Refuse breakpoints at nodes the assistant's root graph does not have (one line listing its nodes)."""
+        import asyncio
+
+        from lgconsole.console.sources.assistant_admin import check_breakpoints
+
+        url = await asyncio.to_thread(langgraph_url, self.config)
+        found = find_assistant(self._listed, assistant_id)
+        await check_breakpoints(url, found.assistant_id if found else assistant_id, breakpoints)
+
 
 class RememberedInputs:
     """The last input, config and context typed per assistant, in one JSON file written atomically, mode 0600 (an

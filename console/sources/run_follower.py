@@ -175,6 +175,19 @@ class RunFollower:
         return await self._started(RunSession.start(self.url, self.assistant, thread_id=thread_id,
                                                     command={"resume": value}, **kwargs))
 
+    async def proceed(self, thread_id: str | None = None, assistant: str | None = None, **kwargs: Any) -> RunSession:
+        """Go on from a breakpoint: a run with no input on the thread (the nodes due run next). On the thread followed
+        last, the same timeline goes on. `kwargs` go to RunSession.start (the breakpoints still set, a context)."""
+        thread_id = thread_id or self.thread_id
+        if thread_id is None:
+            raise RunError("continue: no thread to continue (start or attach to a run first)")
+        self._begin(new_run=thread_id != self.thread_id)
+        self.assistant = assistant or self.assistant
+        if not self.assistant:
+            raise RunError(f"continue thread {thread_id}: which assistant runs it is not known")
+        return await self._started(RunSession.start(self.url, self.assistant, thread_id=thread_id, input=None,
+                                                    **kwargs))
+
     async def replay(self, travel: Any, thread_id: str, checkpoint_id: str) -> Any:
         """Replay from a past checkpoint through a `TimeTravel` (it checks against Postgres first); its RunStarted."""
         self._begin(new_run=True)
@@ -196,6 +209,12 @@ class RunFollower:
         started = await self._started_by(travel.resume(thread_id, value))
         self.session = started.session
         return started
+
+    def refuse(self, error: str) -> None:
+        """A run refused before anything was sent (a check failed): a new timeline that says why."""
+        self._begin(new_run=True)
+        self.live.fail(error)
+        self._changed()
 
     def adopt(self, session: RunSession, *, new_run: bool = True) -> None:
         """Follow a run started elsewhere (a Threads screen action, a drill's recovery)."""

@@ -177,9 +177,10 @@ class ThreadsSource:
         async with self._time_travel() as tt:
             return await tt.replay(thread_id, checkpoint_id)
 
-    async def fork(self, thread_id: str, checkpoint_id: str, update: dict, as_node: str | None = None):
+    async def fork(self, thread_id: str, checkpoint_id: str, update: dict, as_node: str | None = None,
+                   run_kwargs: dict | None = None):
         async with self._time_travel() as tt:
-            return await tt.fork(thread_id, checkpoint_id, update, as_node=as_node)
+            return await tt.fork(thread_id, checkpoint_id, update, as_node=as_node, run_kwargs=run_kwargs)
 
     async def resume(self, thread_id: str, value: Any):
         async with self._time_travel() as tt:

@@ -1,4 +1,5 @@
-"""Reads assistants from a LangGraph server: the list, a graph's topology, its schemas and subgraphs.
+"""Assistants on a LangGraph server: the list, a graph's topology, its schemas and subgraphs; an assistant's versions,
+and creating, updating (a new version), activating a version of and deleting one.
 
 A thin typed layer over `langgraph_sdk` (imported lazily, off the event loop: the import takes ~0.8 s). Every
 failure becomes a `StackError` with a one-line message: server not answering, unknown assistant, timeout.
@@ -61,6 +62,11 @@ class Assistant:
                    context=dict(data.get("context") or {}), metadata=dict(data.get("metadata") or {}),
                    created_at=when("created_at"), updated_at=when("updated_at"))
 
+    @property
+    def system(self) -> bool:
+        """The assistant the server made for its graph (the graph id works in its place)."""
+        return self.metadata.get("created_by") == "system"
+
     def label(self) -> str:
         """"report · v2" (the name when it is not the graph id; the version when the server keeps one)."""
         text = self.graph_id if self.name in ("", self.graph_id) else f"{self.graph_id} ({self.name})"
@@ -112,6 +118,54 @@ async def get_subgraphs(url: str, assistant_id: str, *, namespace: str | None = 
     async with _client(url, timeout) as client:
         call = client.assistants.get_subgraphs(assistant_id, namespace=namespace, recurse=recurse)
         return await _call(url, assistant_id, call, timeout)
+
+
+async def get_assistant(url: str, assistant_id: str, *, timeout: float = READ_TIMEOUT_S) -> Assistant:
+    """One assistant as it is now (its active version's config, context and name)."""
+    async with _client(url, timeout) as client:
+        return Assistant.from_api(await _call(url, assistant_id, client.assistants.get(assistant_id), timeout))
+
+
+async def list_versions(url: str, assistant_id: str, *, limit: int = 100,
+                        timeout: float = READ_TIMEOUT_S) -> list[Assistant]:
+    """Every version of an assistant, newest first (each with the config, context and name it had)."""
+    async with _client(url, timeout) as client:
+        found = await _call(url, assistant_id, client.assistants.get_versions(assistant_id, limit=limit), timeout)
+    return sorted((Assistant.from_api(v) for v in found), key=lambda a: -(a.version or 0))
+
+
+async def create_assistant(url: str, graph_id: str, *, name: str | None = None, description: str | None = None,
+                           config: dict | None = None, context: dict | None = None, metadata: dict | None = None,
+                           timeout: float = READ_TIMEOUT_S) -> Assistant:
+    """A new assistant of a served graph (version 1)."""
+    async with _client(url, timeout) as client:
+        created = client.assistants.create(graph_id, config=config, context=context, metadata=metadata, name=name,
+                                           description=description)
+        return Assistant.from_api(await _call(url, graph_id, created, timeout))
+
+
+async def update_assistant(url: str, assistant_id: str, *, name: str | None = None, description: str | None = None,
+                           config: dict | None = None, context: dict | None = None, metadata: dict | None = None,
+                           timeout: float = READ_TIMEOUT_S) -> Assistant:
+    """A new version of the assistant, made active; what is not given (None) is kept from the active version."""
+    async with _client(url, timeout) as client:
+        updated = client.assistants.update(assistant_id, config=config, context=context, metadata=metadata, name=name,
+                                           description=description)
+        return Assistant.from_api(await _call(url, assistant_id, updated, timeout))
+
+
+async def activate_version(url: str, assistant_id: str, version: int, *,
+                           timeout: float = READ_TIMEOUT_S) -> Assistant:
+    """Make an earlier (or later) version the one runs use."""
+    async with _client(url, timeout) as client:
+        return Assistant.from_api(await _call(url, assistant_id, client.assistants.set_latest(assistant_id, version),
+                                              timeout))
+
+
+async def delete_assistant(url: str, assistant_id: str, *, timeout: float = READ_TIMEOUT_S) -> None:
+    """Delete the assistant and all its versions (its threads stay)."""
+    async with _client(url, timeout) as client:
+        await _call(url, assistant_id, client.assistants.delete(assistant_id), timeout)
 
 
 # --- plumbing ---------------------------------------------------------------------------------------------------------

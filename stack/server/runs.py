@@ -54,6 +54,9 @@ class RunOutcome:
     thread_status: str | None = None  # idle | busy | interrupted (waits on interrupt()) | error
     error: str | None = None
     interrupts: list = field(default_factory=list)
+    # a thread that waits: the nodes due next (a breakpoint's stop has no interrupts, only these) and its head
+    next: list[str] = field(default_factory=list)
+    checkpoint_id: str | None = None
     # what a client shows for it (cancelled, waiting for input) is the client's mapping, written once there
 
 
@@ -333,8 +336,13 @@ class RunSession:
             if run["status"] in FINAL_STATUSES:
                 thread = await _call("thread", self._client.threads.get(self.thread_id))
                 interrupts = [i for items in (thread.get("interrupts") or {}).values() for i in items]
-                return RunOutcome(self.run_id, self.thread_id, run["status"], thread.get("status"),
-                                  describe_error(thread.get("error")), interrupts)
+                outcome = RunOutcome(self.run_id, self.thread_id, run["status"], thread.get("status"),
+                                     describe_error(thread.get("error")), interrupts)
+                if thread.get("status") == "interrupted":
+                    state = await _call("thread state", self._client.threads.get_state(self.thread_id))
+                    outcome.next = [str(n) for n in state.get("next") or []]
+                    outcome.checkpoint_id = (state.get("checkpoint") or {}).get("checkpoint_id")
+                return outcome
             await asyncio.sleep(0.1)
         return RunOutcome(self.run_id, self.thread_id, "unknown")
 

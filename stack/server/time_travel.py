@@ -419,9 +419,9 @@ class TimeTravel:
         return RunStarted(thread_id, session, target.checkpoint_id, target.reattached)
 
     async def fork(self, thread_id: str, checkpoint_id: str, update: dict, as_node: str | None = None,
-                   assistant_id: str | None = None, run: bool = True) -> ForkResult:
+                   assistant_id: str | None = None, run: bool = True, run_kwargs: dict | None = None) -> ForkResult:
         """Write `update` as a new checkpoint after `checkpoint_id` (update_state, reducers apply), then run the
-        graph from it (unless `run=False`). Nothing is written when a check fails."""
+        graph from it (unless `run=False`; `run_kwargs`: its breakpoints). Nothing is written when a check fails."""
         what = f"fork thread {thread_id} at {checkpoint_id}"
         target = await self._target(what, thread_id, checkpoint_id, assistant_id, attach=False)
         problems = check_update(update, await self.state_schema(target.assistant_id))
@@ -442,7 +442,7 @@ class TimeTravel:
         if run:
             try:
                 result.session = await RunSession.start(self.url, target.assistant_id, thread_id=thread_id,
-                                                        input=None, checkpoint_id=new_id)
+                                                        input=None, checkpoint_id=new_id, **(run_kwargs or {}))
             except StackError as exc:
                 raise ForkRunFailed(
                     f"{what}: wrote checkpoint {new_id} (the new branch) but its run did not start ({exc}); "
@@ -459,6 +459,20 @@ class TimeTravel:
                                f"{target.thread.get('status') or 'unknown'}; no pending interrupt on its latest "
                                "checkpoint); nothing was sent")
         session = await self._start(what, target, command={"resume": value})
+        return RunStarted(thread_id, session, None, target.reattached)
+
+    async def proceed(self, thread_id: str, assistant_id: str | None = None, **run_kwargs: Any) -> RunStarted:
+        """Go on from a breakpoint (`interrupt_before`/`interrupt_after`): a run with no input, the nodes due run. A
+        thread that waits on `interrupt()` needs an answer instead (`resume`)."""
+        what = f"continue thread {thread_id}"
+        target = await self._target(what, thread_id, None, assistant_id)
+        if target.thread.get("status") != "interrupted":
+            raise NotResumable(f"{what}: it is not stopped at a breakpoint (status "
+                               f"{target.thread.get('status') or 'unknown'}); nothing was sent")
+        if any(target.thread.get("interrupts") or {}):
+            raise NotResumable(f"{what}: it waits on interrupt(), which needs an answer: `lgconsole resume "
+                               f"{thread_id} VALUE`; nothing was sent")
+        session = await self._start(what, target, input=None, **run_kwargs)
         return RunStarted(thread_id, session, None, target.reattached)
 
     async def copy(self, thread_id: str) -> CopyResult:

@@ -17,7 +17,7 @@ from lgconsole.console.rows.live import step_items
 from lgconsole.console.rows.shown import shown, shown_data, shown_lines
 from lgconsole.console.rows.threads import (checkpoint_info, diff_sections, interrupt_question, pending_lines,
                                             state_entries, thread_rows, tree_items, values_json)
-from lgconsole.console.screens.live import chat_transcript, interrupt_text
+from lgconsole.console.rows.live_text import chat_transcript, interrupt_text
 from lgconsole.stack.checkpoints.records import CheckpointNode, CheckpointState, PendingWrite, ThreadStatus, ThreadSummary
 from lgconsole.stack.server.runs import RunEvent
 from lgconsole.widgets.diff_view import diff_text
