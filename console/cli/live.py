@@ -7,8 +7,8 @@ import json
 import sys
 import time
 
-from lgconsole.stack.server.runs import RunError
-
+from lgconsole.console.cli.exit_codes import UsageError
+from lgconsole.console.cli.json_args import parse_json_arg
 from lgconsole.console.config import Config
 from lgconsole.console.model.interrupts import interrupt_value, payload_json
 from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
@@ -21,7 +21,8 @@ from lgconsole.console.sources.urls import langgraph_url
 def add_live_commands(sub) -> None:
     run = sub.add_parser("run", help="start a run and stream its node steps with state diffs")
     run.add_argument("assistant", help="assistant or graph id, e.g. demo")
-    run.add_argument("--input", default=None, help="the run's input as JSON, e.g. '{\"task\": \"x\"}'")
+    run.add_argument("--input", default=None, help="the run's input as JSON, e.g. '{\"task\": \"x\"}'; @FILE reads "
+                                                   "it from a file, - from stdin (every JSON option takes these)")
     run.add_argument("--thread", help="run on this thread (default: a new one)")
     run.add_argument("--resume", help="resume the thread's interrupt with this JSON value")
     run.add_argument("--config", dest="run_config", metavar="JSON",
@@ -34,15 +35,6 @@ def add_live_commands(sub) -> None:
     watch.add_argument("thread")
     watch.add_argument("--json", action="store_true", help="one JSON object per line (token events with --tokens)")
     watch.add_argument("--tokens", action="store_true", help="stream the model's tokens as they arrive")
-
-
-def parse_json_arg(text: str | None, what: str):
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
 
 
 def step_name(step: NodeStep) -> str:
@@ -171,7 +163,7 @@ def cmd_run(config: Config, args) -> int:
     payload = parse_json_arg(args.input, "--input")
     resume = parse_json_arg(args.resume, "--resume")
     if resume is not None and not args.thread:
-        raise RunError("--resume needs --thread THREAD (the thread waiting on the interrupt)")
+        raise UsageError("--resume needs --thread THREAD (the thread waiting on the interrupt)")
     run_config = parse_json_arg(getattr(args, "run_config", None), "--config")
     run_context = parse_json_arg(getattr(args, "run_context", None), "--context")
     url = langgraph_url(config)

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from lgconsole.console.config import Config, ConfigError, load_config
+from lgconsole.console.config import Config, ConfigError, load_config, state_dir_path
 from lgconsole.console.cli.assistants import add_assistants_command
 from lgconsole.console.cli.doctor import add_doctor_command
 from lgconsole.console.cli.gpu import add_gpu_command
@@ -22,7 +22,9 @@ from lgconsole.console.cli.threads import add_thread_commands
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lgconsole", description=__doc__)
+    from lgconsole.console.cli.exit_codes import epilog
+
+    parser = argparse.ArgumentParser(prog="lgconsole", description=__doc__, epilog=epilog())
     parser.add_argument("--config", type=Path, help="config file (default: ./lgconsole.toml, else the XDG config dir)")
     parser.add_argument("--state-dir", help="where the stack keeps data, logs and PIDs (overrides the config)")
     sub = parser.add_subparsers(dest="command")
@@ -49,14 +51,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    from lgconsole.console.cli import exit_codes
+
     args = _parser().parse_args(argv)
     try:
         config = load_config(args.config)
+        if args.state_dir:
+            config.state_dir = str(state_dir_path(args.state_dir, "--state-dir").resolve())
     except ConfigError as exc:
         print(f"lgconsole: config error: {exc}", file=sys.stderr)
-        return 2
-    if args.state_dir:
-        config.state_dir = str(Path(args.state_dir).expanduser().resolve())
+        return exit_codes.CONFIG
     from lgconsole.stack.errors import StackError
 
     handlers = {None: cmd_console, "up": _lazy("cli.stack", "cmd_up"), "down": _lazy("cli.stack", "cmd_down"),
@@ -71,11 +75,20 @@ def _main(argv: list[str] | None) -> int:
                 "prune": _lazy("cli.ops", "cmd_prune"), "drill": _lazy("cli.ops", "cmd_drill")}
     try:
         return handlers[args.command](config, args)
+    except exit_codes.UsageError as exc:
+        print(f"lgconsole: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
     except StackError as exc:
         print(f"lgconsole: {exc}", file=sys.stderr)
-        return 1
+        return exit_codes.FAILED
     except KeyboardInterrupt:
-        return 130
+        return exit_codes.INTERRUPTED
+    except BrokenPipeError:
+        raise  # quiet_when_reader_goes decides: a closed pipe ends the command quietly
+    except OSError as exc:  # a file or directory the command needs (the state dir unwritable, a disk full)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"lgconsole: {exc.strerror or exc}{where}", file=sys.stderr)
+        return exit_codes.FAILED
 
 
 def use_tiny_cpu_model(config: Config) -> None:

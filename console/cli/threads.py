@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 
+from lgconsole.console.cli.json_args import parse_sets
 from lgconsole.console.config import Config
 from lgconsole.console.model.masking import mask_secret_keys, mask_text
 from lgconsole.console.model.text import format_age, printable
@@ -61,14 +62,16 @@ def add_time_travel_commands(subparsers: Any) -> None:
     fork.add_argument("thread", metavar="THREAD", help="thread id")
     fork.add_argument("--checkpoint", required=True, metavar="ID", help="checkpoint id (or a unique prefix)")
     fork.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=JSON",
-                      help="a state key and its new value as JSON, e.g. --set 'task=\"new task\"' (repeatable)")
+                      help="a state key and its new value as JSON, e.g. --set 'task=\"new task\"' (repeatable; "
+                           "KEY=@FILE reads the value from a file, KEY=- from stdin)")
     fork.add_argument("--as-node", metavar="NODE", help="write the update as if this node made it (decides what "
                                                         "runs next)")
     fork.add_argument("--no-run", action="store_true", help="only write the new checkpoint; do not run from it")
     fork.add_argument("--json", action="store_true", help="one JSON object per line")
     resume = subparsers.add_parser("resume", help="answer a thread's pending interrupt and stream the run")
     resume.add_argument("thread", metavar="THREAD", help="thread id")
-    resume.add_argument("value", metavar="VALUE", help="the answer: JSON (true, {\"approved\": false}) or text")
+    resume.add_argument("value", metavar="VALUE",
+                        help="the answer: JSON (true, {\"approved\": false}) or text; - reads it from stdin")
     resume.add_argument("--json", action="store_true", help="one JSON object per line")
     copy = subparsers.add_parser("copy", help="copy a thread with all its checkpoints to a new thread")
     copy.add_argument("thread", metavar="THREAD", help="thread id")
@@ -256,33 +259,21 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
 
 # --- time travel -----------------------------------------------------------------------------------------------------
 
-def parse_sets(items: list[str]) -> dict:
-    """`KEY=JSON` pairs into a state update; a malformed pair is a one-line error and nothing is sent."""
-    from lgconsole.stack.server.time_travel import UpdateRejected
-
-    update: dict = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UpdateRejected(f"--set {item!r}: expected KEY=JSON, e.g. --set 'task=\"new task\"'; nothing was sent")
-        try:
-            update[key] = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UpdateRejected(f"--set {key}: the value is not valid JSON ({exc.msg} at column {exc.colno}); quote "
-                                 f"text as JSON, e.g. --set '{key}=\"text\"'; nothing was sent") from None
-    return update
-
-
 def parse_value(text: str) -> Any:
-    """An interrupt answer (console/model/interrupts.py); an empty one is a one-line error."""
+    """An interrupt answer (console/model/interrupts.py): JSON or text, `-` reads it from stdin; an empty or
+    too deeply nested one is a one-line error."""
+    from lgconsole.console.cli.exit_codes import UsageError
+    from lgconsole.console.cli.json_args import MAX_JSON_DEPTH, json_depth, read_arg_text
     from lgconsole.console.model.interrupts import AnswerError, parse_answer
-    from lgconsole.stack.server.time_travel import UpdateRejected
 
     try:
-        return parse_answer(text)
+        # `-` only: an answer is text too, and text may start with `@`
+        value = parse_answer(read_arg_text(text, "resume VALUE") if text == "-" else text)
     except AnswerError as exc:
-        raise UpdateRejected(f"resume: {exc}; nothing was sent") from None
+        raise UsageError(f"resume: {exc}; nothing was sent") from None
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise UsageError(f"resume: the answer is nested more than {MAX_JSON_DEPTH} levels deep; nothing was sent")
+    return value
 
 
 @contextmanager

@@ -27,6 +27,8 @@ def parse_json_field(text: str, what: str, *, want_object: bool = False) -> Any:
     except json.JSONDecodeError as exc:
         raise JsonFieldError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") \
             from None
+    except RecursionError:
+        raise JsonFieldError(f"{what} is nested too deeply") from None
     if want_object and not isinstance(value, dict):
         raise JsonFieldError(f"{what} must be a JSON object ({{...}}), got {_kind(value)}")
     return value

@@ -281,7 +281,8 @@ def evaluate(inputs: TriageInputs, thresholds: Thresholds | None = None) -> list
 
 
 def exit_code(findings: list[Finding]) -> int:
-    """doctor's exit code: 0 healthy, 1 warnings, 2 critical (info findings do not count)."""
+    """The triage level: 0 healthy, 1 warnings, 2 critical (info findings do not count); `doctor` exits with
+    console/cli/exit_codes.doctor_exit of it."""
     severities = {f.severity for f in findings}
     return 2 if "critical" in severities else 1 if "warning" in severities else 0
 
