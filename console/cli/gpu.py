@@ -110,12 +110,15 @@ def render_text(reading, telemetry: GpuTelemetry) -> str:
         lines.append(f"vLLM {metrics.model_name or ''} at {metrics.url}")
         usage = f"{metrics.kv_cache_usage:.0%}" if metrics.kv_cache_usage is not None else "n/a"
         reasons = ", ".join(f"{k} {v}" for k, v in metrics.waiting_by_reason.items() if v)
-        line = f"  KV cache {usage}  running {metrics.running}  waiting {metrics.waiting}"
+        running, waiting = ("n/a" if n is None else n for n in (metrics.running, metrics.waiting))
+        line = f"  KV cache {usage}  running {running}  waiting {waiting}"
         if reasons:
             line += f" ({reasons})"
         if metrics.preemptions_total is not None:
             line += f"  preemptions {metrics.preemptions_total:.0f} since start"
         lines.append(line)
+        if metrics.ignored:
+            lines.append(f"  ignored, not a usable number: {', '.join(metrics.ignored)}")
         rates = track.rates if track else None
         if rates is not None:
             lines.append(f"  over {rates.seconds:.1f}s: preemptions {format_rate(rates.preemptions_per_s)} · "
