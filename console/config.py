@@ -7,7 +7,6 @@ key or value is a `ConfigError` whose message names the key and the file.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import os
 import tomllib
@@ -333,13 +332,12 @@ def _section_spec(section: object) -> dict:
 
 def build_stack_spec(config: Config) -> StackSpec:
     """The supervisor's plain-JSON spec. Ports set to 0 are picked now and kept across `up`s in the state dir."""
-    previous: dict = {}
-    spec_file = config.paths.spec_file
-    if spec_file.exists():
-        try:
-            previous = json.loads(spec_file.read_text()).get("services", {})
-        except (json.JSONDecodeError, AttributeError):
-            previous = {}
+    from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object, table
+
+    try:  # the ports kept from the last `up`; a damaged spec.json only loses them (this spec replaces it)
+        previous = table(read_json_object(config.paths.spec_file) or {}, "services", config.paths.spec_file)
+    except StateFileCorrupt:
+        previous = {}
     services: dict[str, dict] = {}
     taken: set[int] = set()
     for name in SERVICE_NAMES:

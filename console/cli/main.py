@@ -5,7 +5,6 @@ Each command's module is imported only when that command runs, so `status`, `thr
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -132,8 +131,9 @@ def cmd_demo(config: Config, args) -> int:
     if args.model == "tiny-cpu":
         use_tiny_cpu_model(config)
     if supervisor.supervisor_running(config.state_path):
-        spec = json.loads(config.paths.spec_file.read_text())
-        if spec["services"]["langgraph"].get("project"):
+        from lgconsole.stack.services.service import StackSpec
+
+        if StackSpec.load(config.state_path).services.get("langgraph", {}).get("project"):
             print("lgconsole: the running stack serves another project; `lgconsole down` first", file=sys.stderr)
             return 1
     code = bring_up(config)

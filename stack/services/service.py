@@ -115,9 +115,11 @@ class Secrets:
 
     def __init__(self, path: Path):
         self.path = path
-        self._data: dict[str, str] = {}
-        if path.exists():
-            self._data = json.loads(path.read_text() or "{}")
+        from lgconsole.stack.services.state_files import corrupt, read_json_object
+
+        self._data: dict[str, str] = read_json_object(path) or {}
+        if not all(isinstance(v, str) for v in self._data.values()):
+            raise corrupt(path, "holds values that are not the passwords lgconsole writes")
 
     def get(self, key: str) -> str:
         if key not in self._data:
@@ -261,7 +263,18 @@ class StackSpec:
 
     @classmethod
     def load(cls, state_dir: Path) -> StackSpec:
-        return cls.from_json(json.loads(StackPaths(state_dir).spec_file.read_text()))
+        """The spec `up` saved; FileNotFoundError before the first `up`, StateFileCorrupt for a damaged file."""
+        from lgconsole.stack.services.state_files import corrupt, read_json_object, table
+
+        path = StackPaths(Path(state_dir)).spec_file
+        data = read_json_object(path)
+        if data is None:
+            raise FileNotFoundError(2, "no spec.json: the stack was never brought up", str(path))
+        table(data, "services", path)
+        try:
+            return cls.from_json(data)
+        except TypeError:
+            raise corrupt(path, f"has keys lgconsole does not write ({', '.join(sorted(data)[:5])})") from None
 
 
 _ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception)\b:|FATAL:|.*\bFATAL\b|.*Error: )")
