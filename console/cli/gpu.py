@@ -21,12 +21,32 @@ def add_gpu_command(subparsers) -> argparse.ArgumentParser:
     gpu.add_argument("--json", action="store_true", help="machine-readable output (no secrets)")
     gpu.add_argument("--url", action="append", default=None, metavar="URL",
                      help="a vLLM server to read (repeatable; default: the stack's vLLM from the config)")
-    gpu.add_argument("--window", type=float, default=1.0, metavar="S",
+    gpu.add_argument("--window", type=_window, default=1.0, metavar="S",
                      help="seconds between two scrapes for rates and recent latencies (default 1; 0: one scrape, "
                           "latencies since the server started)")
-    gpu.add_argument("--fan-out", type=int, default=None, metavar="N",
+    gpu.add_argument("--fan-out", type=_fan_out, default=None, metavar="N",
                      help="the graph's peak fan-out, for the capacity check")
     return gpu
+
+
+def _window(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number of seconds") from None
+    if not 0 <= value <= 600:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text[:20]} s: give 0 to 600 seconds")
+    return value
+
+
+def _fan_out(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{value}: a fan-out is 1 or more parallel branches")
+    return value
 
 
 def _vllm_pids(config: Config) -> tuple[int, ...]:

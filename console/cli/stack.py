@@ -21,10 +21,26 @@ def add_stack_commands(sub) -> None:
     logs = sub.add_parser("logs", help="show a service's log")
     logs.add_argument("service", choices=[*SERVICE_NAMES, "supervisor"])
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
+    logs.add_argument("-n", "--lines", type=_line_count, default=50, metavar="N",
+                      help=f"how many last lines, 1 to {MAX_LOG_LINES:,} (default 50)")
 
 
 # --- up / down -----------------------------------------------------------------------------------------------
+
+MAX_LOG_LINES = 100_000  # `logs -n` reads about 400 bytes per line asked for
+
+
+def _line_count(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number of lines") from None
+    if not 1 <= value <= MAX_LOG_LINES:
+        raise argparse.ArgumentTypeError(f"{value} lines: give 1 to {MAX_LOG_LINES:,} (-f keeps following)")
+    return value
+
 
 def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
     """Start the supervisor and report each service as it becomes healthy. 0 when all are healthy."""

@@ -376,7 +376,10 @@ def parse_age(text: str) -> timedelta:
     seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise PruneError(f"the age {text!r} must be longer than 0")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except (OverflowError, ValueError):  # past timedelta's 999,999,999 days
+        raise PruneError(f"the age {text[:40]!r} is longer than any checkpoint can be old") from None
 
 
 def format_age(age: timedelta) -> str:
