@@ -171,8 +171,13 @@ def cmd_run(config: Config, args) -> int:
     async def go() -> int:
         from lgconsole.console.sources.assistants import check_run_arguments
 
+        from lgconsole.console.model.input_template import unknown_input_keys
+
         # checked against the graph's schemas before anything is created (an unknown assistant lists the server's)
-        await check_run_arguments(url, args.assistant, payload, run_config, run_context)
+        schemas = await check_run_arguments(url, args.assistant, payload, run_config, run_context)
+        unknown = unknown_input_keys(payload, schemas.input_schema)
+        if unknown:
+            print(f"lgconsole: warning: {unknown}", file=sys.stderr)
         follower = RunFollower(url)
         session = await follower.start(args.assistant, input=payload, thread_id=args.thread,
                                        command={"resume": resume} if resume is not None else None,

@@ -276,6 +276,30 @@ def check_input(value: Any, schema: dict | None) -> str | None:
     return f"input: {error}" if error else None
 
 
+def unknown_input_keys(value: Any, schema: dict | None) -> str | None:
+    """One line when the input object has keys the graph's input schema does not name (the graph takes only its
+    state's channels: LangGraph drops the others without a word), listing the schema's keys; None otherwise."""
+    import difflib
+
+    if not isinstance(value, dict) or not isinstance(schema, dict):
+        return None
+    node = resolve(schema, schema)
+    props = node.get("properties")
+    if not isinstance(props, dict) or not props or node.get("patternProperties") \
+            or isinstance(node.get("additionalProperties"), dict):
+        return None  # a schema that names no keys, or takes any key of a pattern: nothing to compare with
+    unknown = [str(k) for k in value if k not in props]
+    if not unknown:
+        return None
+    close = difflib.get_close_matches(unknown[0], [str(k) for k in props], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    shown = ", ".join(str(k) for k in list(props)[:20]) + (", …" if len(props) > 20 else "")
+    which = ", ".join(repr(k[:40]) for k in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    many = len(unknown) > 1
+    return (f"input key{'s' if many else ''} {which} {'are' if many else 'is'} not in the graph's input schema{hint}, "
+            f"so the graph never sees {'them' if many else 'it'}; its keys: {shown}")
+
+
 def check_config(value: Any, schema: dict | None) -> str | None:
     """A run config: an object whose `configurable` fits the graph's config schema."""
     if value is None:
