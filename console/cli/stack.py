@@ -222,6 +222,8 @@ def cmd_status(config: Config, args) -> int:
 
 
 def cmd_logs(config: Config, args) -> int:
+    from lgconsole.console.cli.exit_codes import CLOSED_PIPE
+    from lgconsole.console.cli.output import reader_gone
     from lgconsole.stack.services.service import tail_lines
 
     path = config.paths.log(args.service)
@@ -240,6 +242,8 @@ def cmd_logs(config: Config, args) -> int:
                 sys.stdout.write(chunk.decode(errors="replace"))
                 sys.stdout.flush()
             else:
+                if reader_gone(sys.stdout):  # `logs -f | head`: end as `tail -f` does, not at the next log line
+                    return CLOSED_PIPE
                 if fh.tell() > path.stat().st_size:  # the file was truncated or replaced
                     fh.seek(0)
                 time.sleep(0.2)
