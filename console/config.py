@@ -348,7 +348,7 @@ def build_stack_spec(config: Config) -> StackSpec:
             section["env_dir"] = config.project.env_dir
         if not section.get("url") and (name != "vllm" or section.get("model")) and not section.get("port"):
             old = previous.get(name, {}).get("port")
-            if old and old not in taken and port_is_free(old):
+            if type(old) is int and 0 < old <= 65535 and old not in taken and port_is_free(old):
                 section["port"] = old
             else:
                 section["port"] = free_port(avoid=taken | {2024})

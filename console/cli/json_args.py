@@ -37,7 +37,10 @@ def read_arg_text(text: str, what: str, stdin: Any = None) -> str:
         stream = stdin if stdin is not None else sys.stdin
         if stream is None:
             raise UsageError(f"{what} -: stdin is closed")
-        data = stream.buffer.read(MAX_ARG_BYTES + 1) if hasattr(stream, "buffer") else stream.read(MAX_ARG_BYTES + 1)
+        try:
+            data = (stream.buffer if hasattr(stream, "buffer") else stream).read(MAX_ARG_BYTES + 1)
+        except OSError as exc:
+            raise UsageError(f"{what} -: cannot read stdin ({exc.strerror or exc})") from None
         return _decoded(data, f"{what} - (stdin)")
     if text.startswith("@"):
         path = Path(text[1:]).expanduser()

@@ -377,9 +377,12 @@ def parse_age(text: str) -> timedelta:
     if seconds <= 0:
         raise PruneError(f"the age {text!r} must be longer than 0")
     try:
-        return timedelta(seconds=seconds)
+        age = timedelta(seconds=seconds)
     except (OverflowError, ValueError):  # past timedelta's 999,999,999 days
         raise PruneError(f"the age {text[:40]!r} is longer than any checkpoint can be old") from None
+    if age <= timedelta(0):  # under a microsecond
+        raise PruneError(f"the age {text[:40]!r} must be longer than 0")
+    return age
 
 
 def format_age(age: timedelta) -> str:
@@ -388,4 +391,4 @@ def format_age(age: timedelta) -> str:
     for unit in ("d", "h", "m"):
         if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
             return f"{int(seconds // _UNITS[unit])}{unit}"
-    return f"{seconds:g}s"
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"  # no exponent (1e+06s would not read back)
