@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from lgconsole.console.cli import exit_codes
 from lgconsole.console.cli.exit_codes import UsageError
 from lgconsole.console.cli.json_args import parse_json_arg
 from lgconsole.console.config import Config
@@ -184,7 +185,8 @@ def cmd_run(config: Config, args) -> int:
                                        config=run_config, context=run_context)
         if not args.json:
             print(f"run {session.run_id} on thread {session.thread_id}")
-        return 0 if succeeded(await follow(follower, StepPrinter(args.json, tokens=args.tokens))) else 1
+        live = await follow(follower, StepPrinter(args.json, tokens=args.tokens))
+        return exit_codes.OK if succeeded(live) else exit_codes.FAILED
 
     return asyncio.run(go())
 
@@ -205,6 +207,6 @@ def cmd_watch(config: Config, args) -> int:
         live = await follow(follower, StepPrinter(args.json, tokens=args.tokens))
         if not args.json:
             print(f"watched for {time.monotonic() - t0:.1f}s")
-        return 0 if succeeded(live) else 1
+        return exit_codes.OK if succeeded(live) else exit_codes.FAILED
 
     return asyncio.run(go())

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from lgconsole.console.cli import exit_codes
 from lgconsole.console.config import Config, ConfigError, load_config, state_dir_path
 from lgconsole.console.cli.assistants import add_assistants_command
 from lgconsole.console.cli.doctor import add_doctor_command
@@ -61,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from lgconsole.console.cli import exit_codes
-
     args = _parser().parse_args(argv)
     try:
         config = load_config(args.config)
@@ -146,7 +145,7 @@ def cmd_demo(config: Config, args) -> int:
 
         if StackSpec.load(config.state_path).services.get("langgraph", {}).get("project"):
             print("lgconsole: the running stack serves another project; `lgconsole down` first", file=sys.stderr)
-            return 1
+            return exit_codes.FAILED
     code = bring_up(config)
     if code:
         return code

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from lgconsole.stack.errors import StackError
 
 from lgconsole.console.config import Config
+from lgconsole.console.cli import exit_codes
 from lgconsole.console.model.text import format_age
 
 MAX_IDS_SHOWN = 5
@@ -223,4 +224,4 @@ def cmd_drill(config: Config, args: argparse.Namespace, out: TextIO | None = Non
     else:
         for line in report_lines(report):
             print(line, file=out)
-    return 0 if report.ok else 1
+    return exit_codes.OK if report.ok else exit_codes.FAILED

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 
 from lgconsole.console.cli.json_args import parse_sets
+from lgconsole.console.cli import exit_codes
 from lgconsole.console.config import Config
 from lgconsole.console.model.masking import mask_secret_keys, mask_text
 from lgconsole.console.model.text import format_age, printable
@@ -329,7 +330,7 @@ async def _announce_then_follow(args: argparse.Namespace, out: TextIO, data: dic
         return 0
     follower = RunFollower(session.url)
     follower.adopt(session)
-    return 0 if succeeded(await follow(follower, StepPrinter(args.json))) else 1
+    return exit_codes.OK if succeeded(await follow(follower, StepPrinter(args.json))) else exit_codes.FAILED
 
 
 def cmd_replay(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
