@@ -216,6 +216,8 @@ def state_dir_path(text: str, where: str) -> Path:
     if text.startswith("~") and str(path).startswith("~"):
         user = text[1:].split("/", 1)[0]
         _raise(f"{where}: {text!r}: no user {user!r} on this machine to expand ~{user} for; give an absolute path")
+    if path.exists() and not path.is_dir():
+        _raise(f"{where}: {path} is a file, not a directory")
     return path
 
 

@@ -33,6 +33,8 @@ CASES = [
      exit_codes.CONFIG, "no user 'nosuchuser'"),
     ("--state-dir ~nosuchuser", ["--state-dir", "~nosuchuser", "status"], {}, None, None, exit_codes.CONFIG,
      "no user 'nosuchuser'"),
+    ("--state-dir is a file", ["--state-dir", "CONFIG", "status"], {}, b"", None, exit_codes.CONFIG,
+     "lgconsole.toml is a file, not a directory"),
     ("refresh_seconds = -1", ["--config", "CONFIG", "status"], {}, b"[ui]\nrefresh_seconds = -1\n", None,
      exit_codes.CONFIG, "[ui] refresh_seconds: must be at least 0.1, got -1"),
     ("refresh_seconds = 0", ["--config", "CONFIG", "status"], {}, b"[ui]\nrefresh_seconds = 0\n", None,
