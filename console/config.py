@@ -188,15 +188,17 @@ def _coerce(value: object, hint: object, where: str) -> object:
     return _raise(f"{where}: expected {names}, got {value!r}")
 
 
-def _check_range(value: object, key: str, where: str) -> None:
+def _check_range(value: object, key: str, where: str, given: object = None) -> None:
+    """`given`: the value as the file wrote it, for the message (an int read into a float field shows as the int)."""
+    given = value if given is None else given
     if key not in _RANGES or value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return
     least, most = _RANGES[key]
     if not least <= value <= most:
         if key == "port":
-            _raise(f"{where}: must be a TCP port (1-65535, or 0 to pick a free one), got {value!r}")
+            _raise(f"{where}: must be a TCP port (1-65535, or 0 to pick a free one), got {given!r}")
         bound = f"at least {_number(least)}" if value < least else f"at most {_number(most)}"
-        _raise(f"{where}: must be {bound}, got {value!r}")
+        _raise(f"{where}: must be {bound}, got {given!r}")
 
 
 def _number(value: float) -> str:
@@ -252,7 +254,7 @@ def _load_section(section_cls: type, raw: dict, source: str, section: str) -> ob
         if (section, key) in _CHOICES and values[key] not in _CHOICES[(section, key)]:
             choices = ", ".join(repr(c) for c in _CHOICES[(section, key)])
             raise ConfigError(f"{where}: must be one of {choices}, got {value!r}")
-        _check_range(values[key], key, where)
+        _check_range(values[key], key, where, given=value)
         if key == "gpu_memory_utilization" and values[key] is not None and not 0 < values[key] <= 1:
             raise ConfigError(f"{where}: must be between 0 and 1, got {value!r}")
     return section_cls(**values)
