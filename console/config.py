@@ -7,6 +7,7 @@ key or value is a `ConfigError` whose message names the key and the file.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 import tomllib
@@ -144,6 +145,12 @@ def find_config_file(cwd: Path | None = None) -> Path | None:
     return xdg if xdg.is_file() else None
 
 
+def _name(key: str) -> str:
+    """A key as a message shows it: as written, or quoted with escapes when it holds a newline or a control
+    character (a quoted TOML key can; the message stays one line)."""
+    return key if key.isprintable() else json.dumps(key)
+
+
 def _suggest(key: str, known: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(key, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -182,7 +189,7 @@ def _coerce(value: object, hint: object, where: str) -> object:
         if origin is dict and isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(item, str):
-                    _raise(f"{where}.{key}: expected a string, got {item!r}{_quote_hint(item)}")
+                    _raise(f"{where}.{_name(key)}: expected a string, got {item!r}{_quote_hint(item)}")
             return value
     names = " or ".join(_type_name(k) for k in allowed)
     return _raise(f"{where}: expected {names}, got {value!r}")
@@ -219,7 +226,7 @@ def state_dir_path(text: str, where: str) -> Path:
         user = text[1:].split("/", 1)[0]
         _raise(f"{where}: {text!r}: no user {user!r} on this machine to expand ~{user} for; give an absolute path")
     if path.exists() and not path.is_dir():
-        _raise(f"{where}: {path} is a file, not a directory")
+        _raise(f"{where}: {_name(str(path))} is a file, not a directory")
     return path
 
 
@@ -228,14 +235,14 @@ def _check_paths(config: Config, source: str) -> None:
     for section in ("postgres", "redis"):
         bin_dir = getattr(config, section).bin_dir
         if bin_dir and not Path(bin_dir).expanduser().is_dir():
-            _raise(f"{source}: [{section}] bin_dir: {bin_dir} is not a directory")
+            _raise(f"{source}: [{section}] bin_dir: {_name(bin_dir)} is not a directory")
     for section in ("project", "vllm"):
         python = getattr(config, section).python
         if python and "/" in python and not Path(python).expanduser().is_file():
-            _raise(f"{source}: [{section}] python: no such file {python}")
+            _raise(f"{source}: [{section}] python: no such file {_name(python)}")
     state = Path(config.state_dir)
     if state.exists() and not state.is_dir():
-        _raise(f"{source}: state_dir: {state} is a file, not a directory")
+        _raise(f"{source}: state_dir: {_name(str(state))} is a file, not a directory")
 
 
 def _raise(message: str) -> typing.NoReturn:
@@ -249,7 +256,7 @@ def _load_section(section_cls: type, raw: dict, source: str, section: str) -> ob
     for key, value in raw.items():
         where = f"{source}: [{section}] {key}"
         if key not in known:
-            raise ConfigError(f"{source}: unknown key [{section}] {key}{_suggest(key, known)}")
+            raise ConfigError(f"{source}: unknown key [{section}] {_name(key)}{_suggest(key, known)}")
         values[key] = _coerce(value, hints[key], where)
         if (section, key) in _CHOICES and values[key] not in _CHOICES[(section, key)]:
             choices = ", ".join(repr(c) for c in _CHOICES[(section, key)])
@@ -283,7 +290,7 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
             section_cls = typing.get_type_hints(Config)[key]
             setattr(config, key, _load_section(section_cls, value, source, key))
         else:
-            raise ConfigError(f"{source}: unknown key {key}{_suggest(key, [*SECTIONS, 'state_dir'])}")
+            raise ConfigError(f"{source}: unknown key {_name(key)}{_suggest(key, [*SECTIONS, 'state_dir'])}")
     for service, var in ENV_URLS.items():
         if env.get(var):
             getattr(config, service).url = env[var]
@@ -296,8 +303,8 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
         if not project.is_absolute() and path is not None:
             project = Path(path).parent / project
         if not (project / "langgraph.json").is_file():
-            raise ConfigError(f"{source}: [project] path: no langgraph.json in {project}; point it at the directory "
-                              "that holds your project's langgraph.json")
+            raise ConfigError(f"{source}: [project] path: no langgraph.json in {_name(str(project))}; point it at the "
+                              "directory that holds your project's langgraph.json")
         config.project.path = str(project.resolve())
     for key in ("python", "env_dir"):
         value = getattr(config.project, key)

@@ -46,10 +46,11 @@ def documents(draw) -> str:
     lines = []
     if draw(st.booleans()):
         lines.append(f"state_dir = {toml_value(draw(st.one_of(VALUES, st.just('/tmp/lgc-fuzz-state'))))}")
-    section_names = st.one_of(st.sampled_from(sorted(SECTIONS)), st.text(min_size=1, max_size=6))
+    odd_names = st.sampled_from(["a\nb", "\x1b[2J", "x y", "é", "prot"])  # a message must stay one line
+    section_names = st.one_of(st.sampled_from(sorted(SECTIONS)), st.text(min_size=1, max_size=6), odd_names)
     for section in draw(st.lists(section_names, max_size=4, unique=True)):
         lines.append(f"[{json.dumps(section)}]")
-        keys = st.one_of(st.sampled_from(KNOWN_KEYS.get(section) or ["x"]), st.text(min_size=1, max_size=8))
+        keys = st.one_of(st.sampled_from(KNOWN_KEYS.get(section) or ["x"]), st.text(min_size=1, max_size=8), odd_names)
         for key in draw(st.lists(keys, max_size=5, unique=True)):
             lines.append(f"{json.dumps(key)} = {toml_value(draw(VALUES))}")
     return "\n".join(lines) + "\n"
