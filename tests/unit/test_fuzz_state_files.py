@@ -1,4 +1,4 @@
-"""Fuzz: the state dir's files (spec.json, state.json, secrets.json). Whatever bytes or JSON they hold, every reader
+"""Fuzz: the state dir's files (spec.json, state.json, secrets.json) and a project's langgraph.json. Whatever bytes or JSON they hold, every reader
 gives its record or a one-line StateFileCorrupt naming the file; none starts or stops a process."""
 
 from __future__ import annotations
@@ -67,6 +67,19 @@ def test_every_state_file_reader_takes_any_content(state: bytes, spec: bytes, se
             _one_line(exc, "secrets.json")
         config = Config(state_dir=str(state_dir))
         build_stack_spec(config)  # a damaged spec.json only loses the ports it kept
+
+
+@fuzz
+@given(CONTENTS)
+def test_a_projects_langgraph_json_of_any_content_reads_or_is_one_line(content: bytes):
+    from lgconsole.stack.services.project_env import ProjectEnvError, read_langgraph_json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "langgraph.json").write_bytes(content)
+        try:
+            assert isinstance(read_langgraph_json(Path(tmp)), dict)
+        except ProjectEnvError as exc:
+            _one_line(exc, "langgraph.json")
 
 
 @pytest.mark.parametrize("content, reason", [(b'{"services": {"postgres": {"po', "truncated or not JSON"),
