@@ -26,16 +26,12 @@ class OneLineParser(argparse.ArgumentParser):
     parsers are of this class too (add_subparsers makes them of the parent's class)."""
 
     def error(self, message: str):
-        from lgconsole.console.cli.exit_codes import USAGE
-
-        self.exit(USAGE, f"{self.prog}: {message.splitlines()[0] if message else 'error'} "
+        self.exit(exit_codes.USAGE, f"{self.prog}: {message.splitlines()[0] if message else 'error'} "
                          f"(see `{self.prog} --help`)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from lgconsole.console.cli.exit_codes import epilog
-
-    parser = OneLineParser(prog="lgconsole", description=__doc__, epilog=epilog())
+    parser = OneLineParser(prog="lgconsole", description=__doc__, epilog=exit_codes.epilog())
     parser.add_argument("--config", type=Path, help="config file (default: ./lgconsole.toml, else the XDG config dir)")
     parser.add_argument("--state-dir", help="where the stack keeps data, logs and PIDs (overrides the config)")
     sub = parser.add_subparsers(dest="command")
