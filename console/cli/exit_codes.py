@@ -39,4 +39,5 @@ def doctor_exit(level: int) -> int:
 
 
 def epilog() -> str:
-    return "exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in MEANINGS)
+    """The table for `lgconsole --help` (a raw-text epilog: one code a line)."""
+    return "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in MEANINGS)

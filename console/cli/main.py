@@ -31,7 +31,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="lgconsole", description=__doc__, epilog=exit_codes.epilog())
+    parser = OneLineParser(prog="lgconsole", description=__doc__, epilog=exit_codes.epilog(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, help="config file (default: ./lgconsole.toml, else the XDG config dir)")
     parser.add_argument("--state-dir", help="where the stack keeps data, logs and PIDs (overrides the config)")
     sub = parser.add_subparsers(dest="command")
