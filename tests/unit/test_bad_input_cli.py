@@ -156,3 +156,12 @@ def test_a_reader_that_goes_away_ends_the_command_with_141(tmp_path):
         assert proc.wait(timeout=30) == exit_codes.CLOSED_PIPE
         assert proc.stderr.read() == b""
         proc.stderr.close()
+
+
+def test_exit_codes_are_distinct_and_the_readme_lists_each():
+    codes = [code for code, _ in exit_codes.MEANINGS]
+    assert len(set(codes)) == len(codes)
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
+    assert [int(line.split("|")[1]) for line in section.splitlines() if line.startswith("| ") and
+            line.split("|")[1].strip().isdigit()] == codes
