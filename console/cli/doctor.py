@@ -1,4 +1,5 @@
-"""`lgconsole doctor`: the Triage page as text, worst first; exit 0 healthy, 1 warnings, 2 critical (for cron)."""
+"""`lgconsole doctor`: the Triage page as text, worst first; exit 0 healthy, 5 warnings, 6 critical (for cron; the
+codes in console/cli/exit_codes.py, distinct from a failed or mistyped command)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ TITLE_CHARS, LINE_CHARS = 200, 240  # a finding quotes errors and names from use
 
 
 def add_doctor_command(sub) -> None:
-    doctor = sub.add_parser("doctor", help="what is wrong with the stack, worst first (exit 0 ok, 1 warn, 2 crit)")
+    doctor = sub.add_parser("doctor", help="what is wrong with the stack, worst first (exit 0 ok, 5 warnings, "
+                                           "6 critical)")
     doctor.add_argument("--json", action="store_true", help="machine-readable findings")
     doctor.add_argument("-v", "--verbose", action="store_true", help="evidence and actions for info findings too")
 
@@ -21,8 +23,10 @@ def cmd_doctor(config: Config, args, out=sys.stdout) -> int:
     from lgconsole.console.rows.thread_text import cut
     from lgconsole.console.sources.triage import TriageSource
 
+    from lgconsole.console.cli.exit_codes import doctor_exit
+
     findings = TriageSource(config).findings()
-    code = exit_code(findings)
+    code = doctor_exit(exit_code(findings))
     if args.json:
         from lgconsole.console.cli.output import print_json
 

@@ -20,12 +20,32 @@ def add_gpu_command(subparsers) -> argparse.ArgumentParser:
     gpu.add_argument("--json", action="store_true", help="machine-readable output (no secrets)")
     gpu.add_argument("--url", action="append", default=None, metavar="URL",
                      help="a vLLM server to read (repeatable; default: the stack's vLLM from the config)")
-    gpu.add_argument("--window", type=float, default=1.0, metavar="S",
+    gpu.add_argument("--window", type=_window, default=1.0, metavar="S",
                      help="seconds between two scrapes for rates and recent latencies (default 1; 0: one scrape, "
                           "latencies since the server started)")
-    gpu.add_argument("--fan-out", type=int, default=None, metavar="N",
+    gpu.add_argument("--fan-out", type=_fan_out, default=None, metavar="N",
                      help="the graph's peak fan-out, for the capacity check")
     return gpu
+
+
+def _window(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number of seconds") from None
+    if not 0 <= value <= 600:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text[:20]} s: give 0 to 600 seconds")
+    return value
+
+
+def _fan_out(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{value}: a fan-out is 1 or more parallel branches")
+    return value
 
 
 def _vllm_pids(config: Config) -> tuple[int, ...]:
@@ -111,12 +131,15 @@ def render_text(reading, telemetry: GpuTelemetry) -> str:
         lines.append(f"vLLM {metrics.model_name or ''} at {metrics.url}")
         usage = f"{metrics.kv_cache_usage:.0%}" if metrics.kv_cache_usage is not None else "n/a"
         reasons = ", ".join(f"{k} {v}" for k, v in metrics.waiting_by_reason.items() if v)
-        line = f"  KV cache {usage}  running {metrics.running}  waiting {metrics.waiting}"
+        running, waiting = ("n/a" if n is None else n for n in (metrics.running, metrics.waiting))
+        line = f"  KV cache {usage}  running {running}  waiting {waiting}"
         if reasons:
             line += f" ({reasons})"
         if metrics.preemptions_total is not None:
             line += f"  preemptions {metrics.preemptions_total:.0f} since start"
         lines.append(line)
+        if metrics.ignored:
+            lines.append(f"  ignored, not a usable number: {', '.join(metrics.ignored)}")
         rates = track.rates if track else None
         if rates is not None:
             lines.append(f"  over {rates.seconds:.1f}s: preemptions {format_rate(rates.preemptions_per_s)} · "

@@ -7,8 +7,9 @@ import json
 import sys
 import time
 
-from lgconsole.stack.server.runs import RunError
-
+from lgconsole.console.cli import exit_codes
+from lgconsole.console.cli.exit_codes import UsageError
+from lgconsole.console.cli.json_args import parse_json_arg
 from lgconsole.console.cli.output import print_json, secrets_shown
 from lgconsole.console.config import Config
 from lgconsole.console.model.breakpoints import Breakpoints, stop_text
@@ -25,7 +26,8 @@ from lgconsole.console.sources.urls import graph_spec, langgraph_url
 def add_live_commands(sub) -> None:
     run = sub.add_parser("run", help="start a run and stream its node steps with state diffs")
     run.add_argument("assistant", help="assistant or graph id, e.g. demo")
-    run.add_argument("--input", default=None, help="the run's input as JSON, e.g. '{\"task\": \"x\"}'")
+    run.add_argument("--input", default=None, help="the run's input as JSON, e.g. '{\"task\": \"x\"}'; @FILE reads "
+                                                   "it from a file, - from stdin (every JSON option takes these)")
     run.add_argument("--thread", help="run on this thread (default: a new one)")
     run.add_argument("--resume", help="resume the thread's interrupt with this JSON value")
     run.add_argument("--config", dest="run_config", metavar="JSON",
@@ -51,15 +53,6 @@ def add_breakpoint_arguments(command) -> None:
 def breakpoints_of(args) -> Breakpoints:
     before, after = getattr(args, "break_before", None) or [], getattr(args, "break_after", None) or []
     return Breakpoints(tuple(dict.fromkeys(before)), tuple(dict.fromkeys(after)))
-
-
-def parse_json_arg(text: str | None, what: str):
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
 
 
 def shown(text: str, multiline: bool = False) -> str:
@@ -218,7 +211,7 @@ def cmd_run(config: Config, args) -> int:
     payload = parse_json_arg(args.input, "--input")
     resume = parse_json_arg(args.resume, "--resume")
     if resume is not None and not args.thread:
-        raise RunError("--resume needs --thread THREAD (the thread waiting on the interrupt)")
+        raise UsageError("--resume needs --thread THREAD (the thread waiting on the interrupt)")
     run_config = parse_json_arg(getattr(args, "run_config", None), "--config")
     run_context = parse_json_arg(getattr(args, "run_context", None), "--context")
     breakpoints = breakpoints_of(args)
@@ -228,8 +221,13 @@ def cmd_run(config: Config, args) -> int:
         from lgconsole.console.sources.assistant_admin import check_breakpoints
         from lgconsole.console.sources.assistants import check_run_arguments
 
+        from lgconsole.console.model.input_template import unknown_input_keys
+
         # checked against the graph's schemas before anything is created (an unknown assistant lists the server's)
-        await check_run_arguments(url, args.assistant, payload, run_config, run_context)
+        schemas = await check_run_arguments(url, args.assistant, payload, run_config, run_context)
+        unknown = unknown_input_keys(payload, schemas.input_schema)
+        if unknown:
+            print(f"lgconsole: warning: {unknown}", file=sys.stderr)
         await check_breakpoints(url, args.assistant, breakpoints)
         follower = RunFollower(url, locate=locate_server(config), postgres_url=saved_steps_url(config))
         target = await assistant_to_run(url, args.assistant)
@@ -239,7 +237,7 @@ def cmd_run(config: Config, args) -> int:
         if not args.json:
             print(f"run {session.run_id} on thread {session.thread_id}")
         live = await follow(follower, StepPrinter(args.json, tokens=args.tokens), breakpoints)
-        return 0 if succeeded(live) else 1
+        return exit_codes.OK if succeeded(live) else exit_codes.FAILED
 
     return asyncio.run(go())
 
@@ -261,6 +259,6 @@ def cmd_watch(config: Config, args) -> int:
         live = await follow(follower, StepPrinter(args.json, tokens=args.tokens))
         if not args.json:
             print(f"watched for {time.monotonic() - t0:.1f}s")
-        return 0 if succeeded(live) else 1
+        return exit_codes.OK if succeeded(live) else exit_codes.FAILED
 
     return asyncio.run(go())

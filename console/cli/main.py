@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lgconsole.console.config import Config, ConfigError, load_config
+from lgconsole.console.cli import exit_codes
+from lgconsole.console.config import Config, ConfigError, load_config, state_dir_path
 
 # Each command group's module (console/cli/<module>.py), the function adding its parsers, and its commands: a command
 # builds only its own group's parser, so it imports only that module (help and errors build them all).
@@ -54,9 +55,19 @@ def _add_group(sub: Any, group: str) -> None:
     getattr(import_module(f"lgconsole.console.cli.{group}"), add_function)(sub)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors in one line (the usage is one `--help` away), exit code USAGE; the subcommands'
+    parsers are of this class too (add_subparsers makes them of the parent's class)."""
+
+    def error(self, message: str):
+        self.exit(exit_codes.USAGE, f"{self.prog}: {message.splitlines()[0] if message else 'error'} "
+                         f"(see `{self.prog} --help`)\n")
+
+
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The CLI's parser: every command's, or (`only`) one group's."""
-    parser = argparse.ArgumentParser(prog="lgconsole", description=__doc__)
+    parser = OneLineParser(prog="lgconsole", description=__doc__, epilog=exit_codes.epilog(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, help="config file (default: ./lgconsole.toml, else the XDG config dir)")
     parser.add_argument("--state-dir", help="where the stack keeps data, logs and PIDs (overrides the config)")
     parser.add_argument("--show-secrets", action="store_true",
@@ -89,13 +100,13 @@ def _main(argv: list[str] | None) -> int:
     args = _parser(_command_group(argv)).parse_args(argv)
     try:
         config = load_config(args.config)
+        if args.state_dir:
+            config.state_dir = str(state_dir_path(args.state_dir, "--state-dir").resolve())
     except ConfigError as exc:
         from lgconsole.console.model.sanitise import printable
 
         print(f"lgconsole: config error: {printable(str(exc), multiline=True)}", file=sys.stderr)
-        return 2
-    if args.state_dir:
-        config.state_dir = str(Path(args.state_dir).expanduser().resolve())
+        return exit_codes.CONFIG
     handlers = {None: cmd_console, "up": _lazy("cli.stack", "cmd_up"), "down": _lazy("cli.stack", "cmd_down"),
                 "status": _lazy("cli.stack", "cmd_status"), "logs": _lazy("cli.stack", "cmd_logs"), "demo": cmd_demo,
                 "run": _lazy("cli.live", "cmd_run"), "watch": _lazy("cli.live", "cmd_watch"),
@@ -126,11 +137,20 @@ def _run_command(command, config: Config, args) -> int:
 
     try:
         return command(config, args)
+    except exit_codes.UsageError as exc:
+        print(f"lgconsole: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
     except StackError as exc:
         print(f"lgconsole: {exc}", file=sys.stderr)
-        return 1
+        return exit_codes.FAILED
     except KeyboardInterrupt:
-        return 130
+        return exit_codes.INTERRUPTED
+    except BrokenPipeError:
+        raise  # quiet_when_reader_goes decides: a closed pipe ends the command quietly
+    except OSError as exc:  # a file or directory the command needs (the state dir unwritable, a disk full)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"lgconsole: {exc.strerror or exc}{where}", file=sys.stderr)
+        return exit_codes.FAILED
 
 
 def demo_model(requested: str, configured: bool, tiny_ready: bool, gpu: bool) -> tuple[str, str]:
@@ -204,10 +224,11 @@ def cmd_demo(config: Config, args) -> int:
     if model == "tiny-cpu":
         use_tiny_cpu_model(config)
     if supervisor.supervisor_running(config.state_path):
-        spec = json.loads(config.paths.spec_file.read_text())
-        if spec["services"]["langgraph"].get("project"):
+        from lgconsole.stack.services.service import StackSpec
+
+        if StackSpec.load(config.state_path).services.get("langgraph", {}).get("project"):
             print("lgconsole: the running stack serves another project; `lgconsole down` first", file=sys.stderr)
-            return 1
+            return exit_codes.FAILED
     code = bring_up(config)
     if code:
         return code

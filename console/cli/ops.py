@@ -7,16 +7,19 @@ import argparse
 import asyncio
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from lgconsole.stack.errors import StackError
 
 from lgconsole.console.cli.output import print_json
 from lgconsole.console.config import Config
+from lgconsole.console.cli import exit_codes
 from lgconsole.console.model.text import format_age
 
 MAX_IDS_SHOWN = 5
+MIN_AGE = timedelta(minutes=1)  # below this `--older-than` matches threads written a moment ago: every thread
+MAX_AGE = timedelta(days=36500)  # 100 years: older matches nothing, and a cutoff before 1926 means a typo
 
 
 def add_ops_commands(subparsers: Any) -> None:
@@ -57,9 +60,13 @@ def _age(text: str):
     from lgconsole.stack.checkpoints.prune import PruneError, parse_age
 
     try:
-        return parse_age(text)
+        age = parse_age(text)
     except PruneError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if not MIN_AGE <= age <= MAX_AGE:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is out of range: an age from 1m to 36500d (100 years), "
+                                         "e.g. 90m, 36h, 7d, 2w")
+    return age
 
 
 def _delay(text: str) -> float:
@@ -282,4 +289,4 @@ def cmd_drill(config: Config, args: argparse.Namespace, out: TextIO | None = Non
     else:
         for line in report_lines(report):
             print(line, file=out)
-    return 0 if report.ok else 1
+    return exit_codes.OK if report.ok else exit_codes.FAILED

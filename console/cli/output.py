@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 from collections.abc import Callable
 
-CLOSED_PIPE_EXIT = 128 + signal.SIGPIPE  # 141: what a shell reports for `seq 1000000 | head -1`'s seq
+from lgconsole.console.cli.exit_codes import CLOSED_PIPE as CLOSED_PIPE_EXIT  # 141, as `seq 1000000 | head -1`'s seq
 
 
 def reader_gone(stream) -> bool:

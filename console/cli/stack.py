@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from lgconsole.console.cli import exit_codes
 from lgconsole.console.config import Config
 from lgconsole.console.model.text import format_duration
 from lgconsole.stack.services.service import SERVICE_NAMES
@@ -22,10 +23,26 @@ def add_stack_commands(sub) -> None:
     logs = sub.add_parser("logs", help="show a service's log")
     logs.add_argument("service", choices=[*SERVICE_NAMES, "supervisor"])
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
+    logs.add_argument("-n", "--lines", type=_line_count, default=50, metavar="N",
+                      help=f"how many last lines, 1 to {MAX_LOG_LINES:,} (default 50)")
 
 
 # --- up / down -----------------------------------------------------------------------------------------------
+
+MAX_LOG_LINES = 100_000  # `logs -n` reads about 400 bytes per line asked for
+
+
+def _line_count(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number of lines") from None
+    if not 1 <= value <= MAX_LOG_LINES:
+        raise argparse.ArgumentTypeError(f"{value} lines: give 1 to {MAX_LOG_LINES:,} (-f keeps following)")
+    return value
+
 
 def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
     """Start the supervisor and report each service as it becomes healthy. 0 when all are healthy."""
@@ -64,7 +81,7 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         state = supervisor.read_state(config.state_path)
         if not state.supervisor_alive:
             print("supervisor exited; see `lgconsole logs supervisor`", file=out)
-            return 1
+            return exit_codes.FAILED
         pending = False
         for svc in state.services:
             key = f"{svc.state.value}:{svc.restarts}"
@@ -77,10 +94,10 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
                     supervisor.shutdown(config.state_path)
                     print(f"lgconsole: {svc.last_error}\nlgconsole: the project could not be served; the stack is "
                           "stopped (nothing left running). Fix it and run `lgconsole up` again.", file=sys.stderr)
-                    return 1
+                    return exit_codes.FAILED
                 print(f"lgconsole: {svc.name} could not start; the supervisor retries with backoff. "
                       f"See `lgconsole logs {svc.name}`; `lgconsole down` stops everything.", file=sys.stderr)
-                return 1
+                return exit_codes.FAILED
             if svc.name == "langgraph":
                 build.show(svc.detail or "", elapsed)
             if seen.get(svc.name) != key:
@@ -102,7 +119,7 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
             return 0
         time.sleep(0.2)
     print("lgconsole: timed out waiting for the stack to become healthy; see `lgconsole status`", file=sys.stderr)
-    return 1
+    return exit_codes.FAILED
 
 
 BUILD_TIMEOUT_S = 900.0
@@ -223,18 +240,19 @@ def cmd_status(config: Config, args) -> int:
             if s["last_error"] and s["state"] != "healthy":
                 print(f"{'':<10} last error: {s['last_error']}")
     if not data["supervisor"]["running"]:
-        return 3
+        return exit_codes.NOT_RUNNING
     unhealthy = [s for s in services if s["state"] not in (ServiceState.HEALTHY.value, ServiceState.DISABLED.value)]
-    return 1 if unhealthy else 0
+    return exit_codes.FAILED if unhealthy else exit_codes.OK
 
 
 def cmd_logs(config: Config, args) -> int:
+    from lgconsole.console.cli.output import reader_gone
     from lgconsole.stack.services.service import tail_lines
 
     path = config.paths.log(args.service)
     if not path.exists():
         print(f"lgconsole: no log for {args.service} yet ({path})", file=sys.stderr)
-        return 1
+        return exit_codes.FAILED
     for line in tail_lines(path, args.lines, max_bytes=max(65536, args.lines * 400)):
         print(line)
     if not args.follow:
@@ -247,6 +265,8 @@ def cmd_logs(config: Config, args) -> int:
                 sys.stdout.write(chunk.decode(errors="replace"))
                 sys.stdout.flush()
             else:
+                if reader_gone(sys.stdout):  # `logs -f | head`: end as `tail -f` does, not at the next log line
+                    return exit_codes.CLOSED_PIPE
                 if fh.tell() > path.stat().st_size:  # the file was truncated or replaced
                     fh.seek(0)
                 time.sleep(0.2)

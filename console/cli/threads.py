@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 
+from lgconsole.console.cli.json_args import parse_sets
+from lgconsole.console.cli import exit_codes
 from lgconsole.console.config import Config
 from lgconsole.console.cli.output import print_json, secrets_shown
 from lgconsole.console.model.masking import mask_diff, mask_secret_keys, mask_text
@@ -65,7 +67,8 @@ def add_time_travel_commands(subparsers: Any) -> None:
     fork.add_argument("thread", metavar="THREAD", help="thread id")
     fork.add_argument("--checkpoint", required=True, metavar="ID", help="checkpoint id (or a unique prefix)")
     fork.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=JSON",
-                      help="a state key and its new value as JSON, e.g. --set 'task=\"new task\"' (repeatable)")
+                      help="a state key and its new value as JSON, e.g. --set 'task=\"new task\"' (repeatable; "
+                           "KEY=@FILE reads the value from a file, KEY=- from stdin)")
     fork.add_argument("--as-node", metavar="NODE", help="write the update as if this node made it (decides what "
                                                         "runs next)")
     fork.add_argument("--no-run", action="store_true", help="only write the new checkpoint; do not run from it")
@@ -74,8 +77,8 @@ def add_time_travel_commands(subparsers: Any) -> None:
                                                   "breakpoint) and stream the run")
     resume.add_argument("thread", metavar="THREAD", help="thread id")
     resume.add_argument("value", metavar="VALUE", nargs="?", default=None,
-                        help="the answer: JSON (true, {\"approved\": false}) or text; none: continue a thread stopped "
-                             "at a breakpoint")
+                        help="the answer: JSON (true, {\"approved\": false}) or text, - reads it from stdin; none: "
+                             "continue a thread stopped at a breakpoint")
     from lgconsole.console.cli.live import add_breakpoint_arguments
 
     add_breakpoint_arguments(resume)
@@ -276,33 +279,21 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
 
 # --- time travel -----------------------------------------------------------------------------------------------------
 
-def parse_sets(items: list[str]) -> dict:
-    """`KEY=JSON` pairs into a state update; a malformed pair is a one-line error and nothing is sent."""
-    from lgconsole.stack.server.time_travel import UpdateRejected
-
-    update: dict = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UpdateRejected(f"--set {item!r}: expected KEY=JSON, e.g. --set 'task=\"new task\"'; nothing was sent")
-        try:
-            update[key] = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UpdateRejected(f"--set {key}: the value is not valid JSON ({exc.msg} at column {exc.colno}); quote "
-                                 f"text as JSON, e.g. --set '{key}=\"text\"'; nothing was sent") from None
-    return update
-
-
 def parse_value(text: str) -> Any:
-    """An interrupt answer (console/model/interrupts.py); an empty one is a one-line error."""
+    """An interrupt answer (console/model/interrupts.py): JSON or text, `-` reads it from stdin; an empty or
+    too deeply nested one is a one-line error."""
+    from lgconsole.console.cli.exit_codes import UsageError
+    from lgconsole.console.cli.json_args import MAX_JSON_DEPTH, json_depth, read_arg_text
     from lgconsole.console.model.interrupts import AnswerError, parse_answer
-    from lgconsole.stack.server.time_travel import UpdateRejected
 
     try:
-        return parse_answer(text)
+        # `-` only: an answer is text too, and text may start with `@`
+        value = parse_answer(read_arg_text(text, "resume VALUE") if text == "-" else text)
     except AnswerError as exc:
-        raise UpdateRejected(f"resume: {exc}; nothing was sent") from None
+        raise UsageError(f"resume: {exc}; nothing was sent") from None
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise UsageError(f"resume: the answer is nested more than {MAX_JSON_DEPTH} levels deep; nothing was sent")
+    return value
 
 
 @contextmanager
@@ -358,7 +349,7 @@ async def _announce_then_follow(args: argparse.Namespace, out: TextIO, data: dic
         return 0
     follower = RunFollower(session.url)
     follower.adopt(session)
-    return 0 if succeeded(await follow(follower, StepPrinter(args.json), breakpoints)) else 1
+    return exit_codes.OK if succeeded(await follow(follower, StepPrinter(args.json), breakpoints)) else exit_codes.FAILED
 
 
 def cmd_replay(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:

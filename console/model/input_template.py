@@ -27,6 +27,8 @@ def parse_json_field(text: str, what: str, *, want_object: bool = False) -> Any:
     except json.JSONDecodeError as exc:
         raise JsonFieldError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") \
             from None
+    except RecursionError:
+        raise JsonFieldError(f"{what} is nested too deeply") from None
     if want_object and not isinstance(value, dict):
         raise JsonFieldError(f"{what} must be a JSON object ({{...}}), got {_kind(value)}")
     return value
@@ -197,7 +199,12 @@ def _short(value: Any) -> str:
 
 
 def _where(path: tuple) -> str:
-    return ".".join(str(p) for p in path) if path else "the value"
+    return ".".join(_key(p) for p in path) if path else "the value"
+
+
+def _key(key: Any) -> str:
+    """A key as a message quotes it: control characters escaped (a key may hold a newline; a message is one line)."""
+    return json.dumps(str(key), ensure_ascii=False)[1:-1]
 
 
 def schema_error(value: Any, schema: Any, root: dict | None = None, path: tuple = (), depth: int = 0) -> str | None:
@@ -274,6 +281,31 @@ def check_input(value: Any, schema: dict | None) -> str | None:
     return f"input: {error}" if error else None
 
 
+def unknown_input_keys(value: Any, schema: dict | None) -> str | None:
+    """One line when the input object has keys the graph's input schema does not name (the graph takes only its
+    state's channels: LangGraph drops the others without a word), listing the schema's keys; None otherwise."""
+    import difflib
+
+    if not isinstance(value, dict) or not isinstance(schema, dict):
+        return None
+    node = resolve(schema, schema)
+    props = node.get("properties")
+    if not isinstance(props, dict) or not props or node.get("patternProperties") \
+            or isinstance(node.get("additionalProperties"), dict):
+        return None  # a schema that names no keys, or takes any key of a pattern: nothing to compare with
+    unknown = [str(k) for k in value if k not in props]
+    if not unknown:
+        return None
+    close = difflib.get_close_matches(unknown[0], [str(k) for k in props], n=1)
+    hint = f" (did you mean '{_key(close[0])}'?)" if close else ""
+    shown = ", ".join(_key(k) for k in list(props)[:20]) + (", …" if len(props) > 20 else "")
+    which = ", ".join(f"'{_key(k[:40])}'" for k in unknown[:5])
+    which += f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    many = len(unknown) > 1
+    return (f"input key{'s' if many else ''} {which} {'are' if many else 'is'} not in the graph's input schema{hint}, "
+            f"so the graph never sees {'them' if many else 'it'}; its keys: {shown}")
+
+
 def check_config(value: Any, schema: dict | None) -> str | None:
     """A run config: an object whose `configurable` fits the graph's config schema."""
     if value is None:
@@ -285,7 +317,8 @@ def check_config(value: Any, schema: dict | None) -> str | None:
         return f"config: 'configurable' should be an object, got {_kind(configurable)}"
     unknown = [k for k in value if k != "configurable" and k not in CONFIG_KEYS]
     if unknown:
-        return (f"config: '{unknown[0]}' is not a run config key (use configurable.{unknown[0]}, or one of: "
+        key = _key(unknown[0])
+        return (f"config: '{key}' is not a run config key (use configurable.{key}, or one of: "
                 f"configurable, {', '.join(CONFIG_KEYS[:4])})")
     if "configurable" not in value or not isinstance(schema, dict):
         return None

@@ -65,6 +65,8 @@ def parse_answer(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text.strip()
+    except RecursionError:
+        raise AnswerError("the answer is nested too deeply") from None
 
 
 def _cut(text: str, limit: int) -> str:

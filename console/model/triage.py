@@ -154,14 +154,14 @@ def rule_vllm(i: TriageInputs, t: Thresholds) -> list[Finding]:
                 "critical", "kv-starvation", f"vLLM KV cache is starving ({v.url})",
                 "KV cache nearly full, fewer sequences running than allowed, requests waiting and preemptions "
                 "rising: parallel branches of your graphs are queueing behind each other.",
-                (f"usage {v.usage:.0%}, running {v.running}/{v.max_num_seqs or '?'}, waiting {v.waiting}, "
+                (f"usage {v.usage:.0%}, running {_count(v.running)}/{v.max_num_seqs or '?'}, waiting {v.waiting}, "
                  f"+{v.preemptions_delta:.0f} preemptions", *(f"thread in flight: {tid}" for tid in busy_threads[:5])),
                 "Lower max_num_seqs or context, raise gpu_memory_utilization, use an fp8 KV cache, or add a "
                 "replica; see the capacity panel.", Jump("gpu")))
         elif v.waiting is not None and v.waiting >= t.vllm_queue_warn:
             out.append(Finding("warning", "vllm-queue", f"{v.waiting} requests waiting at vLLM ({v.url})",
                                "Requests queue at the model server.",
-                               (f"running {v.running}/{v.max_num_seqs or '?'}, KV usage "
+                               (f"running {_count(v.running)}/{v.max_num_seqs or '?'}, KV usage "
                                 f"{(v.usage or 0):.0%}",), "Check the GPU screen; size max_num_seqs to fan-out + 20%.",
                                Jump("gpu")))
     return out
@@ -319,6 +319,10 @@ RULES = (rule_services, rule_vllm, rule_stuck_runs, rule_errored_threads, rule_w
          rule_redis, rule_state_explosion, rule_open_server, rule_reader_errors)
 
 
+def _count(value: int | None) -> str:
+    return "?" if value is None else str(value)  # None: the server's value was no usable number
+
+
 def evaluate(inputs: TriageInputs, thresholds: Thresholds | None = None) -> list[Finding]:
     thresholds = thresholds or Thresholds()
     findings = [f for rule in RULES for f in rule(inputs, thresholds)]
@@ -326,7 +330,8 @@ def evaluate(inputs: TriageInputs, thresholds: Thresholds | None = None) -> list
 
 
 def exit_code(findings: list[Finding]) -> int:
-    """doctor's exit code: 0 healthy, 1 warnings, 2 critical (info findings do not count)."""
+    """The triage level: 0 healthy, 1 warnings, 2 critical (info findings do not count); `doctor` exits with
+    console/cli/exit_codes.doctor_exit of it."""
     severities = {f.severity for f in findings}
     return 2 if "critical" in severities else 1 if "warning" in severities else 0
 

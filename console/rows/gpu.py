@@ -74,7 +74,8 @@ def alarm_text(track: ServerTrack, episode: StarvationEpisode, now: float) -> Te
     if m:
         limit = f"/{track.detector.max_num_seqs}" if track.detector.max_num_seqs else ""
         rate = track.rates.preemptions_per_s if track.rates else None
-        text.append(f"KV {m.kv_cache_usage:.0%}, {m.running}{limit} running, {m.waiting} waiting, "
+        running = "?" if m.running is None else m.running  # None: the server's count was no usable number
+        text.append(f"KV {m.kv_cache_usage:.0%}, {running}{limit} running, {m.waiting} waiting, "
                     f"{episode.preemptions:.0f} preemptions ({format_rate(rate)}), "
                     f"firing {now - episode.fired_at:.0f}s")
     if episode.time_to_detect is not None:

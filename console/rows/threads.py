@@ -274,6 +274,8 @@ def fork_update(original: dict, edited_text: str) -> dict:
     except json.JSONDecodeError as exc:
         raise EditError(f"the state is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}); "
                         "nothing was sent") from None
+    except RecursionError:
+        raise EditError("the state is nested too deeply to read; nothing was sent") from None
     if not isinstance(edited, dict):
         raise EditError("the state must be a JSON object of keys to values; nothing was sent")
     before = jsonable(mask_secrets(original))

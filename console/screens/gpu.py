@@ -250,11 +250,12 @@ class GpuScreen(ConsoleScreen):
         usage = f"{m.kv_cache_usage:.0%}" if m and m.kv_cache_usage is not None else "-"
         self.query_one("#spark-usage", TitledSparkline).show(track.usage.values if track else (), usage, vmax=1.0,
                                                              alert=firing)
+        # "-": no reading yet, or a count the server gave as no usable number (+Inf, NaN)
+        running, waiting = ("-" if m is None or n is None else str(n) for n in (m and m.running, m and m.waiting))
         self.query_one("#spark-running", TitledSparkline).show(
-            track.running.values if track else (),
-            f"{m.running}/{limit}" if m and limit else (str(m.running) if m else "-"), vmax=limit)
+            track.running.values if track else (), f"{running}/{limit}" if m and limit else running, vmax=limit)
         self.query_one("#spark-waiting", TitledSparkline).show(
-            track.waiting.values if track else (), str(m.waiting) if m else "-", alert=firing)
+            track.waiting.values if track else (), waiting, alert=firing)
         rates = track.rates if track else None
         self.query_one("#spark-preempt", TitledSparkline).show(
             track.preemption_rate.values if track else (),

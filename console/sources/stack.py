@@ -133,9 +133,11 @@ class LiveStack:
         return self.config.paths.log(service)
 
     def spec_json(self) -> dict:
+        from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object
+
         try:
-            return json.loads(self.config.paths.spec_file.read_text())
-        except (OSError, json.JSONDecodeError):
+            return read_json_object(self.config.paths.spec_file) or {}
+        except StateFileCorrupt:  # the Stack screen shows the spec as far as it can; `up` and `status` say why
             return {}
 
 

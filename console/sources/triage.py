@@ -123,7 +123,7 @@ class TriageSource:
             return None  # external: its disk is not ours to see
         try:
             service = build_services(StackSpec.load(self.config.state_path))["postgres"]
-        except (OSError, KeyError):
+        except (OSError, KeyError, StackError):
             return None
         assert isinstance(service, PostgresService)
         return str(service.data_dir())

@@ -407,7 +407,13 @@ def parse_age(text: str) -> timedelta:
     seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise PruneError(f"the age {text!r} must be longer than 0")
-    return timedelta(seconds=seconds)
+    try:
+        age = timedelta(seconds=seconds)
+    except (OverflowError, ValueError):  # past timedelta's 999,999,999 days
+        raise PruneError(f"the age {text[:40]!r} is longer than any checkpoint can be old") from None
+    if age <= timedelta(0):  # under a microsecond
+        raise PruneError(f"the age {text[:40]!r} must be longer than 0")
+    return age
 
 
 def format_age(age: timedelta) -> str:
@@ -416,4 +422,4 @@ def format_age(age: timedelta) -> str:
     for unit in ("d", "h", "m"):
         if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
             return f"{int(seconds // _UNITS[unit])}{unit}"
-    return f"{seconds:g}s"
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"  # no exponent (1e+06s would not read back)

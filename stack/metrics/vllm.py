@@ -14,8 +14,9 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable
 
+from lgconsole.stack.metrics.histogram import Histogram, histogram_quantile  # noqa: F401 (read from here too)
 from lgconsole.stack.services.service import one_line, redact_url
 
 # metric (without the `vllm:` prefix and without `_total` for counters) -> VllmMetrics field
@@ -45,59 +46,6 @@ PREFIX = "vllm:"
 WANTED = {PREFIX + name for name in (*GAUGES, *COUNTERS, *HISTOGRAMS, WAITING_BY_REASON, CACHE_CONFIG)}
 LATENCIES = ("ttft", "itl", "e2e", "queue_time")
 QUANTILES = (0.5, 0.9, 0.99)
-
-
-@dataclass(frozen=True)
-class Histogram:
-    """A cumulative Prometheus histogram: (upper bound, cumulative count) pairs ending with +Inf."""
-
-    buckets: tuple[tuple[float, float], ...]
-    count: float = 0.0
-    sum: float = 0.0
-
-    def minus(self, older: Histogram | None) -> Histogram:
-        """The observations since `older` (a counter reset, i.e. a restarted server, gives self)."""
-        if older is None or [b for b, _ in older.buckets] != [b for b, _ in self.buckets] or older.count > self.count:
-            return self
-        return Histogram(tuple((le, max(0.0, c - o)) for (le, c), (_, o) in zip(self.buckets, older.buckets)),
-                         max(0.0, self.count - older.count), max(0.0, self.sum - older.sum))
-
-    def quantile(self, q: float) -> float | None:
-        """Like PromQL's histogram_quantile: linear interpolation inside the bucket that holds the rank."""
-        return histogram_quantile(q, self.buckets)
-
-    def plus(self, other: Histogram) -> Histogram:
-        if [b for b, _ in other.buckets] != [b for b, _ in self.buckets]:
-            return self
-        return Histogram(tuple((le, c + o) for (le, c), (_, o) in zip(self.buckets, other.buckets)),
-                         self.count + other.count, self.sum + other.sum)
-
-
-def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
-    """PromQL semantics: None without observations; a rank in the +Inf bucket gives the highest finite bound."""
-    if not buckets or math.isnan(q):
-        return None
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
-    total = buckets[-1][1]
-    if total <= 0:
-        return None
-    rank = q * total
-    prev_le, prev_count = 0.0, 0.0
-    for i, (le, count) in enumerate(buckets):
-        if count >= rank:
-            if math.isinf(le):
-                return buckets[i - 1][0] if i > 0 else None
-            if i == 0 and le <= 0:
-                return le
-            in_bucket = count - prev_count
-            if in_bucket <= 0:
-                return le
-            return prev_le + (le - prev_le) * (rank - prev_count) / in_bucket
-        prev_le, prev_count = le, count
-    return buckets[-1][0]
 
 
 @dataclass(frozen=True)
@@ -160,6 +108,8 @@ class VllmMetrics:
     e2e: Histogram | None = None
     queue_time: Histogram | None = None
     cache_config: CacheConfig | None = None
+    # samples left out because their value is no finite number (+Inf, NaN) or a negative count: "name=value" each
+    ignored: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -211,12 +161,14 @@ def _parse_wanted(wanted: str, url: str, taken_at: float | None) -> VllmMetrics:
     hists: dict[str, Histogram] = {}
     cache_labels: dict[str, str] | None = None
     usage_seen: dict[str, float] = {}
+    ignored: list[str] = []
     try:
         families = list(text_string_to_metric_families(wanted))
     except Exception as exc:  # the parser raises ValueError, IndexError, TypeError on garbage
         raise ValueError(f"not Prometheus text: {one_line(exc)}") from None
     for family in families:
         name = family.name[len(PREFIX):] if family.name.startswith(PREFIX) else family.name
+        family.samples = [s for s in family.samples if _usable(s, name, ignored)]
         for sample in family.samples:
             engine = sample.labels.get("engine")
             if engine is not None:
@@ -259,8 +211,26 @@ def _parse_wanted(wanted: str, url: str, taken_at: float | None) -> VllmMetrics:
         prompt_tokens_total=values.get("prompt_tokens_total"),
         generation_tokens_total=values.get("generation_tokens_total"),
         cache_config=CacheConfig.from_labels(cache_labels) if cache_labels is not None else None,
+        ignored=tuple(ignored[:MAX_IGNORED_SHOWN]),
         **hists,
     )
+
+
+MAX_IGNORED_SHOWN = 5
+
+
+def _usable(sample, family: str, ignored: list[str]) -> bool:
+    """A sample whose value counts: finite, and not negative where it counts requests, tokens or observations
+    (Prometheus text allows +Inf and NaN anywhere; a gauge or count of +Inf would crash int() and the rates). A
+    histogram bucket's `le` must be a number too."""
+    value = sample.value
+    bad = not isinstance(value, (int, float)) or not math.isfinite(value) or (value < 0 and family != CACHE_CONFIG)
+    if not bad and sample.name.endswith("_bucket"):
+        le = _float(sample.labels.get("le", "+Inf"))
+        bad = le is None or math.isnan(le)
+    if bad:
+        ignored.append(f"{sample.name}={value}")
+    return not bad
 
 
 def _histogram(samples) -> Histogram | None:
@@ -285,7 +255,7 @@ def _int(value) -> int | None:
         return None
     try:
         return int(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: inf
         return None
 
 
@@ -294,7 +264,7 @@ def _float(value) -> float | None:
         return None
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

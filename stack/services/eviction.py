@@ -4,7 +4,6 @@ and wait until the supervisor has brought it back healthy."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services.process import ProcessRef
 from lgconsole.stack.services.service import ServiceState, StackPaths
+from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object
 from lgconsole.stack.services.supervisor import read_state
 
 RESTART_TIMEOUT_S = 120.0
@@ -37,8 +37,8 @@ def managed_process(state_dir: Path, service: str) -> tuple[ProcessRef, int]:
     if status.state != ServiceState.HEALTHY:
         raise EvictionError(f"{service} is {status.state.value}, not healthy: the drill needs a healthy stack")
     try:
-        raw = json.loads(StackPaths(state_dir).state_file.read_text())["services"][service]["process"]
-    except (OSError, KeyError, TypeError, json.JSONDecodeError):
+        raw = (read_json_object(StackPaths(state_dir).state_file) or {})["services"][service]["process"]
+    except (StateFileCorrupt, KeyError, TypeError):
         raw = None
     ref = ProcessRef.from_json(raw)
     if ref is None or not ref.alive():

@@ -104,6 +104,8 @@ def read_langgraph_json(project_dir: Path) -> dict:
         data = json.loads(config_file.read_text())
     except json.JSONDecodeError as exc:
         raise ProjectEnvError(f"langgraph: {config_file} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise ProjectEnvError(f"langgraph: {config_file} is not JSON text (binary, or nested too deeply)") from None
     if not isinstance(data, dict):
         raise ProjectEnvError(f"langgraph: {config_file} must hold a JSON object")
     return data
@@ -224,10 +226,10 @@ def ready_env(plan: EnvPlan, root: Path | None = None) -> ProjectEnv | None:
     path = env_path(plan, root)
     try:
         marker = json.loads((path / MARKER).read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # no marker, or a damaged one: (re)build
         return None
     python = path / "bin" / "python"
-    if marker.get("key") != plan.key or not python.exists():
+    if not isinstance(marker, dict) or marker.get("key") != plan.key or not python.exists():
         return None
     return ProjectEnv(path, python, reused=True)
 

@@ -114,9 +114,11 @@ class Secrets:
 
     def __init__(self, path: Path):
         self.path = path
-        self._data: dict[str, str] = {}
-        if path.exists():
-            self._data = json.loads(path.read_text() or "{}")
+        from lgconsole.stack.services.state_files import corrupt, read_json_object
+
+        self._data: dict[str, str] = read_json_object(path) or {}
+        if not all(isinstance(v, str) for v in self._data.values()):
+            raise corrupt(path, "holds values that are not the passwords lgconsole writes")
 
     def get(self, key: str) -> str:
         if key not in self._data:
@@ -336,13 +338,23 @@ class StackSpec:
 
     @classmethod
     def load(cls, state_dir: Path) -> StackSpec:
-        """The spec as saved, its secrets joined back from the secrets file."""
+        """The spec `up` saved, its secrets joined back from the secrets file; FileNotFoundError before the first
+        `up`, StateFileCorrupt for a damaged file."""
+        from lgconsole.stack.services.state_files import corrupt, read_json_object, table
+
         paths = StackPaths(Path(state_dir))
-        data = json.loads(paths.spec_file.read_text())
+        path = paths.spec_file
+        data = read_json_object(path)
+        if data is None:
+            raise FileNotFoundError(2, "no spec.json: the stack was never brought up", str(path))
+        table(data, "services", path)
         hidden = Secrets(paths.secrets_file).spec_secrets() if paths.secrets_file.exists() else {}
         if hidden:
             data["services"] = join_spec_secrets(data.get("services", {}), hidden)
-        return cls.from_json(data)
+        try:
+            return cls.from_json(data)
+        except TypeError:
+            raise corrupt(path, f"has keys lgconsole does not write ({', '.join(sorted(data)[:5])})") from None
 
 
 _ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception)\b:|FATAL:|.*\bFATAL\b|.*Error: )")

@@ -29,6 +29,7 @@ from lgconsole.stack.services.postgres import PostgresService
 from lgconsole.stack.services.ports import listening
 from lgconsole.stack.services.process import ProcessRef
 from lgconsole.stack.services.redis import RedisService
+from lgconsole.stack.services.state_files import corrupt, read_json_object, table
 from lgconsole.stack.services.service import (
     SERVICE_NAMES,
     Secrets,
@@ -82,12 +83,19 @@ SUPERVISOR_GONE = "running without a supervisor: nothing restarts it (`lgconsole
 
 def read_state(state_dir: Path) -> StackState:
     """The state file, checked against /proc: a service whose recorded process is gone reads as crashed at once (the
-    supervisor notices on its next tick, its probes can lag), and without a live supervisor nothing is "restarting"."""
+    supervisor notices on its next tick, its probes can lag), and without a live supervisor nothing is "restarting".
+    No file is no stack; a damaged one is a StateFileCorrupt (one line)."""
     paths = StackPaths(Path(state_dir))
-    try:
-        data = json.loads(paths.state_file.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    data = read_json_object(paths.state_file)
+    if data is None:
         return StackState(None, False, [], None)
+    try:
+        return _state_from(data)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise corrupt(paths.state_file, f"not the state lgconsole writes ({one_line(exc)})") from None
+
+
+def _state_from(data: dict) -> StackState:
     sup = ProcessRef.from_json(data.get("supervisor"))
     sup_alive = bool(sup and sup.alive())
     services = []
@@ -208,15 +216,15 @@ def stop_leftovers(state_dir: Path, grace: float = 10.0, keep: list[str] | tuple
     """Stop, by PID, every service process the state file records as alive (a supervisor that died leaves them),
     except those in `keep` (a new supervisor adopts them)."""
     paths = StackPaths(Path(state_dir))
-    try:
-        data = json.loads(paths.state_file.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    data = read_json_object(paths.state_file)
+    if data is None:
         return []
+    services = table(data, "services", paths.state_file)
     stopped = []
     for name in reversed(SERVICE_NAMES):
         if name in keep:
             continue
-        raw = data.get("services", {}).get(name)
+        raw = services.get(name)
         ref = ProcessRef.from_json((raw or {}).get("process"))
         if ref and ref.alive():
             process.stop(ref, stop_signal=raw.get("stop_signal", signal.SIGTERM),
@@ -228,11 +236,7 @@ def stop_leftovers(state_dir: Path, grace: float = 10.0, keep: list[str] | tuple
 def shutdown(state_dir: Path, timeout: float = 60.0) -> list[str]:
     """Stop the whole stack: ask the supervisor, wait, then make sure by PID. Returns what had to be killed by PID."""
     state = read_state(state_dir)
-    data_ref = None
-    try:
-        data_ref = ProcessRef.from_json(json.loads(StackPaths(Path(state_dir)).state_file.read_text()).get("supervisor"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        pass
+    data_ref = ProcessRef.from_json((read_json_object(StackPaths(Path(state_dir)).state_file) or {}).get("supervisor"))
     if state.supervisor_alive and data_ref:
         try:
             send_command(state_dir, {"cmd": "shutdown"}, timeout=5)

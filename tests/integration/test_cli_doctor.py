@@ -50,7 +50,7 @@ def test_services_stopping_one_after_the_other_then_the_stack_down():
         supervisor.send_command(config.state_path, {"cmd": "stop", "service": "langgraph"})
         wait_for(lambda: _stopped(config, "langgraph"), 30, what="langgraph stopped")
         code, lines, out = doctor(config_file)
-        assert code == 2 and lines == ["CRIT  langgraph is stopped"], out
+        assert code == 6 and lines == ["CRIT  langgraph is stopped"], out
         assert "→ See its log (`lgconsole logs langgraph`)" in out
         assert gpu_reads_without_a_traceback(config_file)[-1].startswith("vLLM: none configured")
         graph = lgconsole("graph", config=config_file)
@@ -61,12 +61,12 @@ def test_services_stopping_one_after_the_other_then_the_stack_down():
             supervisor.send_command(config.state_path, {"cmd": "stop", "service": name})
             wait_for(lambda: _stopped(config, name), 30, what=f"{name} stopped")
         code, lines, out = doctor(config_file)
-        assert code == 2 and sorted(lines) == ["CRIT  langgraph is stopped", "CRIT  postgres is stopped",
+        assert code == 6 and sorted(lines) == ["CRIT  langgraph is stopped", "CRIT  postgres is stopped",
                                                "CRIT  redis is stopped"], out
 
         supervisor.shutdown(config.state_path)
         code, lines, out = doctor(config_file)
-        assert code == 2 and lines == ["CRIT  The stack is not running"], out
+        assert code == 6 and lines == ["CRIT  The stack is not running"], out
         assert "→ Bring it up: `lgconsole up`" in out
         gpu_reads_without_a_traceback(config_file)
 
@@ -76,7 +76,7 @@ def test_a_state_dir_never_brought_up_is_one_critical_line():
     try:
         config_file = write_config(state_dir)
         code, lines, out = doctor(config_file)
-        assert code == 2 and lines == ["CRIT  No stack was ever brought up here"], out
+        assert code == 6 and lines == ["CRIT  No stack was ever brought up here"], out
         assert str(state_dir) in out and "`lgconsole up`" in out
         assert gpu_reads_without_a_traceback(config_file)[-1].startswith("vLLM: none configured")
         assert not (state_dir / "spec.json").exists(), "doctor looks, it starts nothing"
@@ -93,7 +93,7 @@ def test_external_services_that_do_not_answer_are_one_line_each_without_their_pa
     try:
         config_file = write_config(state_dir)
         code, lines, out = doctor(config_file, env)
-        assert code == 1 and all(line.startswith("WARN  could not check: ") for line in lines), out
+        assert code == 5 and all(line.startswith("WARN  could not check: ") for line in lines), out
         for port in ports:  # each service once
             assert sum(f":{port}" in line for line in lines) == 1, (port, out)
         assert "sw0rdfish" not in out and "hunter2" not in out

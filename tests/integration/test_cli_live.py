@@ -47,14 +47,14 @@ def test_run_text_shows_the_error_node(live_stack):
     assert "RuntimeError: demo failure requested at coder" in result.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "demo", "--input", "{bad"], "--input is not valid JSON"),
-    (["run", "no-such-graph", "--input", "{}"], "no such assistant"),
-    (["run", "demo", "--resume", "true"], "--resume needs --thread"),
+@pytest.mark.parametrize("args, message, code", [
+    (["run", "demo", "--input", "{bad"], "--input is not valid JSON", 2),  # a usage error (exit_codes.USAGE)
+    (["run", "no-such-graph", "--input", "{}"], "no such assistant", 1),
+    (["run", "demo", "--resume", "true"], "--resume needs --thread", 2),
 ])
-def test_bad_input_is_one_line(live_stack, args, message):
+def test_bad_input_is_one_line(live_stack, args, message, code):
     result = _cli(live_stack, *args)
-    assert result.returncode == 1 and message in result.stderr
+    assert result.returncode == code and message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 

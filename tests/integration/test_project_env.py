@@ -137,7 +137,7 @@ def test_a_project_dir_without_langgraph_json_is_one_line_and_starts_nothing(tmp
     state_dir = new_state_dir()
     try:
         up = lgconsole("up", config=write_config(state_dir, project_toml(tmp_path)))
-        assert up.returncode == 2
+        assert up.returncode == 4  # exit_codes.CONFIG
         assert up.stderr.strip().splitlines() == [
             f"lgconsole: config error: {state_dir / 'lgconsole.toml'}: [project] path: no langgraph.json in "
             f"{tmp_path}; point it at the directory that holds your project's langgraph.json"]

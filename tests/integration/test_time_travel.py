@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from lgconsole.console.model.checkpoint_tree import CheckpointTree
+from lgconsole.console.cli.exit_codes import UsageError
 from lgconsole.console.cli.threads import add_thread_commands, cmd_copy, cmd_fork, cmd_replay, cmd_resume
 from lgconsole.console.rows.threads import EditError, fork_update
 from lgconsole.console.sources.urls import langgraph_url, postgres_url
@@ -256,7 +257,7 @@ async def test_bad_edits_are_refused_before_anything_is_written(stack, capsys):
             await tt.fork(tid, step1, {"results": "x"})
         with pytest.raises(UpdateRejected, match="the graph has no node 'nobody'"):
             await tt.fork(tid, step1, {"task": "x"}, as_node="nobody")
-    with pytest.raises(UpdateRejected, match="--set task: the value is not valid JSON"):
+    with pytest.raises(UsageError, match="--set task is not valid JSON"):
         cmd_fork(live, parse("fork", tid, "--checkpoint", step1, "--set", "task={oops"))
     with pytest.raises(EditError, match="not valid JSON"):
         fork_update({"task": "a"}, '{"task": "a",}')

@@ -48,7 +48,7 @@ def test_credential_keys_load_and_env_overrides_win(tmp_path):
 @pytest.mark.parametrize("text, names", [
     ('auth = "basic"', "'token', 'none'"),
     ('headers = { "X Bad" = "v" }', "'X Bad'"),
-    ('headers = { "X-Num" = 5 }', "'X-Num'"),
+    ('headers = { "X-Num" = 5 }', "headers.X-Num"),
     ('headers = { "X-Two" = "a\\nb" }', "'X-Two'"),
 ])
 def test_bad_auth_settings_are_one_line_naming_the_key(tmp_path, text, names):

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from lgconsole.console.cli.exit_codes import UsageError
 from lgconsole.console.cli.threads import add_thread_commands, parse_sets
 from lgconsole.console.rows.threads import EditError, fork_update
 from lgconsole.stack.server.time_travel import UpdateRejected, check_update
@@ -47,10 +48,11 @@ def test_fork_update_sends_only_the_changed_keys():
 def test_parse_sets_reads_key_json_pairs_and_refuses_malformed_json():
     assert parse_sets(['task="new task"', "delay=0.5", 'results={"coder": "x"}', "approved=null"]) == {
         "task": "new task", "delay": 0.5, "results": {"coder": "x"}, "approved": None}
-    with pytest.raises(UpdateRejected, match=r"--set task: the value is not valid JSON .*nothing was sent") as exc:
+    with pytest.raises(UsageError, match=r"--set task is not valid JSON: .*quote text as JSON.*nothing was sent") \
+            as exc:
         parse_sets(["task=new task"])
     assert "\n" not in str(exc.value)
-    with pytest.raises(UpdateRejected, match="expected KEY=JSON"):
+    with pytest.raises(UsageError, match="expected KEY=JSON"):
         parse_sets(["task"])
 
 
