@@ -30,12 +30,12 @@ def _json_lines(result) -> list[dict]:
 
 def _sdk(config, call):
     """`call(client)` on the stack's server through the SDK (what the server itself says)."""
-    from langgraph_sdk import get_client
+    from lgconsole.stack.server.credentials import sdk_client
 
     from lgconsole.console.sources.urls import langgraph_url
 
     async def go():
-        client = get_client(url=langgraph_url(config))
+        client = sdk_client(langgraph_url(config))
         try:
             return await call(client)
         finally:
