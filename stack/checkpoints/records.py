@@ -71,14 +71,6 @@ class ThreadSummary:
     interrupts: list[Any] = field(default_factory=list)  # decoded interrupt payloads ({"value", "id"}), when waiting
     metadata: dict = field(default_factory=dict)  # the latest checkpoint's metadata
 
-    @property
-    def mapping(self) -> dict[str, Any]:
-        """The values as a mapping of keys: a state as it is; a workflow that returned something other than a dict
-        shows it under `__end__`, the channel it is read from; nothing yet is {}."""
-        if isinstance(self.values, dict):
-            return self.values
-        return {} if self.values is None else {"__end__": self.values}
-
     def to_json(self) -> dict:
         return {
             "thread_id": self.thread_id,

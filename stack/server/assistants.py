@@ -197,6 +197,18 @@ async def _client(url: str, timeout: float) -> AsyncIterator[Any]:
 
 async def _call(url: str, assistant_id: str | None, request, timeout: float):
     """Await one SDK request and turn what can go wrong into a one-line StackError."""
+    def refused(status: int | None, message: str) -> StackError | None:
+        # an id that is neither a UUID nor a graph id is refused with 422 "Invalid assistant ID"
+        if assistant_id is not None and (status == 404 or (status == 422 and "assistant" in message.lower())):
+            return AssistantNotFound(f"no assistant or graph {assistant_id!r} on the LangGraph server at {url}")
+        return None
+
+    return await call_sdk(url, request, timeout, refused)
+
+
+async def call_sdk(url: str, request, timeout: float, refused=None):
+    """Await one SDK request; what can go wrong becomes a one-line StackError: the transport's failures, and an
+    HTTP error status as `refused(status, message)` names it (None: the server's own words)."""
     import httpx
 
     try:
@@ -211,10 +223,9 @@ async def _call(url: str, assistant_id: str | None, request, timeout: float):
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code if exc.response is not None else None
         message = " ".join(str(getattr(exc, "message", "") or exc).split())
-        # an id that is neither a UUID nor a graph id is refused with 422 "Invalid assistant ID"
-        if assistant_id is not None and (status == 404 or (status == 422 and "assistant" in message.lower())):
-            raise AssistantNotFound(f"no assistant or graph {assistant_id!r} on the LangGraph server at {url}") \
-                from exc
+        named = refused(status, message) if refused is not None else None
+        if named is not None:
+            raise named from exc
         raise LangGraphApiError(f"the LangGraph server at {url} answered {status}: {message}") from exc
     except httpx.HTTPError as exc:
         raise LangGraphUnavailable(f"the LangGraph server at {url} failed: {type(exc).__name__}: {exc}") from exc

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from lgconsole.stack.errors import StackError
-from lgconsole.stack.server.assistants import LangGraphApiError, LangGraphTimeout, LangGraphUnavailable, \
-    READ_TIMEOUT_S, _client
+from lgconsole.stack.server.assistants import READ_TIMEOUT_S, _client, call_sdk
 
 MAX_NAMESPACES = 1000  # the server answers at most this many in one page; a store with more is paged
 
@@ -96,26 +95,12 @@ async def delete_item(url: str, namespace: Sequence[str], key: str, *, timeout: 
 
 async def _call(url: str, request, timeout: float, item: str | None = None):
     """Await one SDK request and turn what can go wrong into a one-line StackError."""
-    import httpx
-
-    try:
-        return await request
-    except httpx.TimeoutException as exc:
-        raise LangGraphTimeout(f"the LangGraph server at {url} did not answer within {timeout:g}s") from exc
-    except httpx.ConnectError as exc:
-        raise LangGraphUnavailable(f"the LangGraph server at {url} is not answering (connection refused): start the "
-                                   "stack with `lgconsole up` (`lgconsole status` says which service is down)") from exc
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        raise LangGraphUnavailable(f"the LangGraph server at {url} dropped the connection") from exc
-    except httpx.HTTPStatusError as exc:
-        status = exc.response.status_code if exc.response is not None else None
+    def refused(status: int | None, message: str) -> StackError | None:
         if status == 404 and item is not None:
-            raise StoreItemNotFound(f"no store item {item} on the LangGraph server at {url}") from exc
+            return StoreItemNotFound(f"no store item {item} on the LangGraph server at {url}")
         if status in (404, 405):
-            raise StoreUnavailable(f"the LangGraph server at {url} has no store (/store answered {status}): its "
-                                   "langgraph.json configures none, or the server does not serve the store API") \
-                from exc
-        message = " ".join(str(getattr(exc, "message", "") or exc).split())
-        raise LangGraphApiError(f"the LangGraph server at {url} answered {status}: {message}") from exc
-    except httpx.HTTPError as exc:
-        raise LangGraphUnavailable(f"the LangGraph server at {url} failed: {type(exc).__name__}: {exc}") from exc
+            return StoreUnavailable(f"the LangGraph server at {url} has no store (/store answered {status}): its "
+                                    "langgraph.json configures none, or the server does not serve the store API")
+        return None
+
+    return await call_sdk(url, request, timeout, refused)
