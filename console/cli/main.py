@@ -5,7 +5,6 @@ Each command's module is imported only when that command runs, so `status`, `thr
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time

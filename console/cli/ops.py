@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from lgconsole.console.cli import exit_codes
 from lgconsole.console.model.text import format_age
 
 MAX_IDS_SHOWN = 5
-MIN_AGE = timedelta(minutes=1)  # below this `--older-than` matches threads written a moment ago: every thread
+MIN_AGE = timedelta(seconds=1)  # below this an age is a slip (0.0001m: every thread, even the one written now)
 MAX_AGE = timedelta(days=36500)  # 100 years: older matches nothing, and a cutoff before 1926 means a typo
 
 
@@ -64,7 +65,7 @@ def _age(text: str):
     except PruneError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     if not MIN_AGE <= age <= MAX_AGE:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is out of range: an age from 1m to 36500d (100 years), "
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is out of range: an age from 1s to 36500d (100 years), "
                                          "e.g. 90m, 36h, 7d, 2w")
     return age
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from lgconsole.widgets.service_table import ServiceRow
 
-from lgconsole.console.model.masking import mask_text
 from lgconsole.console.model.text import format_duration
 from lgconsole.console.rows.shown import shown
 from lgconsole.console.sources.stack import StackSnapshot

@@ -9,7 +9,7 @@
 - `researcher` calls a "search" tool whose result is cached in Redis (see `tool_cache`); `cache` shows hit/miss.
 - `approval` stops the run with `interrupt()`; resume with True/False, "yes"/"no" or {"approved": bool, "note": str}.
 - Long-term memory in the server's store (when it has one): `supervisor` counts each task under ("demo", "tasks"),
-  `finalize` keeps the outcome under ("demo", "memories", <configurable user_id, else "demo-user">) keyed by thread.
+  `finalize` keeps the outcome under ("demo", "memories", <configurable user_id (the authenticated user under auth), else "demo-user">) keyed by thread.
 - Any node named in `fail_at` raises `RuntimeError("demo failure requested at <node>")` (`fail_at="review"` fails
   the review subgraph's first node).
 

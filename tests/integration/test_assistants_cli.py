@@ -76,7 +76,8 @@ def test_run_report_with_input_and_config(live_stack):
 def test_bad_arguments_are_one_line_and_start_nothing(live_stack, args, message):
     before = _thread_count(live_stack)
     result = _cli(live_stack, *args)
-    assert result.returncode == 1 and message in result.stderr, result.stderr
+    usage = "not valid JSON" in message  # the command line itself is wrong: exit 2 (usage)
+    assert result.returncode == (2 if usage else 1) and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert _thread_count(live_stack) == before  # refused before a thread was created
     if "no-such-graph" in args:

@@ -50,7 +50,10 @@ def test_the_demo_runs_memories_show_in_the_store_and_delete(demo_ran):
     config, threads = demo_ran
     tree = _json_lines(_cli(config, "store", "ls", "--json"))
     paths = {tuple(row["namespace"]) for row in tree}
-    assert {("demo",), ("demo", "tasks"), ("demo", "memories"), ("demo", "memories", "demo-user")} <= paths
+    assert {("demo",), ("demo", "tasks"), ("demo", "memories")} <= paths
+    # memories are kept per user: the server's authenticated user (the stack's token), as LangGraph passes it
+    [user] = [p[2] for p in paths if len(p) == 3 and p[:2] == ("demo", "memories")]
+    assert user == "lgconsole-token"
 
     items = _json_lines(_cli(config, "store", "search", "demo", "--json"))
     tasks = {i["value"]["task"]: i for i in items if i["namespace"] == ["demo", "tasks"]}
@@ -58,22 +61,22 @@ def test_the_demo_runs_memories_show_in_the_store_and_delete(demo_ran):
             "Refactor the retry loop"} <= set(tasks)
     assert all(i["created_at"] and i["updated_at"] for i in items)
     approved = threads["approved and finished"]
-    memory = next(i for i in items if i["namespace"] == ["demo", "memories", "demo-user"] and i["key"] == approved)
+    memory = next(i for i in items if i["namespace"] == ["demo", "memories", user] and i["key"] == approved)
     assert memory["value"]["outcome"] == "approved" and memory["value"]["note"] == "ship it"
 
     found = _json_lines(_cli(config, "store", "search", "demo", "--query", "on-call handover", "--json"))
     assert {i["key"] for i in found} >= {approved} and all("handover" in json.dumps(i["value"]) for i in found)
 
-    shown = _cli(config, "store", "get", "demo/memories/demo-user", approved)
+    shown = _cli(config, "store", "get", f"demo/memories/{user}", approved)
     assert shown.returncode == 0 and '"outcome": "approved"' in shown.stdout, shown.stderr
 
-    asked = _cli(config, "store", "rm", "demo/memories/demo-user", approved)  # no terminal, no --yes: kept
+    asked = _cli(config, "store", "rm", f"demo/memories/{user}", approved)  # no terminal, no --yes: kept
     assert asked.returncode == 1 and "add --yes" in asked.stderr
-    deleted = _cli(config, "store", "rm", "demo/memories/demo-user", approved, "--yes")
-    assert deleted.returncode == 0 and f"deleted demo/memories/demo-user:{approved}" in deleted.stdout
-    _one_line_error(_cli(config, "store", "get", "demo/memories/demo-user", approved), "no store item")
+    deleted = _cli(config, "store", "rm", f"demo/memories/{user}", approved, "--yes")
+    assert deleted.returncode == 0 and f"deleted demo/memories/{user}:{approved}" in deleted.stdout
+    _one_line_error(_cli(config, "store", "get", f"demo/memories/{user}", approved), "no store item")
     # deleted meanwhile (here: already): one line, and nothing else goes
-    _one_line_error(_cli(config, "store", "rm", "demo/memories/demo-user", approved, "--yes"), "no store item")
+    _one_line_error(_cli(config, "store", "rm", f"demo/memories/{user}", approved, "--yes"), "no store item")
     after = _json_lines(_cli(config, "store", "search", "demo", "--json"))
     assert len(after) == len(items) - 1
 

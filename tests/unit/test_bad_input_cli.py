@@ -60,7 +60,7 @@ CASES = [
     ("prune --older-than 142857143w", ["prune", "--older-than", "142857143w"], {}, None, None, exit_codes.USAGE,
      "longer than any checkpoint can be old"),
     ("prune --older-than 0.0001m", ["prune", "--older-than", "0.0001m"], {}, None, None, exit_codes.USAGE,
-     "out of range: an age from 1m to 36500d"),
+     "out of range: an age from 1s to 36500d"),
     ("logs -n 0", ["logs", "postgres", "-n", "0"], {}, None, None, exit_codes.USAGE, "0 lines: give 1 to 100,000"),
     ("logs -n -5", ["logs", "postgres", "-n", "-5"], {}, None, None, exit_codes.USAGE, "-5 lines: give 1 to"),
     ("gpu --window inf", ["gpu", "--window", "inf"], {}, None, None, exit_codes.USAGE, "give 0 to 600 seconds"),

@@ -44,7 +44,7 @@ def test_any_age_text_reads_or_is_one_line(text: str):
 
 
 @pytest.mark.parametrize("text, message", [("142857143w", "longer than any checkpoint can be old"),
-                                           ("0.0001m", "out of range: an age from 1m to 36500d"),
+                                           ("0.0001m", "out of range: an age from 1s to 36500d"),
                                            ("36501d", "out of range")])
 def test_the_issues_ages_are_refused(text: str, message: str):
     with pytest.raises(argparse.ArgumentTypeError, match=message):
