@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from lgconsole.stack.demo.tiny_model import TINY_MODEL_NAME
+from lgconsole.stack.errors import StackError
 from lgconsole.stack.services import supervisor
 from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, ServiceStatus, StackSpec, redact_url,
                                               strip_ansi, tail_lines)
@@ -69,9 +70,9 @@ def spec_for_up(config: Config) -> tuple[StackSpec, list[str]]:
     spec = build_stack_spec(config)
     if not running:
         return spec, []
-    try:
-        previous = json.loads(config.paths.spec_file.read_text()).get("services", {})
-    except (OSError, json.JSONDecodeError, AttributeError):
+    try:  # as saved, its secrets joined back (spec.json keeps none): comparable with the spec built now
+        previous = StackSpec.load(config.state_path).services
+    except (OSError, StackError):
         previous = {}
     services = supervisor.build_services(spec)
     adopt: list[str] = []
@@ -81,13 +82,19 @@ def spec_for_up(config: Config) -> tuple[StackSpec, list[str]]:
         wanted = dict(spec.services[name])
         if getattr(config, name).port in (0, running[name]):  # a picked port, or the configured one: keep it
             wanted["port"] = running[name]
-        if json.loads(json.dumps(wanted)) != previous.get(name):
+        if _settings(wanted) != _settings(previous.get(name) or {}):
             continue  # configured differently since: started again with the new configuration
         deps = [d for d in DEPENDS_ON.get(name, []) if d in services and services[d].enabled and not services[d].external]
         if all(d in adopt for d in deps):
             spec.services[name] = wanted
             adopt.append(name)
     return spec, adopt
+
+
+def _settings(service_spec: dict) -> dict:
+    """A service's spec as compared for adoption: JSON-plain, unset values left out (spec.json drops the empty
+    credentials it keeps in the secrets file, the spec built from the config has them as "" or {})."""
+    return {k: v for k, v in json.loads(json.dumps(service_spec)).items() if v not in (None, "", {}, [])}
 
 
 class LiveStack:
