@@ -98,6 +98,14 @@ class VllmConfig:
 
 
 @dataclass
+class PrometheusConfig:
+    """An existing Prometheus that scrapes the fleet (vLLM replicas, DCGM exporters, LangGraph servers); read only."""
+
+    url: str = ""  # e.g. http://prometheus.internal:9090; empty = read each vLLM's /metrics and NVML directly
+    timeout: float = 5.0  # seconds per HTTP query
+
+
+@dataclass
 class UiConfig:
     refresh_seconds: float = 1.0
     theme: str = "textual-dark"  # any Textual theme (ctrl+p "Change theme" lists them); status colours follow it
@@ -120,6 +128,7 @@ _RANGES = {
     "n_jobs_per_worker": (1, 1024),
     "max_connections": (1, 100_000),
     "startup_timeout": (1, 7 * 86400),
+    "timeout": (0.1, 3600),
     "refresh_seconds": (0.1, 3600),  # below 0.1 s the console redraws faster than a terminal shows
     "max_model_len": (1, 2**31),
     "max_num_seqs": (1, 2**20),
@@ -137,6 +146,7 @@ class Config:
     redis: RedisConfig = field(default_factory=RedisConfig)
     langgraph: LangGraphConfig = field(default_factory=LangGraphConfig)
     vllm: VllmConfig = field(default_factory=VllmConfig)
+    prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     cost: CostConfig = field(default_factory=CostConfig)
 
@@ -326,6 +336,8 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
     for service, var in ENV_URLS.items():
         if env.get(var):
             getattr(config, service).url = env[var]
+    if env.get("PROMETHEUS_URL"):
+        config.prometheus.url = env["PROMETHEUS_URL"]
     for key, var in ENV_LANGGRAPH_CREDENTIALS.items():
         if env.get(var):
             setattr(config.langgraph, key, env[var].strip())
