@@ -364,6 +364,8 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
 def _read_toml(path: Path, source: str) -> dict:
     """The config file's TOML; every way it cannot be read is a one-line ConfigError."""
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():  # a FIFO or a device would block or never end
+            raise ConfigError(f"{source}: not a regular file; --config takes the TOML file")
         data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{source}: config file not found") from None

@@ -97,3 +97,13 @@ def test_ui_theme_is_read_from_the_file(tmp_path):
     path = tmp_path / "lgconsole.toml"
     path.write_text('[ui]\ntheme = "nord"\n')
     assert load_config(path, env={}, cwd=tmp_path).ui.theme == "nord"
+
+
+def test_a_fifo_given_as_the_config_is_refused_without_waiting_on_it(tmp_path):
+    """`--config <(…)` or a named pipe by mistake: one line at once, not a console that hangs reading it."""
+    import os
+
+    fifo = tmp_path / "lgconsole.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(fifo, env={})
