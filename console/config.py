@@ -364,9 +364,10 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
 def _read_toml(path: Path, source: str) -> dict:
     """The config file's TOML; every way it cannot be read is a one-line ConfigError."""
     try:
-        if path.exists() and not path.is_dir() and not path.is_file():  # a FIFO or a device would block or never end
-            raise ConfigError(f"{source}: not a regular file; --config takes the TOML file")
-        data = path.read_bytes()
+        if path.exists() and not path.is_dir() and not path.is_file():  # `--config <(…)`, a named pipe, a device
+            data = _read_pipe(path, source)
+        else:
+            data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{source}: config file not found") from None
     except IsADirectoryError:
@@ -384,6 +385,29 @@ def _read_toml(path: Path, source: str) -> dict:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
+
+
+def _read_pipe(path: Path, source: str, wait_s: float = 3.0, limit: int = 1 << 20) -> bytes:
+    """A config from a pipe (`--config <(gen-config)`): what its writer writes; a pipe nothing writes to within
+    `wait_s`, or more than `limit` bytes (a device such as /dev/zero), is a one-line error instead of a hang."""
+    import select
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if not select.select([fd], [], [], wait_s)[0]:
+                raise ConfigError(f"{source}: not a regular file, and nothing was written to it within {wait_s:g} s")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise ConfigError(f"{source}: not a regular file, and more than {limit >> 20} MiB came from it")
+    finally:
+        os.close(fd)
 
 
 def _section_spec(section: object) -> dict:
