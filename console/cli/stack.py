@@ -81,6 +81,7 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
     seen: dict[str, str] = {}
     last_progress = 0.0
     build = BuildProgress(out)
+    crash_seen: dict[str, float] = {}
     while time.monotonic() - t0 < timeout:
         state = supervisor.read_state(config.state_path)
         if not state.supervisor_alive:
@@ -90,6 +91,11 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         for svc in state.services:
             key = f"{svc.state.value}:{svc.restarts}"
             elapsed = time.monotonic() - t0
+            if (svc.state == ServiceState.CRASHED and svc.last_error is None
+                    and time.monotonic() - crash_seen.setdefault(svc.name, time.monotonic()) < 5):
+                # read_state sees a dead process at once, the supervisor writes why on its next tick: wait for it
+                pending = True
+                continue
             if svc.state in (ServiceState.FAILED, ServiceState.CRASHED) and seen.get(svc.name) != key:
                 print(f"  {svc.name:<10} {svc.state.value}: {svc.last_error}", file=out)
                 if svc.name == "langgraph" and config.project.path:
