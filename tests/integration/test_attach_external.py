@@ -206,3 +206,46 @@ def test_attach_to_a_postgres_and_a_server_started_without_lgconsole():
         shutil.rmtree(where, ignore_errors=True)
         remove_state_dir(state_dir)
         assert not left, f"processes left: {left}"
+
+
+async def test_the_stack_screen_probes_them_and_sees_the_server_go_down():
+    """The console with a real LiveStack and only the URLs: the rows read "external · healthy", and once the server is
+    stopped "external · down" within a probe interval or two, the screen answering keys all the while."""
+    import asyncio
+
+    from lgconsole.console.app import LgConsoleApp
+    from lgconsole.console.config import load_config
+    from pilotwait import pilot_wait
+
+    where = new_state_dir()
+    state_dir = where / "state"
+    state_dir.mkdir()
+    try:
+        with own_postgres(where) as (pg, pg_url), own_langgraph_dev(where) as (server, lg_url):
+            config = load_config(write_config(state_dir), env={"POSTGRES_URL": pg_url, "LANGGRAPH_URL": lg_url})
+            app = LgConsoleApp(config, triage_first=False)
+            async with app.run_test(size=(120, 30)) as pilot:
+                table = app.screen.query_one("#services")
+
+                def state_of(name: str) -> str:
+                    return str(table.get_cell(name, "state"))
+
+                await pilot_wait(pilot, lambda: state_of("langgraph").endswith("external · healthy")
+                                 and state_of("postgres").endswith("external · healthy"), timeout=15,
+                                 what="both services healthy on the Stack screen")
+                assert state_of("redis").endswith("disabled")
+                await asyncio.to_thread(stop, server, signal.SIGTERM, True)
+                await pilot_wait(pilot, lambda: state_of("langgraph").endswith("external · down"), timeout=15,
+                                 what="the server down on the Stack screen")
+                await pilot.press("down", "down", "down")
+                detail = app.screen.query_one("#service-detail")
+                await pilot_wait(pilot, lambda: "down: connection refused" in str(detail.render()), timeout=5,
+                                 what="the reason in the detail")
+                await pilot.press("up", "up", "up")  # postgres: its URL shown without the password
+                await pilot_wait(pilot, lambda: "postgresql://app:***@127.0.0.1" in str(detail.render()), timeout=5,
+                                 what="the Postgres URL in the detail")
+                assert PASSWORD not in str(detail.render())
+    finally:
+        left = processes_mentioning(str(where))
+        shutil.rmtree(where, ignore_errors=True)
+        assert not left, f"processes left: {left}"

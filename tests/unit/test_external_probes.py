@@ -5,14 +5,16 @@ console's refresh nothing after the first probe."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from lgconsole.console.config import Config
 from lgconsole.console.model.triage import TriageInputs, evaluate, exit_code
-from lgconsole.console.sources.external import ExternalWatch, external_status, merged_services
+from lgconsole.console.sources.external import ExternalWatch, external_status, merged_services, probe_external
 from lgconsole.stack.services.external import ExternalProbe, probe_all, reason_of, server_queue
 from lgconsole.stack.services.service import ServiceState, ServiceStatus
 
@@ -120,3 +122,39 @@ def test_an_all_external_deployment_is_not_a_stack_that_is_down():
     managed = [ServiceStatus("postgres", ServiceState.STOPPED), _external("langgraph", False)]
     findings = evaluate(TriageInputs(now=NOW, supervisor_running=False, services=managed))
     assert [f.code for f in findings] == ["stack-down", "external-down"]  # both said, not only the first
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    """A gateway in front of a LangGraph server that lets through only requests with its key."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        if self.headers.get("x-api-key") != "gateway-key":
+            self.send_response(401)
+            self.end_headers()
+            return
+        body = {"/ok": b'{"ok": true}', "/info": b'{"version": "0.16.7"}',
+                "/metrics": b"lg_api_num_pending_runs 0\nlg_api_num_running_runs 2\n"}.get(self.path)
+        self.send_response(200 if body else 404)
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_server_probe_sends_the_configured_credentials_and_says_when_they_are_refused():
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    try:
+        config = Config(state_dir="/nonexistent/attach-test")
+        config.langgraph.url = f"http://127.0.0.1:{gateway.server_port}"
+        config.langgraph.api_key = "gateway-key"
+        found = probe_external(config)["langgraph"]
+        assert found.ok and found.version == "langgraph-api 0.16.7" and found.detail == "pending 0, running 2"
+        config.langgraph.api_key = "wrong-key"
+        refused = probe_external(config)["langgraph"]
+        assert not refused.ok and refused.reason == "auth failed: GET /ok -> HTTP 401"
+        assert "wrong-key" not in repr(refused)
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
