@@ -13,7 +13,7 @@ from lgconsole.stack.services.service import SERVICE_NAMES
 
 
 def add_stack_commands(sub) -> None:
-    up = sub.add_parser("up", help="start the stack (Postgres, Redis, vLLM if configured, LangGraph server)")
+    up = sub.add_parser("up", help="start the stack (Postgres, Redis when something uses it, vLLM if configured, LangGraph server); external services are only checked")
     up.add_argument("--no-wait", action="store_true", help="return once the supervisor runs; do not wait for health")
     up.add_argument("--rotate-token", action="store_true",
                     help="replace the LangGraph server's token (at once, also while it runs); clients need the new one")
