@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lgconsole.console.cli import exit_codes
 from lgconsole.console.config import Config
+from lgconsole.console.model.sanitise import printable
 from lgconsole.console.model.text import format_duration
 from lgconsole.stack.services.service import SERVICE_NAMES
 
@@ -64,7 +65,7 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         return _nothing_to_start(config, out)
     supervisor.launch(spec, adopt)
     print(f"supervisor started; state dir {config.state_path}", file=out)
-    print(f"  redis      {spec.services.get('redis', {}).get('use', '')}", file=out)
+    print(f"  redis      {printable(spec.services.get('redis', {}).get('use', ''))}", file=out)
     if left:
         kept = [f"{s.name} (pid {s.pid}, port {s.port})" for s in left if s.name in adopt]
         restarted = [s.name for s in left if s.name not in adopt]
@@ -147,7 +148,7 @@ def _nothing_to_start(config: Config, out) -> int:
         row = external_status(probe)
         said = f"healthy   {row.version or ''}" if probe.ok else f"down: {row.detail}"
         print(f"  {name:<10} external · {said}  {row.url}", file=out)
-    print(f"  redis      {redis_use_of(config).why}", file=out)
+    print(f"  redis      {printable(redis_use_of(config).why)}", file=out)  # it may name a project's file
     return exit_codes.OK if all(p.ok for p in found.values()) else exit_codes.FAILED
 
 
@@ -285,7 +286,7 @@ def cmd_status(config: Config, args) -> int:
             elif s["last_error"] and s["state"] not in ("healthy", "disabled"):
                 print(f"{'':<10} last error: {s['last_error']}")
             if s["name"] == "redis":
-                print(f"{'':<10} {data['redis_use']['why']}")
+                print(f"{'':<10} {printable(data['redis_use']['why'])}")
     if not sup["running"] and sup["needed"]:
         return exit_codes.NOT_RUNNING
     unhealthy = [s for s in services if s["state"] not in (ServiceState.HEALTHY.value, ServiceState.DISABLED.value)]
