@@ -418,6 +418,10 @@ def build_stack_spec(config: Config) -> StackSpec:
         if name == "redis":
             use = redis_use_of(config)
             section["enabled"], section["use"] = use.started, use.why
+        if name == "postgres" and not section.get("url") and config.langgraph.url:
+            from lgconsole.stack.services.postgres import UNUSED_WITH_EXTERNAL_SERVER
+
+            section["enabled"], section["use"] = False, UNUSED_WITH_EXTERNAL_SERVER
         if not section.get("url") and (name != "vllm" or section.get("model")) and section.get("enabled", True) \
                 and not section.get("port"):
             old = previous.get(name, {}).get("port")

@@ -62,10 +62,10 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
     spec, adopt = spec_for_up(config)
     services = supervisor.build_services(spec)
     if not any(svc.enabled and not svc.external for svc in services.values()):
-        return _nothing_to_start(config, out)
+        return _nothing_to_start(config, spec, out)
     supervisor.launch(spec, adopt)
     print(f"supervisor started; state dir {config.state_path}", file=out)
-    print(f"  redis      {printable(spec.services.get('redis', {}).get('use', ''))}", file=out)
+    _print_uses(spec, out)
     if left:
         kept = [f"{s.name} (pid {s.pid}, port {s.port})" for s in left if s.name in adopt]
         restarted = [s.name for s in left if s.name not in adopt]
@@ -136,10 +136,17 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
 BUILD_TIMEOUT_S = 900.0
 
 
-def _nothing_to_start(config: Config, out) -> int:
+def _print_uses(spec, out) -> None:
+    """Who uses Redis or why it is not started, and why any other service is not (Postgres beside an external
+    server)."""
+    for name, section in spec.services.items():
+        if section.get("use") and (name == "redis" or section.get("enabled") is False):
+            print(f"  {name:<10} {printable(section['use'])}", file=out)  # it may name a project's file
+
+
+def _nothing_to_start(config: Config, spec, out) -> int:
     """`up` where every service is external or not used: no supervisor, nothing started; each external service as
     its probe finds it now. 0 when all answer."""
-    from lgconsole.console.config import redis_use_of
     from lgconsole.console.sources.external import external_status, probe_external
 
     print("nothing to start: every service is external or not used; lgconsole only checks them", file=out)
@@ -148,7 +155,7 @@ def _nothing_to_start(config: Config, out) -> int:
         row = external_status(probe)
         said = f"healthy   {row.version or ''}" if probe.ok else f"down: {row.detail}"
         print(f"  {name:<10} external · {said}  {row.url}", file=out)
-    print(f"  redis      {printable(redis_use_of(config).why)}", file=out)  # it may name a project's file
+    _print_uses(spec, out)
     return exit_codes.OK if all(p.ok for p in found.values()) else exit_codes.FAILED
 
 
@@ -287,6 +294,8 @@ def cmd_status(config: Config, args) -> int:
                 print(f"{'':<10} last error: {s['last_error']}")
             if s["name"] == "redis":
                 print(f"{'':<10} {printable(data['redis_use']['why'])}")
+            elif s["state"] == "disabled" and s["detail"]:  # why it is not started (Postgres beside an external server)
+                print(f"{'':<10} {printable(s['detail'])}")
     if not sup["running"] and sup["needed"]:
         return exit_codes.NOT_RUNNING
     unhealthy = [s for s in services if s["state"] not in (ServiceState.HEALTHY.value, ServiceState.DISABLED.value)]

@@ -11,6 +11,7 @@ import threading
 import time
 
 from lgconsole.stack.services.external import PROBE_TIMEOUT_S, ExternalProbe, probe_all
+from lgconsole.stack.services.postgres import UNUSED_WITH_EXTERNAL_SERVER
 from lgconsole.stack.services.service import SERVICE_NAMES, ServiceState, ServiceStatus, redact_url
 
 from lgconsole.console.config import Config, redis_use_of
@@ -60,7 +61,8 @@ def url_port(url: str) -> int | None:
 
 def configured_services(config: Config) -> list[ServiceStatus]:
     """What `up` would run, before any `up` (or with no supervisor): managed services stopped, those not configured
-    or not used disabled (with why), external ones waiting for their first probe."""
+    or not used disabled (with why: Redis by its rule, Postgres beside an external server), external ones waiting
+    for their first probe."""
     out = []
     redis = redis_use_of(config)
     for name in SERVICE_NAMES:
@@ -69,6 +71,8 @@ def configured_services(config: Config) -> list[ServiceStatus]:
         detail = None
         if name == "redis" and not redis.started:
             enabled, detail = False, redis.why
+        if name == "postgres" and not url and config.langgraph.url:
+            enabled, detail = False, UNUSED_WITH_EXTERNAL_SERVER
         state = ServiceState.DISABLED if not enabled else ServiceState.WAITING if url else ServiceState.STOPPED
         out.append(ServiceStatus(name=name, state=state, managed=not url, url=redact_url(url) or None,
                                  detail=detail if not enabled else "probing" if url else None))

@@ -102,7 +102,7 @@ def test_an_all_external_deployment_needs_no_supervisor(tmp_path):
     assert rows["redis"].state == ServiceState.DISABLED and "LangGraph server is external" in rows["redis"].detail
     assert rows["postgres"].managed is False and rows["vllm"].state == ServiceState.DISABLED
     assert not needs_supervisor(list(rows.values()))
-    assert needs_supervisor(configured_services(_config(tmp_path, env={"LANGGRAPH_URL": "http://lg:8123"})))
+    assert needs_supervisor(configured_services(_config(tmp_path, env={"POSTGRES_URL": "postgresql://db/x"})))
     spec = build_stack_spec(config)
     assert not [n for n, svc in build_services(spec).items() if svc.enabled and not svc.external]
     assert StackPaths(config.state_path).state_file.exists() is False  # building a spec starts nothing
@@ -111,3 +111,14 @@ def test_an_all_external_deployment_needs_no_supervisor(tmp_path):
 def test_the_setting_is_checked(tmp_path):
     with pytest.raises(ConfigError, match=r"\[redis\] enabled: must be one of 'auto', 'yes', 'no', got 'sometimes'"):
         _config(tmp_path, '[redis]\nenabled = "sometimes"\n')
+
+
+def test_beside_an_external_server_no_postgres_of_ours_is_started(tmp_path):
+    """It would hold nothing: the server saves its checkpoints in its own database."""
+    config = _config(tmp_path, env={"LANGGRAPH_URL": "http://lg:8123"})
+    spec = build_stack_spec(config)
+    assert spec.services["postgres"]["enabled"] is False and not spec.services["postgres"].get("port")
+    assert "set POSTGRES_URL" in spec.services["postgres"]["use"]
+    rows = {s.name: s for s in configured_services(config)}
+    assert rows["postgres"].state == ServiceState.DISABLED and "saves its checkpoints" in rows["postgres"].detail
+    assert not needs_supervisor(list(rows.values()))
