@@ -50,6 +50,9 @@ class PostgresConfig:
 @dataclass
 class RedisConfig:
     url: str = ""
+    # "auto": a managed Redis only when something uses it (the demo graph, a project naming REDIS_URL/REDIS_URI);
+    # "yes": always; "no": never (stack/services/redis.py redis_use)
+    enabled: str = "auto"
     port: int = 0
     bin_dir: str = ""
     persistence: bool = False
@@ -121,7 +124,7 @@ class CostConfig:
 
 
 _CHOICES = {("vllm", "launcher"): ("serve", "module", "docker"), ("vllm", "device"): ("", "cpu", "cuda"),
-            ("langgraph", "auth"): ("token", "none")}
+            ("langgraph", "auth"): ("token", "none"), ("redis", "enabled"): ("auto", "yes", "no")}
 # (least, most) of numeric keys, by key name in any section; a float is also refused when it is nan or inf
 _RANGES = {
     "port": (0, 65535),
@@ -414,6 +417,14 @@ def _section_spec(section: object) -> dict:
     return {f.name: getattr(section, f.name) for f in fields(section)}
 
 
+def redis_use_of(config: Config):
+    """Whether the stack runs a Redis and who uses it (the rule: stack/services/redis.py redis_use)."""
+    from lgconsole.stack.services.redis import redis_use
+
+    return redis_use(config.redis.enabled, config.redis.url, config.project.path or None, bool(config.langgraph.url),
+                     config.langgraph.env)
+
+
 def build_stack_spec(config: Config) -> StackSpec:
     """The supervisor's plain-JSON spec. Ports set to 0 are picked now and kept across `up`s in the state dir."""
     from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object, table
@@ -430,7 +441,15 @@ def build_stack_spec(config: Config) -> StackSpec:
             section["project"] = config.project.path
             section["python"] = config.project.python
             section["env_dir"] = config.project.env_dir
-        if not section.get("url") and (name != "vllm" or section.get("model")) and not section.get("port"):
+        if name == "redis":
+            use = redis_use_of(config)
+            section["enabled"], section["use"] = use.started, use.why
+        if name == "postgres" and not section.get("url") and config.langgraph.url:
+            from lgconsole.stack.services.postgres import UNUSED_WITH_EXTERNAL_SERVER
+
+            section["enabled"], section["use"] = False, UNUSED_WITH_EXTERNAL_SERVER
+        if not section.get("url") and (name != "vllm" or section.get("model")) and section.get("enabled", True) \
+                and not section.get("port"):
             old = previous.get(name, {}).get("port")
             if type(old) is int and 0 < old <= 65535 and old not in taken and port_is_free(old):
                 section["port"] = old
