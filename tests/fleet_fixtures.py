@@ -54,7 +54,7 @@ def scraped_samples() -> list[FixtureSample]:
 def fixture_answers() -> dict[str, list]:
     samples = scraped_samples()
     by_name = lambda name: [s for s in samples if s.labels["__name__"] == name]  # noqa: E731
-    rates = {"gpu-node-1:8000": (0.0, 0.0, 0.0, None), "gpu-node-2:8000": (412.5, 96.0, 1.4, 2.31)}
+    rates = {"gpu-node-1:8000": (0.0, 0.0, 0.0, None), "gpu-node-2:8000": (540.0, 96.0, 1.4, 2.31)}
 
     def rate_answer(index: int) -> list[FixtureSample]:
         return [FixtureSample({"instance": instance, "job": "vllm", "model_name": "tiny-llama"}, values[index])
@@ -68,7 +68,9 @@ def fixture_answers() -> dict[str, list]:
 
 
 def fixture_history() -> dict[str, list[FixtureSeries]]:
+    """The recorded starvation wave up to its last full-cache sample: the sparklines end where the instant is."""
     rows = timeseries()
+    rows = rows[:max(i for i, r in enumerate(rows) if r["kv_usage"] >= 0.9) + 1]
     gen = [max(0.0, (b["gen_tokens"] - a["gen_tokens"]) / (b["t_s"] - a["t_s"])) for a, b in zip(rows, rows[1:])]
     return {"kv_max": [FixtureSeries({}, tuple(r["kv_usage"] for r in rows))],
             "waiting": [FixtureSeries({}, tuple(r["waiting"] for r in rows))],

@@ -200,7 +200,8 @@ class Fleet:
 # --- grouping ------------------------------------------------------------------------------------------------
 
 def _int(value: float | None) -> int | None:
-    return None if value is None else int(round(value))
+    """A count or size; None for no number, or one past float range after a sum (an exporter's nonsense)."""
+    return None if value is None or not math.isfinite(value) else int(round(value))
 
 
 def _label_int(text: str | None) -> int | None:
@@ -284,8 +285,8 @@ def gpus_from(samples: Iterable) -> list[FleetGpu]:
     for (host, gpu), v in by_key.items():
         used, free = v.get("fb_used"), v.get("fb_free")
         gpus.append(FleetGpu(host=host, gpu=gpu, uuid=v["uuid"], model=v["model"],
-                             memory_used=None if used is None else int(used * MIB),
-                             memory_free=None if free is None else int(free * MIB),
+                             memory_used=_int(None if used is None else used * MIB),
+                             memory_free=_int(None if free is None else free * MIB),
                              util=v.get("util"), temperature=v.get("temperature"), power=v.get("power")))
     return sorted(gpus, key=lambda g: (g.host, _label_int(g.gpu) if _label_int(g.gpu) is not None else 0, g.gpu))
 
@@ -403,13 +404,13 @@ def fleet_capacity(replicas: Sequence[Replica], servers: Sequence[FleetServer], 
     for r in replicas:
         if context_len and r.num_gpu_blocks and r.block_size:
             fit = sequences_that_fit(r.num_gpu_blocks, r.block_size, context_len)
-        elif r.max_concurrency is not None:
+        elif r.max_concurrency is not None and math.isfinite(r.max_concurrency) and r.max_concurrency >= 0:
             fit = int(r.max_concurrency)
         else:
             continue
         fits.append(fit)
         if r.kv_usage is not None:
-            frees.append(int(fit * max(0.0, 1.0 - r.kv_usage)))
+            frees.append(int(fit * min(1.0, max(0.0, 1.0 - r.kv_usage))))
     total = sum(fits) if fits else None
     workers = _int(_sum(s.workers_max for s in servers))
     ctx = f"{context_len:,} tokens" if context_len else "each replica's max_model_len"

@@ -190,6 +190,8 @@ class GpuScreen(ConsoleScreen):
     def _show_fleet(self, reading: GpuReading) -> None:
         fleet = reading.fleet
         self.query_one("#fleet").set_class(fleet is None, "-hidden")
+        # with the fleet shown, a host without a vLLM of its own drops its empty vLLM column
+        self.query_one("#gpu-vllm").set_class(fleet is not None and not self.telemetry.tracks, "-hidden")
         if fleet is None:
             return
         state = self.query_one("#fleet-state", Static)
@@ -199,14 +201,14 @@ class GpuScreen(ConsoleScreen):
         if not fleet.ok:
             self._put(state, Text(shown(fleet.error), style="bold"))
         else:
-            self._put(state, Text(fleet_summary(fleet)))
-        minutes = f" ({fleet.history_seconds / 60:.0f} min)" if fleet.history_seconds else ""
+            span = f" · sparklines: last {fleet.history_seconds / 60:.0f} min" if fleet.history_seconds else ""
+            self._put(state, Text(fleet_summary(fleet) + span))
         kv = fleet.history.get("kv_max", ())
         waiting = fleet.history.get("waiting", ())
         tps = fleet.history.get("generation_tps", ())
         alert = fleet.imbalance.verdict.level == "bad"
         self.query_one("#spark-fleet-kv", TitledSparkline).show(
-            kv, f"{kv[-1]:.0%}{minutes}" if kv else "-", vmax=1.0, alert=alert)
+            kv, f"{kv[-1]:.0%}" if kv else "-", vmax=1.0, alert=alert)
         self.query_one("#spark-fleet-waiting", TitledSparkline).show(
             waiting, f"{waiting[-1]:,.0f}" if waiting else "-", alert=alert)
         self.query_one("#spark-fleet-tps", TitledSparkline).show(tps, format_rate(tps[-1], "") if tps else "-")
