@@ -117,7 +117,10 @@ def served_graphs_fan_out(config: Config) -> int | None:
 
 class FleetReader:
     """The fleet from an existing Prometheus: INSTANT_QUERIES now and RANGE_QUERIES over the sparklines' span,
-    one connection kept between reads. A Prometheus that cannot be asked gives a Fleet with `error` set."""
+    one connection kept between reads. A Prometheus that cannot be asked gives a Fleet with `error` set.
+
+    The range queries run once per step of their own (span / points): a 10 Hz screen asks for the history no more
+    often than it can change."""
 
     def __init__(self, url: str, timeout: float = 5.0, history: float = HISTORY_SECONDS, points: int = 60):
         from lgconsole.stack.metrics.prometheus import PrometheusClient
@@ -125,6 +128,8 @@ class FleetReader:
         self.client = PrometheusClient(url, timeout=timeout)
         self.history = history
         self.points = points
+        self._history: dict | None = None
+        self._history_at = 0.0
 
     def read(self, context_len: int | None = None, fan_out: int | None = None) -> Fleet:
         from lgconsole.stack.errors import StackError
@@ -133,11 +138,14 @@ class FleetReader:
         try:
             answers = {key: self.client.query(promql, at=now) for key, promql in INSTANT_QUERIES.items()}
             step = max(1.0, self.history / self.points)
-            history = {key: self.client.query_range(promql, now - self.history, now, step)
-                       for key, promql in RANGE_QUERIES.items()}
+            if self._history is None or now - self._history_at >= step:
+                self._history = {key: self.client.query_range(promql, now - self.history, now, step)
+                                 for key, promql in RANGE_QUERIES.items()}
+                self._history_at = now
         except StackError as exc:
+            self._history = None
             return Fleet(url=self.client.shown, taken_at=now, error=str(exc))
-        return build_fleet(self.client.shown, now, answers, history, self.history, context_len, fan_out)
+        return build_fleet(self.client.shown, now, answers, self._history, self.history, context_len, fan_out)
 
     def close(self) -> None:
         self.client.close()
