@@ -121,8 +121,9 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
     # --- layout ------------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
         yield Static(id="threads-status")
-        yield FilterInput(placeholder="filter: text in the thread id, KEY=VALUE in its metadata (user_id=ana); "
-                                      "enter applies, esc clears", id="threads-filter")
+        yield FilterInput(placeholder="filter: text in the thread id, KEY=VALUE in its metadata (user_id=ana), "
+                                      "text:WORD in its latest messages; enter applies, esc clears",
+                          id="threads-filter")
         yield ThreadTable(id="thread-table")
         with Horizontal(id="thread-detail"):
             yield CheckpointTreeView(id="checkpoint-tree")
