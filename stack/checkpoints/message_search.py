@@ -52,7 +52,8 @@ def _any_word_sql(column: str, words: list[str], params: dict) -> str:
         alternatives = []
         for j, needle in enumerate(needles(word)):
             params[f"w{i}_{j}"] = needle
-            alternatives.append(f"strpos(lower(encode({column}, 'escape')), %(w{i}_{j})s) > 0")
+            # COLLATE "C": the escaped text is ASCII, and lower() then takes its byte-wise path (2x faster)
+            alternatives.append(f"strpos(lower(encode({column}, 'escape') COLLATE \"C\"), %(w{i}_{j})s) > 0")
         each.append(f"({' OR '.join(alternatives)})")
     return " OR ".join(each)
 
@@ -65,33 +66,44 @@ def _search_sql(words: list[str], restrict: bool) -> tuple[str, dict]:
     # A list (msgpack array) or an ext value (a DeltaChannel snapshot) as a blob; a message or a list as a write.
     list_blob = "(get_byte(b.blob, 0) BETWEEN 144 AND 159 OR get_byte(b.blob, 0) IN (199, 200, 201, 212, 213, 214, " \
                 "215, 216, 220, 221))"
+    # Each blob and write is fetched by its key first, and only then searched (OFFSET 0 keeps the search out of the
+    # index scan: pushed down, it reads every version of every channel of the thread, not just the head's).
     sql = f"""
-        WITH heads AS (
-            SELECT DISTINCT ON (thread_id) thread_id, checkpoint_id, parent_checkpoint_id, checkpoint, metadata
-            FROM checkpoints WHERE checkpoint_ns = '' {only}
-            ORDER BY thread_id, checkpoint_id DESC)
+        WITH head_ids AS (
+            SELECT thread_id, max(checkpoint_id) AS checkpoint_id FROM checkpoints
+            WHERE checkpoint_ns = '' {only} GROUP BY thread_id
+        ), heads AS (
+            SELECT c.thread_id, c.checkpoint_id, c.checkpoint -> 'channel_versions' AS versions,
+                   coalesce(c.metadata ? '{DELTA_COUNTERS}', false) AS delta
+            FROM head_ids i JOIN checkpoints c ON c.thread_id = i.thread_id AND c.checkpoint_ns = ''
+                AND c.checkpoint_id = i.checkpoint_id)
         SELECT h.thread_id, 'blob', v.key, b.type, b.blob, NULL, NULL, NULL
         FROM heads h
-        CROSS JOIN LATERAL jsonb_each_text(coalesce(h.checkpoint -> 'channel_versions', '{{}}'::jsonb)) v(key, version)
-        JOIN checkpoint_blobs b ON b.thread_id = h.thread_id AND b.checkpoint_ns = '' AND b.channel = v.key
-            AND b.version = v.version
-        WHERE NOT coalesce(h.metadata ? '{DELTA_COUNTERS}', false) AND {state_channel_sql("v.key")}
-          AND b.type IN ('msgpack', 'json') AND octet_length(b.blob) > 0 AND {list_blob} AND ({blob_any})
+        CROSS JOIN LATERAL jsonb_each_text(coalesce(h.versions, '{{}}'::jsonb)) v(key, version)
+        CROSS JOIN LATERAL (
+            SELECT b.type, b.blob FROM checkpoint_blobs b
+            WHERE b.thread_id = h.thread_id AND b.checkpoint_ns = '' AND b.channel = v.key AND b.version = v.version
+              AND b.type IN ('msgpack', 'json') OFFSET 0) b
+        WHERE NOT h.delta AND {state_channel_sql("v.key")} AND octet_length(b.blob) > 0 AND {list_blob}
+          AND ({blob_any})
         UNION ALL
         SELECT h.thread_id, 'write', w.channel, w.type, w.blob, w.task_id, w.task_path, w.idx
         FROM heads h
-        JOIN checkpoint_writes w ON w.thread_id = h.thread_id AND w.checkpoint_ns = ''
-            AND w.checkpoint_id = h.checkpoint_id
-        WHERE NOT coalesce(h.metadata ? '{DELTA_COUNTERS}', false) AND w.task_id <> %(null_task)s
-          AND {state_channel_sql("w.channel")} AND w.type IN ('msgpack', 'json') AND ({write_any})
+        CROSS JOIN LATERAL (
+            SELECT w.channel, w.type, w.blob, w.task_id, w.task_path, w.idx FROM checkpoint_writes w
+            WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
+              AND w.task_id <> %(null_task)s AND w.type IN ('msgpack', 'json') OFFSET 0) w
+        WHERE NOT h.delta AND {state_channel_sql("w.channel")} AND ({write_any})
         UNION ALL
         SELECT h.thread_id, 'delta', NULL, NULL, NULL, NULL, NULL, NULL
         FROM heads h
-        WHERE coalesce(h.metadata ? '{DELTA_COUNTERS}', false)
-          AND (EXISTS (SELECT 1 FROM checkpoint_blobs b WHERE b.thread_id = h.thread_id AND b.checkpoint_ns = ''
-                       AND {state_channel_sql("b.channel")} AND ({blob_any}))
-               OR EXISTS (SELECT 1 FROM checkpoint_writes w WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = ''
-                          AND {state_channel_sql("w.channel")} AND ({write_any})))"""
+        WHERE h.delta
+          AND (EXISTS (SELECT 1 FROM (SELECT b.channel, b.blob FROM checkpoint_blobs b
+                                      WHERE b.thread_id = h.thread_id AND b.checkpoint_ns = '' OFFSET 0) b
+                       WHERE {state_channel_sql("b.channel")} AND ({blob_any}))
+               OR EXISTS (SELECT 1 FROM (SELECT w.channel, w.blob FROM checkpoint_writes w
+                                         WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' OFFSET 0) w
+                          WHERE {state_channel_sql("w.channel")} AND ({write_any})))"""
     return sql, params
 
 
