@@ -175,3 +175,28 @@ def test_the_cli_lists_threads_by_message_text(written):
     assert found["total"] == 1 and [t["thread_id"] for t in found["threads"]] == [ids["plain"][0]]
     result = lgconsole("threads", "--text", "walrus", env={"POSTGRES_URL": url})
     assert result.returncode == 0 and ids["custom_key"][0] in result.stdout and "1-1 of 1 threads" in result.stdout
+
+
+@integration
+def test_the_threads_screens_source_reads_text_words_from_the_filter(written, tmp_path):
+    from lgconsole.console.config import Config, LangGraphConfig, PostgresConfig
+    from lgconsole.console.sources.threads import ThreadsSource
+
+    url, ids = written
+    config = Config(state_dir=str(tmp_path), postgres=PostgresConfig(url=url),
+                    langgraph=LangGraphConfig(url="http://127.0.0.1:9"))  # no server: statuses from the tables
+    source = ThreadsSource(config, page_size=2)
+    try:
+        first = source.read_threads("", 'text:kestrel', "thread_id")
+        second = source.read_threads("", 'text:kestrel', "thread_id", offset=2)
+        assert sorted(s.thread_id for s in first.summaries + second.summaries) == \
+            sorted(ids[k][0] for k in ("plain", "upper", "blocks"))
+        assert source.count_threads("", "text:kestrel") == 3
+        phrase = source.read_threads("", 'text:"kestrel landed"', "thread_id")  # a phrase, as written
+        assert [s.thread_id for s in phrase.summaries] == [ids["plain"][0]]
+        nowhere = source.read_threads("", 'text:"landed kestrel"', "thread_id")
+        assert nowhere.summaries == [] and nowhere.total == 0
+        both = source.read_threads("", "text:kestrel upper", "thread_id")  # and a word of the thread id
+        assert [s.thread_id for s in both.summaries] == [ids["upper"][0]]
+    finally:
+        source.close()
