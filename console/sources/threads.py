@@ -18,7 +18,7 @@ from lgconsole.console.model.thread_filter import parse_filter
 PAGE_SIZE = 200  # threads the table holds (filter and sort run in SQL over all of them)
 COUNT_SECONDS = 15.0  # the total is a count over every checkpoint (0.3 s at 1M): not on every refresh
 SLOW_LIST_SECONDS = 0.25
-MESSAGE_SEARCH_SECONDS = 5.0  # a page's message search serves the count asked right after it
+MESSAGE_SEARCH_SECONDS = 15.0  # a message search reads every thread's head (~1 s per 3k threads): not every refresh
 
 
 # --- records ---------------------------------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ class ThreadsSource:
         t0 = time.monotonic()
         summaries = reader.list_threads(limit=self.page_size, offset=offset, status=status or None,
                                         metadata_filter=wanted.metadata_filter, text=wanted.text or None, sort=sort,
-                                        server=busy, thread_ids=self._message_matches(wanted.message_words, fresh=True))
+                                        server=busy, thread_ids=self._message_matches(wanted.message_words))
         took = time.monotonic() - t0
         cached = self._count
         total = None
@@ -152,13 +152,13 @@ class ThreadsSource:
         self._count = (time.monotonic(), (status or None, text or None), total)
         return total
 
-    def _message_matches(self, words: tuple[str, ...], fresh: bool = False) -> list[str] | None:
-        """The threads whose latest messages hold `words` (None: no words). A page searches afresh; the count
-        that follows it reuses that search for a few seconds."""
+    def _message_matches(self, words: tuple[str, ...]) -> list[str] | None:
+        """The threads whose latest messages hold `words` (None: no words), searched again when the words change
+        or MESSAGE_SEARCH_SECONDS after the last search (the pages, counts and refreshes between reuse it)."""
         if not words:
             return None
         found = self._found
-        if fresh or found is None or found[1] != words or time.monotonic() - found[0] > MESSAGE_SEARCH_SECONDS:
+        if found is None or found[1] != words or time.monotonic() - found[0] > MESSAGE_SEARCH_SECONDS:
             from lgconsole.stack.checkpoints.message_search import threads_with_message_text
 
             found = (time.monotonic(), words, threads_with_message_text(self.reader.db, words))
