@@ -20,6 +20,7 @@ from textual.worker import Worker
 
 from lgconsole.console.model.commands import CommandError, parse_command
 from lgconsole.console.model.breakpoints import BreakpointBook
+from lgconsole.console.sources.breakpoints import breakpoint_book
 from lgconsole.console.config import Config
 from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import WorkerErrors
@@ -88,7 +89,8 @@ class LgConsoleApp(WorkerErrors, App):
         self.poll = poll
         self.triage_first = triage_first
         self.latest_live = None  # the LiveRun the Live screen follows, for a Graph screen opened after it began
-        self.breakpoints = BreakpointBook()  # picked per assistant on the Graph screen, for the New-run form
+        # picked per assistant on the Graph screen, for the New-run form; kept in the state dir between consoles
+        self.breakpoints: BreakpointBook = breakpoint_book(config)
 
     def on_mount(self) -> None:
         self._apply_configured_theme()

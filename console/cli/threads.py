@@ -35,6 +35,9 @@ def add_thread_commands(subparsers: Any) -> None:
     threads.add_argument("--limit", type=_positive_int, default=50, help="how many threads (default 50)")
     threads.add_argument("--offset", type=_non_negative_int, default=0, help="skip this many threads first")
     threads.add_argument("--search", metavar="TEXT", help="only threads whose id contains TEXT")
+    threads.add_argument("--text", action="append", default=[], metavar="WORDS",
+                         help="only threads whose latest state has messages containing WORDS (case-insensitive; "
+                              "repeatable, all must be found)")
     threads.add_argument("--meta", action="append", type=_meta_item, default=[], metavar="KEY=VALUE",
                          help="only threads whose metadata has KEY equal to the text VALUE (KEY:=JSON for a typed "
                               "value: step:=3); repeatable, all must hold")
@@ -148,19 +151,26 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     offset = getattr(args, "offset", 0) or 0
     search = getattr(args, "search", None)
     metadata = dict(getattr(args, "meta", None) or []) or None
+    words = [w for w in (getattr(args, "text", None) or []) if w.strip()]
     if getattr(args, "create_index", False):
         _create_index(config)
     as_json = getattr(args, "json", False)
     server = server_view(config)
     with open_reader(config) as reader:
         schema = reader.schema_version()
+        only = None
+        if words:
+            from lgconsole.stack.checkpoints.message_search import threads_with_message_text
+
+            only = threads_with_message_text(reader.db, words)
         summaries = reader.list_threads(limit=limit, offset=offset, status=status, metadata_filter=metadata,
-                                        text=search, server=server)
+                                        text=search, server=server, thread_ids=only)
 
         def total() -> int:  # a scan of every checkpoint (~0.4 s per 1M): not when the page holds the rest
             if len(summaries) < limit and (summaries or offset == 0):
                 return offset + len(summaries)
-            return reader.count(status=status, metadata_filter=metadata, text=search, server=server)
+            return reader.count(status=status, metadata_filter=metadata, text=search, server=server,
+                                thread_ids=only)
 
         if as_json:
             _print_json({"total": total(), "offset": offset, "server": {"up": server is not None},

@@ -4,6 +4,7 @@ Graph screen, the New-run form and `lgconsole run --break-before/--break-after` 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 BEFORE, AFTER = "before", "after"
@@ -97,11 +98,21 @@ def stop_text(next_nodes: list[str], breakpoints: Breakpoints, last_node: str | 
 
 
 class BreakpointBook:
-    """The breakpoints picked per assistant for the console session (the Graph screen sets them, the New-run form
-    starts with them)."""
+    """The breakpoints picked per assistant (the Graph screen sets them, the New-run form starts with them): kept
+    for the session, and through `save` (console/sources/breakpoints.py: the state dir's breakpoints.json) for the
+    consoles after it. `saved` is what an earlier console kept; `load_error` why it could not be read."""
 
-    def __init__(self) -> None:
+    def __init__(self, saved: dict | None = None, save: Callable[[dict], str | None] | None = None,
+                 load_error: str | None = None) -> None:
         self._by_assistant: dict[str, Breakpoints] = {}
+        for key, sides in (saved or {}).items():
+            picked = Breakpoints(tuple((sides or {}).get(BEFORE, ())), tuple((sides or {}).get(AFTER, ())))
+            if picked:
+                self._by_assistant[str(key)] = picked
+        self._save = save
+        self.load_error = load_error
+        self.load_error_told = False
+        self.save_note: str | None = None  # why the last change was kept for this session only, if it was
 
     def get(self, *keys: str | None) -> Breakpoints:
         """The first of the keys (assistant id, graph id) that has breakpoints, else none."""
@@ -115,6 +126,11 @@ class BreakpointBook:
             self._by_assistant[key] = breakpoints
         else:
             self._by_assistant.pop(key, None)
+        self.save_note = self._save(self.to_json()) if self._save is not None else None
+
+    def to_json(self) -> dict:
+        """{key: {"before": [...], "after": [...]}} of every key with breakpoints."""
+        return {key: {BEFORE: list(b.before), AFTER: list(b.after)} for key, b in sorted(self._by_assistant.items())}
 
 
 def book_of(holder) -> BreakpointBook:

@@ -95,6 +95,10 @@ class GraphScreen(ConsoleScreen):
         return self.query_one(GraphView)
 
     def on_mount(self) -> None:  # (ConsoleScreen.on_mount is called by Textual too: handlers run along the MRO)
+        book = book_of(self.app)
+        if book.load_error and not book.load_error_told:  # the saved breakpoints could not be read: said once
+            book.load_error_told = True
+            self.notify(book.load_error, severity="error", timeout=10)
         self.view.focus()
         self._show_node_info()
         self.load(reload_assistants=True)
@@ -243,6 +247,8 @@ class GraphScreen(ConsoleScreen):
         text.append(node_label(node, grouped=False), style="bold")
         if ":" in node and node not in (START, END):
             text.append(f"\nin subgraph {shown_text(node.rsplit(':', 1)[0])}", style="dim")
+            text.append(f"\nbreakpoints here: unavailable (runs stop at root-graph nodes only; b / B stop at "
+                        f"{shown_text(node.split(':')[0])})", style="dim")
         where = self.breakpoints.marks().get(node.split(":")[0])
         if where:
             text.append(f"\n◆ breakpoint {'before and after' if where == 'both' else where}"
@@ -335,20 +341,26 @@ class GraphScreen(ConsoleScreen):
         return book_of(self.app).get(self.assistant.assistant_id)
 
     def action_toggle_break(self, where: str) -> None:
-        """Set or clear a breakpoint before or after the selected node; a node inside a subgraph (xray) stops at its
-        subgraph node, the root graph's (run breakpoints name root nodes)."""
+        """Set or clear a breakpoint before or after the selected node. A node inside a subgraph (xray) cannot have
+        one: a run's interrupt_before/after name root-graph nodes only (LangGraph checks them in the root graph's
+        loop; a subgraph's own are fixed when its code compiles it), so the breakpoint goes on its subgraph node."""
         node = self.view.selected
         if self.assistant is None or node is None or node in (START, END):
             self.notify("select a node first (tab)", severity="warning")
             return
         root = node.split(":")[0]
+        book = book_of(self.app)
         picked = self.breakpoints.toggle(root, where)
-        book_of(self.app).put(self.assistant.assistant_id, picked)
+        book.put(self.assistant.assistant_id, picked)
         if self.assistant.system:  # the graph's own assistant: a run of the graph id stops there too
-            book_of(self.app).put(self.assistant.graph_id, picked)
+            book.put(self.assistant.graph_id, picked)
         now = root in (picked.before if where == BEFORE else picked.after)
         self.notify(f"breakpoint {where} {root} {'set' if now else 'cleared'}"
-                    + (f" (breakpoints stop at nodes of the root graph: {root})" if root != node else ""))
+                    + (f" (a breakpoint inside subgraph {root} is not available: the server's "
+                       f"interrupt_{where} names root-graph nodes only, so it stops {where} the whole of {root})"
+                       if root != node else ""))
+        if book.save_note:
+            self.notify(book.save_note, severity="warning")
         if self.drawing is not None:
             self._show_drawing()
 

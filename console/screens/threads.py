@@ -40,6 +40,7 @@ from lgconsole.console.rows.threads import (
     tree_items,
 )
 from lgconsole.console.screens.base import ConsoleScreen
+from lgconsole.console.screens.threads_compare import CompareKeys
 from lgconsole.console.screens.threads_growth import StateGrowthSection
 from lgconsole.console.screens.threads_modals import ForkScreen, ResumeScreen
 from lgconsole.console.screens.threads_time_travel import TimeTravelKeys, why
@@ -50,7 +51,7 @@ __all__ = ["ForkScreen", "ResumeScreen", "ThreadsScreen"]
 MIN_REFRESH_SECONDS = 2.0  # the thread list is one GROUP BY over the checkpoint table: not every 100 ms
 
 
-class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
+class ThreadsScreen(CompareKeys, StateGrowthSection, TimeTravelKeys, ConsoleScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("u", "status('running')", "Running", show=False),
@@ -68,6 +69,8 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
         Binding("y", "copy", "Copy"),
         Binding("t", "trace", "Trace", show=False),
         Binding("g", "growth", "State growth", show=False),
+        Binding("m", "mark", "Mark to compare", show=False),
+        Binding("equals_sign", "compare", "Compare with marked", key_display="=", show=False),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
     ]
 
@@ -121,8 +124,9 @@ class ThreadsScreen(StateGrowthSection, TimeTravelKeys, ConsoleScreen):
     # --- layout ------------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
         yield Static(id="threads-status")
-        yield FilterInput(placeholder="filter: text in the thread id, KEY=VALUE in its metadata (user_id=ana); "
-                                      "enter applies, esc clears", id="threads-filter")
+        yield FilterInput(placeholder="filter: text in the thread id, KEY=VALUE in its metadata (user_id=ana), "
+                                      "text:WORD in its latest messages; enter applies, esc clears",
+                          id="threads-filter")
         yield ThreadTable(id="thread-table")
         with Horizontal(id="thread-detail"):
             yield CheckpointTreeView(id="checkpoint-tree")

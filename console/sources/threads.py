@@ -18,6 +18,7 @@ from lgconsole.console.model.thread_filter import parse_filter
 PAGE_SIZE = 200  # threads the table holds (filter and sort run in SQL over all of them)
 COUNT_SECONDS = 15.0  # the total is a count over every checkpoint (0.3 s at 1M): not on every refresh
 SLOW_LIST_SECONDS = 0.25
+MESSAGE_SEARCH_SECONDS = 15.0  # a message search reads every thread's head (~1 s per 3k threads): not every refresh
 
 
 # --- records ---------------------------------------------------------------------------------------------------------
@@ -67,6 +68,7 @@ class ThreadsSource:
         self.probe_timeout = probe_timeout
         self._reader = None
         self._count: tuple[float, tuple, int] | None = None  # (when, filters, total)
+        self._found: tuple[float, tuple[str, ...], list[str]] | None = None  # (when, message words, thread ids)
 
     # --- blocking reads (thread workers) ----------------------------------------------------------------------
     @property
@@ -101,7 +103,8 @@ class ThreadsSource:
     def read_threads(self, status: str | None, text: str | None, sort: str, offset: int = 0) -> ThreadsPage:
         """The page of threads from `offset`; its `total` only when a recent count for these filters is at hand
         (else None: `count_threads` is a scan of every checkpoint, 0.3-0.5 s at 1M, and the rows should not wait
-        for it). `text` is the filter box's: `KEY=VALUE` words match the metadata, the rest the thread id."""
+        for it). `text` is the filter box's: `KEY=VALUE` words match the metadata, `text:WORD` the messages of the
+        latest state, the rest the thread id."""
         wanted = parse_filter(text)
         reader = self.reader
         schema = reader.schema_version()
@@ -109,7 +112,7 @@ class ThreadsSource:
         t0 = time.monotonic()
         summaries = reader.list_threads(limit=self.page_size, offset=offset, status=status or None,
                                         metadata_filter=wanted.metadata_filter, text=wanted.text or None, sort=sort,
-                                        server=busy)
+                                        server=busy, thread_ids=self._message_matches(wanted.message_words))
         took = time.monotonic() - t0
         cached = self._count
         total = None
@@ -144,9 +147,23 @@ class ThreadsSource:
         _, busy = self.server_view() if status else (None, None)
         wanted = parse_filter(text)
         total = self.reader.count(status=status or None, metadata_filter=wanted.metadata_filter,
-                                  text=wanted.text or None, server=busy)
+                                  text=wanted.text or None, server=busy,
+                                  thread_ids=self._message_matches(wanted.message_words))
         self._count = (time.monotonic(), (status or None, text or None), total)
         return total
+
+    def _message_matches(self, words: tuple[str, ...]) -> list[str] | None:
+        """The threads whose latest messages hold `words` (None: no words), searched again when the words change
+        or MESSAGE_SEARCH_SECONDS after the last search (the pages, counts and refreshes between reuse it)."""
+        if not words:
+            return None
+        found = self._found
+        if found is None or found[1] != words or time.monotonic() - found[0] > MESSAGE_SEARCH_SECONDS:
+            from lgconsole.stack.checkpoints.message_search import threads_with_message_text
+
+            found = (time.monotonic(), words, threads_with_message_text(self.reader.db, words))
+            self._found = found
+        return found[2]
 
     def read_history(self, thread_id: str) -> list[CheckpointNode]:
         return self.reader.history(thread_id)

@@ -125,12 +125,13 @@ class CheckpointReader:
     # --- threads ------------------------------------------------------------------------------------------------
     def list_threads(self, limit: int = 50, offset: int = 0, status: ThreadStatus | str | None = None,
                      metadata_filter: dict | None = None, text: str | None = None,
-                     sort: str = "-last_activity", server: ServerView | None = None) -> list[ThreadSummary]:
+                     sort: str = "-last_activity", server: ServerView | None = None,
+                     thread_ids: list[str] | None = None) -> list[ThreadSummary]:
         """One page of threads. `sort` is a key of SORT_KEYS, `-` in front for descending; `text` matches inside the
         thread id; `metadata_filter` must be contained in the thread's metadata: that of its latest checkpoint
         written by a run (where the server copies the thread's metadata), overlaid by its latest checkpoint's.
         `server`: the server's busy threads (they are running); None when the server was not asked or did not
-        answer (the status then comes from the tables alone, `unknown` where they cannot tell)."""
+        answer (the status then comes from the tables alone, `unknown` where not). `thread_ids`: only these."""
         descending = sort.startswith("-")
         key = sort.lstrip("-+")
         if key not in SORT_KEYS:
@@ -138,11 +139,11 @@ class CheckpointReader:
         order = f"{SORT_KEYS[key]} {'DESC' if descending else 'ASC'} NULLS LAST"
         if key != "thread_id":
             order += ", thread_id"
-        where_inner, meta_join, where_outer, params = thread_filters(status, metadata_filter, text)
+        where_inner, meta_join, where_outer, params = thread_filters(status, metadata_filter, text, thread_ids)
         params.update(status_params(server.busy if server else None, self.running_window_s))
         params.update(limit=max(0, int(limit)), offset=max(0, int(offset)))
         with self._transaction() as conn:
-            newest = key == "last_activity" and descending and not (status or metadata_filter or text)
+            newest = key == "last_activity" and descending and not (status or metadata_filter or where_inner)
             if newest and (recent := self._newest_thread_ids(conn, params["limit"] + params["offset"])) is not None:
                 where_inner = "WHERE thread_id = ANY(%(page_ids)s)"  # found by an index walk: aggregate only those
                 params.update(page_ids=recent[params["offset"]:], offset=0)
@@ -247,16 +248,16 @@ class CheckpointReader:
             return int(thread_walk.table_shape(conn).rows)
 
     def count(self, status: ThreadStatus | str | None = None, metadata_filter: dict | None = None,
-              text: str | None = None, server: ServerView | None = None) -> int:
+              text: str | None = None, server: ServerView | None = None, thread_ids: list[str] | None = None) -> int:
         """How many threads `list_threads` would page through with the same filters."""
-        where_inner, meta_join, where_outer, params = thread_filters(status, metadata_filter, text)
+        where_inner, meta_join, where_outer, params = thread_filters(status, metadata_filter, text, thread_ids)
         params.update(status_params(server.busy if server else None, self.running_window_s))
         if not status and not metadata_filter:
             sql = f"SELECT count(DISTINCT thread_id) FROM checkpoints {where_inner}"
         else:
             sql = f"SELECT count(*) FROM ({threads_sql(where_inner, meta_join, where_outer)}) AS t"
         with self._transaction() as conn:
-            if not (status or metadata_filter or text) and self.thread_walk != "never" and (
+            if not (status or metadata_filter or where_inner) and self.thread_walk != "never" and (
                     self.thread_walk == "always" or self._table_shape(conn).count_walk_pays()):
                 return thread_walk.thread_count(conn)  # one probe per thread, not a read of every checkpoint
             return conn.execute(sql, params).fetchone()[0]

@@ -63,12 +63,16 @@ RUN_METADATA_JOIN = """LEFT JOIN LATERAL (
 
 
 def thread_filters(status: ThreadStatus | str | None, metadata_filter: dict | None,
-                   text: str | None) -> tuple[str, str, str, dict]:
+                   text: str | None, thread_ids: list[str] | None = None) -> tuple[str, str, str, dict]:
     """(inner WHERE on checkpoints, metadata join, outer WHERE on the per-thread rows, parameters) of a listing.
-    The parameters lack the status inputs: `status_params` gives them."""
+    `thread_ids`: only these threads (those a message search found). The parameters lack the status inputs:
+    `status_params` gives them."""
     inner: list[str] = []
     outer: list[str] = []
     params: dict = {}
+    if thread_ids is not None:
+        inner.append("thread_id = ANY(%(only_threads)s)")
+        params["only_threads"] = list(thread_ids)
     if text:
         inner.append("thread_id ILIKE %(text)s ESCAPE '\\'")
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

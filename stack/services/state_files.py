@@ -18,6 +18,7 @@ FIXES = {
                   "{state_dir}`), then remove it and run `lgconsole up`",
     "secrets.json": "it holds the managed Postgres and Redis passwords: restore it from a backup, or remove it "
                     "together with {state_dir}/postgres to start again with empty databases",
+    "breakpoints.json": "it holds the breakpoints picked on the Graph screen: remove it and pick them again (b / B)",
 }
 
 
