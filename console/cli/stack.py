@@ -57,6 +57,12 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         print(f"stack already running (supervisor pid {state.supervisor_pid}, state dir {config.state_path}); "
               "nothing to do", file=out)
         return 0
+    from lgconsole.console.sources.runtime_preflight import runtime_problems
+
+    if problems := runtime_problems(config):  # before anything starts
+        for problem in problems:
+            print(f"lgconsole: langgraph runtime \"image\": {problem}", file=sys.stderr)
+        return exit_codes.FAILED
     left = supervisor.read_state(config.state_path).unsupervised
     spec, adopt = spec_for_up(config)
     supervisor.launch(spec, adopt)

@@ -86,6 +86,7 @@ class PreflightInputs:
     """What the image runtime's preflight looks at; gathered by `gather_preflight`, plain for tests."""
 
     engine: str | None  # its path, or None when none is on PATH
+    wanted_engine: str  # [langgraph] engine ("" = docker, else podman)
     engine_problem: str | None  # None when its daemon answered (or when not asked: no engine)
     langgraph_cli: str | None
     docker_on_path: bool  # `langgraph build` calls `docker` itself, also when podman runs the container
@@ -98,7 +99,8 @@ def preflight_problems(inputs: PreflightInputs) -> list[str]:
     """What is missing before the image runtime can start, one line each (empty: nothing)."""
     problems = []
     if inputs.engine is None:
-        problems.append("container engine: neither docker nor podman is on PATH (or set [langgraph] engine)")
+        problems.append(f"container engine: {inputs.wanted_engine} is not on PATH" if inputs.wanted_engine
+                        else "container engine: neither docker nor podman is on PATH")
     elif inputs.engine_problem:
         problems.append(f"container engine: {Path(inputs.engine).name} cannot reach its daemon: "
                         f"{inputs.engine_problem}")
@@ -112,9 +114,8 @@ def preflight_problems(inputs: PreflightInputs) -> list[str]:
         problems.append("license key: set LANGGRAPH_CLOUD_LICENSE_KEY or LANGSMITH_API_KEY (environment, or the "
                         "same names in the state dir's secrets.json)")
     if inputs.network == "bridge" and inputs.loopback_services:
-        problems.append(f"network: {', '.join(inputs.loopback_services)} listen(s) on the host's loopback, which a "
-                        "bridged container cannot reach; set [langgraph] container_network = \"host\" or use "
-                        "external services the container can reach")
+        problems.append(f"network: {' and '.join(inputs.loopback_services)} on 127.0.0.1 are out of a bridged "
+                        "container's reach; set [langgraph] container_network = \"host\"")
     return problems
 
 
@@ -125,6 +126,7 @@ def gather_preflight(spec: dict, environ: dict[str, str], secrets: dict[str, str
 
     return PreflightInputs(
         engine=engine,
+        wanted_engine=spec.get("engine") or "",
         engine_problem=engine_unreachable(engine) if engine and ask_daemon else None,
         langgraph_cli=find_program("langgraph", [Path(sys.executable).parent]),
         docker_on_path=shutil.which("docker") is not None,
@@ -376,8 +378,8 @@ class ImageRuntime:
             missing = " and ".join(n for n, u in (("Postgres", database), ("Redis", redis)) if not u)
             raise StackError(f"langgraph: the image runtime needs the stack's {missing} (DATABASE_URI, REDIS_URI)")
         if self.network == "bridge" and (loopback := _loopback_urls({"postgres": database, "redis": redis})):
-            raise StackError(f"langgraph: {', '.join(loopback)} listen(s) on the host's loopback, which a bridged "
-                             "container cannot reach; set [langgraph] container_network = \"host\"")
+            raise StackError(f"langgraph: {' and '.join(loopback)} on 127.0.0.1 are out of a bridged container's "
+                             "reach; set [langgraph] container_network = \"host\"")
         env = container_env(database, redis, license_env(dict(os.environ), read_secrets_file(self.secrets_file)),
                             self.network, self.port, self.spec.get("env"), token_guarded=token_file is not None)
         env_file = write_env_file(self.workdir / "container.env", env)

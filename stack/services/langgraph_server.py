@@ -262,7 +262,8 @@ class LangGraphService(Service):
         config = self.workdir() / "langgraph.json"
         n_jobs = int(self.spec.get("n_jobs_per_worker", 4))
         if self.runtime == "pg":
-            argv = pg_runtime.serve_argv(self.binary(), self.port, config, n_jobs, bool(self.spec.get("allow_blocking")))
+            argv = pg_runtime.serve_argv(self.binary(), self.port, config, n_jobs,
+                                         bool(self.spec.get("allow_blocking")))
         else:
             command = [self.binary(), "-m", "langgraph_cli"] if self.own_env else [self.binary()]
             argv = [*command, "dev", "--no-browser", "--no-reload", "--host", LOOPBACK, "--port", str(self.port),
