@@ -58,6 +58,20 @@ def engine_unreachable(engine: str) -> str | None:
     return reason or f"{Path(engine).name} info exited with code {done.returncode}"
 
 
+def buildx_missing(docker: str) -> str | None:
+    """Why `docker build --build-context` cannot work (no BuildKit's buildx plugin), or None. langgraph build passes
+    the project that way: the image's langgraph.json lives in lgconsole's state dir, outside the project."""
+    try:
+        done = subprocess.run([docker, "buildx", "version"], capture_output=True, text=True,
+                              timeout=ENGINE_PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return one_line(exc)
+    if done.returncode == 0:
+        return None
+    lines = [ln.strip() for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
+    return lines[0] if lines else f"docker buildx version exited with code {done.returncode}"
+
+
 def read_secrets_file(path: Path) -> dict[str, str]:
     """The stack's 0600 secrets file as a mapping (the license keys may be kept there by their variable names)."""
     try:
@@ -90,6 +104,7 @@ class PreflightInputs:
     engine_problem: str | None  # None when its daemon answered (or when not asked: no engine)
     langgraph_cli: str | None
     docker_on_path: bool  # `langgraph build` calls `docker` itself, also when podman runs the container
+    buildx_problem: str | None  # None when `docker buildx` answers (or when not asked: no docker)
     licensed: bool
     network: str
     loopback_services: list[str]  # services whose URL the container would reach on the host's loopback
@@ -110,6 +125,9 @@ def preflight_problems(inputs: PreflightInputs) -> list[str]:
     elif not inputs.docker_on_path:
         problems.append("langgraph CLI: `langgraph build` calls `docker`, which is not on PATH "
                         "(with podman, install podman-docker)")
+    elif inputs.buildx_problem:
+        problems.append(f"buildx: `langgraph build` passes the project with --build-context, which needs docker's "
+                        f"buildx plugin (docker-buildx): {inputs.buildx_problem}")
     if not inputs.licensed:
         problems.append("license key: set LANGGRAPH_CLOUD_LICENSE_KEY or LANGSMITH_API_KEY (environment, or the "
                         "same names in the state dir's secrets.json)")
@@ -129,7 +147,8 @@ def gather_preflight(spec: dict, environ: dict[str, str], secrets: dict[str, str
         wanted_engine=spec.get("engine") or "",
         engine_problem=engine_unreachable(engine) if engine and ask_daemon else None,
         langgraph_cli=find_program("langgraph", [Path(sys.executable).parent]),
-        docker_on_path=shutil.which("docker") is not None,
+        docker_on_path=(docker := shutil.which("docker")) is not None,
+        buildx_problem=buildx_missing(docker) if docker and ask_daemon else None,
         licensed=bool(license_env(environ, secrets)),
         network=spec.get("container_network") or "bridge",
         loopback_services=_loopback_urls(service_urls),
@@ -198,6 +217,15 @@ def image_tag(spec: dict, project_dir: Path) -> str:
         return spec["image_tag"]
     name = "".join(c if c.isalnum() or c in "-_." else "-" for c in project_dir.name.lower()).strip("-._") or "project"
     return f"lgconsole-langgraph-{name}:local"
+
+
+_FAILURE_WORDS = ("error", "unknown", "failed", "denied", "not found", "cannot", "no such")
+
+
+def _build_failure(tail: list[str]) -> str:
+    """The line of a failed build's output that says why: the last one naming an error, else the last one."""
+    return next((ln for ln in reversed(tail) if any(w in ln.lower() for w in _FAILURE_WORDS)),
+                tail[-1] if tail else "no output")
 
 
 # --- run -------------------------------------------------------------------------------------------------
@@ -344,7 +372,7 @@ class ImageRuntime:
             raise StackError("langgraph: the `langgraph` CLI is not installed; pip install langgraph-cli")
         argv = build_argv(cli, config, self.tag, self.spec.get("base_image") or "", pull=self.spec.get("pull", True))
         progress("langgraph build", f"{self.tag} from {config}")
-        tail: list[str] = []
+        tail: list[str] = []  # the last lines: the reason is rarely the very last (usage text follows it)
         with open(log_path, "ab") as log:
             self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=config.parent,
                                           stdin=subprocess.DEVNULL, start_new_session=True)
@@ -353,12 +381,12 @@ class ImageRuntime:
                 log.write(raw)
                 line = raw.decode(errors="replace").strip()
                 if line:
-                    tail = [*tail[-4:], line]
+                    tail = [*tail[-11:], line]
                     progress("langgraph build", line)
             code = self._proc.wait()
         self._proc = None
         if code != 0:
-            raise StackError(f"langgraph: `langgraph build` failed (exit {code}): {' | '.join(tail[-2:])[:300]}")
+            raise StackError(f"langgraph: `langgraph build` failed (exit {code}): {_build_failure(tail)[:300]}")
         self.built = True
 
     def cancel_build(self) -> None:

@@ -1,5 +1,7 @@
-"""The `image` runtime's preflight against the real docker client of this machine, which has no daemon: `up` starts
-nothing and says, in docker's own words, that the daemon cannot be reached; `doctor` says the same as critical."""
+"""The `image` runtime against the real docker client of this machine, which has no daemon: `up` starts nothing and
+says, in docker's own words, that the daemon cannot be reached; `doctor` says the same as critical; the real
+`langgraph build` takes lgconsole's command line and image config as far as `docker build`, and its failure is one
+line naming the reason."""
 
 from __future__ import annotations
 
@@ -8,7 +10,12 @@ import subprocess
 
 import pytest
 
+from corpus_client import CORPUS
 from stackutil import lgconsole, new_state_dir, remove_state_dir, write_config
+
+from lgconsole.stack.errors import StackError
+from lgconsole.stack.services.container_runtime import ImageRuntime
+from lgconsole.stack.services.langgraph_server import TOKEN_AUTH_MODULE, overlay_config
 
 pytestmark = pytest.mark.integration
 
@@ -36,3 +43,17 @@ def test_up_refuses_and_doctor_is_critical_when_the_docker_daemon_is_down():
         assert 'CRIT  langgraph runtime "image": container engine: docker cannot reach its daemon' in doctor.stdout
     finally:
         remove_state_dir(state_dir)
+
+
+@pytest.mark.skipif(not _client_without_daemon(), reason="needs a docker client whose daemon is not running")
+def test_langgraph_build_gets_as_far_as_docker_build_and_its_failure_is_one_line(tmp_path):
+    core = CORPUS / "core"
+    image = ImageRuntime({"runtime": "image", "pull": False}, core, tmp_path, 41234, tmp_path / "secrets.json")
+    phases: list[str] = []
+    with pytest.raises(StackError, match=r"`langgraph build` failed \(exit \d+\): ") as failed:
+        image.build(overlay_config(core, token_auth=True), True, TOKEN_AUTH_MODULE, tmp_path / "langgraph.log",
+                    lambda phase, line: phases.append(phase))
+    assert "Usage:" not in str(failed.value) and "\n" not in str(failed.value)
+    log = (tmp_path / "langgraph.log").read_text()
+    assert f"docker build -f - -t lgconsole-langgraph-core:local --build-context core={core.resolve()}" in log
+    assert set(phases) == {"langgraph build"} and not image.built

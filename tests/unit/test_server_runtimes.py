@@ -36,7 +36,7 @@ def _config(tmp_path: Path, text: str = ""):
 
 def _inputs(**changes) -> cr.PreflightInputs:
     ready = dict(engine="/usr/bin/docker", wanted_engine="", engine_problem=None, langgraph_cli="/venv/bin/langgraph",
-                 docker_on_path=True, licensed=True, network="bridge", loopback_services=[])
+                 docker_on_path=True, buildx_problem=None, licensed=True, network="bridge", loopback_services=[])
     return cr.PreflightInputs(**{**ready, **changes})
 
 
@@ -75,6 +75,8 @@ def test_a_ready_machine_has_no_preflight_problem():
      "container engine: docker cannot reach its daemon: Cannot connect to the Docker daemon"),
     ({"langgraph_cli": None}, "langgraph CLI: `langgraph` is not installed"),
     ({"docker_on_path": False, "engine": "/usr/bin/podman"}, "langgraph CLI: `langgraph build` calls `docker`"),
+    ({"buildx_problem": "docker: unknown command: docker buildx"},
+     "buildx: `langgraph build` passes the project with --build-context, which needs docker's buildx plugin"),
     ({"licensed": False}, "license key: set LANGGRAPH_CLOUD_LICENSE_KEY or LANGSMITH_API_KEY"),
     ({"loopback_services": ["postgres", "redis"]}, "network: postgres and redis on 127.0.0.1 are out of a bridged"),
 ])
@@ -149,6 +151,13 @@ def test_langgraph_cli_turns_the_image_config_into_a_dockerfile_with_every_graph
     assert '"path": "/deps/outer-lgconsole_auth/src/token_auth.py:auth"' in dockerfile
     assert "persistence.py" not in dockerfile
     assert contexts == {"core": str(CORE.resolve())}  # the project is a build context: nothing is copied into it
+
+
+def test_a_failed_build_is_explained_by_the_line_that_names_the_error_not_the_usage_after_it():
+    tail = ["+ docker build -f - -t t:local --build-context core=/p /s", "unknown flag: --build-context", "",
+            "Usage:  docker build [OPTIONS] PATH | URL | -", "Run 'docker build --help' for more information"]
+    assert cr._build_failure([ln for ln in tail if ln]) == "unknown flag: --build-context"
+    assert cr._build_failure(["step 1/9", "step 2/9"]) == "step 2/9"
 
 
 # --- image: run -----------------------------------------------------------------------------------------------------
