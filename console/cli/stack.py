@@ -137,8 +137,12 @@ def project_env_line(config: Config) -> str:
 
     if config.project.python:
         return f"served by [project] python {config.project.python}"
-    try:
-        plan = project_env.plan_env(config.project.path)
+    if config.langgraph.runtime == "image":
+        return "built into the server image by `langgraph build`"
+    from lgconsole.stack.services.pg_runtime import PG_PINS
+
+    try:  # the pg runtime's environment holds its own server packages: another environment
+        plan = project_env.plan_env(config.project.path, pins=PG_PINS if config.langgraph.runtime == "pg" else None)
     except project_env.ProjectEnvError as exc:
         return str(exc)
     root = project_env.env_cache_root() if not config.project.env_dir else Path(config.project.env_dir).expanduser()
