@@ -339,4 +339,5 @@ class LangGraphService(Service):
             info = httpx.get(f"{probe.url}/info", timeout=timeout, trust_env=False, headers=headers).json()
         except Exception as exc:
             return Health(False, one_line(exc))
-        return Health(True, "GET /ok", f"langgraph-api {info.get('version', '?')}")
+        runtime = f" ({self.runtime} runtime)" if self.runtime != "dev" and not self.external else ""
+        return Health(True, "GET /ok", f"langgraph-api {info.get('version', '?')}{runtime}")

@@ -22,7 +22,7 @@ def pg_stack():
 def test_the_pg_runtime_serves_the_demo_with_runs_and_threads_in_postgres(pg_stack):
     status = json.loads(lgconsole("status", "--json", config=pg_stack.state_path / "lgconsole.toml").stdout)
     server = next(s for s in status["services"] if s["name"] == "langgraph")
-    assert server["state"] == "healthy" and server["version"].startswith("langgraph-api 0.11.1"), server
+    assert server["state"] == "healthy" and server["version"] == "langgraph-api 0.11.1 (pg runtime)", server
 
     import psycopg
 
