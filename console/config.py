@@ -75,6 +75,13 @@ class LangGraphConfig:
     api_key: str = ""  # as x-api-key, like langgraph-sdk's api_key
     bearer_token: str = ""  # as Authorization: Bearer
     headers: dict = field(default_factory=dict)  # any other headers, e.g. for a gateway
+    # which server runs the graphs: "dev" (`langgraph dev`, in-memory run index), "pg" (langgraph-runtime-pg: runs,
+    # threads and checkpoints in the stack's Postgres, streams in its Redis), "image" (LangChain's server image)
+    runtime: str = "dev"
+    engine: str = ""  # image: docker | podman; empty = whichever is on PATH, docker first
+    image_tag: str = ""  # image: the tag `langgraph build` gives it; empty = lgconsole-langgraph-<project>:local
+    base_image: str = ""  # image: `langgraph build --base-image`
+    container_network: str = "bridge"  # image: bridge (port published on 127.0.0.1) | host (reaches loopback services)
 
 
 @dataclass
@@ -124,7 +131,9 @@ class CostConfig:
 
 
 _CHOICES = {("vllm", "launcher"): ("serve", "module", "docker"), ("vllm", "device"): ("", "cpu", "cuda"),
-            ("langgraph", "auth"): ("token", "none"), ("redis", "enabled"): ("auto", "yes", "no")}
+            ("langgraph", "auth"): ("token", "none"), ("redis", "enabled"): ("auto", "yes", "no"),
+            ("langgraph", "runtime"): ("dev", "pg", "image"), ("langgraph", "engine"): ("", "docker", "podman"),
+            ("langgraph", "container_network"): ("bridge", "host")}
 # (least, most) of numeric keys, by key name in any section; a float is also refused when it is nan or inf
 _RANGES = {
     "port": (0, 65535),
@@ -422,7 +431,7 @@ def redis_use_of(config: Config):
     from lgconsole.stack.services.redis import redis_use
 
     return redis_use(config.redis.enabled, config.redis.url, config.project.path or None, bool(config.langgraph.url),
-                     config.langgraph.env)
+                     config.langgraph.env, config.langgraph.runtime)
 
 
 def build_stack_spec(config: Config) -> StackSpec:

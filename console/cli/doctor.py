@@ -24,8 +24,9 @@ def cmd_doctor(config: Config, args, out=sys.stdout) -> int:
     from lgconsole.console.sources.triage import TriageSource
 
     from lgconsole.console.cli.exit_codes import doctor_exit
+    from lgconsole.console.sources.runtime_preflight import runtime_findings
 
-    findings = TriageSource(config).findings()
+    findings = runtime_findings(config) + TriageSource(config).findings()
     code = doctor_exit(exit_code(findings))
     if args.json:
         from lgconsole.console.cli.output import print_json

@@ -58,6 +58,12 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         print(f"stack already running (supervisor pid {state.supervisor_pid}, state dir {config.state_path}); "
               "nothing to do", file=out)
         return 0
+    from lgconsole.console.sources.runtime_preflight import runtime_problems
+
+    if problems := runtime_problems(config):  # before anything starts
+        for problem in problems:
+            print(f"lgconsole: langgraph runtime \"image\": {problem}", file=sys.stderr)
+        return exit_codes.FAILED
     left = supervisor.read_state(config.state_path).unsupervised
     spec, adopt = spec_for_up(config)
     services = supervisor.build_services(spec)
@@ -165,8 +171,12 @@ def project_env_line(config: Config) -> str:
 
     if config.project.python:
         return f"served by [project] python {config.project.python}"
-    try:
-        plan = project_env.plan_env(config.project.path)
+    if config.langgraph.runtime == "image":
+        return "built into the server image by `langgraph build`"
+    from lgconsole.stack.services.pg_runtime import PG_PINS
+
+    try:  # the pg runtime's environment holds its own server packages: another environment
+        plan = project_env.plan_env(config.project.path, pins=PG_PINS if config.langgraph.runtime == "pg" else None)
     except project_env.ProjectEnvError as exc:
         return str(exc)
     root = project_env.env_cache_root() if not config.project.env_dir else Path(config.project.env_dir).expanduser()

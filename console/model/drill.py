@@ -192,10 +192,16 @@ class DrillReport:
     restarts: int | None = None  # the service's restart count in the supervisor after the drill
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    runtime: str = "dev"  # the LangGraph server runtime of the stack ([langgraph] runtime): drills compare them
 
     @property
     def rerun_count(self) -> int:
         return len(self.rerun)
+
+    @property
+    def run_lost(self) -> bool | None:
+        """The killed server came back without the run (a client polling it would get 404); langgraph drills only."""
+        return None if self.server_knew_run is None else not self.server_knew_run
 
     @property
     def completed(self) -> bool:
@@ -213,7 +219,7 @@ class DrillReport:
         return self.completed and self.only_in_flight_rerun
 
     def to_json(self) -> dict:
-        return {**asdict(self), "rerun_count": self.rerun_count, "completed": self.completed,
+        return {**asdict(self), "rerun_count": self.rerun_count, "run_lost": self.run_lost, "completed": self.completed,
                 "only_in_flight_rerun": self.only_in_flight_rerun, "ok": self.ok}
 
 
@@ -226,7 +232,7 @@ def report_lines(r: DrillReport) -> list[str]:
     t = r.timings
     lines = [
         (f"spot-eviction drill: {r.service} killed with SIGKILL (pid {r.pid_killed}) "
-         f"{t.get('run_to_kill_s', 0):.1f}s into run {r.run_id} on thread {r.thread_id}"),
+         f"{t.get('run_to_kill_s', 0):.1f}s into run {r.run_id} on thread {r.thread_id} (server runtime {r.runtime})"),
         f"  in flight at the kill: {_names(r.killed_during)} ({r.kill_reason})",
         f"  finished before the kill: {_names(r.completed_before)}; writes saved in Postgres: {_names(r.saved_before)}",
     ]
@@ -234,6 +240,8 @@ def report_lines(r: DrillReport) -> list[str]:
         lines.append(f"  the supervisor restarted {r.service} after {r.time_to_restart_s:.1f}s (pid {r.new_pid}); "
                      f"healthy after {r.time_to_healthy_s:.1f}s; restarts so far: {r.restarts}")
     lines.append(f"  recovery: {r.recovery}: {r.recovery_note}")
+    if r.run_lost is not None:
+        lines.append(f"  runs lost: {int(r.run_lost)}; nodes re-run: {r.rerun_count}")
     same = "same task ids: resumed the interrupted super-step" if r.rerun_same_task else "NEW task ids"
     lines.append(f"  re-executed after the kill: {r.rerun_count} node(s): {_names(r.rerun)}"
                  + (f" ({same})" if r.rerun else ""))

@@ -50,12 +50,14 @@ class DrillTarget:
     langgraph_url: str
     postgres_url: str
     assistant: str = DEMO_GRAPH
+    runtime: str = "dev"  # [langgraph] runtime, named in the report
 
 
 def drill_target(config: Any, assistant: str = DEMO_GRAPH) -> DrillTarget:
     from lgconsole.console.sources.urls import langgraph_url, postgres_url
 
-    return DrillTarget(config.state_path, langgraph_url(config), postgres_url(config), assistant)
+    return DrillTarget(config.state_path, langgraph_url(config), postgres_url(config), assistant,
+                       config.langgraph.runtime)
 
 
 async def _outcome(follower: RunFollower, timeout: float = FOLLOW_TIMEOUT_S) -> RunOutcome:
@@ -146,7 +148,7 @@ async def run_drill(target: DrillTarget, service: str = "langgraph", *, delay: f
     to_restart, to_healthy, new_pid, restarts = await wait_restart(target.state_dir, service, ref.pid, killed_at)
     say(f"{service} restarted after {to_restart:.1f}s (pid {new_pid}), healthy after {to_healthy:.1f}s")
     report = DrillReport(
-        service=service, pid_killed=ref.pid, new_pid=new_pid, thread_id=tid, run_id=run_id,
+        service=service, runtime=target.runtime, pid_killed=ref.pid, new_pid=new_pid, thread_id=tid, run_id=run_id,
         killed_during=[t.node for t in in_flight], kill_reason=decision.reason,
         completed_before=[t.node for t in ledger.done(killed_at)],  # never the in-flight ones: see done()
         saved_before=[t.node for t in ledger.done(killed_at) if t.task_id in saved],

@@ -18,6 +18,10 @@ from langgraph_sdk import Auth
 
 TOKEN_FILE_ENV = "LGCONSOLE_TOKEN_FILE"
 IDENTITY = "lgconsole-token"
+# set by the `pg` runtime: langgraph-runtime-pg 0.11.1 stores each run's user with the standard json module, which
+# refuses the server's own user objects (every run with custom auth is a 500); a mapping that is also the server's
+# user type passes both
+PLAIN_USER_ENV = "LGCONSOLE_AUTH_PLAIN_USER"
 
 auth = Auth()
 # the server logs "Resolved authentication handler" at info for every request: that would crowd out its log
@@ -65,5 +69,27 @@ async def authenticate(headers: dict) -> str:
                                     "Authorization: Bearer <token> or x-api-key (LANGGRAPH_API_KEY)")
     if not any(hmac.compare_digest(candidate, token) for candidate in presented):
         raise Auth.exceptions.HTTPException(status_code=401, detail="wrong token")
+    if os.environ.get(PLAIN_USER_ENV):
+        return _plain_user()
     return IDENTITY
+
+
+def _plain_user():
+    """The identity as a JSON-plain mapping that is also a starlette user (the server keeps such a user as is)."""
+    from starlette.authentication import BaseUser  # the server's own dependency; only imported under `pg`
+
+    class PlainUser(dict, BaseUser):
+        @property
+        def is_authenticated(self) -> bool:
+            return True
+
+        @property
+        def display_name(self) -> str:
+            return self["identity"]
+
+        @property
+        def identity(self) -> str:
+            return self["identity"]
+
+    return PlainUser(identity=IDENTITY, display_name=IDENTITY, is_authenticated=True)
 

@@ -8,6 +8,11 @@ A user's project is served from its own environment (project_env.py): built from
 by the supervisor before the first launch (`build()`, in a thread, with progress), or an existing interpreter named
 by `[project] python`. The bundled demo runs in lgconsole's own environment.
 
+`[langgraph] runtime` picks the server: `dev` (`langgraph dev`, above), `pg` (langgraph-runtime-pg's `langhost serve`,
+always from an environment of its own, pg_runtime.py) or `image` (LangChain's server image, container_runtime.py).
+The `pg` and `image` runtimes keep runs, threads and checkpoints in the stack's Postgres themselves: lgconsole's
+checkpointer and store are left out of their langgraph.json.
+
 The server is guarded by a token (stack/server/token_auth.py, wired in as the config's `auth`) unless the spec says
 `auth = "none"` or the project brings its own `auth`; then clients send the configured credentials instead.
 """
@@ -24,7 +29,8 @@ from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
 from lgconsole.stack.server import credentials
 from lgconsole.stack.server.credentials import ServerCredentials
 from lgconsole.stack.server.health import probe_server
-from lgconsole.stack.services import graph_spec, project_env
+from lgconsole.stack.services import graph_spec, pg_runtime, project_env
+from lgconsole.stack.services.container_runtime import ImageRuntime
 from lgconsole.stack.services.ports import LOOPBACK, port_is_free
 from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line, strip_ansi
@@ -53,9 +59,10 @@ def _absolute_spec(spec: str, project_dir: Path) -> str:
     return f"{path}{sep}{variable}"
 
 
-def overlay_config(project_dir: Path, token_auth: bool = False) -> dict:
-    """The user's langgraph.json with absolute paths and the Postgres checkpointer/store added; with `token_auth`
-    (and no `auth` of the project's own) the token hook, Studio's unauthenticated bypass turned off."""
+def overlay_config(project_dir: Path, token_auth: bool = False, persistence: bool = True) -> dict:
+    """The user's langgraph.json with absolute paths and the Postgres checkpointer/store added (unless not
+    `persistence`: a runtime that keeps them in Postgres itself); with `token_auth` (and no `auth` of the project's
+    own) the token hook, Studio's unauthenticated bypass turned off."""
     data = dict(load_project_config(project_dir))
     graphs = {}
     for graph_id, spec in data["graphs"].items():
@@ -77,7 +84,7 @@ def overlay_config(project_dir: Path, token_auth: bool = False) -> dict:
         if isinstance(existing, dict) and existing.get("path"):
             # The project brings its own: respect it (path made absolute) and say so in the status detail.
             data[key] = {**existing, "path": _absolute_spec(existing["path"], project_dir)}
-        else:
+        elif persistence:
             data[key] = {**(existing or {}), "path": f"{PERSISTENCE_MODULE}:{factory}"}
     if token_auth and not data.get("auth"):
         # under `langgraph dev`, a request saying `x-auth-scheme: langsmith` would pass as the Studio user
@@ -99,6 +106,17 @@ class LangGraphService(Service):
         self.env: project_env.ProjectEnv | None = None  # the user project's environment, once built or checked
         self._builder: project_env.EnvBuilder | None = None
         self._failed: tuple[str, str] | None = None  # (plan key, error) of the last failed build
+        self.image = ImageRuntime(self.spec, self.project_dir, self.workdir(), self.port or 0,
+                                  self.paths.secrets_file) if self.runtime == "image" else None
+
+    @property
+    def runtime(self) -> str:
+        return self.spec.get("runtime") or "dev"
+
+    @property
+    def own_env(self) -> bool:
+        """Served from an environment of its own: a user's project, or any project under the `pg` runtime."""
+        return not self.external and (bool(self.spec.get("project")) or self.runtime == "pg")
 
     @property
     def project_dir(self) -> Path:
@@ -140,10 +158,10 @@ class LangGraphService(Service):
         return Path(self.spec["env_dir"]).expanduser() if self.spec.get("env_dir") else project_env.env_cache_root()
 
     def plan(self) -> project_env.EnvPlan:
-        return project_env.plan_env(self.project_dir)
+        return project_env.plan_env(self.project_dir, pins=pg_runtime.PG_PINS if self.runtime == "pg" else None)
 
     def binary(self) -> str:
-        if self.own_project and self.env is not None:
+        if self.own_env and self.env is not None:
             return str(self.env.python)
         found = find_program("langgraph", [Path(sys.executable).parent])
         if not found:
@@ -154,7 +172,10 @@ class LangGraphService(Service):
         """True when the project's environment has to be built first (slow: the supervisor runs `build` in a thread).
         Raises ProjectEnvError for a bad project, or for a build that failed on these same inputs before (so the
         supervisor's retries do not rebuild in vain; changing langgraph.json or a requirement file builds again)."""
-        if not self.own_project:
+        if self.image is not None:
+            self.preflight()  # nothing is built while the engine, the CLI or the license key is missing
+            return not self.image.built
+        if not self.own_env:
             return False
         if self.spec.get("python"):
             self.env = project_env.check_interpreter(self.spec["python"])
@@ -166,6 +187,10 @@ class LangGraphService(Service):
         return self.env is None
 
     def build(self, progress: project_env.Progress) -> None:
+        if self.image is not None:
+            self.image.build(self._overlay(), self.token_guarded(), TOKEN_AUTH_MODULE, self.paths.log(self.name),
+                             progress)
+            return
         plan = self.plan()
         self._builder = project_env.EnvBuilder(plan, self.env_root(), progress)
         try:
@@ -179,6 +204,8 @@ class LangGraphService(Service):
         self._failed = None
 
     def cancel_build(self) -> None:
+        if self.image is not None:
+            self.image.cancel_build()
         if self._builder is not None:
             self._builder.cancel()
 
@@ -186,7 +213,9 @@ class LangGraphService(Service):
         if self.external:
             return
         load_project_config(self.project_dir)
-        if self.own_project:
+        if self.image is not None:
+            self.image.preflight()
+        elif self.own_env:
             # a bad dependency path or [project] python fails here, before anything starts
             if self.spec.get("python"):
                 self.env = project_env.check_interpreter(self.spec["python"])
@@ -207,19 +236,40 @@ class LangGraphService(Service):
         guarded = self.token_guarded()
         if guarded:
             credentials.ensure_token(self.token_file)
-        (workdir / "langgraph.json").write_text(json.dumps(overlay_config(self.project_dir, guarded), indent=2))
+        (workdir / "langgraph.json").write_text(json.dumps(self._overlay(), indent=2))
+
+    def _overlay(self) -> dict:
+        return overlay_config(self.project_dir, self.token_guarded(), persistence=self.runtime == "dev")
+
+    def after_stop(self) -> None:
+        """A SIGKILLed `docker run` client leaves its container running: remove it."""
+        if self.image is not None:
+            self.image.remove()
+
+    def _image_launch(self, dependency_env: dict[str, str]) -> LaunchSpec:
+        token = self.token_file if self.token_guarded() else None
+        log = self.paths.log(self.name)
+        self._log_offset = log.stat().st_size if log.exists() else 0
+        return LaunchSpec(argv=self.image.launch_argv(dependency_env, token), log_path=log, cwd=self.workdir())
 
     def launch_spec(self, dependency_env: dict[str, str]) -> LaunchSpec:
-        if self.own_project and self.env is None:
+        if self.image is not None:
+            return self._image_launch(dependency_env)
+        if self.own_env and self.env is None:
             self.needs_build()  # [project] python is checked here; a built env is found again
             if self.env is None:
                 raise StackError("langgraph: the project's environment is not built yet")
-        command = [self.binary(), "-m", "langgraph_cli"] if self.own_project else [self.binary()]
-        argv = [*command, "dev", "--no-browser", "--no-reload", "--host", LOOPBACK, "--port", str(self.port),
-                "--n-jobs-per-worker", str(self.spec.get("n_jobs_per_worker", 4)),
-                "--config", str(self.workdir() / "langgraph.json")]
-        if self.spec.get("allow_blocking"):
-            argv.append("--allow-blocking")
+        config = self.workdir() / "langgraph.json"
+        n_jobs = int(self.spec.get("n_jobs_per_worker", 4))
+        if self.runtime == "pg":
+            argv = pg_runtime.serve_argv(self.binary(), self.port, config, n_jobs,
+                                         bool(self.spec.get("allow_blocking")))
+        else:
+            command = [self.binary(), "-m", "langgraph_cli"] if self.own_env else [self.binary()]
+            argv = [*command, "dev", "--no-browser", "--no-reload", "--host", LOOPBACK, "--port", str(self.port),
+                    "--n-jobs-per-worker", str(n_jobs), "--config", str(config)]
+            if self.spec.get("allow_blocking"):
+                argv.append("--allow-blocking")
         env = {
             **dependency_env,
             "LANGGRAPH_NO_VERSION_CHECK": "true",
@@ -231,8 +281,13 @@ class LangGraphService(Service):
             **{k: str(v) for k, v in (self.spec.get("env") or {}).items()},
             TOKEN_FILE_ENV: str(self.token_file),
         }
-        if self.own_project and self.env is not None:
+        if self.runtime == "pg":  # what [langgraph] env sets (the heartbeat, say) stays
+            env.update({k: v for k, v in pg_runtime.server_env(dependency_env).items()
+                        if k not in (self.spec.get("env") or {})})
+        if self.own_env and self.env is not None:
             extra = [str(p) for p in (self.plan().extra_paths if not self.spec.get("python") else ())]
+            if not self.own_project:  # the demo imports lgconsole.stack, which that environment does not have
+                extra.append(str(pg_runtime.lgconsole_import_path(self.workdir())))
             env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(self.project_dir), *extra]))
             env["VIRTUAL_ENV"] = str(self.env.path)
             env["PATH"] = os.pathsep.join([str(self.env.python.parent), os.environ.get("PATH", "")])
@@ -243,9 +298,9 @@ class LangGraphService(Service):
 
     def after_healthy(self) -> None:
         """Describe the served graphs for the checkpoint readers (graph_spec.py), in the background."""
-        if self.external:
+        if self.external or self.image is not None:  # the image's graphs are inside the container
             return
-        python = str(self.env.python) if self.own_project and self.env is not None else sys.executable
+        python = str(self.env.python) if self.own_env and self.env is not None else sys.executable
         try:  # optional: without it the readers read as before, so it never holds the server back
             graph_spec.start_dump(python, self.workdir() / "langgraph.json", self.paths.state_dir,
                                   getattr(self, "_launched_env", {}), self.workdir(), self.paths.log(self.name))
@@ -269,6 +324,8 @@ class LangGraphService(Service):
             if m := _PORT_MOVED.search(line):
                 return f"langgraph: port {m.group(1)} was taken while starting (the server moved to {m.group(2)})"
         where = self.env.path if self.env is not None else Path(sys.executable).parent.parent
+        if self.image is not None:
+            where = Path("/")  # the traceback's paths are the container's
         return project_env.graph_load_failure(lines, where)
 
     def health(self, timeout: float = 2.0) -> Health:
@@ -282,4 +339,5 @@ class LangGraphService(Service):
             info = httpx.get(f"{probe.url}/info", timeout=timeout, trust_env=False, headers=headers).json()
         except Exception as exc:
             return Health(False, one_line(exc))
-        return Health(True, "GET /ok", f"langgraph-api {info.get('version', '?')}")
+        runtime = f" ({self.runtime} runtime)" if self.runtime != "dev" and not self.external else ""
+        return Health(True, "GET /ok", f"langgraph-api {info.get('version', '?')}{runtime}")

@@ -32,12 +32,12 @@ class RedisUse:
 
 
 def redis_use(setting: str = "auto", url: str = "", project_dir: Path | str | None = None,
-              server_external: bool = False, server_env: dict | None = None) -> RedisUse:
+              server_external: bool = False, server_env: dict | None = None, runtime: str = "dev") -> RedisUse:
     """The rule for [redis] enabled: "no" never, "yes" always, "auto" (the default) only when something uses it: the
     bundled demo graph (its tool cache), or a project whose langgraph.json, env file or [langgraph] env names
     REDIS_URL, REDIS_URI or LGCONSOLE_REDIS_URL. `langgraph dev` itself keeps its queue in memory (REDIS_URI=fake),
-    and an external LangGraph server has Redis of its own. With a `url` nothing is started: the Redis there is
-    checked, unless the setting is "no"."""
+    and an external LangGraph server has Redis of its own; the `pg` and `image` runtimes need one. With a `url`
+    nothing is started: the Redis there is checked, unless the setting is "no"."""
     if setting == "no":
         return RedisUse(False, "not started: [redis] enabled = \"no\"")
     if url:
@@ -47,6 +47,8 @@ def redis_use(setting: str = "auto", url: str = "", project_dir: Path | str | No
     if server_external:
         return RedisUse(False, "not started: the LangGraph server is external and nothing else of the stack uses "
                                "Redis ([redis] enabled = \"yes\" starts it)")
+    if runtime in ("pg", "image"):  # those servers keep their run queue and stream in Redis
+        return RedisUse(True, f"used by the LangGraph server's {runtime} runtime (REDIS_URI)")
     if not project_dir:
         return RedisUse(True, "used by the demo graph's tool cache (LGCONSOLE_REDIS_URL)")
     where = _redis_mention(Path(project_dir), server_env or {})

@@ -297,6 +297,9 @@ class Service(ABC):
     def after_healthy(self) -> None:
         """Set-up that needs the server running (create a database)."""
 
+    def after_stop(self) -> None:
+        """Clean-up once its process is gone, stopped or crashed (a container its killed client left running)."""
+
     @abstractmethod
     def health(self, timeout: float = 2.0) -> Health:
         """Probe the service once; never raises."""

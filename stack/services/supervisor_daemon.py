@@ -302,6 +302,7 @@ class Supervisor:
             st.last_error = explained
         st.state, st.pid, st.healthy_at = ServiceState.CRASHED, None, None
         process.stop(rt.ref, group=rt.signal_group, grace=0.5, child=rt.child)  # leftover workers of its group
+        rt.service.after_stop()
         rt.child, rt.ref = None, None
         self._schedule_retry(rt, now)
 
@@ -315,6 +316,7 @@ class Supervisor:
         if rt.ref is not None:
             process.stop(rt.ref, stop_signal=rt.stop_signal, group=rt.signal_group, grace=self.spec.stop_grace,
                          child=rt.child)
+            rt.service.after_stop()
         rt.child, rt.ref = None, None
         rt.status.pid = None
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -55,8 +56,12 @@ class Collected:
     watch_error: str = ""
 
 
+# the server runtime the corpus is served by: LGCONSOLE_CORPUS_RUNTIME=pg runs it all on langgraph-runtime-pg
+RUNTIME = os.environ.get("LGCONSOLE_CORPUS_RUNTIME", "dev")
+
+
 def _config_text(project: str) -> str:
-    return f'[project]\npath = "{CORPUS / project}"\n'
+    return f'[project]\npath = "{CORPUS / project}"\n[langgraph]\nruntime = "{RUNTIME}"\n'
 
 
 def _cli_json(config, *args: str) -> dict:

@@ -97,3 +97,17 @@ def test_report_verdicts():
     assert DrillReport(**{**base, "service": "redis"}, rerun=[]).ok  # rode through: nothing needed re-running
     assert not DrillReport(**{**base, "thread_status": "interrupted"}, rerun=["researcher"]).ok
     assert report_lines(DrillReport(**base, rerun=["researcher"]))[-1].startswith("drill passed")
+
+
+def test_the_report_names_the_runtime_the_runs_lost_and_the_nodes_re_run():
+    base = {"service": "langgraph", "pid_killed": 1, "new_pid": 2, "thread_id": "t", "run_id": "r",
+            "killed_during": ["researcher"], "kill_reason": "x", "completed_before": ["supervisor"], "saved_before": [],
+            "time_to_restart_s": 1.0, "time_to_healthy_s": 3.0, "recovery_note": "n", "thread_status": "idle"}
+    dev = DrillReport(**base, recovery="re-created", server_knew_run=False, rerun=["researcher"])
+    pg = DrillReport(**base, recovery="re-attached", server_knew_run=True, runtime="pg",
+                     rerun=["supervisor", "researcher", "coder", "reviewer"])
+    assert (dev.run_lost, pg.run_lost, dev.to_json()["run_lost"]) == (True, False, True)
+    assert "(server runtime dev)" in report_lines(dev)[0] and "(server runtime pg)" in report_lines(pg)[0]
+    assert "  runs lost: 1; nodes re-run: 1" in report_lines(dev)
+    assert "  runs lost: 0; nodes re-run: 4" in report_lines(pg)
+    assert DrillReport(**{**base, "service": "redis"}, recovery="rode-through").run_lost is None

@@ -122,3 +122,15 @@ def test_beside_an_external_server_no_postgres_of_ours_is_started(tmp_path):
     rows = {s.name: s for s in configured_services(config)}
     assert rows["postgres"].state == ServiceState.DISABLED and "saves its checkpoints" in rows["postgres"].detail
     assert not needs_supervisor(list(rows.values()))
+
+
+def test_the_pg_and_image_runtimes_get_redis_for_a_project_that_names_none(tmp_path):
+    """Those servers keep their run queue in Redis (REDIS_URI): auto starts it for them, whatever the project says."""
+    from lgconsole.stack.services.redis import redis_use
+
+    (tmp_path / "langgraph.json").write_text('{"graphs": {"g": "./g.py:graph"}}')
+    assert not redis_use("auto", "", tmp_path, runtime="dev").started
+    for runtime in ("pg", "image"):
+        use = redis_use("auto", "", tmp_path, runtime=runtime)
+        assert use.started and f"{runtime} runtime" in use.why
+    assert not redis_use("no", "", tmp_path, runtime="pg").started
