@@ -147,6 +147,8 @@ class LiveRun:
         self._values_seen = False
         self._seq = 0
         self._by_task: dict[str, NodeStep] = {}
+        self._by_key: dict[str, NodeStep] = {}  # every step kept, at any depth (a selected row's step, at once)
+        self.newest: NodeStep | None = None  # the step created last, at any depth
         self.last_target: NodeStep | None = None  # the step the last custom or token event went to
 
     # --- feeding -------------------------------------------------------------------------------------------
@@ -317,6 +319,8 @@ class LiveRun:
         step = NodeStep(node, self._seq, self.superstep, namespace, task_id, key=f"{self.number}.{self._seq}")
         if task_id:
             self._by_task[task_id] = step
+        self._by_key[step.key] = step
+        self.newest = step
         parent = self._parent_of(namespace)
         if parent is not None:
             parent.children.append(step)
@@ -327,6 +331,8 @@ class LiveRun:
                 for sub in [dropped, *dropped.children]:
                     if sub.task_id:
                         self._by_task.pop(sub.task_id, None)
+                for sub in _walk(dropped):
+                    self._by_key.pop(sub.key, None)
             self.steps.append(step)
         return step
 
@@ -339,10 +345,10 @@ class LiveRun:
     def _open_step(self, node: str, namespace: tuple[str, ...], create: bool = True) -> NodeStep | None:
         """The newest step of this node in this namespace that has no diff yet, else the newest one at all."""
         candidates = self._siblings(namespace)
-        for step in reversed(candidates):
+        for step in candidates:
             if step.node == node and step.diff is None:
                 return step
-        for step in reversed(candidates):
+        for step in candidates:
             if step.node == node:
                 return step if not create else self._fresh(node, namespace)
         return self._fresh(node, namespace) if create else None
@@ -353,24 +359,25 @@ class LiveRun:
         return step
 
     def _siblings(self, namespace: tuple[str, ...]) -> list[NodeStep]:
+        """The steps of this namespace, newest first (at the root the newest 64: a token or update belongs to a
+        recent step, and a long run must not cost a walk over the whole ring per event)."""
         parent = self._parent_of(namespace)
-        return parent.children if parent is not None else list(self.steps)[-64:]
+        return parent.children[::-1] if parent is not None else list(itertools.islice(reversed(self.steps), 64))
+
+    def step(self, key: str | None) -> NodeStep | None:
+        """The step kept under this key (a timeline row's), at any depth; None once dropped."""
+        return self._by_key.get(key) if key is not None else None
 
     def _latest_running(self, namespace: tuple[str, ...] = ()) -> NodeStep | None:
-        for step in reversed(self._siblings(namespace)):
+        for step in self._siblings(namespace):
             if step.status == StepStatus.RUNNING:
                 return step
         return None
 
     def all_steps(self):
         """Every step, each before its children, at any depth."""
-        def walk(step: NodeStep):
-            yield step
-            for child in step.children:
-                yield from walk(child)
-
         for step in self.steps:
-            yield from walk(step)
+            yield from _walk(step)
 
     @property
     def step_count(self) -> int:
@@ -389,6 +396,12 @@ class LiveRun:
             if step.error:
                 entry["error"] = step.error
         return stats
+
+
+def _walk(step: NodeStep):
+    yield step
+    for child in step.children:
+        yield from _walk(child)
 
 
 def step_json(step: NodeStep) -> dict:
