@@ -75,6 +75,7 @@ class NodeStep:
     # it never got a task-end event (the handoff tools supervisor libraries generate end by raising a command to the
     # parent graph): closed when its parent step, or the run, ended; says which
     closed_by: str | None = None
+    stamp: int = 0  # the run's `version` when this step or a step under it last changed (a repaint skips the rest)
 
     @property
     def duration(self) -> float | None:
@@ -191,12 +192,14 @@ class LiveRun:
                 # the answer resumes the very task that stopped at interrupt() (same task id): the step goes on
                 waiting.answered.extend(waiting.interrupts)
                 waiting.status, waiting.interrupts, waiting.ended = StepStatus.RUNNING, [], None
+                self._touch(waiting)
                 return
             step = self._new_step(data.get("name", "?"), event.namespace, task_id)
             step.started = event.received
             return
         step = self._by_task.get(task_id) or self._new_step(data.get("name", "?"), event.namespace, task_id)
         step.ended, step.closed_by = event.received, None  # (an end after all: it was not closed by its parent)
+        self._touch(step)
         if data.get("interrupts"):
             step.status, step.interrupts = StepStatus.INTERRUPTED, list(data["interrupts"])
         elif data.get("error"):
@@ -212,6 +215,7 @@ class LiveRun:
             self._close_open_children(child, when)
             if child.status == StepStatus.RUNNING:
                 child.status, child.ended, child.closed_by = StepStatus.DONE, when, parent.node
+                self._touch(child)
 
     def _on_updates(self, event: StreamEvent) -> None:
         self._updates_seen = True
@@ -227,6 +231,7 @@ class LiveRun:
             if node.startswith("__"):
                 continue
             step = self._open_step(node, event.namespace)
+            self._touch(step)
             before = self.sub_states.get(event.namespace, {}) if event.namespace else self.state
             if isinstance(update, dict):
                 old, new = project_update(before, update)
@@ -254,6 +259,7 @@ class LiveRun:
         if step is None:
             return
         self.last_target = step
+        self._touch(step)
         if step.first_token_at is None:
             step.first_token_at = event.received
         room = MAX_TOKEN_CHARS - len(step.tokens)
@@ -274,6 +280,7 @@ class LiveRun:
         self.last_target = step
         if step is not None:
             step.custom.append(data)
+            self._touch(step)
 
     def _on_error(self, event: StreamEvent) -> None:
         self.status = RunStatus.ERROR
@@ -306,6 +313,7 @@ class LiveRun:
         for step in self.all_steps():
             if step.status != StepStatus.RUNNING:
                 continue
+            self._touch(step)
             if self.status.stopped_early:
                 step.status = StepStatus.CANCELLED  # stopped by the cancel, or by a sibling's failure
             elif self.status in (RunStatus.SUCCESS, RunStatus.WAITING):
@@ -321,6 +329,7 @@ class LiveRun:
             self._by_task[task_id] = step
         self._by_key[step.key] = step
         self.newest = step
+        self._touch(step)  # (and its parent, which has a new child)
         parent = self._parent_of(namespace)
         if parent is not None:
             parent.children.append(step)
@@ -335,6 +344,12 @@ class LiveRun:
                     self._by_key.pop(sub.key, None)
             self.steps.append(step)
         return step
+
+    def _touch(self, step: NodeStep) -> None:
+        """Stamp a step that changed, and the steps above it (their rows hold it)."""
+        while step is not None and step.stamp != self.version:
+            step.stamp = self.version
+            step = self._parent_of(step.namespace)
 
     def _parent_of(self, namespace: tuple[str, ...]) -> NodeStep | None:
         if not namespace:

@@ -151,7 +151,8 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         self._painted = painted
         self.post_message(FollowedRunChanged(self.live))  # the app forwards it to the Graph screen
         timeline = self.query_one(Timeline)
-        timeline.show(self._rows.items(self.live.steps))
+        if timeline.show(self._rows.items(self.live.steps)):
+            self._selected = None  # the cursor follows the newest step: so does the detail, in this same paint
         self._paint_info()
         self._paint_detail()
         self._paint_interrupt()

@@ -111,6 +111,45 @@ async def run_at_rate(rate: int, seconds: float) -> dict:
             "screen_p95_ms": shown_p95 * 1000}
 
 
+async def paint_cpu(per_frame: int, frames: int = 40, backlog: int = 12_000) -> dict:
+    """CPU (this thread's, so a loaded box slows it less than wall time) of one paint after `per_frame` events, with
+    `backlog` events (~1,000 steps) already shown: the screen's repaint alone, and up to the end of the frame that
+    shows it (Textual's layout and render included). Medians in ms."""
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(True)), poll=False)
+    live = LiveRun()
+    repaint, frame = [], []
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = LiveScreen(live)
+        await app.push_screen(screen)
+        await pilot.pause(0.2)
+        source = event_source()
+        for _ in range(backlog):
+            live.feed(next(source))
+        screen.repaint()
+        await pilot.pause()
+        for _ in range(frames):
+            for _ in range(per_frame):
+                live.feed(next(source))
+            t0 = time.thread_time()
+            screen.repaint()
+            t1 = time.thread_time()
+            await pilot.pause()
+            frame.append((time.thread_time() - t0) * 1000)
+            repaint.append((t1 - t0) * 1000)
+    return {"per_frame": per_frame, "repaint_ms": statistics.median(repaint), "frame_ms": statistics.median(frame),
+            "steps": live.step_count}
+
+
+def feed_cpu(events: int = 50_000) -> float:
+    """CPU µs to fold one event into the model (no UI)."""
+    live, source = LiveRun(), event_source()
+    batch = [next(source) for _ in range(events)]
+    t0 = time.thread_time()
+    for event in batch:
+        live.feed(event)
+    return (time.thread_time() - t0) / events * 1e6
+
+
 def long_stream_rss(events: int) -> dict:
     gc.collect()
     before = rss_mb()
@@ -144,6 +183,12 @@ async def main() -> None:
     print(f"highest sustained rate: {best} events/s")
     for name, rate in SERVER_RATES.items():
         print(f"  vs the server's own emission ({name}): {rate} ev/s -> headroom x{best / rate:.1f}")
+    print("CPU per paint (this thread), ~1,000 steps shown:")
+    for per_frame in (10, 100, 500):
+        cost = await paint_cpu(per_frame)
+        print(f"  {per_frame:>4} events since the last paint: repaint {cost['repaint_ms']:.1f} ms, to the end of its "
+              f"frame {cost['frame_ms']:.1f} ms")
+    print(f"CPU per event folded into the model: {feed_cpu():.1f} µs")
     long = long_stream_rss(args.long_events)
     print(f"long stream: {long['events']} events fed at {long['feed_only_rate']:.0f} ev/s (no UI), RSS "
           f"{long['rss_before_mb']:.0f} -> {long['rss_after_mb']:.0f} MB, steps kept {long['steps_kept']} "
