@@ -76,6 +76,7 @@ class NodeStep:
     # parent graph): closed when its parent step, or the run, ended; says which
     closed_by: str | None = None
     stamp: int = 0  # the run's `version` when this step or a step under it last changed (a repaint skips the rest)
+    parent: NodeStep | None = field(default=None, repr=False, compare=False)  # the step it is nested under
 
     @property
     def duration(self) -> float | None:
@@ -329,10 +330,10 @@ class LiveRun:
             self._by_task[task_id] = step
         self._by_key[step.key] = step
         self.newest = step
-        self._touch(step)  # (and its parent, which has a new child)
         parent = self._parent_of(namespace)
         if parent is not None:
             parent.children.append(step)
+            step.parent = parent
         else:
             if len(self.steps) == self.steps.maxlen:
                 dropped = self.steps[0]
@@ -343,13 +344,14 @@ class LiveRun:
                 for sub in _walk(dropped):
                     self._by_key.pop(sub.key, None)
             self.steps.append(step)
+        self._touch(step)  # (and its parent, which has a new child)
         return step
 
     def _touch(self, step: NodeStep) -> None:
         """Stamp a step that changed, and the steps above it (their rows hold it)."""
         while step is not None and step.stamp != self.version:
             step.stamp = self.version
-            step = self._parent_of(step.namespace)
+            step = step.parent
 
     def _parent_of(self, namespace: tuple[str, ...]) -> NodeStep | None:
         if not namespace:
