@@ -48,6 +48,7 @@ from lgconsole.console.screens.run_messages import FollowedRunChanged
 
 PAINT_GAP = 1 / 60  # at most one paint a frame
 PAINT_SHARE = 3  # the gap is at least this many times the last paint's cost
+MAX_PAINT_GAP = 0.1  # however slow a paint: at least 10 a second
 IDLE_REPAINT_SECONDS = 1.0  # elapsed time in the info line
 
 
@@ -82,7 +83,9 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         self._painted: tuple[int, int] | None = None
         self._selected: str | None = None
         self._last_paint = 0.0
-        self._paint_cost = 0.0  # how long the last paint took, up to the end of the frame that showed it
+        # CPU time of the last paint, up to the end of the frame that showed it (CPU, not wall time: on a busy machine
+        # waiting for a core is no reason to paint less often)
+        self._paint_cost = 0.0
         self._rows = StepRows()
         self._info_lines = -1  # line breaks in the info line's last text
         self._detail_shown: tuple | None = None  # what the detail pane was last drawn from
@@ -136,13 +139,14 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         if self._paint_scheduled:
             return
         self._paint_scheduled = True
-        gap = max(PAINT_GAP, PAINT_SHARE * self._paint_cost)
+        gap = min(MAX_PAINT_GAP, max(PAINT_GAP, PAINT_SHARE * self._paint_cost))
         wait = max(0.001, self._last_paint + gap - time.monotonic())  # Textual timers need > 0
         self.set_timer(wait, lambda: self.repaint())
 
     def repaint(self) -> None:
         self._paint_scheduled = False
-        self._last_paint = began = time.monotonic()
+        self._last_paint = time.monotonic()
+        began = time.thread_time()
         painted = (self.live.number, self.live.version)
         if painted == self._painted and self.live.status != RunStatus.RUNNING:
             return
@@ -158,12 +162,12 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         self._paint_interrupt()
         self._paint_breakpoint()
         self._paint_chat()
-        self._paint_cost = time.monotonic() - began
+        self._paint_cost = time.thread_time() - began
         self.call_after_refresh(self._frame_done, began)
 
     def _frame_done(self, began: float) -> None:
         """The paint is on screen: what it cost with Textual's layout and render sets the gap to the next one."""
-        self._paint_cost = time.monotonic() - began
+        self._paint_cost = time.thread_time() - began
 
     def restyle(self) -> None:
         """A theme switch: the header and the interrupt panel again in the new theme's colours (the timeline and
