@@ -6,7 +6,6 @@ key or value is a `ConfigError` whose message names the key and the file.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -194,6 +193,8 @@ def _name(key: str) -> str:
 
 
 def _suggest(key: str, known: typing.Iterable[str]) -> str:
+    import difflib  # only for a misspelt key: every cold command loads this module
+
     close = difflib.get_close_matches(key, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import Tree
@@ -47,26 +48,48 @@ class Timeline(Tree):
         self._step_nodes: dict[Hashable, object] = {}
         self._step_labels: dict[Hashable, str] = {}
         self._items: list[StepItem] = []
+        self._shown: dict[Hashable, StepItem] = {}  # the item each row was last drawn from
         self.follow = True
 
     def on_mount(self) -> None:
         redraw_on_theme_change(self, self._restyle)
 
-    def show(self, items: list[StepItem]) -> None:
-        self._items = list(items)
+    def show(self, items: list[StepItem]) -> bool:
+        """The rows as `items` says; an item that is the very object shown last time is skipped with its subtree
+        (callers hand back unchanged rows as the same objects: a paint of a long run touches only what moved).
+        True when the cursor followed a row added now to the newest one."""
         wanted = {item.key for item in items}
-        for key in [k for k, node in self._step_nodes.items() if node.parent is self.root and k not in wanted]:
-            self._step_nodes.pop(key).remove()  # dropped from the ring buffer
-            self._step_labels.pop(key, None)
+        for item in self._items:
+            if item.key not in wanted and item.key in self._step_nodes:
+                self._drop(item)  # dropped from the ring buffer
+        self._items = list(items)
         newest = None
         palette = Palette.of(self)
         for item in items:
             newest = self._upsert(self.root, item, palette) or newest
         if self.follow and newest is not None:
-            # a node added in this call has no line number until the tree has laid it out
-            self.call_after_refresh(self.move_cursor, newest)
+            # a node added in this call has no line number until the tree has laid its lines out: asking for a line
+            # lays them out now, so the cursor moves in this frame (not one more frame after it)
+            self.get_node_at_line(0)
+            self.move_cursor(newest)
+            return True
+        return False
+
+    def _drop(self, item: StepItem) -> None:
+        self._step_nodes.pop(item.key).remove()
+        self._forget(item)
+
+    def _forget(self, item: StepItem) -> None:
+        self._step_nodes.pop(item.key, None)
+        self._step_labels.pop(item.key, None)
+        self._shown.pop(item.key, None)
+        for child in item.children:
+            self._forget(child)
 
     def _upsert(self, parent, item: StepItem, palette: Palette):
+        if self._shown.get(item.key) is item:
+            return None  # this row and its subtree as shown
+        self._shown[item.key] = item
         label = self._label(item, palette)
         node = self._step_nodes.get(item.key)
         added = None
@@ -97,6 +120,13 @@ class Timeline(Tree):
 
         for item in self._items:
             relabel(item)
+
+    def get_label_width(self, node) -> int:
+        """A row's width without rendering it (Tree measures every row whenever one is added: at 2,000 steps that
+        rendering was most of a paint)."""
+        if not node.allow_expand:
+            return node.label.cell_len
+        return cell_len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE) + node.label.cell_len
 
     @staticmethod
     def _label(item: StepItem, palette: Palette) -> Text:

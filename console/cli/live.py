@@ -7,6 +7,7 @@ import sys
 import time
 
 from lgconsole.console.cli import exit_codes
+from lgconsole.console.cli.breakpoint_args import add_breakpoint_arguments, breakpoints_of
 from lgconsole.console.cli.exit_codes import UsageError
 from lgconsole.console.cli.json_args import parse_json_arg
 from lgconsole.console.cli.output import print_json, secrets_shown
@@ -40,18 +41,6 @@ def add_live_commands(sub) -> None:
     watch.add_argument("thread")
     watch.add_argument("--json", action="store_true", help="one JSON object per line (token events with --tokens)")
     watch.add_argument("--tokens", action="store_true", help="stream the model's tokens as they arrive")
-
-
-def add_breakpoint_arguments(command) -> None:
-    command.add_argument("--break-before", action="append", default=[], metavar="NODE",
-                         help="stop before this node of the root graph (repeatable); `lgconsole resume THREAD` goes on")
-    command.add_argument("--break-after", action="append", default=[], metavar="NODE",
-                         help="stop after this node of the root graph (repeatable)")
-
-
-def breakpoints_of(args) -> Breakpoints:
-    before, after = getattr(args, "break_before", None) or [], getattr(args, "break_after", None) or []
-    return Breakpoints(tuple(dict.fromkeys(before)), tuple(dict.fromkeys(after)))
 
 
 def shown(text: str, multiline: bool = False) -> str:

@@ -134,7 +134,7 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         if not pending:
             print(f"stack healthy in {time.monotonic() - t0:.1f}s", file=out)
             return 0
-        time.sleep(0.2)
+        time.sleep(0.05)  # the supervisor writes its state every 50 ms while services start
     print("lgconsole: timed out waiting for the stack to become healthy; see `lgconsole status`", file=sys.stderr)
     return exit_codes.FAILED
 

@@ -82,7 +82,7 @@ def add_time_travel_commands(subparsers: Any) -> None:
     resume.add_argument("value", metavar="VALUE", nargs="?", default=None,
                         help="the answer: JSON (true, {\"approved\": false}) or text, - reads it from stdin; none: "
                              "continue a thread stopped at a breakpoint")
-    from lgconsole.console.cli.live import add_breakpoint_arguments
+    from lgconsole.console.cli.breakpoint_args import add_breakpoint_arguments
 
     add_breakpoint_arguments(resume)
     resume.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -417,7 +417,7 @@ def cmd_resume(config: Config, args: argparse.Namespace, out: TextIO | None = No
 
 def _continue(config: Config, args: argparse.Namespace, out: TextIO) -> int:
     """`resume THREAD` with no answer: a thread stopped at a breakpoint goes on (a run with no input)."""
-    from lgconsole.console.cli.live import breakpoints_of
+    from lgconsole.console.cli.breakpoint_args import breakpoints_of
 
     breakpoints = breakpoints_of(args)
 

@@ -75,6 +75,8 @@ class NodeStep:
     # it never got a task-end event (the handoff tools supervisor libraries generate end by raising a command to the
     # parent graph): closed when its parent step, or the run, ended; says which
     closed_by: str | None = None
+    stamp: int = 0  # the run's `version` when this step or a step under it last changed (a repaint skips the rest)
+    parent: NodeStep | None = field(default=None, repr=False, compare=False)  # the step it is nested under
 
     @property
     def duration(self) -> float | None:
@@ -147,6 +149,8 @@ class LiveRun:
         self._values_seen = False
         self._seq = 0
         self._by_task: dict[str, NodeStep] = {}
+        self._by_key: dict[str, NodeStep] = {}  # every step kept, at any depth (a selected row's step, at once)
+        self.newest: NodeStep | None = None  # the step created last, at any depth
         self.last_target: NodeStep | None = None  # the step the last custom or token event went to
 
     # --- feeding -------------------------------------------------------------------------------------------
@@ -189,12 +193,14 @@ class LiveRun:
                 # the answer resumes the very task that stopped at interrupt() (same task id): the step goes on
                 waiting.answered.extend(waiting.interrupts)
                 waiting.status, waiting.interrupts, waiting.ended = StepStatus.RUNNING, [], None
+                self._touch(waiting)
                 return
             step = self._new_step(data.get("name", "?"), event.namespace, task_id)
             step.started = event.received
             return
         step = self._by_task.get(task_id) or self._new_step(data.get("name", "?"), event.namespace, task_id)
         step.ended, step.closed_by = event.received, None  # (an end after all: it was not closed by its parent)
+        self._touch(step)
         if data.get("interrupts"):
             step.status, step.interrupts = StepStatus.INTERRUPTED, list(data["interrupts"])
         elif data.get("error"):
@@ -210,6 +216,7 @@ class LiveRun:
             self._close_open_children(child, when)
             if child.status == StepStatus.RUNNING:
                 child.status, child.ended, child.closed_by = StepStatus.DONE, when, parent.node
+                self._touch(child)
 
     def _on_updates(self, event: StreamEvent) -> None:
         self._updates_seen = True
@@ -225,6 +232,7 @@ class LiveRun:
             if node.startswith("__"):
                 continue
             step = self._open_step(node, event.namespace)
+            self._touch(step)
             before = self.sub_states.get(event.namespace, {}) if event.namespace else self.state
             if isinstance(update, dict):
                 old, new = project_update(before, update)
@@ -252,6 +260,7 @@ class LiveRun:
         if step is None:
             return
         self.last_target = step
+        self._touch(step)
         if step.first_token_at is None:
             step.first_token_at = event.received
         room = MAX_TOKEN_CHARS - len(step.tokens)
@@ -272,6 +281,7 @@ class LiveRun:
         self.last_target = step
         if step is not None:
             step.custom.append(data)
+            self._touch(step)
 
     def _on_error(self, event: StreamEvent) -> None:
         self.status = RunStatus.ERROR
@@ -304,6 +314,7 @@ class LiveRun:
         for step in self.all_steps():
             if step.status != StepStatus.RUNNING:
                 continue
+            self._touch(step)
             if self.status.stopped_early:
                 step.status = StepStatus.CANCELLED  # stopped by the cancel, or by a sibling's failure
             elif self.status in (RunStatus.SUCCESS, RunStatus.WAITING):
@@ -317,9 +328,12 @@ class LiveRun:
         step = NodeStep(node, self._seq, self.superstep, namespace, task_id, key=f"{self.number}.{self._seq}")
         if task_id:
             self._by_task[task_id] = step
+        self._by_key[step.key] = step
+        self.newest = step
         parent = self._parent_of(namespace)
         if parent is not None:
             parent.children.append(step)
+            step.parent = parent
         else:
             if len(self.steps) == self.steps.maxlen:
                 dropped = self.steps[0]
@@ -327,8 +341,17 @@ class LiveRun:
                 for sub in [dropped, *dropped.children]:
                     if sub.task_id:
                         self._by_task.pop(sub.task_id, None)
+                for sub in _walk(dropped):
+                    self._by_key.pop(sub.key, None)
             self.steps.append(step)
+        self._touch(step)  # (and its parent, which has a new child)
         return step
+
+    def _touch(self, step: NodeStep) -> None:
+        """Stamp a step that changed, and the steps above it (their rows hold it)."""
+        while step is not None and step.stamp != self.version:
+            step.stamp = self.version
+            step = step.parent
 
     def _parent_of(self, namespace: tuple[str, ...]) -> NodeStep | None:
         if not namespace:
@@ -339,10 +362,10 @@ class LiveRun:
     def _open_step(self, node: str, namespace: tuple[str, ...], create: bool = True) -> NodeStep | None:
         """The newest step of this node in this namespace that has no diff yet, else the newest one at all."""
         candidates = self._siblings(namespace)
-        for step in reversed(candidates):
+        for step in candidates:
             if step.node == node and step.diff is None:
                 return step
-        for step in reversed(candidates):
+        for step in candidates:
             if step.node == node:
                 return step if not create else self._fresh(node, namespace)
         return self._fresh(node, namespace) if create else None
@@ -353,24 +376,25 @@ class LiveRun:
         return step
 
     def _siblings(self, namespace: tuple[str, ...]) -> list[NodeStep]:
+        """The steps of this namespace, newest first (at the root the newest 64: a token or update belongs to a
+        recent step, and a long run must not cost a walk over the whole ring per event)."""
         parent = self._parent_of(namespace)
-        return parent.children if parent is not None else list(self.steps)[-64:]
+        return parent.children[::-1] if parent is not None else list(itertools.islice(reversed(self.steps), 64))
+
+    def step(self, key: str | None) -> NodeStep | None:
+        """The step kept under this key (a timeline row's), at any depth; None once dropped."""
+        return self._by_key.get(key) if key is not None else None
 
     def _latest_running(self, namespace: tuple[str, ...] = ()) -> NodeStep | None:
-        for step in reversed(self._siblings(namespace)):
+        for step in self._siblings(namespace):
             if step.status == StepStatus.RUNNING:
                 return step
         return None
 
     def all_steps(self):
         """Every step, each before its children, at any depth."""
-        def walk(step: NodeStep):
-            yield step
-            for child in step.children:
-                yield from walk(child)
-
         for step in self.steps:
-            yield from walk(step)
+            yield from _walk(step)
 
     @property
     def step_count(self) -> int:
@@ -389,6 +413,12 @@ class LiveRun:
             if step.error:
                 entry["error"] = step.error
         return stats
+
+
+def _walk(step: NodeStep):
+    yield step
+    for child in step.children:
+        yield from _walk(child)
 
 
 def step_json(step: NodeStep) -> dict:

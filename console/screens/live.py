@@ -4,7 +4,9 @@ first, in the Threads screen's fork editor), and talk to a message graph (chat m
 a run on the same thread). The forms are in screens/new_run.py.
 
 Events are folded into a `LiveRun` as they arrive (cheap); a paint is scheduled by the first event after the last
-paint, at most one per PAINT_GAP, so a burst of hundreds of events costs one paint and a lone event shows at once.
+paint, at most one per PAINT_GAP (one frame at 60 Hz, longer while paints are slow, so painting never takes more
+than a third of the time), so a burst of hundreds of events costs one paint and a lone event shows at once. A paint
+redraws only the rows and the detail that changed since the last one.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from lgconsole.console.model.live_run import LiveRun, NodeStep
 from lgconsole.console.model.masking import mask_diff, mask_secrets
 from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
-from lgconsole.console.rows.live import step_items
+from lgconsole.console.rows.live import StepRows
 from lgconsole.console.rows.live_text import chat_transcript, interrupt_text
 from lgconsole.console.rows.shown import shown, shown_lines
 from lgconsole.console.sources.assistants import AssistantCatalog
@@ -44,7 +46,9 @@ from lgconsole.console.screens.live_breakpoints import BreakpointKeys
 from lgconsole.console.screens.new_run import AttachScreen, NewRunScreen
 from lgconsole.console.screens.run_messages import FollowedRunChanged
 
-PAINT_GAP = 0.05  # at most 20 paints a second
+PAINT_GAP = 1 / 60  # at most one paint a frame
+PAINT_SHARE = 3  # the gap is at least this many times the last paint's cost
+MAX_PAINT_GAP = 0.1  # however slow a paint: at least 10 a second
 IDLE_REPAINT_SECONDS = 1.0  # elapsed time in the info line
 
 
@@ -79,6 +83,12 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         self._painted: tuple[int, int] | None = None
         self._selected: str | None = None
         self._last_paint = 0.0
+        # CPU time of the last paint, up to the end of the frame that showed it (CPU, not wall time: on a busy machine
+        # waiting for a core is no reason to paint less often)
+        self._paint_cost = 0.0
+        self._rows = StepRows()
+        self._info_lines = -1  # line breaks in the info line's last text
+        self._detail_shown: tuple | None = None  # what the detail pane was last drawn from
         self._answer_fresh = False  # the answer box took the focus by itself and nothing was typed in it yet
         self._paint_scheduled = False
 
@@ -129,12 +139,14 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         if self._paint_scheduled:
             return
         self._paint_scheduled = True
-        wait = max(0.001, self._last_paint + PAINT_GAP - time.monotonic())  # Textual timers need > 0
+        gap = min(MAX_PAINT_GAP, max(PAINT_GAP, PAINT_SHARE * self._paint_cost))
+        wait = max(0.001, self._last_paint + gap - time.monotonic())  # Textual timers need > 0
         self.set_timer(wait, lambda: self.repaint())
 
     def repaint(self) -> None:
         self._paint_scheduled = False
         self._last_paint = time.monotonic()
+        began = time.thread_time()
         painted = (self.live.number, self.live.version)
         if painted == self._painted and self.live.status != RunStatus.RUNNING:
             return
@@ -143,12 +155,19 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         self._painted = painted
         self.post_message(FollowedRunChanged(self.live))  # the app forwards it to the Graph screen
         timeline = self.query_one(Timeline)
-        timeline.show(step_items(self.live.steps))
+        if timeline.show(self._rows.items(self.live.steps)):
+            self._selected = None  # the cursor follows the newest step: so does the detail, in this same paint
         self._paint_info()
         self._paint_detail()
         self._paint_interrupt()
         self._paint_breakpoint()
         self._paint_chat()
+        self._paint_cost = time.thread_time() - began
+        self.call_after_refresh(self._frame_done, began)
+
+    def _frame_done(self, began: float) -> None:
+        """The paint is on screen: what it cost with Textual's layout and render sets the gap to the next one."""
+        self._paint_cost = time.thread_time() - began
 
     def restyle(self) -> None:
         """A theme switch: the header and the interrupt panel again in the new theme's colours (the timeline and
@@ -183,19 +202,18 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
             text.append(f"\n {shown(live.notes[-1])}", style=palette.style("warning"))
         if not live.step_count and live.status == RunStatus.STARTING:
             text.append("\n n: start a run   a: attach to a run in progress on a thread", style="dim")
-        self.query_one("#live-info", Static).update(text)
-
-    def _find(self, key: str | None) -> NodeStep | None:
-        if key is None:
-            return None
-        for step in self.live.all_steps():
-            if step.key == key:
-                return step
-        return None
+        lines = text.plain.count("\n")
+        # the same number of lines: no layout pass for the whole screen (most paints only move the counters)
+        self.query_one("#live-info", Static).update(text, layout=lines != self._info_lines)
+        self._info_lines = lines
 
     def _paint_detail(self) -> None:
         # the selected step, else the newest at any depth (a subgraph's running tool with its progress events)
-        step = self._find(self._selected) or max(self.live.all_steps(), key=lambda s: s.seq, default=None)
+        step = self.live.step(self._selected) or self.live.newest
+        drawn_from = _detail_source(step, self.live)
+        if self._detail_shown is not None and all(a is b or a == b for a, b in zip(drawn_from, self._detail_shown)):
+            return  # it would read the same
+        self._detail_shown = drawn_from
         view = self.query_one(DiffView)
         if step is None:
             state = mask_secrets(dict(list(self.live.state.items())[:30]))
@@ -458,3 +476,12 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
             self.notify(str(error), severity="error")
         else:
             super().worker_failed(worker, cause)
+
+
+def _detail_source(step: NodeStep | None, live: LiveRun) -> tuple:
+    """Everything the detail pane shows of this step (or of the run's state when there is no step yet)."""
+    if step is None:
+        return (None, live.number, live.state)
+    custom = step.custom[-1] if step.custom else None
+    return (step.key, step.status, step.started, step.ended, step.diff, step.error, len(step.tokens),
+            step.tokens_dropped, len(step.custom), custom, len(step.interrupts), len(step.answered))

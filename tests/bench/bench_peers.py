@@ -50,7 +50,8 @@ import bench_live  # noqa: E402
 from checkpoint_data import (FULL, QUICK, attach, bench_thread_ids, generate_dataset,  # noqa: E402
                              make_message_thread, shape, table_sizes)
 from stackutil import make_config, new_state_dir, remove_state_dir, stop_stack  # noqa: E402
-from timing import timed  # noqa: E402
+from results import Table, write_block  # noqa: E402
+from timing import timed, timed_together  # noqa: E402
 
 from lgconsole.console.model.state_diff import diff_states  # noqa: E402
 from lgconsole.stack.checkpoints.reader import CheckpointReader  # noqa: E402
@@ -96,6 +97,26 @@ async def main():
             if line.startswith("VmHWM:"):
                 marks["hwm_mb"] = int(line.split()[1]) / 1024
     print("LGC-MARKS " + json.dumps(marks), flush=True)
+
+asyncio.run(main())
+"""
+
+# The console's floor: a Textual hello-world (header, one line, footer) in a fresh process, to its first frame.
+HELLO_CHILD = r"""
+import asyncio, sys, time
+T0 = float(sys.argv[1])
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Hello(App):
+    def compose(self):
+        yield Header()
+        yield Static("hello")
+        yield Footer()
+
+async def main():
+    async with Hello().run_test(size=(120, 40)):
+        print("LGC-MARKS " + '{"first_frame": %f}' % (time.time() - T0), flush=True)
 
 asyncio.run(main())
 """
@@ -215,40 +236,6 @@ def peer_cli(venv: Path) -> tuple[Path | None, str]:
     return exe, ""
 
 
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, str, str, str]] = []
-
-    def section(self, title: str) -> None:
-        self.rows.append((title, "", "", "", ""))
-
-    def add(self, what: str, ours: float | None, peer: float | None, peer_name: str, unit: str = "ms",
-            inverse: bool = False, note: str = "", floor: float | None = None) -> None:
-        def fmt(v):
-            if v is None:
-                return "n/a"
-            return f"{v:,.0f}" if unit in ("ev/s",) or v >= 100 else f"{v:,.1f}" if v >= 10 else f"{v:,.2f}"
-
-        if ours is None or peer is None or not peer or not ours:
-            ratio = "n/a"
-        else:
-            ratio = f"{(peer / ours) if inverse else (ours / peer):.2f}"
-        if floor and ours:
-            note = f"{ours / floor:.2f}x the cold floor ({fmt(floor)} {unit}: python + psycopg, connect, one query, " \
-                   f"print; measured in turns with it){'; ' + note if note else ''}"
-        self.rows.append((f"  {what}", f"{fmt(ours)} {unit}", f"{fmt(peer)} {unit}" if peer is not None else "n/a",
-                          ratio, f"{peer_name}{'; ' + note if note else ''}"))
-
-    def print(self) -> None:
-        w = max(len(r[0]) for r in self.rows)
-        print(f"\n{'':<{w}}  {'lgconsole':>13}  {'peer':>13}  {'ratio':>6}  peer / note")
-        for what, ours, peer, ratio, note in self.rows:
-            if not ours:
-                print(what)
-            else:
-                print(f"{what:<{w}}  {ours:>13}  {peer:>13}  {ratio:>6}  {note}")
-
-
 # --- the measurements ------------------------------------------------------------------------------------------
 
 def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, data: dict,
@@ -291,14 +278,15 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
 
     # (a) cold start
     print("(a) cold starts ...", flush=True)
-    console = []
-    for _ in range(args.cold):
-        got = spawn_rss([py, "-c", CONSOLE_CHILD, str(config_path), "{T0}"])
-        line = next((x for x in got["out"].splitlines() if x.startswith("LGC-MARKS ")), None)
-        if got["rc"] != 0 or line is None:
-            raise RuntimeError(f"console child failed rc={got['rc']}: {got['err'][-2000:]}")
-        marks = json.loads(line[len("LGC-MARKS "):])
-        console.append({**marks, "rss_mb": marks.get("hwm_mb") or got["rss_mb"]})
+    console, hello = [], []
+    for _ in range(args.cold):  # in turns with the hello-world floor, so a shared box's load falls on both alike
+        for child, runs in ((CONSOLE_CHILD, console), (HELLO_CHILD, hello)):
+            got = spawn_rss([py, "-c", child, *([str(config_path)] if child is CONSOLE_CHILD else []), "{T0}"])
+            line = next((x for x in got["out"].splitlines() if x.startswith("LGC-MARKS ")), None)
+            if got["rc"] != 0 or line is None:
+                raise RuntimeError(f"console child failed rc={got['rc']}: {got['err'][-2000:]}")
+            marks = json.loads(line[len("LGC-MARKS "):])
+            runs.append({**marks, "rss_mb": marks.get("hwm_mb") or got["rss_mb"]})
     key = {"LANGGRAPH_API_KEY": credentials_for(lg_url).bearer_token or ""}  # a fresh client, as an application
     search = [spawn([py, "-c", SEARCH_CHILD, lg_url], env=key) for _ in range(args.cold)]
     peer_threads = [peer_run("threads") for _ in range(peer_runs)]
@@ -312,7 +300,9 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
     peer_lines = len(peer_threads[0]["out"].strip().splitlines()) if peer_threads and peer_threads[0] else 0
     table.section(f"(a) cold start, fresh process, spawn -> done (median of {args.cold}"
                   + (f"; the peer CLI: {peer_runs}" if peer_runs != args.cold else "") + ")")
-    table.add("console: first painted frame", first, search_ms, "server threads.search(50), fresh process")
+    hello_ms = statistics.median(h["first_frame"] for h in hello) * 1000
+    table.add("console: first painted frame", first, search_ms, "server threads.search(50), fresh process",
+              floor=hello_ms, floor_name="a Textual hello-world's first frame, in turns with it")
     mounted = statistics.median(c["screen_mounted"] for c in console) * 1000
     table.add("console: key 4 -> Threads screen current (no rows yet)", mounted, search_ms,
               "server threads.search(50), fresh process")
@@ -327,6 +317,10 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
     table.add("lgconsole threads --limit 50 (CLI)", best(lgc_threads) * 1000, peer_ms,
               "langgraph-checkpoint threads --db" + (f" (n/a: {why})" if not peer_ms else "") + cut_note("threads"),
               floor=threads_floor)
+    table.target("console: first frame / a Textual hello-world's", first / hello_ms, "<= 1.10", first <= 1.1 * hello_ms)
+    key4 = statistics.median(c["threads_listed"] - c["first_frame"] for c in console) * 1000
+    table.target("console: key 4 -> rows listed (ms, after the first frame)", key4, "<= 250 ms (at 1M)", key4 <= 250)
+    cli_target(table, "threads", best(lgc_threads) * 1000, threads_floor, peer_ms)
 
     # (b) warm reads, same data
     print("(b) warm reads ...", flush=True)
@@ -341,7 +335,11 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
         ours, page = median_of(lambda: reader.list_threads(limit=50), args.repeat)
         theirs, found = median_of(lambda: client.threads.search(limit=50), args.repeat)
         table.add("50 most recent threads: list_threads(50)", ours, theirs,
-                  f"threads.search(limit=50) ({len(page)} vs {len(found)} threads)")
+                  f"threads.search(limit=50) ({len(page)} vs {len(found)} threads)",
+                  floor=(sql_floor := raw_sql_floor(pg_url, args.repeat)),
+                  floor_name="raw SQL: the 50 newest thread ids and counts, the faster of GROUP BY and the key walk")
+        table.target("50 newest threads with counts / raw-SQL floor", ours / sql_floor, "<= 1.50 (at 1M, no index)",
+                     ours <= 1.5 * sql_floor)
         ours, nodes = median_of(lambda: reader.history(newest, include_subgraphs=False), args.repeat)
         theirs, found = median_of(lambda: client.threads.get_history(newest, limit=1000), args.repeat)
         table.add("one thread's history: history(root only)", ours, theirs,
@@ -359,6 +357,7 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
         table.add("lgconsole history THREAD (CLI, cold)", best(lgc_hist) * 1000, ph * 1000 if ph else None,
                   "langgraph-checkpoint history THREAD --db" + ("" if ph else peer_na("history")) + cut_note("history"),
                   floor=hist_floor)
+        cli_target(table, "history", best(lgc_hist) * 1000, hist_floor, ph * 1000 if ph else None)
 
         # (c) diff of two checkpoints with 10k messages
         print("(c) diff, 10k messages ...", flush=True)
@@ -393,6 +392,7 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
         table.add("lgconsole diff THREAD A B (CLI, cold)", best(lgc_diff) * 1000, pd * 1000 if pd else None,
                   "langgraph-checkpoint diff THREAD --from A --to B" + ("" if pd else peer_na("diff"))
                   + cut_note("diff"), floor=diff_floor)
+        cli_target(table, "diff", best(lgc_diff) * 1000, diff_floor, pd * 1000 if pd else None)
     finally:
         reader.close()
         client.close()
@@ -405,6 +405,25 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
               ("" if peer_ms else f" (n/a: {why})"), unit="MiB")
     table.add("lgconsole threads (CLI) process", best(lgc_threads, "rss_mb"), best(peer_threads, "rss_mb"),
               "langgraph-checkpoint threads process" + ("" if peer_ms else f" (n/a: {why})"), unit="MiB")
+
+
+def cli_target(table: Table, command: str, ours: float, floor: float, peer: float | None) -> None:
+    table.target(f"lgconsole {command} (cold CLI) / python+psycopg floor", ours / floor, "<= 1.30", ours <= 1.3 * floor)
+    table.target(f"lgconsole {command} (cold CLI) / peer CLI", ours / peer if peer else None, "< 1.00",
+                 bool(peer) and ours < peer)
+
+
+def raw_sql_floor(pg_url: str, repeat: int) -> float:
+    """bench_threads_1m's raw-SQL floors of the 50 newest threads with their counts (nothing decoded): the faster
+    one's median in ms."""
+    import psycopg
+    from bench_threads_1m import FLOOR_GROUP_BY, FLOOR_WALK
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        samples = timed_together({
+            "group by": lambda: conn.execute(FLOOR_GROUP_BY).fetchall(),
+            "walk": lambda: conn.execute(FLOOR_WALK, {"max_steps": 2**31 - 1, "wanted": 50}).fetchall()}, repeat)
+    return min(statistics.median(v) for v in samples.values())
 
 
 def timed_throwaway_up() -> dict[str, float]:
@@ -429,6 +448,16 @@ def live_rows(args, table: Table) -> None:
     rows = asyncio.run(go())
     sustained = [r for r in rows if r["achieved"] >= 0.95 * r["rate"] and r["p95_ms"] < 250]
     best = max(sustained, key=lambda r: r["rate"]) if sustained else None
+    low = [r for r in rows if r["rate"] <= 1000]
+    worst = max((r["p95_ms"] for r in low), default=None)
+    if worst is not None:
+        table.add("live: worst p95 arrival -> paint up to 1,000 ev/s", worst, None,
+                  f"rates {', '.join(str(r['rate']) for r in low)}; on screen (frame rendered): "
+                  f"{max(r['screen_p95_ms'] for r in low):.0f} ms")
+    table.target("live: sustained >= 10,000 events/s", best["rate"] if best else 0, ">= 10,000 ev/s",
+                 bool(best) and best["rate"] >= 10_000)
+    table.target("live: p95 arrival -> paint <= 33 ms up to 1,000 ev/s", worst, "<= 33 ms",
+                 worst is not None and worst <= 33)
     server = bench_live.SERVER_RATES["langgraph dev + Postgres checkpointer"]
     table.add("live screen: highest sustained event rate", best["rate"] if best else None, server,
               f"the server's own emission (Postgres checkpointer, shared/facts); rates tried {args.live_rates}",
@@ -455,7 +484,7 @@ def main() -> int:
                                                                          "(its row then says so: a lower bound)")
     parser.add_argument("--peer-max-rss", type=float, default=_half_the_memory_mb(),
                         help="MiB of RSS at which a peer CLI process is killed (default: half this machine's memory)")
-    parser.add_argument("--live-rates", default="1000,4000,8000")
+    parser.add_argument("--live-rates", default="300,1000,4000,10000,16000")
     parser.add_argument("--live-seconds", type=float, default=2.0)
     parser.add_argument("--long-events", type=int, default=50_000)
     parser.add_argument("--peer-venv", default=str(REPO / ".venv-peer"),
@@ -515,6 +544,7 @@ def main() -> int:
     table.section("(e) bring-up (s) and the live pipeline (bench_bringup, bench_live functions)")
     table.add("lgconsole up, whole stack, cold (initdb incl.)", up["stack"], dev, "langgraph dev alone, in-memory",
               unit="s", note=", ".join(f"{k} {v:.1f}s" for k, v in up.items() if k != "stack"))
+    table.target("bring-up cold / langgraph dev alone", up["stack"] / dev, "<= 1.50", up["stack"] <= 1.5 * dev)
     live_rows(args, table)
 
     print(f"\nlgconsole vs peers, {started:%Y-%m-%d %H:%M} UTC, {platform.machine()} "
@@ -522,6 +552,13 @@ def main() -> int:
           f"data: {threads:,} threads x ~{checkpoints} = {sizes[0]:,} checkpoints ({sizes[3]}), "
           f"{attached} known to the server")
     table.print()
+    title = (f"`make bench`{' (`--big`)' if args.big else ''}, {started:%Y-%m-%d %H:%M} UTC, {platform.machine()} "
+             f"{os.cpu_count()} CPUs, Python {platform.python_version()}; {threads:,} threads x ~{checkpoints} = "
+             f"{sizes[0]:,} checkpoints ({sizes[3]}). Ratios below 1: lgconsole is faster or smaller (for event "
+             "rates: peer / lgconsole).")
+    block = "peers-1m" if args.big else "peers"
+    if write_block(block, f"{title}\n\n{table.markdown_text()}"):
+        print(f"README.md: the `{block}` numbers block rewritten")
     return 0
 
 

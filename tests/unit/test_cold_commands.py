@@ -15,7 +15,8 @@ from lgconsole.console.sources import urls
 from lgconsole.stack.services import supervisor
 
 HEAVY = ("httpx", "psycopg_pool", "langgraph", "langgraph_sdk", "langchain_core", "pydantic", "rich", "textual",
-         "anyio", "lgconsole.stack.services.supervisor")
+         "anyio", "lgconsole.stack.services.supervisor", "lgconsole.console.sources.run_follower",
+         "lgconsole.console.cli.live")
 RUNNER = r"""
 import json, sys
 out = sys.argv[1]
