@@ -106,7 +106,8 @@ def lgconsole(*args: str, config: Path | None = None, timeout: float = 120, env:
         argv += ["--config", str(config)]
     clean_env = {k: v for k, v in os.environ.items()
                  if k not in ("POSTGRES_URL", "REDIS_URL", "LANGGRAPH_URL", "VLLM_URL", "LGCONSOLE_STATE_DIR",
-                              "LGCONSOLE_CONFIG", "LANGGRAPH_API_KEY", "LANGGRAPH_BEARER_TOKEN")}
+                              "LGCONSOLE_CONFIG", "LGCONSOLE_CONTEXT", "LANGGRAPH_API_KEY",
+                              "LANGGRAPH_BEARER_TOKEN")}
     return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=timeout,
                           env={**clean_env, **(env or {})}, cwd=cwd or REPO)
 
