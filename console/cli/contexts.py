@@ -14,9 +14,10 @@ def add_contexts_command(sub) -> None:
     contexts.add_argument("--json", action="store_true", help="machine-readable list")
 
 
-def cmd_contexts(config: Config, args, out=sys.stdout) -> int:
+def cmd_contexts(config: Config, args, out=None) -> int:
     from lgconsole.console.contexts import context_summaries
 
+    out = out or sys.stdout  # as it is now (SafeStream while the command runs), not as it was at import
     summaries = context_summaries(config)
     if args.json:
         from lgconsole.console.cli.output import print_json
