@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncio
+
 import pytest
 
-from fakes import NOW, FixedStack, fixed_stack_snapshot
+from fakes import NOW, FixedStack, RecordedSession, fixed_stack_snapshot
 from lgconsole.console.app import LgConsoleApp
 from lgconsole.console.config import load_config
+from lgconsole.console.screens.live import LiveScreen
+from lgconsole.console.sources.run_follower import RunFollower
 from lgconsole.console.sources.stack import StackSnapshot
 from lgconsole.stack.services.service import ServiceState, ServiceStatus
 from pilotwait import pilot_wait, settled
@@ -123,3 +127,32 @@ async def test_up_and_down_in_an_external_context_are_refused_in_one_line(tmp_pa
         assert "runs no service itself" in last_note(app)
         assert app.source.commands == [] and not isinstance(app.screen, type(None))
         assert app.screen.__class__.__name__ == "StackScreen"  # no confirmation asked for nothing
+
+
+class EndlessSession(RecordedSession):
+    """A run that streams its first steps and then nothing more (still running on its server)."""
+
+    async def events(self):
+        for event in self.events_[:-1]:
+            yield event
+        await asyncio.Event().wait()
+
+
+async def test_switching_stops_the_old_contexts_run_follower(tmp_path):
+    """The Live screen follows a run in local; `:ctx prod` takes the screen down: its follow worker is cancelled and
+    the run's stream closed (the run goes on on its server), nothing of it reaches the new context's screens."""
+    app = _app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot)
+        live = LiveScreen()
+        await app.push_screen(live)
+        live.follower = RunFollower(RecordedSession.url, on_change=lambda _live: live.schedule_paint())
+        session = EndlessSession("demo_interrupt")
+        live.follower.adopt(session)
+        worker = live.run_worker(live.follower.follow(), group="live-stream", name="run", exit_on_error=False)
+        await pilot_wait(pilot, lambda: live.live.step_count >= 1, timeout=10, what="the first steps followed")
+        await pilot.press("colon", *"ctx prod", "enter")
+        await pilot_wait(pilot, lambda: "ctx prod" in header_text(app), timeout=10, what="prod")
+        await pilot_wait(pilot, lambda: worker.is_finished and session.closed, timeout=10, what="the follow stopped")
+        assert worker.is_cancelled and not live.is_attached and app.latest_live is None
+        assert not [n for n in app._notifications if "failed" in n.message]
