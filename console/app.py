@@ -166,7 +166,10 @@ class LgConsoleApp(WorkerErrors, App):
 
     def on_followed_run_changed(self, message: FollowedRunChanged) -> None:
         """The Live screen's run moved on: screens of other modes do not see each other's messages, so forward it
-        (the Graph screen lights its nodes from it, and stops it there)."""
+        (the Graph screen lights its nodes from it, and stops it there). One from a context switched away from is
+        dropped."""
+        if message.config is not None and message.config is not self.config:
+            return
         self.latest_live = message.live
         for mode in self.MODES:
             try:
@@ -285,11 +288,13 @@ class LgConsoleApp(WorkerErrors, App):
             mode = self.current_mode
             self.add_mode(SWITCHING_MODE, lambda: ContextSwitching(config.context))
             await self.switch_mode(SWITCHING_MODE)
+            for entry in SCREENS:
+                await self.remove_mode(entry.name)
+            # the old screens are gone: what they still post carries the old config, and is dropped
             self.config, self.source = config, self.stack_source(config)
             self.latest_live, self.breakpoints = None, BreakpointBook()
             self.snapshot = None
             for entry in SCREENS:
-                await self.remove_mode(entry.name)
                 self.add_mode(entry.name, entry.factory)
             await self.switch_mode(mode)
             await self.remove_mode(SWITCHING_MODE)
