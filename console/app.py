@@ -153,11 +153,12 @@ class LgConsoleApp(WorkerErrors, App):
         from lgconsole.console.model.triage import exit_code
         from lgconsole.console.sources.triage import TriageSource
 
+        config = self.config
         try:
-            findings = TriageSource(self.config).findings()
+            findings = TriageSource(config).findings()
         except Exception:  # turned into data: the Stack screen shows what is reachable, triage says more when opened
             return
-        if exit_code(findings) > 0:
+        if exit_code(findings) > 0 and config is self.config:  # not after a switch to another context
             self.post_message(self.StackUnwell())
 
     def on_lg_console_app_stack_unwell(self, message: StackUnwell) -> None:
