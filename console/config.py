@@ -365,11 +365,9 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
     if not config.state_dir:
         config.state_dir = str(default_state_dir())
     _resolve_paths(config, source)
-    if env.get("LGCONSOLE_CONTEXT"):
-        config.default_context = env["LGCONSOLE_CONTEXT"].strip()
-        _known_context(config, config.default_context, "LGCONSOLE_CONTEXT")
-    else:
-        _known_context(config, config.default_context, f"{source}: context")
+    where = "LGCONSOLE_CONTEXT" if env.get("LGCONSOLE_CONTEXT", "").strip() else f"{source}: context"
+    config.default_context = env.get("LGCONSOLE_CONTEXT", "").strip() or config.default_context
+    _known_context(config, config.default_context, where)
     for name in config.contexts:  # every context is checked now, as the top level is, whichever one is used
         select_context(config, name)
     return config
