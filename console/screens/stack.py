@@ -81,7 +81,7 @@ class StackScreen(ConsoleScreen):
             text.append(f"\nthe supervisor (pid {snapshot.supervisor_pid}) has died: {names} run unsupervised and "
                         "nothing restarts them; press U to start a new supervisor that adopts them",
                         style=palette.style("error", "bold"))
-        elif not snapshot.supervisor_running:
+        elif not snapshot.supervisor_running and any(s.managed for s in snapshot.enabled):  # else: nothing to start
             text.append("\nthe stack is not running: press U to bring it up", style=palette.style("warning", "bold"))
         detail.update(text)
         tail.show(shown(f"{svc.name} log · {svc.log_path or 'no log'}"),
