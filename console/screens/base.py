@@ -151,6 +151,9 @@ class ConsoleScreen(WorkerErrors, Screen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if isinstance(event.input, CommandLine):
             event.stop()
+            # screens that override this handler call it through super(): without this, Textual would call it
+            # again on its walk down the MRO and run the command twice
+            event.prevent_default()
             text = event.value
             event.input.action_close()
             self.console.run_command_line(text)
