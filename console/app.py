@@ -16,12 +16,14 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widgets import Static
 from textual.worker import Worker
 
 from lgconsole.console.model.commands import CommandError, parse_command
 from lgconsole.console.model.breakpoints import BreakpointBook
 from lgconsole.console.sources.breakpoints import breakpoint_book
-from lgconsole.console.config import Config
+from lgconsole.console.config import Config, ConfigError, select_context
+from lgconsole.console.contexts import context_summaries, stack_verb_refusal
 from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import WorkerErrors
 from lgconsole.console.screens.confirm import ConfirmScreen
@@ -66,6 +68,20 @@ SCREENS: tuple[ScreenEntry, ...] = (
 )
 
 
+class ContextSwitching(Screen):
+    """Shown for the moment the screens of the old context are taken down and those of the new one built."""
+
+    def __init__(self, context: str):
+        super().__init__()
+        self.context = context
+
+    def compose(self):
+        yield Static(f"switching to context {shown(self.context)}…")
+
+
+SWITCHING_MODE = "context-switch"
+
+
 class LgConsoleApp(WorkerErrors, App):
     TITLE = "lgconsole"
     CSS_PATH = "app.tcss"
@@ -87,10 +103,13 @@ class LgConsoleApp(WorkerErrors, App):
         super().notify(shown(message, multiline=True), title=shown(title), severity=severity, timeout=timeout,
                        markup=False)
 
-    def __init__(self, config: Config, source: LiveStack | None = None, poll: bool = True, triage_first: bool = True):
+    def __init__(self, config: Config, source: LiveStack | None = None, poll: bool = True, triage_first: bool = True,
+                 stack_source: Callable[[Config], LiveStack] = LiveStack):
         super().__init__()
         self.config = config
-        self.source = source or LiveStack(config)
+        self.stack_source = stack_source  # the stack source of a context switched to (tests give fixed ones)
+        self.source = source or stack_source(config)
+        self._switching = False
         self.poll = poll
         self.triage_first = triage_first
         self.latest_live = None  # the LiveRun the Live screen follows, for a Graph screen opened after it began
@@ -119,9 +138,10 @@ class LgConsoleApp(WorkerErrors, App):
     class SnapshotRead(Message):
         """A fresh read of the supervisor's state file and the log tails."""
 
-        def __init__(self, snapshot: StackSnapshot) -> None:
+        def __init__(self, snapshot: StackSnapshot, source: object = None) -> None:
             super().__init__()
             self.snapshot = snapshot
+            self.source = source  # the source read: a read of a context switched away from is dropped
 
     class StackUnwell(Message):
         """The start-up triage found warnings or worse: the Triage page opens first."""
@@ -139,11 +159,12 @@ class LgConsoleApp(WorkerErrors, App):
         from lgconsole.console.model.triage import exit_code
         from lgconsole.console.sources.triage import TriageSource
 
+        config = self.config
         try:
-            findings = TriageSource(self.config).findings()
+            findings = TriageSource(config).findings()
         except Exception:  # turned into data: the Stack screen shows what is reachable, triage says more when opened
             return
-        if exit_code(findings) > 0:
+        if exit_code(findings) > 0 and config is self.config:  # not after a switch to another context
             self.post_message(self.StackUnwell())
 
     def on_lg_console_app_stack_unwell(self, message: StackUnwell) -> None:
@@ -152,7 +173,10 @@ class LgConsoleApp(WorkerErrors, App):
 
     def on_followed_run_changed(self, message: FollowedRunChanged) -> None:
         """The Live screen's run moved on: screens of other modes do not see each other's messages, so forward it
-        (the Graph screen lights its nodes from it, and stops it there)."""
+        (the Graph screen lights its nodes from it, and stops it there). One from a context switched away from is
+        dropped."""
+        if message.config is not None and message.config is not self.config:
+            return
         self.latest_live = message.live
         for mode in self.MODES:
             try:
@@ -166,10 +190,12 @@ class LgConsoleApp(WorkerErrors, App):
     # --- data ------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="snapshot", name="reading stack state", exit_on_error=False)
     def refresh_snapshot(self) -> None:
-        self.post_message(self.SnapshotRead(self.source.snapshot()))
+        source = self.source
+        self.post_message(self.SnapshotRead(source.snapshot(), source))
 
     def on_lg_console_app_snapshot_read(self, message: SnapshotRead) -> None:
-        self.snapshot = message.snapshot
+        if message.source is None or message.source is self.source:
+            self.snapshot = message.snapshot
 
     def _run_blocking(self, label: str, call: Callable[[], str]) -> None:
         self.run_worker(lambda: self.post_message(self.CommandDone(call())), name=label, group="commands",
@@ -189,6 +215,10 @@ class LgConsoleApp(WorkerErrors, App):
         self._run_blocking(f"{verb} {service}", lambda: self.source.command(verb, service))
 
     def stack_command(self, verb: str) -> None:
+        refusal = stack_verb_refusal(self.config, verb)
+        if refusal:
+            self.notify(refusal, severity="warning")
+            return
         if verb == "up":
             self.notify("bringing the stack up…", timeout=2)
             self._run_blocking("up", self.source.bring_up)
@@ -197,6 +227,11 @@ class LgConsoleApp(WorkerErrors, App):
             self._run_blocking("down", self.source.shut_down)
 
     def confirm_stack_down(self) -> None:
+        refusal = stack_verb_refusal(self.config, "down")
+        if refusal:
+            self.notify(refusal, severity="warning")
+            return
+
         def answered(yes: bool | None) -> None:
             if yes:
                 self.stack_command("down")
@@ -224,6 +259,59 @@ class LgConsoleApp(WorkerErrors, App):
         if select is not None:
             select(target)
 
+    # --- contexts ---------------------------------------------------------------------------------------
+    def pick_context(self) -> None:
+        """`:ctx`: the picker; the context chosen is switched to."""
+        def picked(name: str | None) -> None:
+            if name:
+                self.switch_context(name)
+
+        from lgconsole.console.screens.contexts import ContextPicker
+
+        self.push_screen(ContextPicker(context_summaries(self.config)), picked)
+
+    def switch_context(self, name: str) -> None:
+        """`:ctx NAME`: every screen and source is built again on the context's config; an unknown name is one line
+        and changes nothing."""
+        if self._switching:
+            self.notify("a context switch is under way", severity="warning")
+            return
+        try:
+            config = select_context(self.config, name, "ctx")
+        except ConfigError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if config.context == self.config.context:
+            self.notify(f"already in context {name}")
+            return
+        self._switching = True
+        self.run_worker(self._enter_context(config), name=f"switching to context {name}", group="context",
+                        exit_on_error=False)
+
+    async def _enter_context(self, config: Config) -> None:
+        """Take down every screen of the old context (their workers and run followers are cancelled with them, the
+        runs go on on their server), then build the current screen again on the new config."""
+        try:
+            for group in ("snapshot", "startup-triage"):
+                self.workers.cancel_group(self, group)
+            mode = self.current_mode
+            self.add_mode(SWITCHING_MODE, lambda: ContextSwitching(config.context))
+            await self.switch_mode(SWITCHING_MODE)
+            for entry in SCREENS:
+                await self.remove_mode(entry.name)
+            # the old screens are gone: what they still post carries the old config, and is dropped
+            self.config, self.source = config, self.stack_source(config)
+            self.latest_live, self.breakpoints = None, BreakpointBook()
+            self.snapshot = None
+            for entry in SCREENS:
+                self.add_mode(entry.name, entry.factory)
+            await self.switch_mode(mode)
+            await self.remove_mode(SWITCHING_MODE)
+        finally:
+            self._switching = False
+        self.refresh_snapshot()
+        self.notify(f"context {config.context}: state in {config.state_path}", timeout=4)
+
     # --- command line, help, palette --------------------------------------------------------------------
     def run_command_line(self, text: str) -> None:
         try:
@@ -241,6 +329,10 @@ class LgConsoleApp(WorkerErrors, App):
             self.stack_command("up")
         elif cmd.verb == "down":
             self.confirm_stack_down()
+        elif cmd.verb == "ctx" and cmd.context:
+            self.switch_context(cmd.context)
+        elif cmd.verb == "ctx":
+            self.pick_context()
         elif cmd.verb == "help":
             self.action_help()
         elif cmd.verb == "quit":
@@ -256,6 +348,7 @@ class LgConsoleApp(WorkerErrors, App):
             (":stop / :start SERVICE", "stop or start one service"),
             (":logs SERVICE", "the service's full log, followed"),
             (":up / :down", "bring the whole stack up / stop it"),
+            (":ctx [NAME]", "switch context: pick one from the list, or NAME"),
         ]
         return [("This screen", screen_keys), ("Everywhere", app_keys), ("Commands (:)", commands)]
 
@@ -275,3 +368,4 @@ class LgConsoleApp(WorkerErrors, App):
             yield SystemCommand(f"Logs of {service}", f"follow the {service} log", lambda s=service: self.open_logs(s))
         yield SystemCommand("Stack up", "start every service in dependency order", lambda: self.stack_command("up"))
         yield SystemCommand("Stack down", "stop every service", self.confirm_stack_down)
+        yield SystemCommand("Switch context", "pick a context (a deployment of the config) to show", self.pick_context)

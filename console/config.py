@@ -6,22 +6,25 @@ key or value is a `ConfigError` whose message names the key and the file.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import math
 import os
-import tomllib
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from lgconsole.stack.services.ports import free_port, port_is_free
-from lgconsole.stack.services.service import SERVICE_NAMES, StackPaths, StackSpec
+from lgconsole.stack.services.service import StackPaths
 
 CONFIG_NAME = "lgconsole.toml"
 ENV_URLS = {"postgres": "POSTGRES_URL", "redis": "REDIS_URL", "langgraph": "LANGGRAPH_URL", "vllm": "VLLM_URL"}
 # credentials for a LangGraph server lgconsole does not guard with its own token (the names langgraph-sdk reads)
 ENV_LANGGRAPH_CREDENTIALS = {"api_key": "LANGGRAPH_API_KEY", "bearer_token": "LANGGRAPH_BEARER_TOKEN"}
+LOCAL_CONTEXT = "local"  # the managed stack: the top level of the file
+_CONTEXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # a directory name and one `:ctx NAME` word
 
 
 class ConfigError(Exception):
@@ -160,6 +163,11 @@ class Config:
     prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     cost: CostConfig = field(default_factory=CostConfig)
+    context: str = LOCAL_CONTEXT  # the deployment this config describes: "local" or a [contexts.NAME]
+    default_context: str = LOCAL_CONTEXT  # the file's `context = NAME`, else LGCONSOLE_CONTEXT's
+    # each [contexts.NAME] as the file wrote it (validated): its sections' keys, which override the top level's
+    contexts: dict[str, dict[str, dict]] = field(default_factory=dict, repr=False)
+    local: Config | None = field(default=None, repr=False, compare=False)  # a context's local config; None in local
 
     @property
     def state_path(self) -> Path:
@@ -170,7 +178,8 @@ class Config:
         return StackPaths(self.state_path)
 
 
-SECTIONS = {f.name: f for f in fields(Config) if f.name not in ("state_dir", "source")}
+SECTIONS = {f.name: f for f in fields(Config)
+            if f.name not in ("state_dir", "source", "context", "default_context", "contexts", "local")}
 
 
 def default_state_dir() -> Path:
@@ -273,19 +282,20 @@ def state_dir_path(text: str, where: str) -> Path:
     return path
 
 
-def _check_paths(config: Config, source: str) -> None:
-    """Directories and programs named in the config exist (what a service would fail on after starting others)."""
+def _check_paths(config: Config, source: str, scope: str = "") -> None:
+    """Directories and programs named in the config exist (what a service would fail on after starting others).
+    `scope`: "contexts.NAME." when checking a context, so that the message names the context's table."""
     for section in ("postgres", "redis"):
         bin_dir = getattr(config, section).bin_dir
         if bin_dir and not Path(bin_dir).expanduser().is_dir():
-            _raise(f"{source}: [{section}] bin_dir: {_name(bin_dir)} is not a directory")
+            _raise(f"{source}: [{scope}{section}] bin_dir: {_name(bin_dir)} is not a directory")
     for section in ("project", "vllm"):
         python = getattr(config, section).python
         if python and "/" in python and not Path(python).expanduser().is_file():
-            _raise(f"{source}: [{section}] python: no such file {_name(python)}")
+            _raise(f"{source}: [{scope}{section}] python: no such file {_name(python)}")
     state = Path(config.state_dir)
     if state.exists() and not state.is_dir():
-        _raise(f"{source}: state_dir: {_name(str(state))} is a file, not a directory")
+        _raise(f"{source}: {scope}state_dir: {_name(str(state))} is a file, not a directory")
 
 
 def _raise(message: str) -> typing.NoReturn:
@@ -300,14 +310,15 @@ def _check_headers(headers: dict, where: str) -> None:
                               "value")
 
 
-def _load_section(section_cls: type, raw: dict, source: str, section: str) -> object:
+def _load_section(section_cls: type, raw: dict, source: str, section: str, scope: str = "") -> dict:
+    """The section's keys as written, each checked and coerced to its field's type (`scope`: as _check_paths)."""
     hints = typing.get_type_hints(section_cls)
     known = {f.name for f in fields(section_cls)}
     values = {}
     for key, value in raw.items():
-        where = f"{source}: [{section}] {key}"
+        where = f"{source}: [{scope}{section}] {key}"
         if key not in known:
-            raise ConfigError(f"{source}: unknown key [{section}] {_name(key)}{_suggest(key, known)}")
+            raise ConfigError(f"{source}: unknown key [{scope}{section}] {_name(key)}{_suggest(key, known)}")
         values[key] = _coerce(value, hints[key], where)
         if (section, key) in _CHOICES and values[key] not in _CHOICES[(section, key)]:
             choices = ", ".join(repr(c) for c in _CHOICES[(section, key)])
@@ -319,11 +330,12 @@ def _load_section(section_cls: type, raw: dict, source: str, section: str) -> ob
             raise ConfigError(f"{where}: must be between 0 and 1, got {value!r}")
         if (section, key) == ("langgraph", "headers"):
             _check_headers(values[key], where)
-    return section_cls(**values)
+    return values
 
 
 def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
-    """Defaults, then the TOML file (explicit path, ./lgconsole.toml, XDG), then environment overrides."""
+    """Defaults, then the TOML file (explicit path, ./lgconsole.toml, XDG), then environment overrides: the local
+    context, holding every [contexts.NAME] (each checked here) for `select_context`."""
     env = os.environ if env is None else env
     if path is None and env.get("LGCONSOLE_CONFIG"):
         path = Path(env["LGCONSOLE_CONFIG"])
@@ -333,19 +345,26 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
     source = "defaults"
     if path is not None:
         source = str(path)
-        raw = _read_toml(Path(path), source)
+        from lgconsole.console.config_file import read_toml
+
+        raw = read_toml(Path(path), source)
     config = Config(source=source)
     for key, value in raw.items():
         if key == "state_dir":
             config.state_dir = str(state_dir_path(str(_coerce(value, str, f"{source}: state_dir")),
                                                   f"{source}: state_dir"))
+        elif key == "context":
+            config.default_context = str(_coerce(value, str, f"{source}: context"))
+        elif key == "contexts":
+            config.contexts = _load_contexts(value, source)
         elif key in SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: [{key}] must be a table")
             section_cls = typing.get_type_hints(Config)[key]
-            setattr(config, key, _load_section(section_cls, value, source, key))
+            setattr(config, key, section_cls(**_load_section(section_cls, value, source, key)))
         else:
-            raise ConfigError(f"{source}: unknown key {_name(key)}{_suggest(key, [*SECTIONS, 'state_dir'])}")
+            known = [*SECTIONS, "state_dir", "context", "contexts"]
+            raise ConfigError(f"{source}: unknown key {_name(key)}{_suggest(key, known)}")
     for service, var in ENV_URLS.items():
         if env.get(var):
             getattr(config, service).url = env[var]
@@ -358,114 +377,77 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
         config.state_dir = str(state_dir_path(env["LGCONSOLE_STATE_DIR"], "LGCONSOLE_STATE_DIR"))
     if not config.state_dir:
         config.state_dir = str(default_state_dir())
+    _resolve_paths(config, source)
+    where = "LGCONSOLE_CONTEXT" if env.get("LGCONSOLE_CONTEXT", "").strip() else f"{source}: context"
+    config.default_context = env.get("LGCONSOLE_CONTEXT", "").strip() or config.default_context
+    _known_context(config, config.default_context, where)
+    for name in config.contexts:  # every context is checked now, as the top level is, whichever one is used
+        select_context(config, name)
+    return config
+
+
+def _resolve_paths(config: Config, source: str, scope: str = "") -> None:
+    """The project's paths made absolute (relative ones are from the config file's directory), then checked."""
+    path = Path(source) if config.source != "defaults" else None
     if config.project.path:
         project = Path(config.project.path).expanduser()
         if not project.is_absolute() and path is not None:
-            project = Path(path).parent / project
+            project = path.parent / project
         if not (project / "langgraph.json").is_file():
-            raise ConfigError(f"{source}: [project] path: no langgraph.json in {_name(str(project))}; point it at the "
-                              "directory that holds your project's langgraph.json")
+            raise ConfigError(f"{source}: [{scope}project] path: no langgraph.json in {_name(str(project))}; point it "
+                              "at the directory that holds your project's langgraph.json")
         config.project.path = str(project.resolve())
     for key in ("python", "env_dir"):
         value = getattr(config.project, key)
         if value and "/" in value and not Path(value).expanduser().is_absolute() and path is not None:
-            setattr(config.project, key, str((Path(path).parent / Path(value).expanduser())))
-    _check_paths(config, source)
-    return config
+            setattr(config.project, key, str((path.parent / Path(value).expanduser())))
+    _check_paths(config, source, scope)
 
 
-def _read_toml(path: Path, source: str) -> dict:
-    """The config file's TOML; every way it cannot be read is a one-line ConfigError."""
-    try:
-        if path.exists() and not path.is_dir() and not path.is_file():  # `--config <(…)`, a named pipe, a device
-            data = _read_pipe(path, source)
-        else:
-            data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{source}: is a directory; --config takes the TOML file (e.g. {path / CONFIG_NAME})") \
-            from None
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read it: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{source}: not a text file (byte {exc.start} is not UTF-8); TOML is UTF-8 text") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
+def _load_contexts(raw: object, source: str) -> dict[str, dict[str, dict]]:
+    """[contexts.NAME] tables: sections of the top level, each checked as the top level's are, by context name."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: contexts must be a table of [contexts.NAME] tables")
+    contexts: dict[str, dict[str, dict]] = {}
+    for name, sections in raw.items():
+        if name == LOCAL_CONTEXT or not _CONTEXT_NAME.fullmatch(name):
+            raise ConfigError(f"{source}: [contexts.{_name(name)}]: " + (
+                "`local` is the managed stack (the file's top level); name this context otherwise" if name ==
+                LOCAL_CONTEXT else "a context's name is letters, digits, '.', '_', '-' (up to 63), not first '._-'"))
+        if not isinstance(sections, dict):
+            raise ConfigError(f"{source}: [contexts.{name}] must be a table")
+        scope, contexts[name] = f"contexts.{name}.", {}
+        for section, values in sections.items():
+            if section not in SECTIONS or not isinstance(values, dict):
+                raise ConfigError(f"{source}: [{scope}{_name(section)}] must be a table" if section in SECTIONS else
+                                  f"{source}: unknown key [{scope}{_name(section)}]{_suggest(section, SECTIONS)}")
+            section_cls = typing.get_type_hints(Config)[section]
+            contexts[name][section] = _load_section(section_cls, values, source, section, scope)
+    return contexts
 
 
-def _read_pipe(path: Path, source: str, wait_s: float = 3.0, limit: int = 1 << 20) -> bytes:
-    """A config from a pipe (`--config <(gen-config)`): what its writer writes; a pipe nothing writes to within
-    `wait_s`, or more than `limit` bytes (a device such as /dev/zero), is a one-line error instead of a hang."""
-    import select
-
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            if not select.select([fd], [], [], wait_s)[0]:
-                raise ConfigError(f"{source}: not a regular file, and nothing was written to it within {wait_s:g} s")
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                raise ConfigError(f"{source}: not a regular file, and more than {limit >> 20} MiB came from it")
-    finally:
-        os.close(fd)
+def _known_context(config: Config, name: str, where: str) -> None:
+    if name != LOCAL_CONTEXT and name not in config.contexts:
+        known = ", ".join([LOCAL_CONTEXT, *config.contexts])
+        raise ConfigError(f"{where}: no context {_name(name)}{_suggest(name, config.contexts)}; contexts: {known}")
 
 
-def _section_spec(section: object) -> dict:
-    return {f.name: getattr(section, f.name) for f in fields(section)}
-
-
-def redis_use_of(config: Config):
-    """Whether the stack runs a Redis and who uses it (the rule: stack/services/redis.py redis_use)."""
-    from lgconsole.stack.services.redis import redis_use
-
-    return redis_use(config.redis.enabled, config.redis.url, config.project.path or None, bool(config.langgraph.url),
-                     config.langgraph.env, config.langgraph.runtime)
-
-
-def build_stack_spec(config: Config) -> StackSpec:
-    """The supervisor's plain-JSON spec. Ports set to 0 are picked now and kept across `up`s in the state dir."""
-    from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object, table
-
-    try:  # the ports kept from the last `up`; a damaged spec.json only loses them (this spec replaces it)
-        previous = table(read_json_object(config.paths.spec_file) or {}, "services", config.paths.spec_file)
-    except StateFileCorrupt:
-        previous = {}
-    services: dict[str, dict] = {}
-    taken: set[int] = set()
-    for name in SERVICE_NAMES:
-        section = _section_spec(getattr(config, name))
-        if name == "langgraph":
-            section["project"] = config.project.path
-            section["python"] = config.project.python
-            section["env_dir"] = config.project.env_dir
-        if name == "redis":
-            use = redis_use_of(config)
-            section["enabled"], section["use"] = use.started, use.why
-        if name == "postgres" and not section.get("url") and config.langgraph.url:
-            from lgconsole.stack.services.postgres import UNUSED_WITH_EXTERNAL_SERVER
-
-            section["enabled"], section["use"] = False, UNUSED_WITH_EXTERNAL_SERVER
-        if not section.get("url") and (name != "vllm" or section.get("model")) and section.get("enabled", True) \
-                and not section.get("port"):
-            old = previous.get(name, {}).get("port")
-            if type(old) is int and 0 < old <= 65535 and old not in taken and port_is_free(old):
-                section["port"] = old
-            else:
-                section["port"] = free_port(avoid=taken | {2024})
-        if section.get("port"):
-            taken.add(section["port"])
-        services[name] = section
-    return StackSpec(state_dir=str(config.state_path), services=services)
+def select_context(config: Config, name: str | None = None, where: str = "context") -> Config:
+    """Context `name`'s config (None: the default context): the local config with the context's keys over it, key by
+    key, and a state dir of its own (<state dir>/contexts/NAME) so that nothing of the local stack mixes in. The
+    local server's credentials (api_key, bearer_token, headers) never follow a context to another server URL."""
+    local = config.local or config
+    name = local.default_context if name is None else name
+    if name == LOCAL_CONTEXT:
+        return local
+    _known_context(local, name, where)
+    selected = copy.deepcopy(dataclasses.replace(local, contexts={}, local=None))
+    if local.contexts[name].get("langgraph", {}).get("url", local.langgraph.url) != local.langgraph.url:
+        selected.langgraph.api_key, selected.langgraph.bearer_token, selected.langgraph.headers = "", "", {}
+    for section, values in local.contexts[name].items():
+        for key, value in values.items():
+            setattr(getattr(selected, section), key, copy.deepcopy(value))
+    selected.context, selected.contexts, selected.local = name, local.contexts, local
+    selected.state_dir = str(local.state_path / "contexts" / name)
+    _resolve_paths(selected, local.source, f"contexts.{name}.")
+    return selected

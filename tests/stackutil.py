@@ -11,7 +11,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from lgconsole.console.config import Config, build_stack_spec, load_config
+from lgconsole.console.config import Config, load_config
+from lgconsole.console.stack_spec import build_stack_spec
 from lgconsole.stack.server import credentials
 from lgconsole.stack.services import supervisor
 from lgconsole.stack.services.process import process_cmdline
@@ -106,7 +107,8 @@ def lgconsole(*args: str, config: Path | None = None, timeout: float = 120, env:
         argv += ["--config", str(config)]
     clean_env = {k: v for k, v in os.environ.items()
                  if k not in ("POSTGRES_URL", "REDIS_URL", "LANGGRAPH_URL", "VLLM_URL", "LGCONSOLE_STATE_DIR",
-                              "LGCONSOLE_CONFIG", "LANGGRAPH_API_KEY", "LANGGRAPH_BEARER_TOKEN")}
+                              "LGCONSOLE_CONFIG", "LGCONSOLE_CONTEXT", "LANGGRAPH_API_KEY",
+                              "LANGGRAPH_BEARER_TOKEN")}
     return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=timeout,
                           env={**clean_env, **(env or {})}, cwd=cwd or REPO)
 

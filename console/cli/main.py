@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lgconsole.console.cli import exit_codes
-from lgconsole.console.config import Config, ConfigError, load_config, state_dir_path
+from lgconsole.console.config import Config, ConfigError, load_config, select_context, state_dir_path
 
 # Each command group's module (console/cli/<module>.py), the function adding its parsers, and its commands: a command
 # builds only its own group's parser, so it imports only that module (help and errors build them all).
@@ -28,8 +28,9 @@ COMMAND_GROUPS = {
     "trace": ("add_trace_command", ("trace",)),
     "store": ("add_store_commands", ("store", "redis")),
     "auth": ("add_auth_commands", ("token", "env")),
+    "contexts": ("add_contexts_command", ("contexts",)),
 }
-OPTIONS_WITH_VALUES = ("--config", "--state-dir")
+OPTIONS_WITH_VALUES = ("--config", "--state-dir", "--context")
 
 
 def _command_group(argv: list[str]) -> str | None:
@@ -69,6 +70,9 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, help="config file (default: ./lgconsole.toml, else the XDG config dir)")
     parser.add_argument("--state-dir", help="where the stack keeps data, logs and PIDs (overrides the config)")
+    parser.add_argument("--context", metavar="NAME",
+                        help="the deployment to act on: a [contexts.NAME] of the config, or `local` (the managed "
+                             "stack); default: $LGCONSOLE_CONTEXT, else the config's `context`, else local")
     parser.add_argument("--show-secrets", action="store_true",
                         help="print API keys, tokens and passwords in clear (masked as *** in every output otherwise)")
     sub = parser.add_subparsers(dest="command")
@@ -82,7 +86,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
                       help="auto (default): the configured [vllm] model when there is one, else a real vLLM on CPU "
                            "with a tiny local model when it is built (`make vllm-cpu`; `make demo` builds it), else "
                            "the scripted model")
-    for group in ("live", "threads", "ops", "doctor", "gpu", "graph", "assistants", "trace", "store", "auth"):
+    for group in ("live", "threads", "ops", "doctor", "gpu", "graph", "assistants", "trace", "store", "auth",
+                  "contexts"):
         _add_group(sub, group)
     return parser
 
@@ -101,6 +106,7 @@ def _main(argv: list[str] | None) -> int:
         config = load_config(args.config)
         if args.state_dir:
             config.state_dir = str(state_dir_path(args.state_dir, "--state-dir").resolve())
+        config = select_context(config, args.context, "--context")
     except ConfigError as exc:
         from lgconsole.console.model.sanitise import printable
 
@@ -119,6 +125,14 @@ def _main(argv: list[str] | None) -> int:
                 "store": _lazy("cli.store", "cmd_store"), "redis": _lazy("cli.store", "cmd_redis"),
                 "token": _lazy("cli.auth", "cmd_token"), "env": _lazy("cli.auth", "cmd_env")}
     handlers["trace"] = _lazy("cli.trace", "cmd_trace")
+    handlers["contexts"] = _lazy("cli.contexts", "cmd_contexts")
+    if args.command in ("up", "down", "demo"):
+        from lgconsole.console.contexts import stack_verb_refusal
+
+        refusal = stack_verb_refusal(config, args.command)
+        if refusal:
+            print(f"lgconsole: {refusal}", file=sys.stderr)
+            return exit_codes.FAILED
     from lgconsole.console.cli.output import run_with_safe_output, show_secrets
 
     show_secrets(args.show_secrets)

@@ -246,7 +246,7 @@ def status_json(config: Config) -> dict:
     probe each, side by side, at most ~2 s for a host that does not answer), and who uses Redis."""
     from lgconsole.stack.services import supervisor
 
-    from lgconsole.console.config import redis_use_of
+    from lgconsole.console.stack_spec import redis_use_of
     from lgconsole.console.sources.external import merged_services, needs_supervisor, probe_external
 
     state = supervisor.read_state(config.state_path)

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 SERVICE_VERBS = ("start", "stop", "restart", "logs")
 STACK_VERBS = ("up", "down")
 APP_VERBS = ("help", "quit", "q")
+CONTEXT_VERBS = ("ctx", "context")  # k9s's `:ctx`: alone, the picker; with a name, that context
 
 
 @dataclass(frozen=True)
 class Command:
-    verb: str  # screen name, service verb, stack verb or app verb
+    verb: str  # screen name, service verb, stack verb, app verb or "ctx"
     service: str | None = None
+    context: str | None = None  # `:ctx NAME`: the context named (checked by the app, which knows the config)
 
 
 class CommandError(ValueError):
@@ -34,7 +36,11 @@ def parse_command(text: str, screens: tuple[str, ...], services: tuple[str, ...]
         return Command(verb, service)
     if verb in STACK_VERBS + APP_VERBS and not args:
         return Command("quit" if verb == "q" else verb)
-    known = [*screens, *SERVICE_VERBS, *STACK_VERBS, "help", "quit"]
+    if verb in CONTEXT_VERBS:
+        if len(args) > 1:
+            raise CommandError("usage: ctx [NAME] (alone: pick one from the list)")
+        return Command("ctx", context=args[0] if args else None)
+    known = [*screens, *SERVICE_VERBS, *STACK_VERBS, "ctx", "help", "quit"]
     raise CommandError(f"unknown command {text.strip()!r}; try: {', '.join(known)}")
 
 

@@ -34,6 +34,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from lgconsole.console.config import LOCAL_CONTEXT
 from lgconsole.console.model.text import error_line
 from lgconsole.console.rows.shown import shown
 from lgconsole.widgets.footer import KeyFooter
@@ -103,7 +104,7 @@ class ConsoleScreen(WorkerErrors, Screen):
         yield StackHeader(id="stack-header")
         yield from self.compose_body()
         yield CommandLine(placeholder="command: stack | restart SERVICE | stop SERVICE | start SERVICE | "
-                                      "logs SERVICE | up | down | help | quit", id="command-line")
+                                      "logs SERVICE | up | down | ctx [NAME] | help | quit", id="command-line")
         yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
@@ -134,8 +135,10 @@ class ConsoleScreen(WorkerErrors, Screen):
         header = self.query_one(StackHeader)
         sup = f"pid {snapshot.supervisor_pid}" if snapshot.supervisor_running else \
             "not running" if snapshot.needs_supervisor else "not needed (all external)"
+        config = self.console.config
+        context = "" if config.context == LOCAL_CONTEXT else shown(config.context)
         header.show(snapshot.healthy_count, len(snapshot.enabled), sup, shown(snapshot.model_backend),
-                    shown(self.console.config.state_path))
+                    shown(config.state_path), context)
         self.show_snapshot(snapshot)
 
     def show_snapshot(self, snapshot) -> None:
@@ -149,6 +152,9 @@ class ConsoleScreen(WorkerErrors, Screen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if isinstance(event.input, CommandLine):
             event.stop()
+            # screens that override this handler call it through super(): without this, Textual would call it
+            # again on its walk down the MRO and run the command twice
+            event.prevent_default()
             text = event.value
             event.input.action_close()
             self.console.run_command_line(text)

@@ -153,7 +153,7 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         if self._painted is not None and painted[0] != self._painted[0]:
             self._selected = None  # a new run: the detail follows its newest step
         self._painted = painted
-        self.post_message(FollowedRunChanged(self.live))  # the app forwards it to the Graph screen
+        self.post_message(FollowedRunChanged(self.live, self.app.config))  # the app forwards it to the Graph screen
         timeline = self.query_one(Timeline)
         if timeline.show(self._rows.items(self.live.steps)):
             self._selected = None  # the cursor follows the newest step: so does the detail, in this same paint

@@ -9,6 +9,7 @@ from textual.message import Message
 class FollowedRunChanged(Message):
     """The followed run moved on (new events, a new run, its end); `live` is its LiveRun, owned by the follower."""
 
-    def __init__(self, live) -> None:
+    def __init__(self, live, config: object = None) -> None:
         super().__init__()
         self.live = live
+        self.config = config  # the config of the screen that followed it: the app drops it after a context switch

@@ -14,7 +14,8 @@ from lgconsole.stack.services.external import PROBE_TIMEOUT_S, ExternalProbe, pr
 from lgconsole.stack.services.postgres import UNUSED_WITH_EXTERNAL_SERVER
 from lgconsole.stack.services.service import SERVICE_NAMES, ServiceState, ServiceStatus, redact_url
 
-from lgconsole.console.config import Config, redis_use_of
+from lgconsole.console.config import Config
+from lgconsole.console.stack_spec import redis_use_of
 from lgconsole.console.model.sanitise import printable
 from lgconsole.console.sources.urls import external_credentials
 

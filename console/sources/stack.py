@@ -20,7 +20,8 @@ from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, Servi
                                               tail_lines)
 from lgconsole.stack.services.supervisor_daemon import DEPENDS_ON
 
-from lgconsole.console.config import Config, build_stack_spec, redis_use_of
+from lgconsole.console.config import Config
+from lgconsole.console.stack_spec import build_stack_spec, redis_use_of
 from lgconsole.console.sources.external import ExternalWatch, configured_services, merged_services, needs_supervisor
 
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from stackutil import (all_healthy, make_config, new_state_dir, remember_server, remove_state_dir,  # noqa: E402
                        stop_stack, wait_for)
 
-from lgconsole.console.config import build_stack_spec  # noqa: E402
+from lgconsole.console.stack_spec import build_stack_spec  # noqa: E402
 from lgconsole.stack.services import supervisor  # noqa: E402
 
 from lgconsole.stack.services import process  # noqa: E402

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import get_client
 
-from lgconsole.console.config import build_stack_spec, load_config
+from lgconsole.console.config import load_config
+from lgconsole.console.stack_spec import build_stack_spec
 from lgconsole.stack.services import project_env, supervisor
 from stackutil import (REPO, lgconsole, new_state_dir, processes_mentioning, remove_state_dir, stack_token,
                        wait_for, write_config)

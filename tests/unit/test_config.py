@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lgconsole.console.config import ConfigError, build_stack_spec, find_config_file, load_config
+from lgconsole.console.config import ConfigError, find_config_file, load_config
+from lgconsole.console.stack_spec import build_stack_spec
 
 
 def _write(tmp_path: Path, text: str) -> Path:

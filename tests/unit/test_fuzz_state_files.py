@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzzing import fuzz
-from lgconsole.console.config import Config, build_stack_spec
+from lgconsole.console.config import Config
+from lgconsole.console.stack_spec import build_stack_spec
 from lgconsole.stack.services.service import Secrets, StackSpec
 from lgconsole.stack.services.state_files import StateFileCorrupt
 from lgconsole.stack.services.supervisor import read_state

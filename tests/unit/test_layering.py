@@ -315,6 +315,7 @@ CLI_COMMANDS = {
     "doctor": ["doctor"],
     "gpu": ["gpu", "--window", "0"],
     "redis": ["redis", "keys"],
+    "contexts": ["contexts"],
 }
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lgconsole.console.config import ConfigError, build_stack_spec, load_config
+from lgconsole.console.config import ConfigError, load_config
+from lgconsole.console.stack_spec import build_stack_spec
 from lgconsole.console.sources.external import configured_services, needs_supervisor
 from lgconsole.stack.services.redis import redis_use
 from lgconsole.stack.services.service import ServiceState, StackPaths

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import Auth
 
-from lgconsole.console.config import ConfigError, build_stack_spec, load_config
+from lgconsole.console.config import ConfigError, load_config
+from lgconsole.console.stack_spec import build_stack_spec
 from lgconsole.console.model.triage import TriageInputs, evaluate, utcnow
 from lgconsole.console.sources.urls import langgraph_url
 from lgconsole.stack.server import credentials, token_auth

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lgconsole.console.config import ConfigError, build_stack_spec, load_config
+from lgconsole.console.config import ConfigError, load_config
+from lgconsole.console.stack_spec import build_stack_spec
 from lgconsole.console.sources.runtime_preflight import runtime_findings, runtime_problems
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.server import token_auth
