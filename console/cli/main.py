@@ -28,6 +28,7 @@ COMMAND_GROUPS = {
     "trace": ("add_trace_command", ("trace",)),
     "store": ("add_store_commands", ("store", "redis")),
     "auth": ("add_auth_commands", ("token", "env")),
+    "export": ("add_export_command", ("export",)),
 }
 OPTIONS_WITH_VALUES = ("--config", "--state-dir")
 
@@ -82,7 +83,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
                       help="auto (default): the configured [vllm] model when there is one, else a real vLLM on CPU "
                            "with a tiny local model when it is built (`make vllm-cpu`; `make demo` builds it), else "
                            "the scripted model")
-    for group in ("live", "threads", "ops", "doctor", "gpu", "graph", "assistants", "trace", "store", "auth"):
+    for group in ("live", "threads", "ops", "doctor", "gpu", "graph", "assistants", "trace", "store", "auth", "export"):
         _add_group(sub, group)
     return parser
 
@@ -119,6 +120,7 @@ def _main(argv: list[str] | None) -> int:
                 "store": _lazy("cli.store", "cmd_store"), "redis": _lazy("cli.store", "cmd_redis"),
                 "token": _lazy("cli.auth", "cmd_token"), "env": _lazy("cli.auth", "cmd_env")}
     handlers["trace"] = _lazy("cli.trace", "cmd_trace")
+    handlers["export"] = _lazy("cli.export", "cmd_export")
     from lgconsole.console.cli.output import run_with_safe_output, show_secrets
 
     show_secrets(args.show_secrets)

@@ -1,0 +1,175 @@
+"""The stack as `lgconsole export` needs it, built from the supervisor's own objects: each service's launch spec (the
+argv `lgconsole up` runs), its ports and timeouts, the stack's passwords. The generators in console/model/export_*.py
+turn what this returns into text."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from lgconsole.stack.errors import StackError
+from lgconsole.stack.services import supervisor
+from lgconsole.stack.services.langgraph_server import DEMO_PROJECT
+from lgconsole.stack.services.service import Secrets, StackSpec
+from lgconsole.stack.services.vllm import DOCKER_IMAGE, server_args
+
+from lgconsole.console.config import Config, build_stack_spec
+from lgconsole.console.model.export_stack import (
+    VLLM_CONTAINER_PORT,
+    ContainerStack,
+    HostService,
+    VllmContainer,
+)
+
+STEPS_MODULE = "lgconsole.stack.services.unit_steps"
+DEFAULT_SERVER_IMAGE = "lgconsole-server:latest"
+
+
+def host_services(config: Config, python: str | None = None) -> tuple[list[HostService], StackSpec]:
+    """Every managed, enabled service as a host process, in start order. Saves the stack spec in the state dir as
+    `up` does (the units' prepare and ready steps read it; its passwords are made once and kept)."""
+    python = python or sys.executable
+    spec = build_stack_spec(config)
+    spec.save()
+    services = supervisor.build_services(spec)
+    state_dir = str(config.state_path)
+    out: list[HostService] = []
+    for name, svc in services.items():
+        if not svc.enabled or svc.external:
+            continue
+        if getattr(svc, "needs_build", lambda: False)():
+            raise StackError(f"{name}: the project's environment is not built yet; run `lgconsole up` once (it builds "
+                             "it), then export again")
+        dependency_env: dict[str, str] = {}
+        for other in services.values():
+            if other is not svc and other.enabled:
+                dependency_env.update(other.client_env())
+        launch = svc.launch_spec(dependency_env)
+        env = dict(launch.env)
+        # a unit starts with systemd's environment, not a shell's: the venv's programs come first, as under `up`
+        env.setdefault("PATH", os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]))
+        out.append(HostService(
+            name=name,
+            argv=tuple(launch.argv),
+            env=env,
+            cwd=str(launch.cwd or config.state_path),
+            port=int(svc.port or 0),
+            start_timeout=svc.startup_timeout,
+            stop_timeout=spec.stop_grace,
+            stop_signal=signal.Signals(launch.stop_signal).name,
+            user=launch.user,
+            prepare=(python, "-m", STEPS_MODULE, "prepare", state_dir, name),
+            ready=(python, "-m", STEPS_MODULE, "ready", state_dir, name, "--timeout", f"{svc.startup_timeout:g}"),
+        ))
+    return out, spec
+
+
+# host ports of the compose services when neither the config nor an earlier `up` chose one
+DEFAULT_HOST_PORTS = {"postgres": 5432, "redis": 6379, "vllm": 8000, "langgraph": 8123}
+
+
+def _host_ports(config: Config) -> dict[str, int]:
+    """The configured port, else the one the stack ran on here (spec.json), else the engine's usual one: the same
+    on every export (nothing is written)."""
+    from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object, table
+
+    try:
+        saved = table(read_json_object(config.paths.spec_file) or {}, "services", config.paths.spec_file)
+    except StateFileCorrupt:
+        saved = {}
+    ports = {}
+    for name, default in DEFAULT_HOST_PORTS.items():
+        kept = saved.get(name, {}).get("port")
+        ports[name] = getattr(config, name).port or (kept if type(kept) is int and 0 < kept < 65536 else default)
+    return ports
+
+
+def container_stack(config: Config, server_image: str = DEFAULT_SERVER_IMAGE) -> ContainerStack:
+    """The stack for compose and Kubernetes (nothing is written)."""
+    spec = build_stack_spec(config)
+    ports = _host_ports(config)
+    vllm_spec = spec.services.get("vllm", {})
+    vllm = None
+    served = ""
+    if vllm_spec.get("model") and not vllm_spec.get("url"):
+        model = str(vllm_spec["model"])
+        mount = None
+        if Path(model).expanduser().is_dir():  # weights in a local directory: mounted read-only into the container
+            host_dir = str(Path(model).expanduser().resolve())
+            model = f"/models/{Path(host_dir).name}"
+            mount = (host_dir, model)
+        hf_cache = str(Path(vllm_spec.get("hf_cache") or Path.home() / ".cache" / "huggingface"))
+        vllm = VllmContainer(
+            image=f"{DOCKER_IMAGE}:{vllm_spec.get('image_tag') or 'latest'}",
+            args=(model, *server_args(vllm_spec, "0.0.0.0", VLLM_CONTAINER_PORT)),
+            gpus=int(vllm_spec.get("tensor_parallel_size") or 1),
+            host_port=ports["vllm"],
+            env={str(k): str(v) for k, v in (vllm_spec.get("env") or {}).items()},
+            model_mount=mount,
+            hf_cache=hf_cache,
+        )
+        served = str(vllm_spec.get("served_model_name") or model)
+    project = Path(config.project.path or DEMO_PROJECT).resolve()
+    return ContainerStack(name="lgconsole", server_image=server_image, project_dir=str(project),
+                          server_host_port=ports["langgraph"], postgres_host_port=ports["postgres"],
+                          redis_host_port=ports["redis"], vllm=vllm, served_model=served)
+
+
+def container_secrets(config: Config) -> dict[str, str]:
+    """The values of compose's `.env`: the stack's own Postgres and Redis passwords (made once, kept in its 0600
+    secrets file, so a second export keeps the volume's password), the license and LangSmith keys from the env."""
+    store = Secrets(config.paths.secrets_file)
+    return {
+        "POSTGRES_PASSWORD": store.get("postgres_password"),
+        "REDIS_PASSWORD": store.get("redis_password"),
+        "LANGGRAPH_CLOUD_LICENSE_KEY": os.environ.get("LANGGRAPH_CLOUD_LICENSE_KEY", ""),
+        "LANGSMITH_API_KEY": os.environ.get("LANGSMITH_API_KEY", ""),
+    }
+
+
+def known_secrets(config: Config) -> list[str]:
+    """Every secret value lgconsole knows for this stack (its passwords and token, the server credentials and env of
+    the config, the license and LangSmith keys): a printed export is masked against these. Its own text carries
+    none by construction; a value a user put in a command line (`--api-key X` in [vllm] extra_args) is caught here."""
+    import json
+
+    from lgconsole.stack.server import credentials
+    from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object
+
+    from lgconsole.console.model.masking import secret_key
+
+    found: list[str] = []
+    args = [str(a) for a in config.vllm.extra_args]
+    for flag, value in zip(args, args[1:] + [""]):  # `--api-key X` and `--api-key=X` in a command line
+        name, eq, inline = flag.partition("=")
+        if name.startswith("-") and secret_key(name):
+            found.append(inline if eq else value)
+
+    def collect(value: object) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    try:
+        stored = read_json_object(config.paths.secrets_file) or {}
+    except StateFileCorrupt:
+        stored = {}
+    for key, value in stored.items():
+        if key.startswith("spec:") and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        collect(value)
+    token = credentials.read_token(credentials.token_path(config.state_path))
+    collect([token or "", config.langgraph.api_key, config.langgraph.bearer_token, config.langgraph.headers,
+             config.langgraph.env, config.vllm.env, os.environ.get("LANGGRAPH_CLOUD_LICENSE_KEY", ""),
+             os.environ.get("LANGSMITH_API_KEY", "")])
+    return [s for s in found if len(s) >= 6]  # short values ("1", "true") are settings, not secrets
