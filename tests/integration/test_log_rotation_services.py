@@ -121,3 +121,19 @@ def test_a_stack_with_a_small_log_limit_rotates_its_services_logs():
         result = lgconsole("logs", "langgraph", "-n", "20", config=config.state_path / "lgconsole.toml")
         assert result.returncode == 0 and len(result.stdout.splitlines()) > min(len(current), 19)  # .1's lines too
         assert all(f.stat().st_size < 8000 for f in log_files(logs / "langgraph.log"))
+
+
+def test_output_written_after_the_supervisor_died_still_reaches_the_log(tmp_path):
+    """The logger is no thread of the supervisor: a service a dead supervisor left running (to be adopted) goes on
+    logging."""
+    path = tmp_path / "svc.log"
+    service = "import time\nfor i in range(30):\n    print('tick', i, flush=True)\n    time.sleep(0.1)\n"
+    starter = ("import sys\nfrom pathlib import Path\nfrom lgconsole.stack.services import process\n"
+               "from lgconsole.stack.services.log_rotation import LogLimits\n"
+               f"child = process.spawn(process.LaunchSpec([sys.executable, '-c', {service!r}], Path({str(path)!r})), "
+               "LogLimits(10_000, 3))\nprint(child.pid)\n")
+    started = subprocess.run([sys.executable, "-c", starter], capture_output=True, text=True, timeout=30)
+    assert started.returncode == 0, started.stderr  # the "supervisor" has exited; its service runs on
+    wait_for(lambda: "tick 29" in path.read_text(), 30, what="the service's last line")
+    ticks = [line for line in path.read_text().splitlines() if line.startswith("tick")]
+    assert ticks == [f"tick {i}" for i in range(30)]
