@@ -21,6 +21,9 @@ import psycopg
 import pytest
 import yaml
 
+from lgconsole.console.config import load_config
+from lgconsole.console.model.export_systemd import systemd_files
+from lgconsole.console.sources.exports import host_services
 from lgconsole.stack.server import credentials
 from stackutil import REPO, lgconsole, new_state_dir, processes_mentioning, remove_state_dir, \
     tiny_vllm_config, write_config
@@ -90,6 +93,19 @@ def test_systemd_units_verify_with_the_real_binaries(state_dir, tmp_path):
     verify = subprocess.run(["systemd-analyze", "verify", *sorted(str(p) for p in out.glob("lgconsole-*.*"))],
                             capture_output=True, text=True, cwd=out, timeout=60)
     assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
+    # as root the command writes system units; the user units (the default for everyone else) verify too
+    services, _ = host_services(load_config(config, env={}))
+    user = tmp_path / "user-units"
+    user.mkdir()
+    for f in systemd_files(services, str(user / "lgconsole-env"), system=False):
+        (user / f.name).parent.mkdir(exist_ok=True)
+        (user / f.name).write_text(f.text)
+    runtime = tmp_path / "runtime"  # a user manager needs its runtime dir (no login session here)
+    runtime.mkdir(mode=0o700)
+    user_files = sorted(str(p) for p in user.glob("lgconsole-*.*"))
+    verify = subprocess.run(["systemd-analyze", "--user", "verify", *user_files], capture_output=True, text=True,
+                            cwd=user, timeout=60, env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
     printed = lgconsole("export", "systemd", config=config)  # to stdout: the env files by their keys only
     assert printed.returncode == 0 and "LGCONSOLE_POSTGRES_URL=***" in printed.stdout
     assert not any(p in printed.stdout for p in passwords)
@@ -138,6 +154,11 @@ def test_the_units_commands_bring_the_stack_up_as_systemd_would(state_dir, tmp_p
         answer = httpx.post(f"{url}/assistants/search", json={}, timeout=10,
                             headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200 and answer.json()
+        # the console reads the same state dir: it reaches what the units run with no further set-up
+        threads = lgconsole("threads", "--json", config=config_path)
+        assert threads.returncode == 0, threads.stderr
+        assistants = lgconsole("assistants", config=config_path)
+        assert assistants.returncode == 0 and "demo" in assistants.stdout, assistants.stderr
     finally:
         for child, kill_signal in reversed(started):
             try:
