@@ -50,6 +50,9 @@ class PostgresConfig:
 @dataclass
 class RedisConfig:
     url: str = ""
+    # "auto": a managed Redis only when something uses it (the demo graph, a project naming REDIS_URL/REDIS_URI);
+    # "yes": always; "no": never (stack/services/redis.py redis_use)
+    enabled: str = "auto"
     port: int = 0
     bin_dir: str = ""
     persistence: bool = False
@@ -129,7 +132,7 @@ class CostConfig:
 
 
 _CHOICES = {("vllm", "launcher"): ("serve", "module", "docker"), ("vllm", "device"): ("", "cpu", "cuda"),
-            ("langgraph", "auth"): ("token", "none")}
+            ("langgraph", "auth"): ("token", "none"), ("redis", "enabled"): ("auto", "yes", "no")}
 # (least, most) of numeric keys, by key name in any section; a float is also refused when it is nan or inf
 _RANGES = {
     "port": (0, 65535),
@@ -375,7 +378,10 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
 def _read_toml(path: Path, source: str) -> dict:
     """The config file's TOML; every way it cannot be read is a one-line ConfigError."""
     try:
-        data = path.read_bytes()
+        if path.exists() and not path.is_dir() and not path.is_file():  # `--config <(…)`, a named pipe, a device
+            data = _read_pipe(path, source)
+        else:
+            data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{source}: config file not found") from None
     except IsADirectoryError:
@@ -395,8 +401,39 @@ def _read_toml(path: Path, source: str) -> dict:
         raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
 
 
+def _read_pipe(path: Path, source: str, wait_s: float = 3.0, limit: int = 1 << 20) -> bytes:
+    """A config from a pipe (`--config <(gen-config)`): what its writer writes; a pipe nothing writes to within
+    `wait_s`, or more than `limit` bytes (a device such as /dev/zero), is a one-line error instead of a hang."""
+    import select
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if not select.select([fd], [], [], wait_s)[0]:
+                raise ConfigError(f"{source}: not a regular file, and nothing was written to it within {wait_s:g} s")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise ConfigError(f"{source}: not a regular file, and more than {limit >> 20} MiB came from it")
+    finally:
+        os.close(fd)
+
+
 def _section_spec(section: object) -> dict:
     return {f.name: getattr(section, f.name) for f in fields(section)}
+
+
+def redis_use_of(config: Config):
+    """Whether the stack runs a Redis and who uses it (the rule: stack/services/redis.py redis_use)."""
+    from lgconsole.stack.services.redis import redis_use
+
+    return redis_use(config.redis.enabled, config.redis.url, config.project.path or None, bool(config.langgraph.url),
+                     config.langgraph.env)
 
 
 def build_stack_spec(config: Config) -> StackSpec:
@@ -415,7 +452,15 @@ def build_stack_spec(config: Config) -> StackSpec:
             section["project"] = config.project.path
             section["python"] = config.project.python
             section["env_dir"] = config.project.env_dir
-        if not section.get("url") and (name != "vllm" or section.get("model")) and not section.get("port"):
+        if name == "redis":
+            use = redis_use_of(config)
+            section["enabled"], section["use"] = use.started, use.why
+        if name == "postgres" and not section.get("url") and config.langgraph.url:
+            from lgconsole.stack.services.postgres import UNUSED_WITH_EXTERNAL_SERVER
+
+            section["enabled"], section["use"] = False, UNUSED_WITH_EXTERNAL_SERVER
+        if not section.get("url") and (name != "vllm" or section.get("model")) and section.get("enabled", True) \
+                and not section.get("port"):
             old = previous.get(name, {}).get("port")
             if type(old) is int and 0 < old <= 65535 and old not in taken and port_is_free(old):
                 section["port"] = old

@@ -25,6 +25,7 @@ STATUS_COLOURS: dict[str, str] = {
     "crashed": "text-error", "failed": "text-error", "error": "text-error", "errored": "text-error",
     "bad": "text-error", "critical": "text-error", "cancelled": "text-error", "removed": "text-error",
     "alert": "text-error", "run:interrupted": "text-error",  # a run stopped from outside
+    "down": "text-error",  # an external service that does not answer
     # waits for a person (an interrupt)
     "waiting": "text-secondary", "interrupted": "text-secondary", "answered": "text-secondary",
     "question": "text-secondary", "process:service": "text-secondary",

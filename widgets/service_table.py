@@ -11,7 +11,7 @@ from lgconsole.widgets.palette import Palette, redraw_on_theme_change
 
 QUIET_STATES = ("waiting", "stopped", "disabled")  # drawn without bold: nothing is happening yet
 STATE_ICONS = {"healthy": "●", "starting": "◌", "waiting": "◌", "degraded": "▲", "crashed": "✖", "failed": "✖",
-               "stopped": "○", "disabled": "·"}
+               "stopped": "○", "disabled": "·", "down": "✖"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ class ServiceTable(DataTable):
     def _cells(self, row: ServiceRow) -> tuple:
         palette = Palette.of(self)
         style = palette.style(row.state, *(() if row.state in QUIET_STATES else ("bold",)), kind="service")
-        state = Text(f"{STATE_ICONS.get(row.state, '?')} {row.state}", style=style)
+        # an external service: lgconsole probes it, it does not run it ("external · healthy", "external · down")
+        label = row.state if row.managed or row.state == "disabled" else f"external · {row.state}"
+        state = Text(f"{STATE_ICONS.get(row.state, '?')} {label}", style=style)
         restarts = Text(str(row.restarts), style=palette.style("error", "bold") if row.restarts else "")
         return (
             Text(row.name, style="bold"),

@@ -8,7 +8,7 @@ import signal
 OK = 0
 FAILED = 1  # the command ran and failed: a service unreachable, a run that errored, a refusal; `status`: unhealthy
 USAGE = 2  # the command line: argparse's errors and argument values that cannot be used (`--input` not JSON, ...)
-NOT_RUNNING = 3  # `status`: no supervisor runs the stack
+NOT_RUNNING = 3  # `status`: no supervisor runs the stack, and something is lgconsole's to run (not all external)
 CONFIG = 4  # the config file or an environment override: unreadable, unknown key, wrong type, out of range
 DOCTOR_WARNING = 5  # `doctor`: warnings, nothing critical
 DOCTOR_CRITICAL = 6  # `doctor`: at least one critical finding

@@ -14,7 +14,7 @@ from lgconsole.console.config import Config
 from lgconsole.console.model.breakpoints import Breakpoints, stop_text
 from lgconsole.console.model.interrupts import interrupt_value, payload_json
 from lgconsole.console.model.live_run import LiveRun, NodeStep, step_json
-from lgconsole.console.model.masking import mask_diff, mask_secrets, mask_text
+from lgconsole.console.model.masking import StreamMask, mask_diff, mask_secrets, mask_text
 from lgconsole.console.model.sanitise import printable
 from lgconsole.console.model.status import RunStatus, StepStatus
 from lgconsole.console.model.text import format_step_duration
@@ -77,6 +77,7 @@ class StepPrinter:
         self.tokens = tokens
         self.printed: set[int] = set()
         self._token_step: NodeStep | None = None  # the step whose tokens the open text line shows
+        self._stream_mask = StreamMask()
 
     @property
     def count(self) -> int:
@@ -121,12 +122,13 @@ class StepPrinter:
             self._end_tokens()
             print(shown(f"      » {step_name(step)}: "), end="", file=self.out)
             self._token_step = step
-        # a token at a time: a secret split over two tokens is not seen whole (the step's diff shows it masked)
-        print(shown(text.replace("\n", " ")), end="", file=self.out, flush=True)
+        # a word at a time: a secret split over two tokens is masked whole (StreamMask holds the unfinished word)
+        text = text.replace("\n", " ")
+        print(printable(text if secrets_shown() else self._stream_mask.feed(text)), end="", file=self.out, flush=True)
 
     def _end_tokens(self) -> None:
         if self._token_step is not None:
-            print(file=self.out)
+            print(printable(self._stream_mask.end()), file=self.out)
             self._token_step = None
 
     def _json(self, data: dict) -> None:

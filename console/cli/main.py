@@ -209,6 +209,18 @@ def _lazy(module: str, name: str):
 # --- demo / console ------------------------------------------------------------------------------------------
 
 def cmd_demo(config: Config, args) -> int:
+    from lgconsole.console.cli.output import run_with_safe_output
+
+    # what it prints before the console (service errors, the runs' labels) goes through the one escaping writer
+    code = run_with_safe_output(lambda: _demo_stack(config, args))
+    if code or args.no_console:
+        return code
+    # the demo fails one run on purpose: open on the Stack screen, not on the Triage page it would trigger
+    return cmd_console(config, args, triage_first=False)
+
+
+def _demo_stack(config: Config, args) -> int:
+    """The demo's stack up and its runs done; 0 when the console may open."""
     from lgconsole.stack.services import supervisor
     from lgconsole.stack.demo.runs import start_demo_runs
 
@@ -239,10 +251,7 @@ def cmd_demo(config: Config, args) -> int:
     for run in start_demo_runs(state_url):
         print(f"  thread {run.thread_id}  {run.status:<11}  {run.label}")
     print(f"demo runs done in {time.monotonic() - t0:.1f}s")
-    if args.no_console:
-        return 0
-    # the demo fails one run on purpose: open on the Stack screen, not on the Triage page it would trigger
-    return cmd_console(config, args, triage_first=False)
+    return 0
 
 
 def cmd_console(config: Config, args, triage_first: bool = True) -> int:

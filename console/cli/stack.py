@@ -8,12 +8,13 @@ from pathlib import Path
 
 from lgconsole.console.cli import exit_codes
 from lgconsole.console.config import Config
+from lgconsole.console.model.sanitise import printable
 from lgconsole.console.model.text import format_duration
 from lgconsole.stack.services.service import SERVICE_NAMES
 
 
 def add_stack_commands(sub) -> None:
-    up = sub.add_parser("up", help="start the stack (Postgres, Redis, vLLM if configured, LangGraph server)")
+    up = sub.add_parser("up", help="start the stack (Postgres, Redis when something uses it, vLLM if configured, LangGraph server); external services are only checked")
     up.add_argument("--no-wait", action="store_true", help="return once the supervisor runs; do not wait for health")
     up.add_argument("--rotate-token", action="store_true",
                     help="replace the LangGraph server's token (at once, also while it runs); clients need the new one")
@@ -59,8 +60,12 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         return 0
     left = supervisor.read_state(config.state_path).unsupervised
     spec, adopt = spec_for_up(config)
+    services = supervisor.build_services(spec)
+    if not any(svc.enabled and not svc.external for svc in services.values()):
+        return _nothing_to_start(config, spec, out)
     supervisor.launch(spec, adopt)
     print(f"supervisor started; state dir {config.state_path}", file=out)
+    _print_uses(spec, out)
     if left:
         kept = [f"{s.name} (pid {s.pid}, port {s.port})" for s in left if s.name in adopt]
         restarted = [s.name for s in left if s.name not in adopt]
@@ -77,6 +82,7 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
     seen: dict[str, str] = {}
     last_progress = 0.0
     build = BuildProgress(out)
+    crash_seen: dict[str, float] = {}
     while time.monotonic() - t0 < timeout:
         state = supervisor.read_state(config.state_path)
         if not state.supervisor_alive:
@@ -86,8 +92,10 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         for svc in state.services:
             key = f"{svc.state.value}:{svc.restarts}"
             elapsed = time.monotonic() - t0
-            if svc.state == ServiceState.CRASHED and not svc.last_error and state.supervisor_alive:
-                pending = True  # seen gone through /proc before the supervisor read the reason from its log
+            if (svc.state == ServiceState.CRASHED and svc.last_error is None
+                    and time.monotonic() - crash_seen.setdefault(svc.name, time.monotonic()) < 5):
+                # read_state sees a dead process at once, the supervisor writes why on its next tick: wait for it
+                pending = True
                 continue
             if svc.state in (ServiceState.FAILED, ServiceState.CRASHED) and seen.get(svc.name) != key:
                 print(f"  {svc.name:<10} {svc.state.value}: {svc.last_error}", file=out)
@@ -126,6 +134,29 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
 
 
 BUILD_TIMEOUT_S = 900.0
+
+
+def _print_uses(spec, out) -> None:
+    """Who uses Redis or why it is not started, and why any other service is not (Postgres beside an external
+    server)."""
+    for name, section in spec.services.items():
+        if section.get("use") and (name == "redis" or section.get("enabled") is False):
+            print(f"  {name:<10} {printable(section['use'])}", file=out)  # it may name a project's file
+
+
+def _nothing_to_start(config: Config, spec, out) -> int:
+    """`up` where every service is external or not used: no supervisor, nothing started; each external service as
+    its probe finds it now. 0 when all answer."""
+    from lgconsole.console.sources.external import external_status, probe_external
+
+    print("nothing to start: every service is external or not used; lgconsole only checks them", file=out)
+    found = probe_external(config)
+    for name, probe in found.items():  # the services' own words: sanitised (external_status)
+        row = external_status(probe)
+        said = f"healthy   {row.version or ''}" if probe.ok else f"down: {row.detail}"
+        print(f"  {name:<10} external · {said}  {row.url}", file=out)
+    _print_uses(spec, out)
+    return exit_codes.OK if all(p.ok for p in found.values()) else exit_codes.FAILED
 
 
 def project_env_line(config: Config) -> str:
@@ -201,10 +232,17 @@ def cmd_down(config: Config, args) -> int:
 # --- status / logs -------------------------------------------------------------------------------------------
 
 def status_json(config: Config) -> dict:
+    """What `status` shows: the supervisor's state, each external service as lgconsole's own probe finds it now (one
+    probe each, side by side, at most ~2 s for a host that does not answer), and who uses Redis."""
     from lgconsole.stack.services import supervisor
 
+    from lgconsole.console.config import redis_use_of
+    from lgconsole.console.sources.external import merged_services, needs_supervisor, probe_external
+
     state = supervisor.read_state(config.state_path)
+    services = merged_services(state.services, config, probe_external(config))
     now = time.time()
+    redis = redis_use_of(config)
     return {
         "state_dir": str(config.state_path),
         "config": config.source,
@@ -212,9 +250,17 @@ def status_json(config: Config) -> dict:
                        "running": state.supervisor_alive,
                        # it died (killed, crashed) while these services went on running: nothing restarts them
                        "died_pid": state.supervisor_pid if state.unsupervised else None,
-                       "unsupervised": [s.name for s in state.unsupervised]},
-        "services": [svc.to_json(now) for svc in state.services],
+                       "unsupervised": [s.name for s in state.unsupervised],
+                       # False when every service is external or not used: nothing for `up` to run
+                       "needed": needs_supervisor(services)},
+        "services": [{**svc.to_json(now), "label": state_label(svc.state.value, svc.managed)} for svc in services],
+        "redis_use": {"started": redis.started, "why": redis.why},
     }
+
+
+def state_label(state: str, managed: bool) -> str:
+    """A service's state as `status` and the Stack screen write it: "external · healthy" for one lgconsole probes."""
+    return state if managed or state == "disabled" else f"external · {state}"
 
 
 def cmd_status(config: Config, args) -> int:
@@ -222,27 +268,35 @@ def cmd_status(config: Config, args) -> int:
 
     data = status_json(config)
     services = data["services"]
+    sup = data["supervisor"]
     if args.json:
         from lgconsole.console.cli.output import print_json
 
         print_json(data)
     else:
-        sup = data["supervisor"]
         print(f"state dir {data['state_dir']}  supervisor: "
-              f"{'pid ' + str(sup['pid']) if sup['running'] else 'not running'}")
+              + (f"pid {sup['pid']}" if sup["running"] else "not running" if sup["needed"]
+                 else "not needed (every service is external or not used)"))
         if sup["unsupervised"]:
             print(f"supervisor pid {sup['died_pid']} has died; {', '.join(sup['unsupervised'])} still run unsupervised "
                   "(nothing restarts them): `lgconsole up` starts a new supervisor that adopts them")
-        print(f"{'SERVICE':<10} {'STATE':<9} {'PID':>7} {'PORT':>6} {'UPTIME':>8} {'RESTARTS':>8}  VERSION / URL")
+        width = max([9, *(len(s["label"]) for s in services)])
+        print(f"{'SERVICE':<10} {'STATE':<{width}} {'PID':>7} {'PORT':>6} {'UPTIME':>8} {'RESTARTS':>8}  VERSION / URL")
         for s in services:
             uptime = format_duration(s["uptime_s"]) if s["uptime_s"] is not None else "-"
-            print(f"{s['name']:<10} {s['state']:<9} {s['pid'] or '-':>7} {s['port'] or '-':>6} {uptime:>8} "
+            print(f"{s['name']:<10} {s['label']:<{width}} {s['pid'] or '-':>7} {s['port'] or '-':>6} {uptime:>8} "
                   f"{s['restarts']:>8}  {s['version'] or ''} {s['url'] or ''}")
             if s["state"] == "starting" and (s["detail"] or "").startswith(BuildProgress.PREFIX):
                 print(f"{'':<10} {s['detail']}")
-            if s["last_error"] and s["state"] != "healthy":
+            if s["state"] == "down":
+                print(f"{'':<10} down: {s['detail']}")
+            elif s["last_error"] and s["state"] not in ("healthy", "disabled"):
                 print(f"{'':<10} last error: {s['last_error']}")
-    if not data["supervisor"]["running"]:
+            if s["name"] == "redis":
+                print(f"{'':<10} {printable(data['redis_use']['why'])}")
+            elif s["state"] == "disabled" and s["detail"]:  # why it is not started (Postgres beside an external server)
+                print(f"{'':<10} {printable(s['detail'])}")
+    if not sup["running"] and sup["needed"]:
         return exit_codes.NOT_RUNNING
     unhealthy = [s for s in services if s["state"] not in (ServiceState.HEALTHY.value, ServiceState.DISABLED.value)]
     return exit_codes.FAILED if unhealthy else exit_codes.OK

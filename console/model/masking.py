@@ -189,3 +189,47 @@ def mask_argv(argv: tuple[str, ...], max_chars: int = 160) -> str:
         out.append(mask_text(arg))
     text = " ".join(out)
     return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+
+class StreamMask:
+    """Masks text that arrives in pieces (a model's tokens, printed as they come), so that a secret split over two
+    pieces is still masked whole. Text is let out up to the last space; the word after it waits for the next piece,
+    and a quoted value after a secret-named key (`"password": "two words"`) waits for its closing quote. At most
+    `hold` characters wait: a longer run without a break is let out masked as it stands."""
+
+    def __init__(self, hold: int = 256):
+        self.hold = hold
+        self._text = ""  # the line so far (raw)
+        self._sent = 0  # how much of mask_text(self._text[:cut]) was let out
+
+    def feed(self, piece: str) -> str:
+        """What can be shown now that `piece` arrived (masked; maybe "")."""
+        self._text += piece
+        return self._let_out(self._safe_cut())
+
+    def end(self) -> str:
+        """The rest, masked; the line starts again empty."""
+        out = self._let_out(len(self._text))
+        self._text, self._sent = "", 0
+        return out
+
+    def _safe_cut(self) -> int:
+        text = self._text
+        cut = max(text.rfind(" "), text.rfind("\t"), text.rfind("\n")) + 1
+        hint = None
+        for hint in _KEYED_HINT.finditer(text.lower()):
+            pass
+        if hint is not None:  # an open quote after the last secret-named key: its value is not whole yet
+            rest = text[hint.end():]
+            quote = rest.lstrip()[:1]
+            if quote in ("\"", "'") and rest.lstrip()[1:].count(quote) == 0:
+                cut = min(cut, hint.end() + len(rest) - len(rest.lstrip()))
+        if len(text) - cut > self.hold:
+            cut = len(text)
+        return cut
+
+    def _let_out(self, cut: int) -> str:
+        masked = mask_text(self._text[:cut])
+        out = masked[self._sent:]
+        self._sent = max(self._sent, len(masked))
+        return out

@@ -116,11 +116,13 @@ def rule_services(i: TriageInputs, t: Thresholds) -> list[Finding]:
                            (), "Start a new supervisor that adopts them: `lgconsole up` (or U on the Stack screen).",
                            Jump("stack")))
         return out
-    if not i.supervisor_running and i.services:
+    external_down = [rule_external_down(svc) for svc in i.services if not svc.managed and _state(svc) == "down"]
+    if not i.supervisor_running and any(s.managed and _state(s) != "disabled" for s in i.services):
         out.append(Finding("critical", "stack-down", "The stack is not running",
                            "No supervisor runs for this state dir: nothing restarts crashed services.",
                            (), "Bring it up: `lgconsole up` (or U on the Stack screen).", Jump("stack")))
-        return out
+        return out + external_down
+    out += external_down
     for svc in i.services:
         state = _state(svc)
         evidence = tuple(x for x in (svc.last_error, svc.detail) if x)
@@ -141,6 +143,28 @@ def rule_services(i: TriageInputs, t: Thresholds) -> list[Finding]:
                                evidence, "Read the log around each restart; look for OOM kills (`dmesg`).",
                                Jump("logs", svc.name)))
     return out
+
+
+# What a user loses when an external service does not answer, and how bad that is: without the server or Postgres
+# nothing runs or is read, without the model every model call fails; Redis holds only short-lived state (the demo's
+# tool cache runs uncached without it), so graphs slow down rather than fail.
+EXTERNAL_DOWN = {
+    "langgraph": ("critical", "No run can be started, watched or answered, by lgconsole or any other client."),
+    "postgres": ("critical", "Checkpoints are neither saved nor read: runs fail and threads cannot be browsed."),
+    "vllm": ("critical", "Every node that calls the model fails or waits."),
+    "redis": ("warning", "What graphs keep there (tool results, scratch state) is gone for now: cached work is done "
+                         "again, and a graph that needs Redis fails."),
+}
+
+
+def rule_external_down(svc) -> Finding:
+    """An external service that does not answer lgconsole's probe: lgconsole cannot restart it, only say so."""
+    severity, explanation = EXTERNAL_DOWN.get(svc.name, ("warning", f"{svc.name} does not answer."))
+    reason = svc.detail or "no answer"
+    return Finding(severity, "external-down", f"{svc.name} (external, {svc.url or 'no url'}) is down: {reason}",
+                   explanation, tuple(x for x in (f"probed {svc.url}" if svc.url else "", svc.version) if x),
+                   "lgconsole does not run it: check that host and the URL; `lgconsole status` probes it again.",
+                   Jump("stack", svc.name))
 
 
 def rule_vllm(i: TriageInputs, t: Thresholds) -> list[Finding]:

@@ -132,7 +132,8 @@ class ConsoleScreen(WorkerErrors, Screen):
         if snapshot is None:
             return
         header = self.query_one(StackHeader)
-        sup = f"pid {snapshot.supervisor_pid}" if snapshot.supervisor_running else "not running"
+        sup = f"pid {snapshot.supervisor_pid}" if snapshot.supervisor_running else \
+            "not running" if snapshot.needs_supervisor else "not needed (all external)"
         header.show(snapshot.healthy_count, len(snapshot.enabled), sup, shown(snapshot.model_backend),
                     shown(self.console.config.state_path))
         self.show_snapshot(snapshot)

@@ -23,7 +23,7 @@ from lgconsole.stack.errors import StackError
 from lgconsole.console.rows.shown import shown
 from lgconsole.console.model.breakpoints import BreakpointError, Breakpoints, book_of
 from lgconsole.console.model.input_template import JsonFieldError, chat_input, describe_keys, input_template, \
-    is_chat, message_key, parse_json_field
+    is_chat, message_key, parse_json_field, unknown_input_keys
 from lgconsole.console.sources.assistants import AssistantList, run_arguments_error
 
 
@@ -55,6 +55,7 @@ class NewRunScreen(ModalScreen[dict | None]):
         self._schemas_for: str | None = None
         self._prefilled = ""  # the input text put there last: replaced on a new choice unless edited since
         self._breaks_prefilled = ""  # the same for the breakpoints (the Graph screen's picks for the assistant)
+        self._warned: tuple[str, str] | None = None  # the input an unknown-key warning was shown for
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -230,6 +231,14 @@ class NewRunScreen(ModalScreen[dict | None]):
             result = self._result()
         except (JsonFieldError, BreakpointError) as exc:
             error.update(Text(shown(str(exc))))
+            return
+        schema = self.schemas.input_schema if self.schemas is not None and \
+            result["assistant"] == self._schemas_for else None
+        unknown = unknown_input_keys(result["input"], schema)
+        said = (result["assistant"], json.dumps(result["input"], sort_keys=True, default=str))
+        if unknown and said != self._warned:  # LangGraph drops such keys without a word: say so once, then start
+            self._warned = said
+            error.update(Text(shown(f"warning: {unknown}; ctrl+s again starts it as it is")))
             return
         self.dismiss(result)
 

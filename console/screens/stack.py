@@ -16,6 +16,7 @@ from lgconsole.console.rows.shown import shown, shown_lines
 from lgconsole.console.rows.stack import service_rows
 from lgconsole.console.model.text import format_duration
 from lgconsole.console.screens.base import ConsoleScreen
+from lgconsole.console.sources.external import PROBE_EVERY_S
 
 
 # A killed service must not look healthy a second later: while this screen is up the state file is read this often
@@ -67,12 +68,16 @@ class StackScreen(ConsoleScreen):
         palette = Palette.of(self)
         text = Text()
         text.append(f"{svc.name} ", style="bold")
-        managed = "managed by lgconsole" if svc.managed else "external (health checks only)"
+        managed = "managed by lgconsole" if svc.managed else f"external: probed every {PROBE_EVERY_S:g} s, not run"
         text.append(f"· {shown(svc.url or 'no url')} · {managed}")
-        if svc.detail:
+        if svc.state.value == "down":
+            text.append(f"\ndown: {shown(svc.detail or 'no answer')}", style=palette.style("error", "bold"))
+        elif svc.detail:
             text.append(f"\n{shown(svc.detail, multiline=True)}",
                         style=palette.style("starting") if svc.state.value == "starting" else "")
-        if svc.last_error:
+        if svc.name == "redis" and snapshot.redis_use and snapshot.redis_use != svc.detail:
+            text.append(f"\n{shown(snapshot.redis_use)}", style="dim")
+        if svc.last_error and svc.state.value != "down":
             text.append(f"\nlast error: {shown(svc.last_error, multiline=True)}", style=palette.style("error"))
         if svc.healthy_at and svc.started_at and svc.healthy_at >= svc.started_at:
             text.append(f"\nhealthy {format_duration(svc.healthy_at - svc.started_at)} after start", style="dim")
@@ -81,6 +86,8 @@ class StackScreen(ConsoleScreen):
             text.append(f"\nthe supervisor (pid {snapshot.supervisor_pid}) has died: {names} run unsupervised and "
                         "nothing restarts them; press U to start a new supervisor that adopts them",
                         style=palette.style("error", "bold"))
+        elif not snapshot.supervisor_running and not snapshot.needs_supervisor:
+            text.append("\nevery service is external or not used: nothing to bring up", style="dim")
         elif not snapshot.supervisor_running:
             text.append("\nthe stack is not running: press U to bring it up", style=palette.style("warning", "bold"))
         detail.update(text)
@@ -99,6 +106,12 @@ class StackScreen(ConsoleScreen):
 
     def action_service(self, verb: str) -> None:
         name = self.table.selected_service
+        snapshot = self.console.snapshot
+        svc = snapshot.by_name(name) if name and snapshot is not None else None
+        if svc is not None and not svc.managed:
+            self.notify(f"{name} is external: lgconsole probes it but does not run it, so it cannot {verb} it",
+                        severity="warning")
+            return
         if name:
             self.console.service_command(verb, name)
 

@@ -1,4 +1,5 @@
-"""What the console shows about the stack, as plain data: a snapshot read from the supervisor's state file.
+"""What the console shows about the stack, as plain data: a snapshot read from the supervisor's state file, its
+external services as lgconsole's own probes found them (console/sources/external.py).
 
 `LiveStack` does the blocking reads (state file, log tails, control socket) and is only called from workers.
 """
@@ -15,11 +16,12 @@ from lgconsole.stack.demo.tiny_model import TINY_MODEL_NAME
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services import supervisor
 from lgconsole.stack.services.log_rotation import LogFollower
-from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, ServiceStatus, StackSpec, redact_url,
-                                              strip_ansi, tail_lines)
+from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, ServiceStatus, StackSpec, strip_ansi,
+                                              tail_lines)
 from lgconsole.stack.services.supervisor_daemon import DEPENDS_ON
 
-from lgconsole.console.config import Config, build_stack_spec
+from lgconsole.console.config import Config, build_stack_spec, redis_use_of
+from lgconsole.console.sources.external import ExternalWatch, configured_services, merged_services, needs_supervisor
 
 
 @dataclass
@@ -30,6 +32,7 @@ class StackSnapshot:
     log_tails: dict[str, list[str]] = field(default_factory=dict)
     model_backend: str = ""
     taken_at: float = field(default_factory=time.time)
+    redis_use: str = ""  # who uses the stack's Redis, or why none runs (stack/services/redis.py redis_use)
 
     @property
     def enabled(self) -> list[ServiceStatus]:
@@ -41,6 +44,11 @@ class StackSnapshot:
         if self.supervisor_running:
             return []
         return [s for s in self.services if s.managed and s.pid and s.state != ServiceState.STOPPED]
+
+    @property
+    def needs_supervisor(self) -> bool:
+        """False for a deployment whose every service is external or not used: there is nothing to bring up."""
+        return needs_supervisor(self.services)
 
     @property
     def healthy_count(self) -> int:
@@ -103,23 +111,18 @@ class LiveStack:
     def __init__(self, config: Config, tail: int = 6):
         self.config = config
         self.tail = tail
+        self.external = ExternalWatch(config)  # probes external services off this read's path
 
     def snapshot(self) -> StackSnapshot:
         state = supervisor.read_state(self.config.state_path)
-        services = state.services or self._configured_services()
+        services = merged_services(state.services, self.config, self.external.latest())
         tails = {s.name: tail_lines(s.log_path, self.tail) for s in services if s.log_path}
         return StackSnapshot(services, state.supervisor_pid, state.supervisor_alive, tails,
-                             model_backend(self.config))
+                             model_backend(self.config), redis_use=redis_use_of(self.config).why)
 
     def _configured_services(self) -> list[ServiceStatus]:
         """Before the first `up` there is no state file: list what `up` would start."""
-        out = []
-        for name in SERVICE_NAMES:
-            section = getattr(self.config, name)
-            enabled = bool(section.url) or name != "vllm" or bool(self.config.vllm.model)
-            out.append(ServiceStatus(name=name, state=ServiceState.STOPPED if enabled else ServiceState.DISABLED,
-                                     managed=not section.url, url=redact_url(section.url) or None))
-        return out
+        return configured_services(self.config)
 
     def command(self, cmd: str, service: str | None = None) -> str:
         supervisor.send_command(self.config.state_path, {"cmd": cmd, "service": service})
@@ -129,6 +132,8 @@ class LiveStack:
         if supervisor.supervisor_running(self.config.state_path):
             return "stack already running"
         spec, adopt = spec_for_up(self.config)
+        if not any(svc.enabled and not svc.external for svc in supervisor.build_services(spec).values()):
+            return "nothing to start: every service is external or not used; lgconsole only checks them"
         supervisor.launch(spec, adopt)
         return f"stack starting; a new supervisor adopted {', '.join(adopt)}" if adopt else "stack starting"
 

@@ -20,6 +20,7 @@ from lgconsole.stack.metrics.vllm import VllmScraper
 
 from lgconsole.console.config import Config
 from lgconsole.console.model.capacity import StarvationDetector, StarvationSample
+from lgconsole.console.sources.external import merged_services, probe_external
 from lgconsole.console.sources.gpu import vllm_urls
 from lgconsole.console.model.triage import Finding, Thresholds, TriageInputs, VllmObservation, evaluate, utcnow
 from lgconsole.console.sources.urls import service_url
@@ -33,18 +34,25 @@ class TriageSource:
     def __init__(self, config: Config, thresholds: Thresholds | None = None):
         self.config = config
         self.thresholds = thresholds or Thresholds()
+        self.probes: dict = {}  # the external services' probes of the last gather
 
     def gather(self) -> TriageInputs:
         config = self.config
         state = supervisor.read_state(config.state_path)
-        inputs = TriageInputs(now=utcnow(), supervisor_running=state.supervisor_alive, services=state.services)
         if not state.services and not config.paths.spec_file.exists() and not any(
                 getattr(config, name).url for name in ("postgres", "langgraph", "redis", "vllm")):
-            inputs.never_up = str(config.state_path)
-            return inputs
-        healthy = {s.name for s in state.services if s.state == ServiceState.HEALTHY or not s.managed}
-        pg_url = self._url("postgres", inputs)
-        if pg_url and ("postgres" in healthy or not state.services):
+            return TriageInputs(now=utcnow(), supervisor_running=False, never_up=str(config.state_path))
+        # external services as lgconsole's own probes find them now; the readers below ask only those that answer
+        self.probes = probe_external(config)
+        services = merged_services(state.services, config, self.probes)
+        inputs = TriageInputs(now=utcnow(), supervisor_running=state.supervisor_alive, services=services)
+        healthy = {s.name for s in services if s.state == ServiceState.HEALTHY}
+
+        def readable(name: str) -> bool:
+            return name in healthy
+
+        pg_url = self._url("postgres", inputs) if readable("postgres") else None
+        if pg_url:
             try:
                 with CheckpointReader(pg_url) as reader:
                     inputs.errored_threads = reader.list_threads(limit=THREAD_LIMIT, status="errored")
@@ -53,16 +61,16 @@ class TriageSource:
                 inputs.tables = checkpoint_table_stats(pg_url, data_dir=self._postgres_data_dir())
             except StackError as exc:  # one problem, one finding: the tables are not read past a failed thread read
                 inputs.errors.append(f"Postgres: {exc}" if "Postgres" not in str(exc) else str(exc))
-        lg_url = self._url("langgraph", inputs)
-        if lg_url and ("langgraph" in healthy or not state.services):
+        lg_url = self._url("langgraph", inputs) if readable("langgraph") else None
+        if lg_url:
             try:
                 inputs.active_runs = active_runs(lg_url)
             except StackError as exc:
                 inputs.errors.append(str(exc))
         inputs.open_server = self._open_server()
         inputs.vllm = self._observe_vllm(inputs)
-        redis_url = self._url("redis", inputs)
-        if redis_url and ("redis" in healthy or not state.services):
+        redis_url = self._url("redis", inputs) if readable("redis") else None
+        if redis_url:
             try:
                 inputs.redis = redis_memory(redis_url)
             except StackError as exc:
@@ -72,6 +80,8 @@ class TriageSource:
     def _observe_vllm(self, inputs: TriageInputs) -> list[VllmObservation]:
         """Two scrapes of each vLLM server a moment apart: enough to see preemptions rising."""
         urls = vllm_urls(self.config)
+        if "vllm" in self.probes and not self.probes["vllm"].ok:
+            return []  # an external vLLM that does not answer is its own finding (external-down)
         if not urls:
             return []
         scraper = VllmScraper(urls)

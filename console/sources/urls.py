@@ -33,7 +33,8 @@ def service_url(config: Config, name: str) -> str:
                          f"or set {name}.url / {name.upper()}_URL to use another server") from None
     service = _managed_service(spec, name)
     if service is None or not service.enabled:
-        raise StackError(f"{name} is not configured in this stack")
+        why = service.spec.get("use") if service is not None else None  # Redis says why it is not started
+        raise StackError(f"{name}: {why}" if why else f"{name} is not configured in this stack")
     if name == "langgraph":
         credentials.remember(service.url(), managed_credentials(config, service))
     return service.url()

@@ -26,6 +26,10 @@ from lgconsole.stack.services.service import Health, Service, find_program, one_
 DB_USER = "lgconsole"
 DB_NAME = "lgconsole"
 MISSING_PACKAGE = "install the Debian/Ubuntu package 'postgresql' (apt-get install -y postgresql)"
+# With an external LangGraph server a Postgres of lgconsole's own would hold nothing: the server saves its checkpoints
+# in its own database, which is what the console must read.
+UNUSED_WITH_EXTERNAL_SERVER = ("not started: the LangGraph server is external and saves its checkpoints in its own "
+                               "database; set POSTGRES_URL (or [postgres] url) to that database to browse threads")
 
 
 def find_postgres_bin_dir(configured: str | None = None, search_globs: list[str] | None = None) -> Path:

@@ -1,7 +1,13 @@
-"""Redis: `redis-server` with a config file written by lgconsole (loopback, chosen port, password), or an external URL."""
+"""Redis: `redis-server` with a config file written by lgconsole (loopback, chosen port, password), or an external URL.
+
+`redis_use` is the rule that says whether the stack needs a Redis of its own at all (`langgraph dev` does not).
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -11,6 +17,75 @@ from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line
 
 MISSING_PACKAGE = "install the Debian/Ubuntu package 'redis-server' (apt-get install -y redis-server)"
+REDIS_SETTINGS = ("auto", "yes", "no")  # [redis] enabled
+# what a project refers to when its graphs use a Redis (LGCONSOLE_REDIS_URL: the one the stack hands the server)
+REDIS_NAMES = ("REDIS_URL", "REDIS_URI", "LGCONSOLE_REDIS_URL")
+
+
+@dataclass(frozen=True)
+class RedisUse:
+    """Whether `up` runs a Redis, and who uses it or why none runs (one line, for `up`, `status` and the Stack
+    screen)."""
+
+    started: bool
+    why: str
+
+
+def redis_use(setting: str = "auto", url: str = "", project_dir: Path | str | None = None,
+              server_external: bool = False, server_env: dict | None = None) -> RedisUse:
+    """The rule for [redis] enabled: "no" never, "yes" always, "auto" (the default) only when something uses it: the
+    bundled demo graph (its tool cache), or a project whose langgraph.json, env file or [langgraph] env names
+    REDIS_URL, REDIS_URI or LGCONSOLE_REDIS_URL. `langgraph dev` itself keeps its queue in memory (REDIS_URI=fake),
+    and an external LangGraph server has Redis of its own. With a `url` nothing is started: the Redis there is
+    checked, unless the setting is "no"."""
+    if setting == "no":
+        return RedisUse(False, "not started: [redis] enabled = \"no\"")
+    if url:
+        return RedisUse(True, "external: lgconsole checks it, never starts it")
+    if setting == "yes":
+        return RedisUse(True, "started because [redis] enabled = \"yes\"")
+    if server_external:
+        return RedisUse(False, "not started: the LangGraph server is external and nothing else of the stack uses "
+                               "Redis ([redis] enabled = \"yes\" starts it)")
+    if not project_dir:
+        return RedisUse(True, "used by the demo graph's tool cache (LGCONSOLE_REDIS_URL)")
+    where = _redis_mention(Path(project_dir), server_env or {})
+    if where:
+        return RedisUse(True, f"used by the project: {where}")
+    return RedisUse(False, "not started: nothing uses it (langgraph dev keeps its queue in memory and the project's "
+                           "langgraph.json and env name no REDIS_URL or REDIS_URI; [redis] enabled = \"yes\" starts "
+                           "it)")
+
+
+def _redis_mention(project_dir: Path, server_env: dict) -> str:
+    """Where the project names a Redis ("REDIS_URI in langgraph.json"), "" when nowhere."""
+    for key in server_env:
+        if str(key) in REDIS_NAMES:
+            return f"{key} in [langgraph] env"
+    config_file = project_dir / "langgraph.json"
+    try:
+        text = config_file.read_text(errors="replace")
+    except OSError:
+        return ""
+    sources = [("langgraph.json", text)]
+    try:
+        env = json.loads(text).get("env")
+    except (ValueError, AttributeError):
+        env = None
+    if isinstance(env, dict):
+        sources.append(("langgraph.json env", "\n".join(map(str, env))))
+    elif isinstance(env, str):
+        try:
+            sources.append((env, (project_dir / env).read_text(errors="replace")))
+        except OSError:
+            pass
+    for where, content in sources:
+        if found := _REDIS_NAME.search(content):
+            return f"{found.group(1)} in {where}"
+    return ""
+
+
+_REDIS_NAME = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(REDIS_NAMES) + r")(?![A-Za-z0-9_])")
 
 
 class RedisService(Service):

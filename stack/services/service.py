@@ -30,7 +30,8 @@ class ServiceState(str, Enum):
     CRASHED = "crashed"  # exited; a restart is scheduled (backoff)
     WAITING = "waiting"  # waits for a dependency to become healthy
     FAILED = "failed"  # could not be started (configuration, binaries, ports); see last_error
-    DISABLED = "disabled"  # not configured (vLLM without a model)
+    DISABLED = "disabled"  # not configured (vLLM without a model), or not used (Redis: redis.py redis_use)
+    DOWN = "down"  # an external service that does not answer its probe (external.py)
 
 
 @dataclass

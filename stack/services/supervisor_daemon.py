@@ -70,7 +70,8 @@ class Supervisor:
         for name, svc in self.services.items():
             status = ServiceStatus(name=name, state=ServiceState.STOPPED, managed=not svc.external, port=svc.port,
                                    url=svc.public_url() if svc.enabled else None,
-                                   log_path=None if svc.external else str(self.paths.log(name)))
+                                   log_path=None if svc.external else str(self.paths.log(name)),
+                                   detail=None if svc.enabled else svc.spec.get("use"))  # why it is not started
             self.runtimes[name] = _Runtime(svc, status, desired_up=svc.enabled)
         self.commands: queue.Queue = queue.Queue()
         self.running = True

@@ -1,6 +1,7 @@
 """`lgconsole doctor` and `lgconsole gpu` as a user runs them (the real CLI, a process of its own) against a stack
 whose services stop one after the other, a stack that is down, one never brought up, and external services that do
-not answer: one headline per problem, the exit code cron reads, never a traceback."""
+not answer (probed by lgconsole: one critical line each, a warning for Redis): one headline per problem, the exit
+code cron reads, never a traceback."""
 
 from __future__ import annotations
 
@@ -93,7 +94,10 @@ def test_external_services_that_do_not_answer_are_one_line_each_without_their_pa
     try:
         config_file = write_config(state_dir)
         code, lines, out = doctor(config_file, env)
-        assert code == 5 and all(line.startswith("WARN  could not check: ") for line in lines), out
+        # lgconsole's own probes: the server, Postgres and the model down are critical, Redis (a cache) a warning
+        assert code == 6 and sorted(line[:6] + line.split(" (")[0][6:] for line in lines) == [
+            "CRIT  langgraph", "CRIT  postgres", "CRIT  vllm", "WARN  redis"], out
+        assert all(line.endswith("is down: connection refused") for line in lines), out
         for port in ports:  # each service once
             assert sum(f":{port}" in line for line in lines) == 1, (port, out)
         assert "sw0rdfish" not in out and "hunter2" not in out

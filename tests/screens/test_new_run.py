@@ -95,6 +95,28 @@ async def test_bad_input_config_and_context_are_refused_in_one_line_naming_the_k
         assert screen.live.status == "starting" and screen.follower is None
 
 
+async def test_an_input_key_the_graph_does_not_take_is_said_once_and_a_second_ctrl_s_starts_the_run(tmp_path):
+    """LangGraph drops input keys its state does not have without a word: the form says so before anything is sent
+    (with the key it probably meant), and starts the run as it is when asked again."""
+    app, catalog = _app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_form(pilot, app, catalog)
+        screen.follower = RunFollower(RecordedSession.url)
+        scripted = ScriptedFollower(screen.follower, [RecordedSession("demo_error", status="error")])
+        form = app.screen
+        form.query_one("#new-run-input").text = '{"ticket_id": "T-2", "priority": "low", "attempts": 0, "atempts": 1}'
+        form.query_one("#new-run-context").value = '{"team": "sre", "on_call": false}'
+        await pilot.press("ctrl+s")
+        await settled(pilot)
+        assert app.screen is form and not scripted.started
+        said = str(form.query_one("#new-run-error").render())
+        assert said.startswith("warning: input key 'atempts' is not in the graph's input schema (did you mean "
+                               "'attempts'?)") and said.endswith("ctrl+s again starts it as it is")
+        await pilot.press("ctrl+s")
+        await pilot_wait(pilot, lambda: app.screen is screen and scripted.started, timeout=10)
+        assert scripted.started[0]["input"]["atempts"] == 1
+
+
 async def test_the_last_input_per_assistant_is_offered_again(tmp_path):
     app, catalog = _app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:

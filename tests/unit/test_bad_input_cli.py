@@ -141,8 +141,10 @@ def test_a_metrics_line_of_inf_is_named_by_gpu_and_doctor_says_what_is_wrong(tmp
     assert gpu.returncode == 0 and gpu.stderr == b"", gpu.stderr
     assert "running n/a" in out and "ignored, not a usable number: vllm:num_requests_running=inf" in out
     assert b"Traceback" not in doctor.stderr + doctor.stdout and doctor.stderr == b""
-    assert doctor.returncode == exit_codes.DOCTOR_WARNING  # 9 requests queue: a warning
+    # 9 requests queue: a warning; the Postgres and LangGraph server lgconsole would run are not up: critical
+    assert doctor.returncode == exit_codes.DOCTOR_CRITICAL
     assert "9 requests waiting at vLLM" in doctor.stdout.decode()
+    assert "CRIT  The stack is not running" in doctor.stdout.decode()
 
 
 def test_a_reader_that_goes_away_ends_the_command_with_141(tmp_path):

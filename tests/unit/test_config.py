@@ -97,3 +97,23 @@ def test_ui_theme_is_read_from_the_file(tmp_path):
     path = tmp_path / "lgconsole.toml"
     path.write_text('[ui]\ntheme = "nord"\n')
     assert load_config(path, env={}, cwd=tmp_path).ui.theme == "nord"
+
+
+def test_a_config_from_a_pipe_is_read_and_one_nothing_writes_to_is_refused_without_hanging(tmp_path):
+    """`--config <(gen-config)` works; a named pipe nobody writes to is one line after a short wait, not a hang."""
+    import os
+    import threading
+
+    fifo = tmp_path / "lgconsole.toml"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "w") as fh:
+            fh.write("[ui]\nrefresh_seconds = 2\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert load_config(fifo, env={}).ui.refresh_seconds == 2
+    writer.join()
+    with pytest.raises(ConfigError, match="nothing was written to it within 3 s"):
+        load_config(fifo, env={})

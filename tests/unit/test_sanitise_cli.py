@@ -99,10 +99,12 @@ def test_threads_history_and_diff_print_nothing_a_terminal_acts_on(reading, caps
              CheckpointNode("c2", "c1", "", 1, "loop", [node], NOW, error=error, error_node=node)]
     states = [_state("c1", {"k": value}), _state("c2", {"k": [value, error], node: question}, error)]
     reader = Reader(summaries, nodes, states)
-    for argv in (["threads"], ["history", thread], ["diff", thread, "c1", "c2"]):
+    # `--` before the thread id: an id that starts with "-" is an id, not an option (as a user types it)
+    for argv in (["threads"], ["history", "--", thread], ["diff", "--", thread, "c1", "c2"]):
         code, out, err = reading(reader, argv, capsys)
         assert code == 0 and not terminal_unsafe(out + err), (argv, terminal_unsafe(out + err))
-    for argv in (["threads", "--json"], ["history", thread, "--json"], ["diff", thread, "c1", "c2", "--json"]):
+    for argv in (["threads", "--json"], ["history", "--json", "--", thread],
+                 ["diff", "--json", "--", thread, "c1", "c2"]):
         code, out, err = reading(reader, argv, capsys)
         assert code == 0 and not terminal_unsafe(out) and json.loads(out)
 
