@@ -101,8 +101,9 @@ def _vllm_service(stack: ContainerStack) -> dict:
         # weights and CUDA graphs take minutes: the start period covers the supervisor's startup timeout
         "healthcheck": _http_check(f"http://127.0.0.1:{VLLM_CONTAINER_PORT}/health", 900),
     }
-    if v.env:
-        service["environment"] = dict(v.env)
+    environment = {**v.env, **{name: _required(name) for name in v.secret_env}}
+    if environment:
+        service["environment"] = environment
     if volumes:
         service["volumes"] = volumes
     return service

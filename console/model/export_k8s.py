@@ -14,6 +14,7 @@ from lgconsole.console.model.export_stack import SERVER_CONTAINER_PORT, VLLM_CON
 from lgconsole.console.model.export_systemd import ExportFile
 
 SERVER_SECRET = "lgconsole-server"
+VLLM_SECRET = "lgconsole-vllm"  # vLLM's secret env ([vllm] env's secret keys, VLLM_API_KEY), when it has any
 
 
 def _labels(stack: ContainerStack, component: str) -> dict[str, str]:
@@ -107,7 +108,8 @@ def vllm_deployment(stack: ContainerStack) -> dict:
         "image": v.image,
         "args": list(v.args),
         "ports": [{"name": "http", "containerPort": VLLM_CONTAINER_PORT}],
-        "env": [{"name": k, "value": val} for k, val in v.env.items()],
+        "env": [{"name": k, "value": val} for k, val in v.env.items()]
+        + [{"name": k, "valueFrom": {"secretKeyRef": {"name": VLLM_SECRET, "key": k}}} for k in v.secret_env],
         "resources": {"requests": {"nvidia.com/gpu": gpus}, "limits": {"nvidia.com/gpu": gpus}},
         "volumeMounts": mounts,
         # weights and CUDA graphs take minutes: up to 15 min to start, then probed as usual
@@ -135,6 +137,9 @@ def k8s_text(stack: ContainerStack) -> str:
         "#      --from-literal=REDIS_URI=redis://:PASS@HOST:6379/0 --from-literal=LANGGRAPH_CLOUD_LICENSE_KEY=KEY",
         "# 3. kubectl apply -f lgconsole.yaml    (Services are ClusterIP: reach them with kubectl port-forward)",
     ]
+    if stack.vllm is not None and stack.vllm.secret_env:
+        header.insert(-1, f"#    and vLLM's: kubectl create secret generic {VLLM_SECRET} "
+                          + " ".join(f"--from-literal={k}=..." for k in stack.vllm.secret_env))
     return "\n".join(header) + "\n" + yaml.safe_dump_all(k8s_documents(stack), sort_keys=False, width=120)
 
 

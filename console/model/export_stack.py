@@ -48,6 +48,7 @@ class VllmContainer:
     gpus: int
     host_port: int
     env: dict[str, str] = field(default_factory=dict)
+    secret_env: tuple[str, ...] = ()  # names only: values go to compose's .env or the Secret `lgconsole-vllm`
     model_mount: tuple[str, str] | None = None  # (host dir, container dir) for a model served from a local path
     hf_cache: str = ""  # the host's Hugging Face cache, mounted for downloaded weights
 

@@ -19,11 +19,44 @@ from lgconsole.console.config import Config, build_stack_spec
 from lgconsole.console.model.export_stack import (
     VLLM_CONTAINER_PORT,
     ContainerStack,
+    ExportError,
     HostService,
     VllmContainer,
 )
+from lgconsole.console.model.masking import secret_key
 
 STEPS_MODULE = "lgconsole.stack.services.unit_steps"
+API_KEY_FLAG, API_KEY_ENV = "--api-key", "VLLM_API_KEY"  # vLLM reads its key from either
+
+
+def without_secret_args(argv: list[str] | tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """vLLM's command line with `--api-key KEY` taken out, the key as VLLM_API_KEY (vLLM reads it there too): an
+    export writes the environment where secrets may go, never the command line. Any other secret-looking flag is an
+    ExportError (it has no such twin: put the value in [vllm] env)."""
+    out: list[str] = []
+    env: dict[str, str] = {}
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        flag, eq, inline = args[i].partition("=")
+        if flag.startswith("--") and secret_key(flag):
+            if flag != API_KEY_FLAG:
+                raise ExportError(f"[vllm] extra_args carries a secret ({flag}): give it through [vllm] env instead, "
+                                  "so the export keeps it out of the files")
+            env[API_KEY_ENV] = inline if eq else (args[i + 1] if i + 1 < len(args) else "")
+            i += 1 if eq else 2
+            continue
+        out.append(args[i])
+        i += 1
+    return out, env
+
+
+def _split_env(env: dict) -> tuple[dict[str, str], dict[str, str]]:
+    """[vllm] env as (plain, secret) by the masking policy's key rule."""
+    plain, secret = {}, {}
+    for key, value in (env or {}).items():
+        (secret if secret_key(str(key)) else plain)[str(key)] = str(value)
+    return plain, secret
 DEFAULT_SERVER_IMAGE = "lgconsole-server:latest"
 
 
@@ -48,11 +81,15 @@ def host_services(config: Config, python: str | None = None) -> tuple[list[HostS
                 dependency_env.update(other.client_env())
         launch = svc.launch_spec(dependency_env)
         env = dict(launch.env)
+        argv = list(launch.argv)
+        if name == "vllm":
+            argv, secret_env = without_secret_args(argv)
+            env.update(secret_env)
         # a unit starts with systemd's environment, not a shell's: the venv's programs come first, as under `up`
         env.setdefault("PATH", os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]))
         out.append(HostService(
             name=name,
-            argv=tuple(launch.argv),
+            argv=tuple(argv),
             env=env,
             cwd=str(launch.cwd or config.state_path),
             port=int(svc.port or 0),
@@ -101,12 +138,15 @@ def container_stack(config: Config, server_image: str = DEFAULT_SERVER_IMAGE) ->
             model = f"/models/{Path(host_dir).name}"
             mount = (host_dir, model)
         hf_cache = str(Path(vllm_spec.get("hf_cache") or Path.home() / ".cache" / "huggingface"))
+        args, key_env = without_secret_args(server_args(vllm_spec, "0.0.0.0", VLLM_CONTAINER_PORT))
+        plain_env, secret_env = _split_env(vllm_spec.get("env") or {})
         vllm = VllmContainer(
             image=f"{DOCKER_IMAGE}:{vllm_spec.get('image_tag') or 'latest'}",
-            args=(model, *server_args(vllm_spec, "0.0.0.0", VLLM_CONTAINER_PORT)),
+            args=(model, *args),
             gpus=int(vllm_spec.get("tensor_parallel_size") or 1),
             host_port=ports["vllm"],
-            env={str(k): str(v) for k, v in (vllm_spec.get("env") or {}).items()},
+            env=plain_env,
+            secret_env=tuple(sorted({*secret_env, *key_env})),
             model_mount=mount,
             hf_cache=hf_cache,
         )
@@ -121,12 +161,16 @@ def container_secrets(config: Config) -> dict[str, str]:
     """The values of compose's `.env`: the stack's own Postgres and Redis passwords (made once, kept in its 0600
     secrets file, so a second export keeps the volume's password), the license and LangSmith keys from the env."""
     store = Secrets(config.paths.secrets_file)
-    return {
+    values = {
         "POSTGRES_PASSWORD": store.get("postgres_password"),
         "REDIS_PASSWORD": store.get("redis_password"),
         "LANGGRAPH_CLOUD_LICENSE_KEY": os.environ.get("LANGGRAPH_CLOUD_LICENSE_KEY", ""),
         "LANGSMITH_API_KEY": os.environ.get("LANGSMITH_API_KEY", ""),
     }
+    if config.vllm.model and not config.vllm.url:  # vLLM's secrets: its env's and the --api-key of its flags
+        values.update(_split_env(config.vllm.env)[1])
+        values.update(without_secret_args(config.vllm.extra_args)[1])
+    return values
 
 
 def known_secrets(config: Config) -> list[str]:

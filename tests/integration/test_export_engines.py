@@ -200,13 +200,35 @@ def test_compose_and_k8s_from_a_real_config_keep_secrets_in_the_dotenv(state_dir
     assert not any(p in printed.stdout for p in passwords.values())
 
 
-def test_a_secret_the_user_put_in_a_command_line_is_masked_when_printed(state_dir):
-    config = write_config(state_dir, '[vllm]\nmodel = "org/model"\nextra_args = ["--api-key", "sk-user-secret-42"]\n'
-                                     '[vllm.env]\nHF_TOKEN = "hf_abcdefghijklmnop"\n')
+def test_vllm_secrets_leave_the_command_line_for_the_secret_files(state_dir, tmp_path):
+    """`--api-key` in [vllm] extra_args becomes VLLM_API_KEY, a secret [vllm] env key a reference: in the units'
+    0600 environment file, compose's .env and the Secret `lgconsole-vllm`, never in a unit, compose.yaml or manifest."""
+    key, token = "sk-user-secret-42", "hf_abcdefghijklmnop"
+    config = write_config(state_dir, f'[vllm]\nmodel = "org/model"\nextra_args = ["--api-key", "{key}", "--x"]\n'
+                                     f'[vllm.env]\nHF_TOKEN = "{token}"\nVLLM_LOGGING_LEVEL = "INFO"\n')
+    units = tmp_path / "units"
+    assert lgconsole("export", "systemd", "--out", str(units), config=config).returncode == 0
+    unit = (units / "lgconsole-vllm.service").read_text()
+    assert key not in unit and "--api-key" not in unit and "--x" in unit
+    env = env_file(units / "lgconsole-env" / "vllm.env")
+    assert env["VLLM_API_KEY"] == key and env["HF_TOKEN"] == token
+    compose = tmp_path / "compose"
+    assert lgconsole("export", "compose", "--out", str(compose), config=config).returncode == 0
+    doc = yaml.safe_load((compose / "compose.yaml").read_text())
+    vllm = doc["services"]["vllm"]
+    assert vllm["environment"]["VLLM_LOGGING_LEVEL"] == "INFO"
+    assert vllm["environment"]["HF_TOKEN"].startswith("${HF_TOKEN:?") and "--api-key" not in vllm["command"]
+    dotenv = (compose / ".env").read_text().splitlines()
+    assert f"VLLM_API_KEY={key}" in dotenv and f"HF_TOKEN={token}" in dotenv
     printed = lgconsole("export", "k8s", config=config)
-    assert printed.returncode == 0, printed.stderr
-    assert "sk-user-secret-42" not in printed.stdout and "hf_abcdefghijklmnop" not in printed.stdout
-    assert "- '***'" in printed.stdout or "- ***" in printed.stdout
+    assert printed.returncode == 0 and key not in printed.stdout and token not in printed.stdout
+    deployment = next(d for d in yaml.safe_load_all(printed.stdout) if d["metadata"]["name"] == "lgconsole-vllm")
+    env_refs = {e["name"]: e.get("valueFrom") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env_refs["VLLM_API_KEY"] == {"secretKeyRef": {"name": "lgconsole-vllm", "key": "VLLM_API_KEY"}}
+    other = write_config(state_dir, '[vllm]\nmodel = "org/model"\nextra_args = ["--hf-token", "hf_xyzxyzxyz"]\n')
+    refused = lgconsole("export", "compose", config=other)
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1 and "[vllm] env" in refused.stderr
+    assert "hf_xyzxyzxyz" not in refused.stderr
 
 
 def test_a_bad_engine_is_one_line(state_dir):

@@ -129,7 +129,8 @@ CONTAINERS = ContainerStack(
     redis_host_port=6380, served_model="/models/tiny",
     vllm=VllmContainer(image="vllm/vllm-openai:v0.9", args=("/models/tiny", "--host", "0.0.0.0", "--port", "8000",
                                                            "--tensor-parallel-size", "2"),
-                       gpus=2, host_port=8001, model_mount=("/srv/tiny", "/models/tiny"), hf_cache="/root/.cache/hf"))
+                       gpus=2, host_port=8001, model_mount=("/srv/tiny", "/models/tiny"), hf_cache="/root/.cache/hf",
+                       env={"VLLM_LOGGING_LEVEL": "INFO"}, secret_env=("VLLM_API_KEY",)))
 COMPOSE_KEYS = {"name", "services", "volumes", "networks", "secrets", "configs"}
 SERVICE_KEYS = {"image", "build", "command", "environment", "ports", "volumes", "depends_on", "healthcheck",
                 "restart", "deploy", "ipc"}
@@ -184,6 +185,8 @@ def test_compose_vllm_reserves_the_gpus_and_mounts_a_local_model():
     assert vllm["deploy"]["resources"]["reservations"]["devices"] == [
         {"driver": "nvidia", "count": 2, "capabilities": ["gpu"]}]
     assert vllm["command"][0] == "/models/tiny" and "/srv/tiny:/models/tiny:ro" in vllm["volumes"]
+    assert vllm["environment"]["VLLM_LOGGING_LEVEL"] == "INFO"
+    assert vllm["environment"]["VLLM_API_KEY"].startswith("${VLLM_API_KEY:?")  # a reference to .env, not a value
 
 
 def test_compose_without_vllm_and_secrets_only_in_dotenv():
@@ -258,6 +261,9 @@ def test_k8s_vllm_requests_gpus_and_the_server_reads_its_urls_from_a_secret():
     docs = {d["metadata"]["name"] + d["kind"]: d for d in k8s_documents(CONTAINERS)}
     vllm = docs["lgconsole-vllmDeployment"]["spec"]["template"]["spec"]["containers"][0]
     assert vllm["resources"]["limits"]["nvidia.com/gpu"] == "2" == vllm["resources"]["requests"]["nvidia.com/gpu"]
+    vllm_env = {e["name"]: e for e in vllm["env"]}
+    assert vllm_env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "lgconsole-vllm", "key": "VLLM_API_KEY"}
+    assert "kubectl create secret generic lgconsole-vllm --from-literal=VLLM_API_KEY=..." in k8s_text(CONTAINERS)
     server = docs["lgconsole-serverDeployment"]["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e for e in server["env"]}
     for key in ("DATABASE_URI", "REDIS_URI", "LANGGRAPH_CLOUD_LICENSE_KEY"):
