@@ -7,6 +7,7 @@ asks one): `systemctl start`, `docker compose config/up` and `kubectl apply` are
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import shlex
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 
 import httpx
+import jsonschema
+import kubernetes_validate
 import psycopg
 import pytest
 import yaml
@@ -189,12 +192,17 @@ def test_compose_and_k8s_from_a_real_config_keep_secrets_in_the_dotenv(state_dir
     compose_text = (out / "compose.yaml").read_text()
     assert not any(p in compose_text for p in [*passwords.values(), "lic-abcdef-123"])
     doc = yaml.safe_load(compose_text)
+    schema = json.loads(importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+                        .joinpath("compose-spec.json").read_text())
+    assert not list(jsonschema.validators.validator_for(schema)(schema).iter_errors(doc))  # the official schema
     assert doc["services"]["langgraph"]["image"] == "${LANGGRAPH_IMAGE:-agent:7}"
     assert doc["services"]["vllm"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
     printed = lgconsole("export", "compose", "--image", "agent:7", config=config)
     assert printed.returncode == 0 and printed.stdout == compose_text  # printed as written: `${VAR}` kept
     printed = lgconsole("export", "k8s", config=config)
     assert printed.returncode == 0, printed.stderr
+    for manifest in yaml.safe_load_all(printed.stdout):
+        kubernetes_validate.validate(manifest, "1.32", strict=True)
     kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(printed.stdout)]
     assert ("Deployment", "lgconsole-vllm") in kinds and ("Service", "lgconsole-server") in kinds
     assert not any(p in printed.stdout for p in passwords.values())

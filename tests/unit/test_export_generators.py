@@ -1,12 +1,18 @@
 """`lgconsole export`'s generators on fixed stacks: systemd units (quoting, order, health, journald, secrets kept out),
-compose.yaml and Kubernetes manifests checked against the structure their engines need. Docker and kubectl do not
-run on these machines (a docker client, no daemon; no cluster): the schema checks below are what can be checked."""
+compose.yaml against the official compose-spec JSON schema and Kubernetes manifests against Kubernetes' own
+schemas, plus the structure their engines need beyond a schema (a healthy dependency has a healthcheck, a Service
+selects its Deployment's pods). Docker and kubectl do not run on these machines (a docker client, no daemon; no
+API server): these checks are what can be checked."""
 
 from __future__ import annotations
 
+import importlib.resources
+import json
 import re
 import shlex
 
+import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 from hypothesis import given, strategies as st
@@ -163,9 +169,27 @@ def check_compose(doc: dict) -> None:
             assert all(isinstance(a, str) for a in svc["command"])
 
 
+COMPOSE_SCHEMA = json.loads(importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+                            .joinpath("compose-spec.json").read_text())
+K8S_VERSION = "1.32"
+
+
+def schema_errors(doc: dict) -> list[str]:
+    validator = jsonschema.validators.validator_for(COMPOSE_SCHEMA)(COMPOSE_SCHEMA)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in validator.iter_errors(doc)]
+
+
+def test_the_compose_schema_check_catches_what_compose_would_refuse():
+    doc = compose_document(CONTAINERS)
+    doc["services"]["redis"]["healthchek"] = doc["services"]["redis"].pop("healthcheck")
+    doc["services"]["langgraph"]["depends_on"]["postgres"]["condition"] = "healthy"
+    assert len(schema_errors(doc)) >= 2
+
+
 def test_compose_file_parses_and_has_the_structure_compose_needs():
     text = compose_text(CONTAINERS)
     doc = yaml.safe_load(text)
+    assert schema_errors(doc) == []
     check_compose(doc)
     assert doc == compose_document(CONTAINERS)
     services = doc["services"]
@@ -197,6 +221,7 @@ def test_compose_without_vllm_and_secrets_only_in_dotenv():
     compose, dotenv = files
     doc = yaml.safe_load(compose.text)
     check_compose(doc)
+    assert schema_errors(doc) == []
     assert "vllm" not in doc["services"] and "vllm" not in doc["services"]["langgraph"]["depends_on"]
     assert PASSWORD not in compose.text and not compose.secret
     assert dotenv.name == ".env" and dotenv.secret and f"POSTGRES_PASSWORD={PASSWORD}" in dotenv.text.splitlines()
@@ -246,6 +271,7 @@ def test_k8s_manifests_parse_and_have_the_fields_kubectl_needs():
     docs = list(yaml.safe_load_all(k8s_text(CONTAINERS)))
     assert docs == k8s_documents(CONTAINERS)
     for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)  # raises on any field Kubernetes would refuse
         check_manifest(doc)
     by = {(d["kind"], d["metadata"]["name"]): d for d in docs}
     assert set(by) == {("Deployment", "lgconsole-server"), ("Service", "lgconsole-server"),
@@ -255,6 +281,13 @@ def test_k8s_manifests_parse_and_have_the_fields_kubectl_needs():
         assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
         pod = deployment["spec"]["template"]["metadata"]["annotations"]
         assert pod["prometheus.io/scrape"] == "true" and pod["prometheus.io/path"] == "/metrics"
+
+
+def test_the_k8s_schema_check_catches_what_the_api_server_would_refuse():
+    doc = k8s_documents(CONTAINERS)[0]
+    doc["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["pat"] = "/ok"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
 
 def test_k8s_vllm_requests_gpus_and_the_server_reads_its_urls_from_a_secret():
