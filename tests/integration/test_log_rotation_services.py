@@ -121,6 +121,7 @@ def test_a_stack_with_a_small_log_limit_rotates_its_services_logs():
         result = lgconsole("logs", "langgraph", "-n", "20", config=config.state_path / "lgconsole.toml")
         assert result.returncode == 0 and len(result.stdout.splitlines()) > min(len(current), 19)  # .1's lines too
         assert all(f.stat().st_size < 8000 for f in log_files(logs / "langgraph.log"))
+        assert (logs / "supervisor.log").exists()  # the supervisor's own output goes through a logger too
 
 
 def test_output_written_after_the_supervisor_died_still_reaches_the_log(tmp_path):
