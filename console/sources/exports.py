@@ -5,6 +5,7 @@ turn what this returns into text."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -82,9 +83,18 @@ def host_services(config: Config, python: str | None = None) -> tuple[list[HostS
         launch = svc.launch_spec(dependency_env)
         env = dict(launch.env)
         argv = list(launch.argv)
+        if not Path(argv[0]).is_absolute():  # a unit names its program by path: the one `up` would find
+            found = shutil.which(argv[0])
+            if not found:
+                raise ExportError(f"{name}: {argv[0]} is not installed here; install it (or fix the config) and "
+                                  "export again")
+            argv[0] = found
         if name == "vllm":
             argv, secret_env = without_secret_args(argv)
             env.update(secret_env)
+            image = next((i for i, a in enumerate(argv) if a.startswith(DOCKER_IMAGE + ":")), None)
+            if secret_env and argv[1:2] == ["run"] and image is not None:
+                argv[image:image] = [a for key in secret_env for a in ("-e", key)]  # into the container, by name
         # a unit starts with systemd's environment, not a shell's: the venv's programs come first, as under `up`
         env.setdefault("PATH", os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]))
         out.append(HostService(

@@ -14,6 +14,7 @@ import shlex
 import signal
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -213,6 +214,7 @@ def test_vllm_secrets_leave_the_command_line_for_the_secret_files(state_dir, tmp
     0600 environment file, compose's .env and the Secret `lgconsole-vllm`, never in a unit, compose.yaml or manifest."""
     key, token = "sk-user-secret-42", "hf_abcdefghijklmnop"
     config = write_config(state_dir, f'[vllm]\nmodel = "org/model"\nextra_args = ["--api-key", "{key}", "--x"]\n'
+                                     f'launcher = "module"\npython = "{sys.executable}"\n'
                                      f'[vllm.env]\nHF_TOKEN = "{token}"\nVLLM_LOGGING_LEVEL = "INFO"\n')
     units = tmp_path / "units"
     assert lgconsole("export", "systemd", "--out", str(units), config=config).returncode == 0

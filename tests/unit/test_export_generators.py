@@ -303,3 +303,22 @@ def test_k8s_vllm_requests_gpus_and_the_server_reads_its_urls_from_a_secret():
         assert env[key]["valueFrom"]["secretKeyRef"] == {"name": SERVER_SECRET, "key": key}
     assert env["LGCONSOLE_VLLM_URL"]["value"] == "http://lgconsole-vllm:8000"
     assert server["readinessProbe"]["httpGet"]["path"] == "/ok"
+
+
+@pytest.mark.parametrize("argv, kept, env", [
+    (["--port", "1", "--api-key", "k1"], ["--port", "1"], {"VLLM_API_KEY": "k1"}),
+    (["--api-key=k2", "--x"], ["--x"], {"VLLM_API_KEY": "k2"}),
+    (["--enable-prefix-caching"], ["--enable-prefix-caching"], {}),
+])
+def test_vllm_api_key_leaves_the_command_line_for_the_environment(argv, kept, env):
+    from lgconsole.console.sources.exports import without_secret_args
+
+    assert without_secret_args(argv) == (kept, env)
+
+
+def test_another_secret_flag_is_refused_without_its_value():
+    from lgconsole.console.sources.exports import without_secret_args
+
+    with pytest.raises(ExportError, match=r"--hf-token\)") as refused:
+        without_secret_args(["--hf-token", "hf_secretvalue"])
+    assert "hf_secretvalue" not in str(refused.value)
