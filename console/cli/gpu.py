@@ -1,5 +1,7 @@
 """`lgconsole gpu [--json] [--url URL ...] [--window S]`: GPUs, GPU processes, each vLLM server's KV cache, rates,
-latencies and capacity, as text or JSON. The JSON carries no secrets: URLs are redacted, command lines masked."""
+latencies and capacity, and with a Prometheus configured the fleet (hosts, replicas, GPUs, LangGraph servers, the
+imbalance, the fleet's KV capacity), as text or JSON. The JSON carries no secrets: URLs are redacted, command lines
+masked."""
 
 from __future__ import annotations
 
@@ -155,4 +157,8 @@ def render_text(reading, telemetry: GpuTelemetry) -> str:
                 lines.append(f"  {line}")
             if track.firing is not None:
                 lines.append("  KV-CACHE STARVATION: usage high, requests waiting, preemptions rising")
+    if reading.fleet is not None:
+        from lgconsole.console.rows.gpu_fleet_text import fleet_lines
+
+        lines.extend(fleet_lines(reading.fleet))
     return "\n".join(lines)

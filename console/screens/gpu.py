@@ -1,4 +1,6 @@
-"""The GPU screen: VRAM per GPU and per process, vLLM's KV cache with its history, latencies, capacity, the alarm.
+"""The GPU screen: VRAM per GPU and per process, vLLM's KV cache with its history, latencies, capacity, the alarm;
+with a Prometheus configured, the fleet first: one row per host, every vLLM replica, GPU and LangGraph server, the
+imbalance between replicas and the fleet's KV capacity, its sparklines from range queries.
 
 Reads (NVML, /metrics) run in a thread worker on a timer (`ui.refresh_seconds`, 1 Hz by default) and come back
 as `ReadingArrived` messages; a read still in flight skips the next tick instead of piling up threads.
@@ -18,12 +20,16 @@ from textual.worker import Worker
 
 from lgconsole.widgets.gauge import Gauge
 from lgconsole.widgets.gpu_table import GpuProcessTable, GpuTable, LatencyTable
+from lgconsole.widgets.record_table import Column, RecordTable
 from lgconsole.widgets.sparkline import TitledSparkline
 
 from lgconsole.widgets.palette import Palette
 
 from lgconsole.console.model.text import format_bytes, format_rate
 from lgconsole.console.rows.gpu import alarm_text, capacity_text, gpu_rows, latency_rows, process_rows
+from lgconsole.console.rows.gpu_fleet import fleet_gpu_rows, fleet_verdicts_text, host_rows, replica_rows, server_rows
+from lgconsole.console.rows.gpu_fleet_text import (GPU_COLUMNS, HOST_COLUMNS, REPLICA_COLUMNS, SERVER_COLUMNS,
+                                                   fleet_summary)
 from lgconsole.console.rows.gpu_text import rates_line
 from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import ConsoleScreen
@@ -63,6 +69,22 @@ class GpuScreen(ConsoleScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(id="gpu-alarm")
         with VerticalScroll(id="gpu-body"):
+            with Vertical(id="fleet", classes="-hidden"):
+                yield Label("Fleet", classes="section", id="fleet-title")
+                yield Static(classes="state", id="fleet-state")
+                with Horizontal(id="fleet-sparks"):
+                    yield TitledSparkline("fleet KV max", title_width=13, id="spark-fleet-kv")
+                    yield TitledSparkline("fleet waiting", title_width=13, id="spark-fleet-waiting")
+                    yield TitledSparkline("gen tok/s", title_width=13, id="spark-fleet-tps")
+                yield RecordTable(tuple(Column(c) for c in HOST_COLUMNS), id="fleet-hosts")
+                yield Static(id="fleet-verdicts")
+                yield Label("vLLM replicas", classes="section")
+                yield RecordTable(tuple(Column(c) for c in REPLICA_COLUMNS), id="fleet-replicas")
+                yield Label("GPUs (DCGM exporter)", classes="section", id="fleet-gpus-title")
+                yield RecordTable(tuple(Column(c) for c in GPU_COLUMNS), id="fleet-gpus")
+                yield Label("LangGraph servers", classes="section", id="fleet-servers-title")
+                yield RecordTable(tuple(Column(c) for c in SERVER_COLUMNS), id="fleet-servers")
+                yield Label("This host: NVML and the configured vLLM", classes="section")
             with Horizontal(id="gpu-columns"):
                 # vLLM first: when the screen is narrow the columns stack, and the KV cache is what starves
                 with Vertical(classes="gpu-column", id="gpu-vllm"):
@@ -159,10 +181,45 @@ class GpuScreen(ConsoleScreen):
     def show_reading(self, reading: GpuReading) -> None:
         """Take one reading into the history and redraw; tests call this directly with fixed readings."""
         self.telemetry.ingest(reading, reading.threads_in_flight)
+        self._show_fleet(reading)
         self._show_gpus(reading)
         self._show_server(reading)
         self._show_alarm(reading)
         self._show_status()
+
+    def _show_fleet(self, reading: GpuReading) -> None:
+        fleet = reading.fleet
+        self.query_one("#fleet").set_class(fleet is None, "-hidden")
+        # with the fleet shown, a host without a vLLM of its own drops its empty vLLM column
+        self.query_one("#gpu-vllm").set_class(fleet is not None and not self.telemetry.tracks, "-hidden")
+        if fleet is None:
+            return
+        state = self.query_one("#fleet-state", Static)
+        self._put(self.query_one("#fleet-title", Label), Text(shown(f"Fleet · Prometheus {fleet.url}")),
+                  layout=False)
+        state.set_class(not fleet.ok, "-error")
+        if not fleet.ok:
+            self._put(state, Text(shown(fleet.error), style="bold"))
+        else:
+            span = f" · sparklines: last {fleet.history_seconds / 60:.0f} min" if fleet.history_seconds else ""
+            self._put(state, Text(fleet_summary(fleet) + span))
+        kv = fleet.history.get("kv_max", ())
+        waiting = fleet.history.get("waiting", ())
+        tps = fleet.history.get("generation_tps", ())
+        alert = fleet.imbalance.verdict.level == "bad"
+        self.query_one("#spark-fleet-kv", TitledSparkline).show(
+            kv, f"{kv[-1]:.0%}" if kv else "-", vmax=1.0, alert=alert)
+        self.query_one("#spark-fleet-waiting", TitledSparkline).show(
+            waiting, f"{waiting[-1]:,.0f}" if waiting else "-", alert=alert)
+        self.query_one("#spark-fleet-tps", TitledSparkline).show(tps, format_rate(tps[-1], "") if tps else "-")
+        self.query_one("#fleet-hosts", RecordTable).show(host_rows(fleet))
+        self.query_one("#fleet-replicas", RecordTable).show(replica_rows(fleet))
+        for name, rows in (("gpus", fleet_gpu_rows(fleet)), ("servers", server_rows(fleet))):
+            self.query_one(f"#fleet-{name}", RecordTable).show(rows)
+            for selector in (f"#fleet-{name}", f"#fleet-{name}-title"):
+                self.query_one(selector).set_class(not rows, "-hidden")
+        self._put(self.query_one("#fleet-verdicts", Static),
+                  fleet_verdicts_text(fleet, Palette.of(self)) if fleet.ok else "")
 
     def _show_gpus(self, reading: GpuReading) -> None:
         snap = reading.gpus
@@ -202,6 +259,7 @@ class GpuScreen(ConsoleScreen):
     def restyle(self) -> None:
         if self.telemetry.reading is not None:
             self._show_server(self.telemetry.reading)
+            self._show_fleet(self.telemetry.reading)
         self._show_status()
 
     def _current_track(self) -> ServerTrack | None:

@@ -23,6 +23,7 @@ from lgconsole.stack.metrics.vllm import (MetricsWindow, Percentiles, VllmMetric
 from lgconsole.console.model.capacity import (CapacityError, CapacityReport, StarvationDetector, StarvationEpisode,
                                               StarvationSample, capacity_report, graph_fan_out, kv_bytes_per_token)
 from lgconsole.console.config import Config
+from lgconsole.console.model.fleet import INSTANT_QUERIES, RANGE_QUERIES, Fleet, build_fleet
 from lgconsole.console.model.masking import mask_argv
 
 HISTORY_SECONDS = 300.0  # the sparklines' "last minutes"
@@ -50,6 +51,7 @@ class GpuReading:
     facts: ServingFacts = field(default_factory=ServingFacts)
     taken_at: float = 0.0
     threads_in_flight: tuple[str, ...] = ()  # threads with a run pending/running while requests queued at vLLM
+    fleet: Fleet | None = None  # from the configured Prometheus; None when there is none
 
 
 # --- where to read from ----------------------------------------------------------------------------------------
@@ -113,8 +115,45 @@ def served_graphs_fan_out(config: Config) -> int | None:
         return None
 
 
+class FleetReader:
+    """The fleet from an existing Prometheus: INSTANT_QUERIES now and RANGE_QUERIES over the sparklines' span,
+    one connection kept between reads. A Prometheus that cannot be asked gives a Fleet with `error` set.
+
+    The range queries run once per step of their own (span / points): a 10 Hz screen asks for the history no more
+    often than it can change."""
+
+    def __init__(self, url: str, timeout: float = 5.0, history: float = HISTORY_SECONDS, points: int = 60):
+        from lgconsole.stack.metrics.prometheus import PrometheusClient
+
+        self.client = PrometheusClient(url, timeout=timeout)
+        self.history = history
+        self.points = points
+        self._history: dict | None = None
+        self._history_at = 0.0
+
+    def read(self, context_len: int | None = None, fan_out: int | None = None) -> Fleet:
+        from lgconsole.stack.errors import StackError
+
+        now = time.time()
+        try:
+            answers = {key: self.client.query(promql, at=now) for key, promql in INSTANT_QUERIES.items()}
+            step = max(1.0, self.history / self.points)
+            if self._history is None or now - self._history_at >= step:
+                self._history = {key: self.client.query_range(promql, now - self.history, now, step)
+                                 for key, promql in RANGE_QUERIES.items()}
+                self._history_at = now
+        except StackError as exc:
+            self._history = None
+            return Fleet(url=self.client.shown, taken_at=now, error=str(exc))
+        return build_fleet(self.client.shown, now, answers, self._history, self.history, context_len, fan_out)
+
+    def close(self) -> None:
+        self.client.close()
+
+
 class GpuSource:
-    """Blocking reads for the GPU screen and CLI: NVML through one process-wide reader, /metrics of each server.
+    """Blocking reads for the GPU screen and CLI: NVML through one process-wide reader, /metrics of each server,
+    and the fleet from the configured Prometheus (`[prometheus] url`, PROMETHEUS_URL).
 
     `fan_out` is a callable giving the graph's peak fan-out (from its topology or observed Sends), or None.
     """
@@ -131,6 +170,7 @@ class GpuSource:
         self._scraper: VllmScraper | None = None
         self._facts: ServingFacts | None = None
         self._facts_at = 0.0
+        self._fleet: FleetReader | None = None
 
     @property
     def urls(self) -> list[str]:
@@ -160,8 +200,20 @@ class GpuSource:
             fan_out = self.fan_out() if self.fan_out else None
             self._facts = serving_facts(self.config, max_len, fan_out)
             self._facts_at = now
-        return GpuReading(gpus=gpus, servers=servers, facts=self._facts or ServingFacts(), taken_at=time.time(),
-                          threads_in_flight=self._threads_in_flight(servers))
+        facts = self._facts or ServingFacts()
+        return GpuReading(gpus=gpus, servers=servers, facts=facts, taken_at=time.time(),
+                          threads_in_flight=self._threads_in_flight(servers), fleet=self._read_fleet(facts))
+
+    def _read_fleet(self, facts: ServingFacts) -> Fleet | None:
+        prometheus = getattr(self.config, "prometheus", None)
+        url = prometheus.url if prometheus else ""
+        if not url:
+            return None
+        if self._fleet is None or self._fleet.client.url != url.rstrip("/"):
+            if self._fleet is not None:
+                self._fleet.close()
+            self._fleet = FleetReader(url, timeout=prometheus.timeout)
+        return self._fleet.read(facts.max_model_len, facts.fan_out)
 
     def _threads_in_flight(self, servers: Sequence[VllmMetrics]) -> tuple[str, ...]:
         """Asked of the LangGraph server only while some vLLM has a queue: who is waiting on the model."""
@@ -181,6 +233,9 @@ class GpuSource:
         if self._scraper is not None:
             self._scraper.close()
             self._scraper = None
+        if self._fleet is not None:
+            self._fleet.close()
+            self._fleet = None
 
 
 class ReplayGpuSource:
@@ -357,5 +412,33 @@ def reading_json(reading: GpuReading, telemetry: GpuTelemetry | None = None) -> 
     for device in gpus.get("devices", []):
         for process in device.get("processes", []):
             process.pop("argv", None)  # (dropped by masked_commands: the masked `command` is what is shown)
-    return {"taken_at": reading.taken_at, "gpus": gpus, "vllm": servers,
-            "facts": vars(reading.facts)}
+    result = {"taken_at": reading.taken_at, "gpus": gpus, "vllm": servers, "facts": vars(reading.facts)}
+    if reading.fleet is not None:
+        result["fleet"] = fleet_json(reading.fleet)
+    return result
+
+
+def fleet_json(fleet: Fleet) -> dict:
+    """The fleet for `gpu --json`: hosts, replicas, GPUs (bytes), servers, the imbalance and the capacity."""
+    if not fleet.ok:
+        return {"prometheus": fleet.url, "taken_at": fleet.taken_at, "error": fleet.error}
+    imbalance = fleet.imbalance
+    capacity = fleet.capacity
+    return {
+        "prometheus": fleet.url, "taken_at": fleet.taken_at, "error": None,
+        "hosts": [dataclasses.asdict(h) for h in fleet.hosts],
+        "replicas": [dataclasses.asdict(r) for r in fleet.replicas],
+        "gpus": [{**dataclasses.asdict(g), "memory_total": g.memory_total} for g in fleet.gpus],
+        "servers": [dataclasses.asdict(s) for s in fleet.servers],
+        "imbalance": {"replicas": imbalance.replicas, "kv_max": imbalance.kv_max, "kv_min": imbalance.kv_min,
+                      "kv_spread": imbalance.kv_spread, "fullest": imbalance.fullest, "emptiest": imbalance.emptiest,
+                      "waiting_max": imbalance.waiting_max, "waiting_min": imbalance.waiting_min,
+                      "level": imbalance.verdict.level, "text": imbalance.verdict.text},
+        "capacity": None if capacity is None else {
+            "context_len": capacity.context_len, "sequences_fit": capacity.sequences_fit,
+            "sequences_free": capacity.sequences_free, "largest_replica_fit": capacity.largest_replica_fit,
+            "fan_out": capacity.fan_out, "workers": capacity.workers,
+            "verdicts": [{"level": v.level, "text": v.text} for v in capacity.verdicts]},
+        "history_seconds": fleet.history_seconds,
+        "history": {key: list(values) for key, values in fleet.history.items()},
+    }
