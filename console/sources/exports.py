@@ -27,26 +27,27 @@ from lgconsole.console.model.export_stack import (
 from lgconsole.console.model.masking import secret_key
 
 STEPS_MODULE = "lgconsole.stack.services.unit_steps"
-API_KEY_FLAG, API_KEY_ENV = "--api-key", "VLLM_API_KEY"  # vLLM reads its key from either
+DEFAULT_SERVER_IMAGE = "lgconsole-server:latest"
+# vLLM's flags that carry a secret, and the environment variable it (or huggingface_hub) reads the same value from
+SECRET_FLAGS = {"--api-key": "VLLM_API_KEY", "--hf-token": "HF_TOKEN"}
 
 
 def without_secret_args(argv: list[str] | tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
-    """vLLM's command line with `--api-key KEY` taken out, the key as VLLM_API_KEY (vLLM reads it there too): an
-    export writes the environment where secrets may go, never the command line. Any other secret-looking flag is an
-    ExportError (it has no such twin: put the value in [vllm] env)."""
+    """vLLM's command line with `--api-key KEY` and `--hf-token TOKEN` taken out, their values as VLLM_API_KEY and
+    HF_TOKEN (read from there too): an export writes secrets into the environment files, never a command line. A
+    bare `--hf-token` (use the cached login) stays."""
     out: list[str] = []
     env: dict[str, str] = {}
     args = list(argv)
     i = 0
     while i < len(args):
         flag, eq, inline = args[i].partition("=")
-        if flag.startswith("--") and secret_key(flag):
-            if flag != API_KEY_FLAG:
-                raise ExportError(f"[vllm] extra_args carries a secret ({flag}): give it through [vllm] env instead, "
-                                  "so the export keeps it out of the files")
-            env[API_KEY_ENV] = inline if eq else (args[i + 1] if i + 1 < len(args) else "")
-            i += 1 if eq else 2
-            continue
+        if flag in SECRET_FLAGS:
+            value = inline if eq else (args[i + 1] if i + 1 < len(args) else "")
+            if eq or (value and not value.startswith("-")):
+                env[SECRET_FLAGS[flag]] = value
+                i += 1 if eq else 2
+                continue
         out.append(args[i])
         i += 1
     return out, env
@@ -58,7 +59,6 @@ def _split_env(env: dict) -> tuple[dict[str, str], dict[str, str]]:
     for key, value in (env or {}).items():
         (secret if secret_key(str(key)) else plain)[str(key)] = str(value)
     return plain, secret
-DEFAULT_SERVER_IMAGE = "lgconsole-server:latest"
 
 
 def host_services(config: Config, python: str | None = None) -> tuple[list[HostService], StackSpec]:
@@ -186,20 +186,14 @@ def container_secrets(config: Config) -> dict[str, str]:
 def known_secrets(config: Config) -> list[str]:
     """Every secret value lgconsole knows for this stack (its passwords and token, the server credentials and env of
     the config, the license and LangSmith keys): a printed export is masked against these. Its own text carries
-    none by construction; a value a user put in a command line (`--api-key X` in [vllm] extra_args) is caught here."""
+    none by construction."""
     import json
 
     from lgconsole.stack.server import credentials
     from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object
 
-    from lgconsole.console.model.masking import secret_key
-
     found: list[str] = []
-    args = [str(a) for a in config.vllm.extra_args]
-    for flag, value in zip(args, args[1:] + [""]):  # `--api-key X` and `--api-key=X` in a command line
-        name, eq, inline = flag.partition("=")
-        if name.startswith("-") and secret_key(name):
-            found.append(inline if eq else value)
+    found += without_secret_args([str(a) for a in config.vllm.extra_args])[1].values()
 
     def collect(value: object) -> None:
         if isinstance(value, str):
