@@ -118,6 +118,14 @@ class PrometheusConfig:
 
 
 @dataclass
+class LogsConfig:
+    """The managed services' logs (STATE_DIR/logs/NAME.log): rotated by size, the newest `keep` rotated files kept."""
+
+    max_bytes: int = 10_000_000  # 0: never rotate
+    keep: int = 5
+
+
+@dataclass
 class UiConfig:
     refresh_seconds: float = 1.0
     theme: str = "textual-dark"  # any Textual theme (ctrl+p "Change theme" lists them); status colours follow it
@@ -148,6 +156,8 @@ _RANGES = {
     "max_num_seqs": (1, 2**20),
     "tensor_parallel_size": (1, 1024),
     "kv_cache_memory_bytes": (1, 2**50),
+    "max_bytes": (0, 2**40),
+    "keep": (1, 1000),
 }
 
 
@@ -161,6 +171,7 @@ class Config:
     langgraph: LangGraphConfig = field(default_factory=LangGraphConfig)
     vllm: VllmConfig = field(default_factory=VllmConfig)
     prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
+    logs: LogsConfig = field(default_factory=LogsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     context: str = LOCAL_CONTEXT  # the deployment this config describes: "local" or a [contexts.NAME]

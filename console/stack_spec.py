@@ -56,4 +56,5 @@ def build_stack_spec(config: Config) -> StackSpec:
         if section.get("port"):
             taken.add(section["port"])
         services[name] = section
-    return StackSpec(state_dir=str(config.state_path), services=services)
+    return StackSpec(state_dir=str(config.state_path), services=services, log_max_bytes=config.logs.max_bytes,
+                     log_keep=config.logs.keep)

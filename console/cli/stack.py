@@ -324,16 +324,25 @@ def cmd_logs(config: Config, args) -> int:
         print(line)
     if not args.follow:
         return 0
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
+    import codecs
+
+    from lgconsole.stack.services.log_rotation import LogFollower
+
+    follower = LogFollower(path)  # across a rotation, every line once
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    try:
         while True:
-            chunk = fh.readline()
+            chunk = follower.read()
             if chunk:
-                sys.stdout.write(chunk.decode(errors="replace"))
-                sys.stdout.flush()
+                # whole lines only: the masking of what is printed sees a secret in one piece
+                complete, _, pending = (pending + decoder.decode(chunk)).rpartition("\n")
+                if complete:
+                    sys.stdout.write(complete + "\n")
+                    sys.stdout.flush()
             else:
                 if reader_gone(sys.stdout):  # `logs -f | head`: end as `tail -f` does, not at the next log line
                     return exit_codes.CLOSED_PIPE
-                if fh.tell() > path.stat().st_size:  # the file was truncated or replaced
-                    fh.seek(0)
                 time.sleep(0.2)
+    finally:
+        follower.close()

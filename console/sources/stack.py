@@ -7,7 +7,6 @@ external services as lgconsole's own probes found them (console/sources/external
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Callable, Iterator
 from lgconsole.stack.demo.tiny_model import TINY_MODEL_NAME
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services import supervisor
+from lgconsole.stack.services.log_rotation import LogFollower
 from lgconsole.stack.services.service import (SERVICE_NAMES, ServiceState, ServiceStatus, StackSpec, strip_ansi,
                                               tail_lines)
 from lgconsole.stack.services.supervisor_daemon import DEPENDS_ON
@@ -157,25 +157,20 @@ class LiveStack:
 def follow_log(path: Path, initial_lines: int, stopped: Callable[[], bool],
                poll_s: float = 0.25) -> Iterator[list[str]]:
     """`tail -f` as batches of lines: the last `initial_lines` first, then lines as they are appended, until
-    `stopped()`; a truncated or replaced file is read again from its start. Blocking: iterate it in a worker."""
+    `stopped()`; across a rotation every line comes once (LogFollower), a truncated file is read again from its
+    start. Blocking: iterate it in a worker."""
     if not path.exists():
         yield [f"(no log yet at {path})"]
     yield tail_lines(path, initial_lines, max_bytes=initial_lines * 300)
-    position = path.stat().st_size if path.exists() else 0
+    follower = LogFollower(path)
     pending = b""
-    while not stopped():
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            size = 0
-        if size < position:  # truncated or replaced
-            position = 0
-        if size > position:
-            with open(path, "rb") as fh:
-                fh.seek(position)
-                data = pending + fh.read(size - position)
-            position = size
-            *complete, pending = data.split(b"\n")
-            if complete:
-                yield [strip_ansi(c.decode(errors="replace")) for c in complete]
-        time.sleep(poll_s)
+    try:
+        while not stopped():
+            data = follower.read()
+            if data:
+                *complete, pending = (pending + data).split(b"\n")
+                if complete:
+                    yield [strip_ansi(c.decode(errors="replace")) for c in complete]
+            time.sleep(poll_s)
+    finally:
+        follower.close()

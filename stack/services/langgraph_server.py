@@ -312,7 +312,9 @@ class LangGraphService(Service):
         path = self.paths.log(self.name)
         try:
             with open(path, "rb") as fh:
-                fh.seek(max(getattr(self, "_log_offset", 0), fh.seek(0, os.SEEK_END) - 256 * 1024))
+                end = fh.seek(0, os.SEEK_END)
+                offset = getattr(self, "_log_offset", 0)
+                fh.seek(max(offset if offset <= end else 0, end - 256 * 1024))  # smaller: rotated since the launch
                 data = fh.read()
         except OSError:
             return []

@@ -317,6 +317,8 @@ class StackSpec:
     services: dict[str, dict] = field(default_factory=dict)  # name -> service spec, in start order
     restart_backoff_max: float = 30.0
     stop_grace: float = 10.0
+    log_max_bytes: int = 10_000_000  # a service log past this is rotated (log_rotation.py); 0: never
+    log_keep: int = 5  # rotated files kept per service
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -374,9 +376,19 @@ def failure_line(path: Path | str | None, n: int = 80) -> str | None:
 
 
 def tail_lines(path: Path | str | None, n: int = 5, max_bytes: int = 64 * 1024) -> list[str]:
-    """Last n non-empty lines of a log file, read from its end (logs can be large)."""
+    """Last n non-empty lines of a log file, read from its end (logs can be large); a log rotated a moment ago
+    (log_rotation.py) gives the rest from its newest rotated file."""
     if not path:
         return []
+    lines = _tail(path, max_bytes)
+    if lines is None:
+        return []
+    if len(lines) < n:
+        lines = (_tail(f"{path}.1", max_bytes) or []) + lines
+    return lines[-n:]
+
+
+def _tail(path: Path | str, max_bytes: int) -> list[str] | None:
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -384,6 +396,5 @@ def tail_lines(path: Path | str | None, n: int = 5, max_bytes: int = 64 * 1024) 
             fh.seek(max(0, size - max_bytes))
             data = fh.read()
     except OSError:
-        return []
-    lines = [strip_ansi(ln) for ln in data.decode(errors="replace").splitlines() if ln.strip()]
-    return lines[-n:]
+        return None
+    return [strip_ansi(ln) for ln in data.decode(errors="replace").splitlines() if ln.strip()]

@@ -24,6 +24,7 @@ from pathlib import Path
 from lgconsole.stack.errors import StackError, SupervisorUnavailable
 from lgconsole.stack.services import process
 from lgconsole.stack.services.file_modes import PRIVATE_UMASK
+from lgconsole.stack.services.log_rotation import LogLimits, start_logger
 from lgconsole.stack.services.langgraph_server import LangGraphService
 from lgconsole.stack.services.postgres import PostgresService
 from lgconsole.stack.services.ports import listening
@@ -190,12 +191,26 @@ def launch(spec: StackSpec, adopt: list[str] | tuple[str, ...] = ()) -> subproce
     argv = [sys.executable, "-m", "lgconsole.stack.services.supervisor", str(state_dir)]
     if adopt:
         argv += ["--adopt", ",".join(adopt)]
-    with open(paths.log("supervisor"), "ab", opener=lambda path, flags: os.open(path, flags, 0o600)) as log:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True, close_fds=True, umask=PRIVATE_UMASK)
+    logger = None
+    if spec.log_max_bytes > 0:  # its own log rotates like its services' (log_rotation.py)
+        output, logger = start_logger(paths.log("supervisor"), LogLimits(spec.log_max_bytes, spec.log_keep))
+        try:
+            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                     start_new_session=True, close_fds=True, umask=PRIVATE_UMASK)
+        finally:
+            os.close(output)
+    else:
+        with open(paths.log("supervisor"), "ab", opener=lambda path, flags: os.open(path, flags, 0o600)) as log:
+            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True, close_fds=True, umask=PRIVATE_UMASK)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if child.poll() is not None:
+            if logger is not None:  # its last words pass through the logger
+                try:
+                    logger.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    pass
             last = tail_lines(paths.log("supervisor"), 1)
             raise StackError(f"supervisor exited at start (code {child.returncode})" + (f": {last[0]}" if last else ""))
         if paths.control_socket.exists() and _recorded_supervisor_pid(paths) == child.pid:

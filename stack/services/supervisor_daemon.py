@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services import process
+from lgconsole.stack.services.log_rotation import LogLimits
 from lgconsole.stack.services.process import ProcessRef
 from lgconsole.stack.services.service import (
     Service,
@@ -218,7 +219,8 @@ class Supervisor:
                 if other.service is not svc and other.service.enabled:
                     dependency_env.update(other.service.client_env())
             launch = svc.launch_spec(dependency_env)
-            rt.child = process.spawn(launch)
+            limits = LogLimits(self.spec.log_max_bytes, self.spec.log_keep) if self.spec.log_max_bytes > 0 else None
+            rt.child = process.spawn(launch, limits)
         except StackError as exc:
             st.state, st.last_error, st.detail = ServiceState.FAILED, str(exc), None
             self._schedule_retry(rt, now)
@@ -289,6 +291,8 @@ class Supervisor:
                 rt.child.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 pass
+        if rt.child is not None:  # its last lines (the reason) pass through its logger: let them reach the file
+            process.wait_for_output(rt.child.pid, timeout=1.0)
         code = rt.child.returncode if rt.child is not None else None
         if code is not None and code < 0:
             how = f"killed by signal {-code} ({signal.Signals(-code).name})"

@@ -88,7 +88,7 @@ async def test_ctx_name_switches_every_screen_to_the_context(tmp_path):
         await pilot_wait(pilot, lambda: postgres_pid(app) == "-", timeout=10, what="prod's services on the Stack screen")
         assert "/srv/lgc/contexts/prod" in header_text(app)
         detail = str(app.screen.query_one("#service-detail").render())
-        assert "external (health checks only)" in detail and "press U" not in detail  # nothing here to bring up
+        assert "external: probed every 2 s, not run" in detail and "press U" not in detail  # nothing to bring up
         assert all("prod-api-key" not in n.message and "hunter2" not in n.message for n in app._notifications)
 
         await pilot.press("colon", *"ctx prd", "enter")  # a typo: one line, still in prod, nothing rebuilt
