@@ -213,6 +213,11 @@ def test_doctor_names_a_replica_that_went_down_a_starving_one_and_the_imbalance(
             client = PrometheusClient(url)
             # each job's kind from what its targets exported, whatever the job is called
             assert job_kinds(client.query(HEALTH_QUERIES["kinds"])) == {"vllm": "vllm", "dcgm": "dcgm"}
+            started = time.perf_counter()
+            for promql in HEALTH_QUERIES.values():
+                client.query(promql)
+            print(f"\ntriage's fleet check: {len(HEALTH_QUERIES)} instant queries in "
+                  f"{(time.perf_counter() - started) * 1000:.0f} ms")
             client.close()
             result = lgconsole("doctor", "--json", config=config, env={"PROMETHEUS_URL": url})
             assert result.returncode == 6, result.stderr
