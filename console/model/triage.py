@@ -120,7 +120,8 @@ def rule_services(i: TriageInputs, t: Thresholds) -> list[Finding]:
                            Jump("stack")))
         return out
     external_down = [rule_external_down(svc) for svc in i.services if not svc.managed and _state(svc) == "down"]
-    if not i.supervisor_running and any(s.managed and _state(s) != "disabled" for s in i.services):
+    elsewhere = any(getattr(s, "run_elsewhere", False) for s in i.services)  # another manager runs the stack
+    if not i.supervisor_running and not elsewhere and any(s.managed and _state(s) != "disabled" for s in i.services):
         out.append(Finding("critical", "stack-down", "The stack is not running",
                            "No supervisor runs for this state dir: nothing restarts crashed services.",
                            (), "Bring it up: `lgconsole up` (or U on the Stack screen).", Jump("stack")))
@@ -129,7 +130,13 @@ def rule_services(i: TriageInputs, t: Thresholds) -> list[Finding]:
     for svc in i.services:
         state = _state(svc)
         evidence = tuple(x for x in (svc.last_error, svc.detail) if x)
-        if state in ("crashed", "failed") or (state == "stopped" and svc.managed):
+        if elsewhere and svc.managed and state in ("down", "stopped"):
+            out.append(Finding("critical", "service-down", f"{svc.name} is {state} (not run by lgconsole)",
+                               f"{svc.name} is not serving; what depends on it fails or waits.", evidence,
+                               "Another manager runs this stack (the exported systemd units?): look there "
+                               f"(`systemctl status lgconsole-{svc.name}`, `journalctl -u lgconsole-{svc.name}`).",
+                               Jump("stack", svc.name)))
+        elif state in ("crashed", "failed") or (state == "stopped" and svc.managed):
             out.append(Finding("critical", "service-down", f"{svc.name} is {state}",
                                f"{svc.name} is not serving; what depends on it fails or waits.",
                                evidence, f"See its log (`lgconsole logs {svc.name}`); restart with r on the Stack "

@@ -23,7 +23,7 @@ from lgconsole.console.config import Config
 from lgconsole.console.model.fleet import replicas_from
 from lgconsole.console.model.fleet_health import HEALTH_QUERIES, FleetHealth, down_targets, job_kinds
 from lgconsole.console.model.capacity import StarvationDetector, StarvationSample
-from lgconsole.console.sources.external import merged_services, probe_external
+from lgconsole.console.sources.external import merged_services, probe_external, probe_run_elsewhere
 from lgconsole.console.sources.gpu import vllm_urls
 from lgconsole.console.model.triage import Finding, Thresholds, TriageInputs, VllmObservation, evaluate, utcnow
 from lgconsole.console.sources.urls import service_url
@@ -49,7 +49,7 @@ class TriageSource:
                                 fleet=self._observe_fleet())
         # external services as lgconsole's own probes find them now; the readers below ask only those that answer
         self.probes = probe_external(config)
-        services = merged_services(state.services, config, self.probes)
+        services = merged_services(state.services, config, self.probes, probe_run_elsewhere(config, state))
         inputs = TriageInputs(now=utcnow(), supervisor_running=state.supervisor_alive, services=services)
         healthy = {s.name for s in services if s.state == ServiceState.HEALTHY}
 
