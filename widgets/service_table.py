@@ -27,6 +27,7 @@ class ServiceRow:
     restarts: int = 0
     version: str = ""
     url: str = ""
+    run_elsewhere: bool = False  # a service of the stack another manager (systemd) runs: lgconsole only probes it
 
 
 COLUMNS = ("service", "state", "pid", "port", "uptime", "restarts", "version")
@@ -76,6 +77,8 @@ class ServiceTable(DataTable):
         style = palette.style(row.state, *(() if row.state in QUIET_STATES else ("bold",)), kind="service")
         # an external service: lgconsole probes it, it does not run it ("external · healthy", "external · down")
         label = row.state if row.managed or row.state == "disabled" else f"external · {row.state}"
+        if row.run_elsewhere:
+            label = "running · not supervised" if row.state == "healthy" else f"{row.state} · not supervised"
         state = Text(f"{STATE_ICONS.get(row.state, '?')} {label}", style=style)
         restarts = Text(str(row.restarts), style=palette.style("error", "bold") if row.restarts else "")
         return (

@@ -64,7 +64,10 @@ def bring_up(config: Config, wait: bool = True, out=sys.stdout) -> int:
         for problem in problems:
             print(f"lgconsole: langgraph runtime \"image\": {problem}", file=sys.stderr)
         return exit_codes.FAILED
-    left = supervisor.read_state(config.state_path).unsupervised
+    state = supervisor.read_state(config.state_path)
+    if elsewhere := _run_elsewhere(config, state):
+        return _owned_elsewhere(config, elsewhere, out)
+    left = state.unsupervised
     spec, adopt = spec_for_up(config)
     services = supervisor.build_services(spec)
     if not any(svc.enabled and not svc.external for svc in services.values()):
@@ -150,6 +153,34 @@ def _print_uses(spec, out) -> None:
             print(f"  {name:<10} {printable(section['use'])}", file=out)  # it may name a project's file
 
 
+def _run_elsewhere(config: Config, state) -> dict:
+    """The stack's services that answer on their ports while no supervisor of lgconsole's runs: name -> probe."""
+    from lgconsole.console.sources.external import probe_run_elsewhere
+
+    return probe_run_elsewhere(config, state)
+
+
+def _owned_elsewhere(config: Config, found: dict, out) -> int:
+    """`up` where another manager runs the stack: nothing started (a second copy would fight it for the ports);
+    each service as its probe finds it, and those of the stack that do not run. 0 when every one runs healthy."""
+    from lgconsole.stack.services import supervisor
+    from lgconsole.stack.services.service import StackSpec
+
+    from lgconsole.console.sources.external import ELSEWHERE, run_elsewhere_status
+
+    print(f"nothing started: {', '.join(found)} already run here without lgconsole's supervisor; "
+          f"{ELSEWHERE}: start and stop the stack there", file=out)
+    for name, probe in found.items():
+        row = run_elsewhere_status(probe)
+        said = f"healthy   {row.version or ''}" if probe.ok else f"down: {row.detail}"
+        print(f"  {name:<10} not supervised · {said}  {row.url}", file=out)
+    services = supervisor.build_services(StackSpec.load(config.state_path))  # found from it: it loads
+    missing = [name for name, svc in services.items() if svc.enabled and not svc.external and name not in found]
+    for name in missing:
+        print(f"  {name:<10} not running: start it where the others are started", file=out)
+    return exit_codes.OK if all(p.ok for p in found.values()) and not missing else exit_codes.FAILED
+
+
 def _nothing_to_start(config: Config, spec, out) -> int:
     """`up` where every service is external or not used: no supervisor, nothing started; each external service as
     its probe finds it now. 0 when all answer."""
@@ -224,7 +255,14 @@ def cmd_up(config: Config, args) -> int:
 def cmd_down(config: Config, args) -> int:
     from lgconsole.stack.services import supervisor
 
-    if not supervisor.supervisor_running(config.state_path):
+    from lgconsole.console.sources.external import ELSEWHERE
+
+    state = supervisor.read_state(config.state_path)
+    if not state.supervisor_alive and (elsewhere := _run_elsewhere(config, state)):
+        print(f"lgconsole did not start {', '.join(elsewhere)}, {ELSEWHERE}: nothing stopped; stop them there "
+              "(the exported units: `systemctl [--user] stop lgconsole-stack.target`)")
+        return exit_codes.FAILED
+    if not state.supervisor_alive:
         killed = supervisor.stop_leftovers(config.state_path)
         if killed:
             print(f"supervisor was not running; stopped leftover processes by PID: {', '.join(killed)}")
@@ -247,10 +285,11 @@ def status_json(config: Config) -> dict:
     from lgconsole.stack.services import supervisor
 
     from lgconsole.console.stack_spec import redis_use_of
-    from lgconsole.console.sources.external import merged_services, needs_supervisor, probe_external
+    from lgconsole.console.sources.external import (merged_services, needs_supervisor, probe_external,
+                                                    probe_run_elsewhere, run_elsewhere)
 
     state = supervisor.read_state(config.state_path)
-    services = merged_services(state.services, config, probe_external(config))
+    services = merged_services(state.services, config, probe_external(config), probe_run_elsewhere(config, state))
     now = time.time()
     redis = redis_use_of(config)
     return {
@@ -261,20 +300,28 @@ def status_json(config: Config) -> dict:
                        # it died (killed, crashed) while these services went on running: nothing restarts them
                        "died_pid": state.supervisor_pid if state.unsupervised else None,
                        "unsupervised": [s.name for s in state.unsupervised],
+                       # the stack's services that answer while no supervisor of lgconsole's runs them (systemd)
+                       "run_elsewhere": [s.name for s in run_elsewhere(services)],
                        # False when every service is external or not used: nothing for `up` to run
                        "needed": needs_supervisor(services)},
-        "services": [{**svc.to_json(now), "label": state_label(svc.state.value, svc.managed)} for svc in services],
+        "services": [{**svc.to_json(now), "label": state_label(svc.state.value, svc.managed, svc.run_elsewhere)}
+                     for svc in services],
         "redis_use": {"started": redis.started, "why": redis.why},
     }
 
 
-def state_label(state: str, managed: bool) -> str:
-    """A service's state as `status` and the Stack screen write it: "external · healthy" for one lgconsole probes."""
+def state_label(state: str, managed: bool, elsewhere: bool = False) -> str:
+    """A service's state as `status` and the Stack screen write it: "external · healthy" for one lgconsole probes,
+    "running · not supervised" for one of the stack that another manager runs."""
+    if elsewhere:
+        return "running · not supervised" if state == "healthy" else f"{state} · not supervised"
     return state if managed or state == "disabled" else f"external · {state}"
 
 
 def cmd_status(config: Config, args) -> int:
     from lgconsole.stack.services.service import ServiceState
+
+    from lgconsole.console.sources.external import ELSEWHERE
 
     data = status_json(config)
     services = data["services"]
@@ -286,6 +333,7 @@ def cmd_status(config: Config, args) -> int:
     else:
         print(f"state dir {data['state_dir']}  supervisor: "
               + (f"pid {sup['pid']}" if sup["running"] else "not running" if sup["needed"]
+                 else f"none; {', '.join(sup['run_elsewhere'])} run without it; {ELSEWHERE}" if sup["run_elsewhere"]
                  else "not needed (every service is external or not used)"))
         if sup["unsupervised"]:
             print(f"supervisor pid {sup['died_pid']} has died; {', '.join(sup['unsupervised'])} still run unsupervised "

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from lgconsole.console.model.fleet import FULL, model_imbalance
 from lgconsole.console.model.state_growth import GrowthRule
 from lgconsole.console.model.text import MIB, format_bytes, format_duration
 
@@ -57,6 +58,7 @@ class Thresholds:
     redis_warn: float = 0.90
     vllm_queue_warn: int = 8
     state_explosion_bytes: int = 1024 * 1024  # a thread state that keeps growing past this is named
+    kv_full: float = FULL  # the starvation alarm's KV usage (capacity.StarvationDetector), for fleet replicas too
 
 
 @dataclass
@@ -89,6 +91,7 @@ class TriageInputs:
     never_up: str | None = None  # the state dir, when no stack was ever brought up there and no service is external
     # addresses beyond loopback on which the managed LangGraph server listens with auth = "none"
     open_server: list[str] = field(default_factory=list)
+    fleet: Any = None  # FleetHealth from the configured Prometheus; None when there is none
 
 
 def _state(service) -> str:
@@ -117,7 +120,8 @@ def rule_services(i: TriageInputs, t: Thresholds) -> list[Finding]:
                            Jump("stack")))
         return out
     external_down = [rule_external_down(svc) for svc in i.services if not svc.managed and _state(svc) == "down"]
-    if not i.supervisor_running and any(s.managed and _state(s) != "disabled" for s in i.services):
+    elsewhere = any(getattr(s, "run_elsewhere", False) for s in i.services)  # another manager runs the stack
+    if not i.supervisor_running and not elsewhere and any(s.managed and _state(s) != "disabled" for s in i.services):
         out.append(Finding("critical", "stack-down", "The stack is not running",
                            "No supervisor runs for this state dir: nothing restarts crashed services.",
                            (), "Bring it up: `lgconsole up` (or U on the Stack screen).", Jump("stack")))
@@ -126,7 +130,13 @@ def rule_services(i: TriageInputs, t: Thresholds) -> list[Finding]:
     for svc in i.services:
         state = _state(svc)
         evidence = tuple(x for x in (svc.last_error, svc.detail) if x)
-        if state in ("crashed", "failed") or (state == "stopped" and svc.managed):
+        if elsewhere and svc.managed and state in ("down", "stopped"):
+            out.append(Finding("critical", "service-down", f"{svc.name} is {state} (not run by lgconsole)",
+                               f"{svc.name} is not serving; what depends on it fails or waits.", evidence,
+                               "Another manager runs this stack (the exported systemd units?): look there "
+                               f"(`systemctl status lgconsole-{svc.name}`, `journalctl -u lgconsole-{svc.name}`).",
+                               Jump("stack", svc.name)))
+        elif state in ("crashed", "failed") or (state == "stopped" and svc.managed):
             out.append(Finding("critical", "service-down", f"{svc.name} is {state}",
                                f"{svc.name} is not serving; what depends on it fails or waits.",
                                evidence, f"See its log (`lgconsole logs {svc.name}`); restart with r on the Stack "
@@ -188,6 +198,76 @@ def rule_vllm(i: TriageInputs, t: Thresholds) -> list[Finding]:
                                (f"running {_count(v.running)}/{v.max_num_seqs or '?'}, KV usage "
                                 f"{(v.usage or 0):.0%}",), "Check the GPU screen; size max_num_seqs to fan-out + 20%.",
                                Jump("gpu")))
+    return out
+
+
+def rule_prometheus(i: TriageInputs, t: Thresholds) -> list[Finding]:
+    if i.fleet is None or i.fleet.error is None:
+        return []
+    return [Finding("warning", "prometheus-down", f"fleet unseen: {i.fleet.error}",
+                    "The fleet's replicas, GPUs and servers cannot be checked while the Prometheus does not answer.",
+                    (), "Check the Prometheus and [prometheus] url (or PROMETHEUS_URL).", Jump("gpu"))]
+
+
+# a scrape target down, by kind: a vLLM or LangGraph server that Prometheus cannot reach is most likely down for
+# its clients too; a DCGM exporter down only blinds the GPU telemetry
+TARGET_DOWN = {
+    "vllm": ("critical", "Requests routed to it fail or wait, and the other replicas carry its load."),
+    "langgraph": ("critical", "Runs sent to it fail; a load balancer that does not health-check keeps sending them."),
+    "dcgm": ("warning", "That host's GPUs are not watched: memory, utilisation and temperature are unknown."),
+}
+
+
+def rule_fleet_targets(i: TriageInputs, t: Thresholds) -> list[Finding]:
+    if i.fleet is None:
+        return []
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for target in i.fleet.down:
+        groups[(target.kind, target.job)].append(target)
+    out = []
+    for (kind, job), targets in groups.items():
+        severity, explanation = TARGET_DOWN.get(kind, ("warning", "It is not scraped."))
+        named = ", ".join(x.instance for x in targets[:3]) + (f" and {len(targets) - 3} more" if len(targets) > 3
+                                                               else "")
+        out.append(Finding(severity, "fleet-target-down",
+                           f"{targets[0].what} down in Prometheus (job {job}): {named}", explanation,
+                           tuple(f"{x.instance} on {x.host}: up == 0" for x in targets[:10]),
+                           "Check that host and the process (its /metrics answers when it runs); "
+                           f"Prometheus's targets page says why the scrape fails ({i.fleet.url}/targets).",
+                           Jump("gpu")))
+    return out
+
+
+def rule_fleet_replicas(i: TriageInputs, t: Thresholds) -> list[Finding]:
+    """A replica whose KV cache is full with requests waiting, and replicas of one model loaded so unevenly that one
+    queues while another has room."""
+    if i.fleet is None:
+        return []
+    out = []
+    for r in i.fleet.replicas:
+        if r.kv_usage is not None and r.kv_usage >= t.kv_full and (r.waiting or 0) > 0:
+            rate = "" if r.preemptions_ps is None else f", {r.preemptions_ps:.2f} preemptions/s"
+            out.append(Finding("critical", "fleet-kv-starvation",
+                               f"vLLM replica {r.instance} ({r.model}) on {r.host} is starving",
+                               "Its KV cache is full and requests wait: parallel branches of your graphs queue "
+                               "behind each other there.",
+                               (f"KV usage {r.kv_usage:.0%}, running {_count(r.running)}, waiting {r.waiting}{rate}",),
+                               "Add a replica or route by load; lower max_num_seqs or context, or use an fp8 KV "
+                               "cache; see the fleet panel.", Jump("gpu")))
+    by_model: dict[str, list] = defaultdict(list)
+    for r in i.fleet.replicas:
+        by_model[r.model].append(r)
+    for model, replicas in sorted(by_model.items()):
+        found = model_imbalance(replicas)
+        if found.verdict.level != "bad":
+            continue
+        instance = {r.key: r.instance for r in replicas}
+        out.append(Finding("warning", "fleet-imbalance",
+                           f"{model}: replica {instance[found.fullest]} queues while {instance[found.emptiest]} has "
+                           "room", found.verdict.text,
+                           tuple(f"{r.instance} on {r.host}: KV {(r.kv_usage or 0):.0%}, waiting {_count(r.waiting)}"
+                                 for r in replicas[:10]),
+                           "Route by load (least KV usage or fewest waiting) instead of round robin.", Jump("gpu")))
     return out
 
 
@@ -339,7 +419,7 @@ def rule_reader_errors(i: TriageInputs, t: Thresholds) -> list[Finding]:
                     "Fix the service it needs; triage retries on its next refresh.") for e in i.errors]
 
 
-RULES = (rule_services, rule_vllm, rule_stuck_runs, rule_errored_threads, rule_waiting_threads, rule_tables,
+RULES = (rule_services, rule_vllm, rule_prometheus, rule_fleet_targets, rule_fleet_replicas, rule_stuck_runs, rule_errored_threads, rule_waiting_threads, rule_tables,
          rule_redis, rule_state_explosion, rule_open_server, rule_reader_errors)
 
 

@@ -27,6 +27,7 @@ def service_rows(snapshot: StackSnapshot) -> list[ServiceRow]:
     return [
         ServiceRow(name=shown(s.name), state=s.state.value, managed=s.managed, pid=s.pid, port=s.port,
                    uptime=format_duration(s.uptime(snapshot.taken_at)), restarts=s.restarts,
-                   version=shown(s.version or starting_note(s)), url=shown(s.url or ""))  # a server's own words
+                   version=shown(s.version or starting_note(s)), url=shown(s.url or ""),  # a server's own words
+                   run_elsewhere=s.run_elsewhere)
         for s in snapshot.services
     ]

@@ -69,6 +69,8 @@ class StackScreen(ConsoleScreen):
         text = Text()
         text.append(f"{svc.name} ", style="bold")
         managed = "managed by lgconsole" if svc.managed else f"external: probed every {PROBE_EVERY_S:g} s, not run"
+        if svc.run_elsewhere:
+            managed = f"run without lgconsole's supervisor: probed every {PROBE_EVERY_S:g} s, not started or stopped"
         text.append(f"· {shown(svc.url or 'no url')} · {managed}")
         if svc.state.value == "down":
             text.append(f"\ndown: {shown(svc.detail or 'no answer')}", style=palette.style("error", "bold"))
@@ -86,6 +88,9 @@ class StackScreen(ConsoleScreen):
             text.append(f"\nthe supervisor (pid {snapshot.supervisor_pid}) has died: {names} run unsupervised and "
                         "nothing restarts them; press U to start a new supervisor that adopts them",
                         style=palette.style("error", "bold"))
+        elif svc.run_elsewhere:
+            text.append("\nit runs without lgconsole's supervisor (the exported systemd units or another manager): "
+                        "start, stop and restart it there", style="dim")
         elif not snapshot.supervisor_running and not snapshot.needs_supervisor:
             text.append("\nevery service is external or not used: nothing to bring up", style="dim")
         elif not snapshot.supervisor_running:
@@ -111,6 +116,10 @@ class StackScreen(ConsoleScreen):
         if svc is not None and not svc.managed:
             self.notify(f"{name} is external: lgconsole probes it but does not run it, so it cannot {verb} it",
                         severity="warning")
+            return
+        if svc is not None and svc.run_elsewhere:
+            self.notify(f"{name} runs without lgconsole's supervisor (the exported systemd units or another manager): "
+                        f"lgconsole cannot {verb} it", severity="warning")
             return
         if name:
             self.console.service_command(verb, name)

@@ -22,7 +22,8 @@ from lgconsole.stack.services.supervisor_daemon import DEPENDS_ON
 
 from lgconsole.console.config import Config
 from lgconsole.console.stack_spec import build_stack_spec, redis_use_of
-from lgconsole.console.sources.external import ExternalWatch, configured_services, merged_services, needs_supervisor
+from lgconsole.console.sources.external import (ELSEWHERE, ExternalWatch, configured_services, merged_services,
+                                                needs_supervisor, probe_run_elsewhere)
 
 
 @dataclass
@@ -116,7 +117,8 @@ class LiveStack:
 
     def snapshot(self) -> StackSnapshot:
         state = supervisor.read_state(self.config.state_path)
-        services = merged_services(state.services, self.config, self.external.latest())
+        elsewhere = {} if state.supervisor_alive else self.external.latest_elsewhere()
+        services = merged_services(state.services, self.config, self.external.latest(), elsewhere)
         tails = {s.name: tail_lines(s.log_path, self.tail) for s in services if s.log_path}
         return StackSnapshot(services, state.supervisor_pid, state.supervisor_alive, tails,
                              model_backend(self.config), redis_use=redis_use_of(self.config).why)
@@ -130,8 +132,11 @@ class LiveStack:
         return f"{cmd} {service}" if service else cmd
 
     def bring_up(self) -> str:
-        if supervisor.supervisor_running(self.config.state_path):
+        state = supervisor.read_state(self.config.state_path)
+        if state.supervisor_alive:
             return "stack already running"
+        if elsewhere := self._run_elsewhere(state):
+            return f"nothing started: {elsewhere}"
         spec, adopt = spec_for_up(self.config)
         if not any(svc.enabled and not svc.external for svc in supervisor.build_services(spec).values()):
             return "nothing to start: every service is external or not used; lgconsole only checks them"
@@ -139,8 +144,16 @@ class LiveStack:
         return f"stack starting; a new supervisor adopted {', '.join(adopt)}" if adopt else "stack starting"
 
     def shut_down(self) -> str:
+        state = supervisor.read_state(self.config.state_path)
+        if not state.supervisor_alive and (elsewhere := self._run_elsewhere(state)):
+            return f"nothing stopped: {elsewhere}"
         supervisor.shutdown(self.config.state_path)
         return "stack stopped"
+
+    def _run_elsewhere(self, state) -> str:
+        """Which services of the stack run without lgconsole's supervisor, said in one line ("" when none)."""
+        found = probe_run_elsewhere(self.config, state)
+        return f"{', '.join(found)} run without lgconsole's supervisor; {ELSEWHERE}" if found else ""
 
     def log_path(self, service: str):
         return self.config.paths.log(service)

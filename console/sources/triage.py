@@ -16,11 +16,14 @@ from lgconsole.stack.services.ports import beyond_loopback, listen_addresses
 from lgconsole.stack.services.postgres import PostgresService
 from lgconsole.stack.services.service import ServiceState, StackSpec
 from lgconsole.stack.services.supervisor import build_services
+from lgconsole.stack.metrics.prometheus import PrometheusClient
 from lgconsole.stack.metrics.vllm import VllmScraper
 
 from lgconsole.console.config import Config
+from lgconsole.console.model.fleet import replicas_from
+from lgconsole.console.model.fleet_health import HEALTH_QUERIES, FleetHealth, down_targets, job_kinds
 from lgconsole.console.model.capacity import StarvationDetector, StarvationSample
-from lgconsole.console.sources.external import merged_services, probe_external
+from lgconsole.console.sources.external import merged_services, probe_external, probe_run_elsewhere
 from lgconsole.console.sources.gpu import vllm_urls
 from lgconsole.console.model.triage import Finding, Thresholds, TriageInputs, VllmObservation, evaluate, utcnow
 from lgconsole.console.sources.urls import service_url
@@ -41,10 +44,12 @@ class TriageSource:
         state = supervisor.read_state(config.state_path)
         if not state.services and not config.paths.spec_file.exists() and not any(
                 getattr(config, name).url for name in ("postgres", "langgraph", "redis", "vllm")):
-            return TriageInputs(now=utcnow(), supervisor_running=False, never_up=str(config.state_path))
+            # no stack here; a fleet's Prometheus is still asked
+            return TriageInputs(now=utcnow(), supervisor_running=False, never_up=str(config.state_path),
+                                fleet=self._observe_fleet())
         # external services as lgconsole's own probes find them now; the readers below ask only those that answer
         self.probes = probe_external(config)
-        services = merged_services(state.services, config, self.probes)
+        services = merged_services(state.services, config, self.probes, probe_run_elsewhere(config, state))
         inputs = TriageInputs(now=utcnow(), supervisor_running=state.supervisor_alive, services=services)
         healthy = {s.name for s in services if s.state == ServiceState.HEALTHY}
 
@@ -69,6 +74,7 @@ class TriageSource:
                 inputs.errors.append(str(exc))
         inputs.open_server = self._open_server()
         inputs.vllm = self._observe_vllm(inputs)
+        inputs.fleet = self._observe_fleet()
         redis_url = self._url("redis", inputs) if readable("redis") else None
         if redis_url:
             try:
@@ -104,6 +110,21 @@ class TriageSource:
             out.append(VllmObservation(b.url, b.kv_cache_usage, b.running, b.waiting, self.config.vllm.max_num_seqs,
                                        max(0.0, delta), starving=episode is not None))
         return out
+
+    def _observe_fleet(self) -> FleetHealth | None:
+        """The fleet's targets that are down and its replicas' load, from the configured Prometheus."""
+        prometheus = self.config.prometheus
+        if not prometheus.url:
+            return None
+        client = PrometheusClient(prometheus.url, timeout=prometheus.timeout)
+        try:
+            answers = {key: client.query(promql) for key, promql in HEALTH_QUERIES.items()}
+        except StackError as exc:
+            return FleetHealth(client.shown, error=str(exc))
+        finally:
+            client.close()
+        return FleetHealth(client.shown, replicas=tuple(replicas_from(answers)),
+                           down=tuple(down_targets(answers["down"], job_kinds(answers["kinds"]))))
 
     def findings(self) -> list[Finding]:
         return evaluate(self.gather(), self.thresholds)

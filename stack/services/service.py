@@ -51,6 +51,9 @@ class ServiceStatus:
     last_error: str | None = None
     detail: str | None = None  # e.g. the last log line while starting
     log_path: str | None = None
+    # a service of the spec that answers on its port while no lgconsole supervisor runs it (the exported systemd
+    # units, another manager): probed like an external one, never started, adopted or stopped by lgconsole
+    run_elsewhere: bool = False
 
     def uptime(self, now: float | None = None) -> float | None:
         if self.started_at is None or self.state not in (ServiceState.HEALTHY, ServiceState.DEGRADED, ServiceState.STARTING):

@@ -1,6 +1,6 @@
 """A real Prometheus (Debian's package, loopback, temp dir, stopped by PID) scraping recorded DCGM, lg_api and vLLM
 expositions served over HTTP: the client's queries and its one-line errors, the fleet's rows per host, the
-imbalance, and `lgconsole gpu --json` / text pointed at it with PROMETHEUS_URL."""
+imbalance, `lgconsole gpu --json` / text pointed at it with PROMETHEUS_URL, and `doctor`'s fleet findings."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from contextlib import ExitStack
 
 import pytest
 
+from lgconsole.console.model.fleet_health import HEALTH_QUERIES, job_kinds
 from lgconsole.console.sources.gpu import FleetReader
 from lgconsole.stack.metrics.prometheus import PrometheusClient, PrometheusError
 from lgconsole.stack.services.ports import free_port
@@ -186,3 +187,58 @@ def test_scrape_of_a_changing_target_reaches_the_fleet(prometheus, tmp_path):
             thread.join()
         kv = fleet.history["kv_max"]
         assert kv[-1] == 1.0 and min(kv) <= 0.2 and list(kv) == sorted(kv)
+
+
+def test_doctor_names_a_replica_that_went_down_a_starving_one_and_the_imbalance():
+    """A third vLLM replica is scraped, then its server stops (a replica that died): `doctor` names its instance
+    among the fleet's findings, with the busy replica starving and the imbalance between the other two; a
+    Prometheus that does not answer is one warning."""
+    fixtures = (("vllm/vllm_metrics_idle.txt", "gpu-node-1"), ("vllm/vllm_metrics_busy.txt", "gpu-node-2"),
+                ("vllm/vllm_metrics_idle.txt", "gpu-node-3"))
+    state_dir = new_state_dir()
+    config = write_config(state_dir)
+    try:
+        with ExitStack() as stack:
+            servers = [stack.enter_context(ExitStack()) for _ in fixtures]
+            targets = [servers[n].enter_context(metrics_file_server(FIXTURES / path))
+                       for n, (path, _) in enumerate(fixtures)]
+            dcgm = stack.enter_context(metrics_file_server(FIXTURES / "prometheus" / "dcgm_gpu-node-1.prom"))
+            jobs = {"vllm": [(target, {"hostname": host}) for target, (_, host) in zip(targets, fixtures)],
+                    "dcgm": [(dcgm, {})]}
+            url, _ = stack.enter_context(running_prometheus(jobs))
+            wait_for(lambda: (lambda t: len(t) == 4 and set(t.values()) == {"up"})(targets_up(url)), timeout=30,
+                     what="every target scraped")
+            servers[2].close()  # the third replica's server stops
+            wait_for(lambda: "down" in targets_up(url).values(), timeout=30, what="the stopped target seen down")
+            client = PrometheusClient(url)
+            # each job's kind from what its targets exported, whatever the job is called
+            assert job_kinds(client.query(HEALTH_QUERIES["kinds"])) == {"vllm": "vllm", "dcgm": "dcgm"}
+            started = time.perf_counter()
+            for promql in HEALTH_QUERIES.values():
+                client.query(promql)
+            print(f"\ntriage's fleet check: {len(HEALTH_QUERIES)} instant queries in "
+                  f"{(time.perf_counter() - started) * 1000:.0f} ms")
+            client.close()
+            result = lgconsole("doctor", "--json", config=config, env={"PROMETHEUS_URL": url})
+            assert result.returncode == 6, result.stderr
+            findings = {f["code"]: f for f in json.loads(result.stdout)["findings"]}
+            down = findings["fleet-target-down"]
+            assert down["severity"] == "critical"
+            assert down["title"] == f"vLLM down in Prometheus (job vllm): {targets[2]}"
+            assert down["evidence"] == [f"{targets[2]} on gpu-node-3: up == 0"]
+            starving = findings["fleet-kv-starvation"]
+            assert starving["title"] == f"vLLM replica {targets[1]} (tiny-llama) on gpu-node-2 is starving"
+            assert starving["evidence"][0].startswith("KV usage 93%, running 7, waiting 9")
+            assert findings["fleet-imbalance"]["title"] == (f"tiny-llama: replica {targets[1]} queues while "
+                                                            f"{targets[0]} has room")
+            assert all(findings[code]["jump"] == {"screen": "gpu", "target": None}
+                       for code in ("fleet-target-down", "fleet-kv-starvation", "fleet-imbalance"))
+            text = lgconsole("doctor", config=config, env={"PROMETHEUS_URL": url})
+            assert f"CRIT  vLLM down in Prometheus (job vllm): {targets[2]}" in text.stdout
+        refused = f"http://127.0.0.1:{free_port()}"
+        blind = lgconsole("doctor", "--json", config=config, env={"PROMETHEUS_URL": refused})
+        [finding] = [f for f in json.loads(blind.stdout)["findings"] if f["code"] == "prometheus-down"]
+        assert finding["severity"] == "warning"
+        assert finding["title"] == f"fleet unseen: Prometheus at {refused}: connection refused"
+    finally:
+        remove_state_dir(state_dir)

@@ -66,3 +66,27 @@ async def test_external_rows_say_external_and_refuse_process_keys():
         await pilot.press("up", "up")  # redis: why it is not started
         await pilot_wait(pilot, lambda: "nothing else of the stack uses Redis" in str(detail.render()), timeout=10,
                          what="why Redis is not started")
+
+
+async def test_services_another_manager_runs_read_not_supervised_and_refuse_process_keys():
+    services = [
+        ServiceStatus("postgres", ServiceState.HEALTHY, port=5433, version="PostgreSQL 16.4", run_elsewhere=True,
+                      url="postgresql://lgconsole:***@127.0.0.1:5433/lgconsole", detail="select version()"),
+        ServiceStatus("redis", ServiceState.DOWN, port=6380, run_elsewhere=True, detail="bad password"),
+        ServiceStatus("vllm", ServiceState.DISABLED),
+        ServiceStatus("langgraph", ServiceState.STOPPED),
+    ]
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), poll=False,
+                       source=FixedStack(StackSnapshot(services, None, False, {}, "none", taken_at=NOW)))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot)
+        table = app.screen.query_one("ServiceTable")
+        assert str(table.get_cell("postgres", "state")).endswith("running · not supervised")
+        assert str(table.get_cell("redis", "state")).endswith("down · not supervised")
+        assert str(table.get_cell("langgraph", "state")).endswith("stopped")
+        detail = app.screen.query_one("#service-detail")
+        assert "start, stop and restart it there" in str(detail.render())
+        await pilot.press("x")
+        await pilot_wait(pilot, lambda: len(app._notifications) >= 1, timeout=10, what="the refusal")
+        assert app.source.commands == []
+        assert [n.message for n in app._notifications][0].endswith("lgconsole cannot stop it")

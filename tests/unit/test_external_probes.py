@@ -158,3 +158,25 @@ def test_the_server_probe_sends_the_configured_credentials_and_says_when_they_ar
     finally:
         gateway.shutdown()
         gateway.server_close()
+
+
+def test_services_another_manager_runs_replace_stopped_rows_and_need_no_supervisor():
+    from lgconsole.console.cli.stack import state_label
+    from lgconsole.console.rows.stack import service_rows
+    from lgconsole.console.sources.external import needs_supervisor
+    from lgconsole.console.sources.stack import StackSnapshot
+
+    stopped = [ServiceStatus(name, ServiceState.STOPPED) for name in ("postgres", "redis", "langgraph")]
+    elsewhere = {"postgres": ExternalProbe("postgres", "postgresql://lgconsole:***@127.0.0.1:5433/lgconsole", True,
+                                           version="PostgreSQL 16.4", detail="select version()"),
+                 "redis": ExternalProbe("redis", "redis://:***@127.0.0.1:6380/0", False, "bad password")}
+    merged = merged_services(stopped, Config(state_dir="/nonexistent"), {}, elsewhere)
+    rows = {s.name: s for s in merged}
+    assert rows["postgres"].state == ServiceState.HEALTHY and rows["postgres"].managed
+    assert rows["postgres"].run_elsewhere and rows["postgres"].port == 5433
+    assert (rows["redis"].state, rows["redis"].detail) == (ServiceState.DOWN, "bad password")
+    assert rows["langgraph"].state == ServiceState.STOPPED and not rows["langgraph"].run_elsewhere
+    assert needs_supervisor(stopped) and not needs_supervisor(merged)  # `up` is not what starts this stack
+    assert [state_label(s.state.value, s.managed, s.run_elsewhere) for s in merged] == [
+        "running · not supervised", "down · not supervised", "stopped"]
+    assert [r.run_elsewhere for r in service_rows(StackSnapshot(merged, None, False))] == [True, True, False]

@@ -102,3 +102,15 @@ def test_exit_codes():
     warn = Finding("warning", "y", "y", "y")
     crit = Finding("critical", "z", "z", "z")
     assert (exit_code([info]), exit_code([info, warn]), exit_code([warn, crit])) == (0, 1, 2)
+
+
+def test_a_stack_another_manager_runs_is_not_down_but_its_stopped_service_is():
+    services = [ServiceStatus("postgres", ServiceState.HEALTHY, run_elsewhere=True),
+                ServiceStatus("redis", ServiceState.DOWN, run_elsewhere=True, detail="bad password"),
+                ServiceStatus("langgraph", ServiceState.STOPPED)]
+    findings = evaluate(TriageInputs(now=NOW, supervisor_running=False, services=services))
+    assert "stack-down" not in _codes(findings)
+    assert [f.title for f in findings if f.code == "service-down"] == [
+        "redis is down (not run by lgconsole)", "langgraph is stopped (not run by lgconsole)"]
+    assert findings[0].jump == Jump("stack", "redis") and "bad password" in findings[0].evidence
+    assert "systemctl status lgconsole-redis" in findings[0].action
