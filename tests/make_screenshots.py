@@ -20,6 +20,9 @@ from stackutil import (REPO, make_config, new_state_dir, remove_state_dir, start
                        tiny_vllm_config)
 
 from lgconsole.console.app import LgConsoleApp  # noqa: E402
+from lgconsole.console.model.thread_browser import checkpoint_key  # noqa: E402
+from lgconsole.stack.server.credentials import sdk_sync_client  # noqa: E402
+from lgconsole.widgets.checkpoint_tree_view import CheckpointTreeView  # noqa: E402
 from lgconsole.console.sources.urls import langgraph_url  # noqa: E402
 from lgconsole.stack.demo.runs import start_demo_runs  # noqa: E402
 
@@ -40,7 +43,18 @@ def _tracks_filled(screen) -> bool:
     return reading is not None and all(len(t.window) >= 3 for t in screen.telemetry.tracks.values())
 
 
-async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:
+def fork_a_thread(url: str, thread_id: str) -> None:
+    """A second branch on a finished demo thread, as a user makes one: the task edited at the checkpoint after the
+    input, run again from there (it stops at the approval), so the Threads screen has two branches to compare."""
+    client = sdk_sync_client(url, 120.0)
+    history = client.threads.get_history(thread_id, limit=100)
+    first = min((s for s in history if s["metadata"].get("step") == 0), key=lambda s: s["created_at"])
+    written = client.threads.update_state(thread_id, {"task": "Draft the weekend on-call handover"},
+                                          checkpoint_id=first["checkpoint"]["checkpoint_id"])
+    client.runs.wait(thread_id, "demo", input=None, checkpoint_id=written["checkpoint"]["checkpoint_id"])
+
+
+async def capture(app: LgConsoleApp, outdir: Path, forked: str) -> list[Path]:
     shots: list[Path] = []
     async with app.run_test(size=SIZE) as pilot:
         async def shot(name: str) -> None:
@@ -118,6 +132,24 @@ async def capture(app: LgConsoleApp, outdir: Path) -> list[Path]:
         await pilot_wait(pilot, lambda: live_screen.query_one("#breakpoint-panel").display, timeout=60,
                          what="the stop at the breakpoint")
         await shot("live-breakpoint")
+
+        # the forked thread's two branches side by side: m on one head, = on the other
+        await pilot.press("escape", "4", "slash", *forked[:8], "enter")
+        await pilot_wait(pilot, lambda: app.screen.state is not None and app.screen.state.thread_id == forked
+                         and app.screen.view.focus.tree is not None
+                         and len(app.screen.view.focus.tree.heads()) == 2, timeout=20, what="the forked thread")
+        threads = app.screen
+        heads = sorted(threads.view.focus.tree.heads(), key=lambda n: n.checkpoint_id)
+        for head, key in ((heads[0], "m"), (heads[1], "equals_sign")):
+            threads.query_one(CheckpointTreeView).select_key(checkpoint_key(head.checkpoint_id, head.checkpoint_ns))
+            await pilot_wait(pilot, lambda: threads.state is not None
+                             and threads.state.checkpoint_id == head.checkpoint_id, timeout=10, what="a head's state")
+            await pilot.press(key)
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "CompareScreen"
+                         and "diff " in str(app.screen.query_one("#compare-diff").render()), timeout=20,
+                         what="the two branches compared")
+        app.clear_notifications()
+        await shot("threads-compare")
     return shots
 
 
@@ -128,8 +160,10 @@ def main() -> int:
     config = make_config(state_dir, vllm_section())
     try:
         start_stack(config, timeout=450)
-        start_demo_runs(langgraph_url(config))
-        shots = asyncio.run(capture(LgConsoleApp(config, triage_first=False), outdir))
+        runs = start_demo_runs(langgraph_url(config))
+        forked = next(r.thread_id for r in runs if r.label == "approved and finished")
+        fork_a_thread(langgraph_url(config), forked)
+        shots = asyncio.run(capture(LgConsoleApp(config, triage_first=False), outdir, forked))
     finally:
         stop_stack(config)
         remove_state_dir(state_dir)
