@@ -159,48 +159,53 @@ def test_bad_assistant_input_is_one_line_and_changes_nothing(live_stack, args, m
 
 
 async def test_a_breakpoint_from_the_graph_screen_stops_the_live_run_and_an_edit_goes_on(live_stack):
-    app = LgConsoleApp(live_stack, triage_first=False)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await pilot.press("2")
-        await pilot_wait(pilot, lambda: isinstance(app.screen, GraphScreen) and app.screen.drawing is not None,
-                         timeout=20, what="the Graph screen")
-        graph = app.screen
-        await pilot.press("x")  # xray off
-        await pilot_wait(pilot, lambda: not graph.xray and "approval" in graph.view.nodes, timeout=10)
-        for _ in range(15):
-            if graph.view.selected == "approval":
-                break
-            await pilot.press("tab")
-        await pilot.press("b")
-        await pilot.press("3")
-        await pilot_wait(pilot, lambda: isinstance(app.screen, LiveScreen), timeout=10, what="the Live screen")
-        screen = app.screen
-        await pilot.press("n")
-        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "NewRunScreen", timeout=10)
-        form = app.screen
-        form.query_one("#new-run-assistant").value = "demo"
-        await pilot_wait(pilot, lambda: form.query_one("#new-run-breaks").value == "before approval", timeout=10)
-        form.query_one("#new-run-input").text = '{"task": "stop before approval", "delay": 0}'
-        await pilot.press("ctrl+s")
-        await pilot_wait(pilot, lambda: screen.live.status == "waiting", what="the stop before approval")
-        assert [s.node for s in screen.live.steps][-1] == "review"
-        assert screen.live.outcome.next == ["approval"] and not screen.live.interrupts
-        thread = screen.thread_id
-        server = await asyncio.to_thread(_sdk, live_stack, lambda c: c.threads.get(thread))
-        assert server["status"] == "interrupted"
-        assert "before approval" in str(screen.query_one("#breakpoint-panel").render())
+    """The pick is kept in the shared stack's state dir (breakpoints.json) for the next console: taken back at the end
+    so that later tests' runs of the demo graph are not stopped before approval."""
+    try:
+        app = LgConsoleApp(live_stack, triage_first=False)
+        async with app.run_test(size=(130, 40)) as pilot:
+            await pilot.press("2")
+            await pilot_wait(pilot, lambda: isinstance(app.screen, GraphScreen) and app.screen.drawing is not None,
+                             timeout=20, what="the Graph screen")
+            graph = app.screen
+            await pilot.press("x")  # xray off
+            await pilot_wait(pilot, lambda: not graph.xray and "approval" in graph.view.nodes, timeout=10)
+            for _ in range(15):
+                if graph.view.selected == "approval":
+                    break
+                await pilot.press("tab")
+            await pilot.press("b")
+            await pilot.press("3")
+            await pilot_wait(pilot, lambda: isinstance(app.screen, LiveScreen), timeout=10, what="the Live screen")
+            screen = app.screen
+            await pilot.press("n")
+            await pilot_wait(pilot, lambda: type(app.screen).__name__ == "NewRunScreen", timeout=10)
+            form = app.screen
+            form.query_one("#new-run-assistant").value = "demo"
+            await pilot_wait(pilot, lambda: form.query_one("#new-run-breaks").value == "before approval", timeout=10)
+            form.query_one("#new-run-input").text = '{"task": "stop before approval", "delay": 0}'
+            await pilot.press("ctrl+s")
+            await pilot_wait(pilot, lambda: screen.live.status == "waiting", what="the stop before approval")
+            assert [s.node for s in screen.live.steps][-1] == "review"
+            assert screen.live.outcome.next == ["approval"] and not screen.live.interrupts
+            thread = screen.thread_id
+            server = await asyncio.to_thread(_sdk, live_stack, lambda c: c.threads.get(thread))
+            assert server["status"] == "interrupted"
+            assert "before approval" in str(screen.query_one("#breakpoint-panel").render())
 
-        await pilot.press("e")
-        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "ForkScreen", timeout=20, what="the editor")
-        editor = app.screen
-        values = json.loads(editor.query_one("#fork-values").text)
-        values["task"] = "edited at the breakpoint"
-        editor.query_one("#fork-values").text = json.dumps(values)
-        await pilot.press("ctrl+s")
-        await pilot_wait(pilot, lambda: app.screen is screen and screen.live.interrupts, timeout=60,
-                         what="the run going on to approval's interrupt()")
-        assert screen.live.state["task"] == "edited at the breakpoint"
-        assert [s.node for s in screen.live.steps][-1] == "approval", "the same timeline, one step further"
+            await pilot.press("e")
+            await pilot_wait(pilot, lambda: type(app.screen).__name__ == "ForkScreen", timeout=20, what="the editor")
+            editor = app.screen
+            values = json.loads(editor.query_one("#fork-values").text)
+            values["task"] = "edited at the breakpoint"
+            editor.query_one("#fork-values").text = json.dumps(values)
+            await pilot.press("ctrl+s")
+            await pilot_wait(pilot, lambda: app.screen is screen and screen.live.interrupts, timeout=60,
+                             what="the run going on to approval's interrupt()")
+            assert screen.live.state["task"] == "edited at the breakpoint"
+            assert [s.node for s in screen.live.steps][-1] == "approval", "the same timeline, one step further"
+    finally:
+        (live_stack.state_path / "breakpoints.json").unlink(missing_ok=True)
 
 
 async def test_the_assistants_view_starts_a_run_of_the_highlighted_assistant(live_stack):
