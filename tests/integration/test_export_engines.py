@@ -10,13 +10,11 @@ from __future__ import annotations
 import importlib.resources
 import json
 import os
-import shlex
 import signal
 import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import jsonschema
@@ -29,6 +27,7 @@ from lgconsole.console.config import load_config
 from lgconsole.console.model.export_systemd import systemd_files
 from lgconsole.console.sources.exports import host_services
 from lgconsole.stack.server import credentials
+from systemd_units import env_file, start_unit, unit_entries
 from stackutil import REPO, lgconsole, new_state_dir, processes_mentioning, remove_state_dir, \
     tiny_vllm_config, write_config
 
@@ -36,30 +35,6 @@ pytestmark = pytest.mark.integration
 
 VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
 TINY_MODEL = REPO / ".models" / "tiny-llama"
-
-
-def unit_entries(path: Path) -> dict[str, list[str]]:
-    entries: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.startswith(("#", "[")):
-            key, _, value = line.partition("=")
-            entries.setdefault(key, []).append(value)
-    return entries
-
-
-def exec_argv(line: str) -> tuple[list[str], bool]:
-    """An Exec line as systemd runs it: the argv, and whether "+" asks for full privileges."""
-    privileged = line.startswith("+")
-    return [a.replace("%%", "%").replace("$$", "$") for a in shlex.split(line.lstrip("+"))], privileged
-
-
-def env_file(path: Path) -> dict[str, str]:
-    env = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            env[key] = json.loads(value)  # we write "..." with \\ and \" escapes: JSON reads them the same
-    return env
 
 
 @pytest.fixture
@@ -126,26 +101,10 @@ def test_the_units_commands_bring_the_stack_up_as_systemd_would(state_dir, tmp_p
     started: list[tuple[subprocess.Popen, str]] = []
     try:
         for unit in target["Wants"][0].split():
-            entries = unit_entries(out / unit)
-            env = {"HOME": str(Path.home()), **env_file(Path(entries["EnvironmentFile"][0]))}
-            user = entries.get("User", [None])[0]
-            as_user = {} if user is None else {"user": user, "group": user, "extra_groups": []}
-            for line in entries.get("ExecStartPre", []):
-                argv, privileged = exec_argv(line)
-                step = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
-                                      **({} if privileged else as_user))
-                assert step.returncode == 0, f"{unit} ExecStartPre: {step.stderr}"
-            argv, _ = exec_argv(entries["ExecStart"][0])
-            child = subprocess.Popen(argv, env=env, cwd=entries["WorkingDirectory"][0], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                     **as_user)
-            started.append((child, entries["KillSignal"][0]))
             t0 = time.monotonic()
-            argv, privileged = exec_argv(entries["ExecStartPost"][0])
-            ready = subprocess.run(argv, env=env, capture_output=True, text=True,
-                                   timeout=int(entries["TimeoutStartSec"][0]), **({} if privileged else as_user))
-            assert ready.returncode == 0, f"{unit} ExecStartPost: {ready.stderr}"
-            assert "healthy" in ready.stdout
+            unit_started = start_unit(out / unit)
+            started.append((unit_started.process, unit_started.kill_signal))
+            assert "healthy" in unit_started.ready_output
             print(f"{unit}: ready in {time.monotonic() - t0:.1f}s")
         assert (state_dir / "graph_spec.json").exists()  # the server's `ready` described its graphs for the readers
         server_env = env_file(out / "lgconsole-env" / "langgraph.env")

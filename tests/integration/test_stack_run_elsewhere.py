@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import signal
 import subprocess
 from pathlib import Path
@@ -15,48 +14,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from systemd_units import env_file, start_unit as run_unit
 from stackutil import lgconsole, new_state_dir, processes_mentioning, remove_state_dir, write_config
 
 pytestmark = pytest.mark.integration
 
 
-def _entries(path: Path) -> dict[str, list[str]]:
-    entries: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.startswith(("#", "[")):
-            key, _, value = line.partition("=")
-            entries.setdefault(key, []).append(value)
-    return entries
-
-
-def _argv(line: str) -> tuple[list[str], bool]:
-    return [a.replace("%%", "%").replace("$$", "$") for a in shlex.split(line.lstrip("+"))], line.startswith("+")
-
-
-def _env(path: Path) -> dict[str, str]:
-    return {key: json.loads(value) for key, _, value in
-            (line.partition("=") for line in path.read_text().splitlines() if line and not line.startswith("#"))}
-
-
 def start_unit(unit: Path) -> tuple[subprocess.Popen, str]:
     """One unit's commands as systemd runs them; returns its main process and its stop signal."""
-    entries = _entries(unit)
-    env = {"HOME": str(Path.home()), **_env(Path(entries["EnvironmentFile"][0]))}
-    user = entries.get("User", [None])[0]
-    as_user = {} if user is None else {"user": user, "group": user, "extra_groups": []}
-    for line in entries.get("ExecStartPre", []):
-        argv, privileged = _argv(line)
-        step = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
-                              **({} if privileged else as_user))
-        assert step.returncode == 0, f"{unit.name} ExecStartPre: {step.stderr}"
-    argv, _ = _argv(entries["ExecStart"][0])
-    child = subprocess.Popen(argv, env=env, cwd=entries["WorkingDirectory"][0], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, **as_user)
-    argv, privileged = _argv(entries["ExecStartPost"][0])
-    ready = subprocess.run(argv, env=env, capture_output=True, text=True,
-                           timeout=int(entries["TimeoutStartSec"][0]), **({} if privileged else as_user))
-    assert ready.returncode == 0, f"{unit.name} ExecStartPost: {ready.stderr}"
-    return child, entries["KillSignal"][0]
+    started = run_unit(unit)
+    return started.process, started.kill_signal
 
 
 @pytest.fixture
@@ -112,8 +79,8 @@ def test_services_run_by_systemd_units_show_as_not_supervised_and_up_down_leave_
         assert down.returncode == 1 and len(down.stdout.strip().splitlines()) == 1
         assert down.stdout.startswith("lgconsole did not start postgres, redis") and "nothing stopped" in down.stdout
         assert all(child.poll() is None for child, _ in started)
-        pg_url = _env(out / "lgconsole-env" / "postgres.env").get("LGCONSOLE_POSTGRES_URL") or \
-            _env(out / "lgconsole-env" / "langgraph.env")["LGCONSOLE_POSTGRES_URL"]
+        pg_url = env_file(out / "lgconsole-env" / "postgres.env").get("LGCONSOLE_POSTGRES_URL") or \
+            env_file(out / "lgconsole-env" / "langgraph.env")["LGCONSOLE_POSTGRES_URL"]
         with psycopg.connect(pg_url, connect_timeout=5) as conn:
             assert conn.execute("select 1").fetchone() == (1,)
 
