@@ -34,6 +34,18 @@ async def _open_form(pilot, app, catalog) -> LiveScreen:
     return screen
 
 
+async def _fill_form(pilot, app, catalog, input_text: str):
+    """The form open on a recorded follower (its run ends in an error), the input and a valid context typed:
+    (the Live screen, the form, the scripted follower that records what it was asked to start)."""
+    screen = await _open_form(pilot, app, catalog)
+    screen.follower = RunFollower(RecordedSession.url)
+    scripted = ScriptedFollower(screen.follower, [RecordedSession("demo_error", status="error")])
+    form = app.screen
+    form.query_one("#new-run-input").text = input_text
+    form.query_one("#new-run-context").value = '{"team": "sre", "on_call": false}'
+    return screen, form, scripted
+
+
 def _form_text(app) -> str:
     return app.screen.query_one("#new-run-input").text
 
@@ -100,12 +112,8 @@ async def test_an_input_key_the_graph_does_not_take_is_said_once_and_a_second_ct
     (with the key it probably meant), and starts the run as it is when asked again."""
     app, catalog = _app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_form(pilot, app, catalog)
-        screen.follower = RunFollower(RecordedSession.url)
-        scripted = ScriptedFollower(screen.follower, [RecordedSession("demo_error", status="error")])
-        form = app.screen
-        form.query_one("#new-run-input").text = '{"ticket_id": "T-2", "priority": "low", "attempts": 0, "atempts": 1}'
-        form.query_one("#new-run-context").value = '{"team": "sre", "on_call": false}'
+        screen, form, scripted = await _fill_form(pilot, app, catalog,
+                                                  '{"ticket_id": "T-2", "priority": "low", "attempts": 0, "atempts": 1}')
         await pilot.press("ctrl+s")
         await settled(pilot)
         assert app.screen is form and not scripted.started
@@ -120,12 +128,8 @@ async def test_an_input_key_the_graph_does_not_take_is_said_once_and_a_second_ct
 async def test_the_last_input_per_assistant_is_offered_again(tmp_path):
     app, catalog = _app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_form(pilot, app, catalog)
-        screen.follower = RunFollower(RecordedSession.url)
-        scripted = ScriptedFollower(screen.follower, [RecordedSession("demo_error", status="error")])
-        form = app.screen
-        form.query_one("#new-run-input").text = '{"ticket_id": "T-9", "priority": "normal", "attempts": 2}'
-        form.query_one("#new-run-context").value = '{"team": "sre", "on_call": false}'
+        screen, form, scripted = await _fill_form(pilot, app, catalog,
+                                                  '{"ticket_id": "T-9", "priority": "normal", "attempts": 2}')
         await pilot.press("ctrl+s")
         await pilot_wait(pilot, lambda: app.screen is screen and scripted.started, timeout=10)
         assert scripted.started[0]["context"] == {"team": "sre", "on_call": False}
