@@ -84,6 +84,7 @@ bench: system-packages venv $(BENCH_STAMP)
 # every checkpoint into memory at 1M (22.7 GB after 10 min here): it is killed at 10 minutes and reported as such.
 # Hard limits as for `make bench`: within 2 h 40 min; about 1 h 15 min on a quiet 2-core box (three 1M databases).
 bench-1m: system-packages venv $(BENCH_STAMP)
+	$(PY) -m compileall -q console stack widgets > /dev/null
 	$(BENCH_LIMIT) 2400 $(PY) tests/bench/bench_threads_1m.py
 	$(BENCH_LIMIT) 2400 $(PY) tests/bench/bench_prune.py
 	$(BENCH_LIMIT) 4800 $(PY) tests/bench/bench_peers.py --big --peer-timeout 600
