@@ -109,6 +109,11 @@ class StackPaths:
     def control_socket(self) -> Path:
         return self.state_dir / "control.sock"
 
+    @property
+    def supervisor_logger_file(self) -> Path:
+        """The PID and start time of the process that writes the supervisor's own log (`down` waits for it)."""
+        return self.state_dir / "supervisor-logger.json"
+
     def service_dir(self, service: str) -> Path:
         return self.state_dir / service
 

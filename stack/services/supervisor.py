@@ -194,6 +194,9 @@ def launch(spec: StackSpec, adopt: list[str] | tuple[str, ...] = ()) -> subproce
     logger = None
     if spec.log_max_bytes > 0:  # its own log rotates like its services' (log_rotation.py)
         output, logger = start_logger(paths.log("supervisor"), LogLimits(spec.log_max_bytes, spec.log_keep))
+        logger_ref = ProcessRef(logger.pid, process.process_start_ticks(logger.pid) or 0)
+        with open(paths.supervisor_logger_file, "w", opener=lambda path, flags: os.open(path, flags, 0o600)) as out:
+            json.dump(logger_ref.to_json(), out)
         try:
             child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                                      start_new_session=True, close_fds=True, umask=PRIVATE_UMASK)
@@ -262,7 +265,24 @@ def shutdown(state_dir: Path, timeout: float = 60.0) -> list[str]:
             time.sleep(0.1)
         if data_ref.alive():
             process.stop(data_ref, group=False, grace=0)
-    return stop_leftovers(state_dir)
+    stopped = stop_leftovers(state_dir)
+    _wait_for_supervisor_logger(StackPaths(Path(state_dir)))
+    return stopped
+
+
+def _wait_for_supervisor_logger(paths: StackPaths, timeout: float = 3.0) -> None:
+    """The supervisor's logger ends once everything writing to its pipe has: wait for it, so that `down` returns with
+    nothing of the stack running; one still held open after `timeout` (a stray child of the supervisor) is stopped."""
+    try:
+        ref = ProcessRef.from_json(json.loads(paths.supervisor_logger_file.read_text()))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return
+    deadline = time.monotonic() + timeout
+    while ref is not None and ref.alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if ref is not None and ref.alive():
+        process.stop(ref, group=False, grace=1.0)
+    paths.supervisor_logger_file.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
