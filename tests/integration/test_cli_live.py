@@ -108,10 +108,15 @@ def test_server_killed_mid_run_is_a_clear_message(live_stack):
                              str(live_stack.state_path / "lgconsole.toml"), "run", "demo", "--input",
                              '{"task": "killed", "delay": 4}'],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    time.sleep(2.5)
+    # killed once the run is on the server and streaming (a slow cold start could otherwise kill the server before
+    # the run exists: then there is nothing to reconnect to), while its workers sleep
+    started = proc.stdout.readline()
+    assert started.startswith("run "), started
+    time.sleep(1.5)
     pid = supervisor.read_state(live_stack.state_path).by_name("langgraph").pid
     os.kill(pid, signal.SIGKILL)
     out, err = proc.communicate(timeout=90)
+    out = started + out
     assert "Traceback" not in err
     # Either the restarted server still knew the run (its index is flushed every ~10 s) and re-ran it, and the
     # stream was joined again, or it had lost it, and the user is told so plainly.
