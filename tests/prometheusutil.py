@@ -27,7 +27,7 @@ def prometheus_binary() -> str:
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("the `prometheus` binary is missing: install Debian's prometheus package "
-                    "(`make system-packages` does it as root)")
+                    "(`make test-packages` does it as root)")
     return binary
 
 
