@@ -225,7 +225,8 @@ def cmd_run(config: Config, args) -> int:
                                        command={"resume": resume} if resume is not None else None,
                                        config=run_config, context=run_context, **breakpoints.run_kwargs())
         if not args.json:
-            print(f"run {session.run_id} on thread {session.thread_id}")
+            # at once, also into a pipe: `lgconsole run … | tee` shows which run to attach to while it runs
+            print(f"run {session.run_id} on thread {session.thread_id}", flush=True)
         live = await follow(follower, StepPrinter(args.json, tokens=args.tokens), breakpoints)
         return exit_codes.OK if succeeded(live) else exit_codes.FAILED
 

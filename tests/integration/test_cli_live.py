@@ -106,17 +106,22 @@ def test_watch_a_values_only_run_shows_named_steps(live_stack):
 def test_server_killed_mid_run_is_a_clear_message(live_stack):
     proc = subprocess.Popen([sys.executable, "-m", "lgconsole.console", "--config",
                              str(live_stack.state_path / "lgconsole.toml"), "run", "demo", "--input",
-                             '{"task": "killed", "delay": 4}'],
+                             '{"task": "killed", "delay": 6}'],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    # killed once the run is on the server and streaming (a slow cold start could otherwise kill the server before
-    # the run exists: then there is nothing to reconnect to), while its workers sleep
-    started = proc.stdout.readline()
-    assert started.startswith("run "), started
-    time.sleep(1.5)
+    # killed once a worker's first progress line has come through the stream, so the run exists on the server and is
+    # at most a slice into its 6 s sleep (killed any earlier, there is nothing to reconnect to; killed on a timer, a
+    # loaded box could deliver the stream after the run ended, and the kill would hit an idle server)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "… coder" in line or "… researcher" in line:
+            break
+    assert seen and seen[0].startswith("run "), seen
+    assert "…" in seen[-1], seen
     pid = supervisor.read_state(live_stack.state_path).by_name("langgraph").pid
     os.kill(pid, signal.SIGKILL)
     out, err = proc.communicate(timeout=90)
-    out = started + out
+    out = "".join(seen) + out
     assert "Traceback" not in err
     # Either the restarted server still knew the run (its index is flushed every ~10 s) and re-ran it, and the
     # stream was joined again, or it had lost it, and the user is told so plainly.
