@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from lgconsole.stack.errors import StackError
+from lgconsole.stack.services.langgraph_json import map_graph_paths
 from lgconsole.stack.services.ports import LOOPBACK
 from lgconsole.stack.services.service import find_program, one_line
 from lgconsole.stack.services.state_files import StateFileCorrupt, read_json_object
@@ -180,15 +181,7 @@ def image_config(overlay: dict, build_dir: Path, token_guarded: bool) -> dict:
         own = overlay.get(key)
         if isinstance(own, dict) and own.get("path") and "persistence.py:" not in own["path"]:
             data[key] = {**own, "path": _relative_spec(own["path"], build_dir)}
-    graphs = {}
-    for graph_id, spec in overlay["graphs"].items():
-        if isinstance(spec, dict) and isinstance(spec.get("path"), str):
-            graphs[graph_id] = {**spec, "path": _relative_spec(spec["path"], build_dir)}
-        elif isinstance(spec, str):
-            graphs[graph_id] = _relative_spec(spec, build_dir)
-        else:
-            graphs[graph_id] = spec
-    data["graphs"] = graphs
+    data["graphs"] = map_graph_paths(overlay["graphs"], lambda spec: _relative_spec(spec, build_dir))
     data["dependencies"] = [_dot_relative(Path(d), build_dir) if str(d).startswith("/") else d
                             for d in overlay.get("dependencies", [])]
     if isinstance(data.get("env"), str) and data["env"].startswith("/"):

@@ -31,6 +31,7 @@ from lgconsole.stack.server.credentials import ServerCredentials
 from lgconsole.stack.server.health import probe_server
 from lgconsole.stack.services import graph_spec, pg_runtime, project_env
 from lgconsole.stack.services.container_runtime import ImageRuntime
+from lgconsole.stack.services.langgraph_json import map_graph_paths
 from lgconsole.stack.services.ports import LOOPBACK, port_is_free
 from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line, strip_ansi
@@ -64,15 +65,7 @@ def overlay_config(project_dir: Path, token_auth: bool = False, persistence: boo
     `persistence`: a runtime that keeps them in Postgres itself); with `token_auth` (and no `auth` of the project's
     own) the token hook, Studio's unauthenticated bypass turned off."""
     data = dict(load_project_config(project_dir))
-    graphs = {}
-    for graph_id, spec in data["graphs"].items():
-        if isinstance(spec, dict) and "path" in spec:
-            graphs[graph_id] = {**spec, "path": _absolute_spec(spec["path"], project_dir)}
-        elif isinstance(spec, str):
-            graphs[graph_id] = _absolute_spec(spec, project_dir)
-        else:
-            graphs[graph_id] = spec
-    data["graphs"] = graphs
+    data["graphs"] = map_graph_paths(data["graphs"], lambda spec: _absolute_spec(spec, project_dir))
     data["dependencies"] = [str((project_dir / d).resolve()) if not str(d).startswith(("http", "git+")) else d
                             for d in data.get("dependencies", ["."])]
     if isinstance(data.get("env"), str):

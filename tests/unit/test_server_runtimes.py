@@ -255,3 +255,16 @@ def test_under_pg_the_token_hook_returns_a_user_the_standard_json_module_can_sto
     user = asyncio.run(token_auth.authenticate(headers=headers))
     assert isinstance(user, BaseUser) and user.identity == token_auth.IDENTITY and user.is_authenticated
     assert json.loads(json.dumps({"langgraph_auth_user": user}))["langgraph_auth_user"]["identity"] == "lgconsole-token"
+
+
+def test_graph_paths_are_rewritten_alike_for_dev_and_image():
+    """Both runtimes rewrite every spec shape a langgraph.json allows by one rule; an unknown shape is left for the
+    server to report."""
+    from lgconsole.stack.services.langgraph_json import map_graph_paths
+
+    graphs = {"plain": "./agent.py:graph", "dict": {"path": "./agent.py:graph", "description": "d"},
+              "odd": {"path": 3}, "none": None}
+    mapped = map_graph_paths(graphs, lambda spec: "X" + spec)
+    assert mapped == {"plain": "X./agent.py:graph", "dict": {"path": "X./agent.py:graph", "description": "d"},
+                      "odd": {"path": 3}, "none": None}
+    assert graphs["dict"]["path"] == "./agent.py:graph"  # the input is not changed
