@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -165,3 +167,58 @@ enforce_eager = true
 kv_cache_memory_bytes = {kv_cache_bytes}
 startup_timeout = 400
 '''
+
+
+def postgres_accepts(url: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@contextmanager
+def bare_postgres(where: Path, user: str = "tester", password: str | None = None):
+    """A Postgres cluster lgconsole did not make (initdb + postgres), on a free loopback port, stopped by PID at the
+    end: password (scram) auth when `password` is given, else trust (loopback, the test's lifetime). As root it runs
+    as the `postgres` user, as the Debian package does (Postgres refuses root). Yields (process, url)."""
+    from lgconsole.stack.services.ports import free_port
+    from lgconsole.stack.services.postgres import find_postgres_bin_dir
+
+    bin_dir = find_postgres_bin_dir()
+    data = where / "pgdata"
+    data.mkdir(mode=0o700, parents=True)
+    as_user: dict = {}
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    auth = ["--auth=trust"]
+    if password is not None:
+        pwfile = where / "pwfile"
+        pwfile.write_text(password + "\n")
+        if as_user:
+            os.chown(pwfile, as_user["user"], as_user["group"])
+        auth = [f"--pwfile={pwfile}", "--auth-host=scram-sha-256", "--auth-local=scram-sha-256"]
+    if as_user:
+        os.chown(data, as_user["user"], as_user["group"])
+    subprocess.run([str(bin_dir / "initdb"), "-D", str(data), "-U", user, *auth, "--no-instructions"],
+                   check=True, capture_output=True, cwd="/", timeout=120, **as_user)
+    port = free_port()
+    process = subprocess.Popen([str(bin_dir / "postgres"), "-D", str(data), "-c", "listen_addresses=127.0.0.1",
+                                "-c", f"port={port}", "-c", "unix_socket_directories="],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", **as_user)
+    secret = f":{password}" if password is not None else ""
+    url = f"postgresql://{user}{secret}@127.0.0.1:{port}/postgres"
+    try:
+        wait_for(lambda: postgres_accepts(url), 60, what=f"the test's own Postgres on port {port}")
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # Postgres's fast shutdown
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -20,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from lgconsole.stack.services.ports import free_port
-from lgconsole.stack.services.postgres import find_postgres_bin_dir
-from stackutil import lgconsole, new_state_dir, processes_mentioning, remove_state_dir, wait_for, write_config
+from stackutil import bare_postgres, lgconsole, new_state_dir, processes_mentioning, remove_state_dir, wait_for, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -42,49 +40,6 @@ GRAPH = textwrap.dedent('''
 
     graph = StateGraph(State).add_node("echo", echo).add_edge(START, "echo").add_edge("echo", END).compile()
 ''')
-
-
-def _as_postgres_user() -> dict:
-    """Postgres refuses to run as root: then run it as the `postgres` user (as the Debian package does)."""
-    if os.geteuid() != 0:
-        return {}
-    entry = pwd.getpwnam("postgres")
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-
-
-@contextmanager
-def own_postgres(where: Path):
-    """A cluster of its own on a free loopback port, password auth, stopped by PID at the end."""
-    bin_dir = find_postgres_bin_dir()
-    data, pwfile = where / "pgdata", where / "pwfile"
-    pwfile.write_text(PASSWORD + "\n")
-    as_user = _as_postgres_user()
-    if as_user:
-        for path in (where, pwfile):
-            os.chown(path, as_user["user"], as_user["group"])
-    subprocess.run([str(bin_dir / "initdb"), "-D", str(data), "-U", "app", f"--pwfile={pwfile}",
-                    "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "--no-instructions"],
-                   check=True, capture_output=True, timeout=120, cwd="/", **as_user)
-    port = free_port()
-    server = subprocess.Popen([str(bin_dir / "postgres"), "-D", str(data), "-c", "listen_addresses=127.0.0.1",
-                               "-c", f"port={port}", "-c", "unix_socket_directories="],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", **as_user)
-    url = f"postgresql://app:{PASSWORD}@127.0.0.1:{port}/postgres"
-    try:
-        wait_for(lambda: _accepts(url), 60, what="the test's own Postgres")
-        yield server, url
-    finally:
-        stop(server, signal.SIGINT)
-
-
-def _accepts(url: str) -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(url, connect_timeout=2):
-            return True
-    except psycopg.OperationalError:
-        return False
 
 
 @contextmanager
@@ -148,7 +103,7 @@ def test_attach_to_a_postgres_and_a_server_started_without_lgconsole():
     where = new_state_dir()
     state_dir = where / "state"
     try:
-        with own_postgres(where) as (pg, pg_url), own_langgraph_dev(where) as (server, lg_url):
+        with bare_postgres(where, user="app", password=PASSWORD) as (pg, pg_url), own_langgraph_dev(where) as (server, lg_url):
             from langgraph.checkpoint.postgres import PostgresSaver
 
             with PostgresSaver.from_conn_string(pg_url) as saver:  # the tables a server with this checkpointer has
@@ -221,7 +176,7 @@ async def test_the_stack_screen_probes_them_and_sees_the_server_go_down():
     state_dir = where / "state"
     state_dir.mkdir()
     try:
-        with own_postgres(where) as (pg, pg_url), own_langgraph_dev(where) as (server, lg_url):
+        with bare_postgres(where, user="app", password=PASSWORD) as (pg, pg_url), own_langgraph_dev(where) as (server, lg_url):
             config = load_config(write_config(state_dir), env={"POSTGRES_URL": pg_url, "LANGGRAPH_URL": lg_url})
             app = LgConsoleApp(config, triage_first=False)
             async with app.run_test(size=(120, 30)) as pilot:

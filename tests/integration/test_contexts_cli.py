@@ -5,56 +5,15 @@ read the one of the context named (flag or LGCONSOLE_CONTEXT), never the other."
 from __future__ import annotations
 
 import json
-import os
-import pwd
-import signal
 import subprocess
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TypedDict
 
-import psycopg
 import pytest
 
 from lgconsole.stack.services.ports import free_port
-from lgconsole.stack.services.postgres import find_postgres_bin_dir
-from stackutil import lgconsole, new_state_dir, processes_mentioning, remove_state_dir, wait_for
+from stackutil import bare_postgres, lgconsole, new_state_dir, processes_mentioning, remove_state_dir
 
 pytestmark = pytest.mark.integration
-
-
-@contextmanager
-def bare_postgres(where: Path):
-    """A Postgres cluster of its own on a loopback port (trust auth: loopback, the test's lifetime), stopped by PID."""
-    bin_dir = find_postgres_bin_dir()
-    data = where / "data"
-    data.mkdir(mode=0o700)
-    kwargs: dict = {}
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        entry = pwd.getpwnam("postgres")
-        os.chown(data, entry.pw_uid, entry.pw_gid)
-        kwargs = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-    subprocess.run([str(bin_dir / "initdb"), "-D", str(data), "-U", "tester", "--auth=trust", "--no-instructions"],
-                   check=True, capture_output=True, cwd="/", timeout=120, **kwargs)
-    port = free_port()
-    process = subprocess.Popen([str(bin_dir / "postgres"), "-D", str(data), "-c", "listen_addresses=127.0.0.1",
-                                "-c", f"port={port}", "-c", "unix_socket_directories="],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", **kwargs)
-    url = f"postgresql://tester@127.0.0.1:{port}/postgres"
-    try:
-        wait_for(lambda: _answers(url), timeout=60, what=f"postgres on port {port}")
-        yield url
-    finally:
-        process.send_signal(signal.SIGINT)  # Postgres's fast shutdown
-        process.wait(timeout=60)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=2):
-            return True
-    except psycopg.OperationalError:
-        return False
 
 
 class Note(TypedDict):
@@ -82,7 +41,7 @@ def two_deployments():
     (root / "a").mkdir()
     (root / "b").mkdir()
     try:
-        with bare_postgres(root / "a") as local_url, bare_postgres(root / "b") as other_url:
+        with bare_postgres(root / "a") as (_, local_url), bare_postgres(root / "b") as (_, other_url):
             checkpoint_a_thread(local_url, "thread-of-local")
             checkpoint_a_thread(other_url, "thread-of-other")
             config = root / "lgconsole.toml"
