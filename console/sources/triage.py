@@ -44,8 +44,9 @@ class TriageSource:
         state = supervisor.read_state(config.state_path)
         if not state.services and not config.paths.spec_file.exists() and not any(
                 getattr(config, name).url for name in ("postgres", "langgraph", "redis", "vllm")):
-            # no stack here; a fleet's Prometheus is still asked
-            return TriageInputs(now=utcnow(), supervisor_running=False, never_up=str(config.state_path),
+            # no stack here; a fleet's Prometheus is still asked, and watching only a fleet is no fault
+            return TriageInputs(now=utcnow(), supervisor_running=False,
+                                never_up=None if config.prometheus.url else str(config.state_path),
                                 fleet=self._observe_fleet())
         # external services as lgconsole's own probes find them now; the readers below ask only those that answer
         self.probes = probe_external(config)
