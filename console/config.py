@@ -115,6 +115,15 @@ class PrometheusConfig:
 
     url: str = ""  # e.g. http://prometheus.internal:9090; empty = read each vLLM's /metrics and NVML directly
     timeout: float = 5.0  # seconds per HTTP query
+    # sent with every query (a Prometheus behind a proxy or a managed one); never printed. Basic auth: in the URL
+    bearer_token: str = ""  # as Authorization: Bearer (or PROMETHEUS_BEARER_TOKEN)
+    headers: dict = field(default_factory=dict)  # any other headers, e.g. X-Scope-OrgID for Mimir/Cortex
+
+    def http_headers(self) -> dict[str, str]:
+        out = dict(self.headers)
+        if self.bearer_token:
+            out["Authorization"] = f"Bearer {self.bearer_token}"
+        return out
 
 
 @dataclass
@@ -339,7 +348,7 @@ def _load_section(section_cls: type, raw: dict, source: str, section: str, scope
             raise ConfigError(f"{where}: must be 0 or more (US dollars), got {value!r}")
         if key == "gpu_memory_utilization" and values[key] is not None and not 0 < values[key] <= 1:
             raise ConfigError(f"{where}: must be between 0 and 1, got {value!r}")
-        if (section, key) == ("langgraph", "headers"):
+        if key == "headers":
             _check_headers(values[key], where)
     return values
 
@@ -381,6 +390,8 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
             getattr(config, service).url = env[var]
     if env.get("PROMETHEUS_URL"):
         config.prometheus.url = env["PROMETHEUS_URL"]
+    if env.get("PROMETHEUS_BEARER_TOKEN"):
+        config.prometheus.bearer_token = env["PROMETHEUS_BEARER_TOKEN"].strip()
     for key, var in ENV_LANGGRAPH_CREDENTIALS.items():
         if env.get(var):
             setattr(config.langgraph, key, env[var].strip())
@@ -446,7 +457,8 @@ def _known_context(config: Config, name: str, where: str) -> None:
 def select_context(config: Config, name: str | None = None, where: str = "context") -> Config:
     """Context `name`'s config (None: the default context): the local config with the context's keys over it, key by
     key, and a state dir of its own (<state dir>/contexts/NAME) so that nothing of the local stack mixes in. The
-    local server's credentials (api_key, bearer_token, headers) never follow a context to another server URL."""
+    local server's and Prometheus's credentials (api_key, bearer_token, headers) never follow a context to another
+    URL."""
     local = config.local or config
     name = local.default_context if name is None else name
     if name == LOCAL_CONTEXT:
@@ -455,6 +467,8 @@ def select_context(config: Config, name: str | None = None, where: str = "contex
     selected = copy.deepcopy(dataclasses.replace(local, contexts={}, local=None))
     if local.contexts[name].get("langgraph", {}).get("url", local.langgraph.url) != local.langgraph.url:
         selected.langgraph.api_key, selected.langgraph.bearer_token, selected.langgraph.headers = "", "", {}
+    if local.contexts[name].get("prometheus", {}).get("url", local.prometheus.url) != local.prometheus.url:
+        selected.prometheus.bearer_token, selected.prometheus.headers = "", {}
     for section, values in local.contexts[name].items():
         for key, value in values.items():
             setattr(getattr(selected, section), key, copy.deepcopy(value))

@@ -70,19 +70,35 @@ def scrape_config(jobs: dict[str, list[tuple[str, dict[str, str]]]], interval: s
 
 
 @contextmanager
-def running_prometheus(jobs: dict[str, list[tuple[str, dict[str, str]]]], timeout: float = 30.0):
+def running_prometheus(jobs: dict[str, list[tuple[str, dict[str, str]]]], timeout: float = 30.0,
+                       basic_auth: tuple[str, str] | None = None):
     """Prometheus on a free loopback port with its data in a temp dir; yields (url, seconds to ready). Stopped by
-    PID (SIGTERM, then SIGKILL) and its dir removed, also when the block fails."""
+    PID (SIGTERM, then SIGKILL) and its dir removed, also when the block fails. `basic_auth` (user, password): its
+    web config asks every request for them (a bcrypt hash, as Prometheus's own docs write it)."""
     binary = prometheus_binary()
     workdir = Path(tempfile.mkdtemp(prefix="lgc-prometheus-", dir="/tmp"))
     (workdir / "prometheus.yml").write_text(scrape_config(jobs))
+    web: list[str] = []
+    auth = None
+    if basic_auth is not None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # the standard library's bcrypt ($2b$), enough for a test's one hash
+
+        user, password = basic_auth
+        hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
+        (workdir / "web.yml").write_text(f"basic_auth_users:\n  {user}: '{hashed}'\n")
+        web = [f"--web.config.file={workdir / 'web.yml'}"]
+        auth = basic_auth
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(workdir / "prometheus.log", "wb")
     started = time.monotonic()
     process = subprocess.Popen(
         [binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1h"],
+         f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1h", *web],
         stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True)
     try:
         deadline = started + timeout
@@ -91,7 +107,7 @@ def running_prometheus(jobs: dict[str, list[tuple[str, dict[str, str]]]], timeou
                 raise AssertionError(f"prometheus exited {process.returncode}: "
                                      f"{(workdir / 'prometheus.log').read_text()[-2000:]}")
             try:
-                if httpx.get(f"{url}/-/ready", timeout=1.0, trust_env=False).status_code == 200:
+                if httpx.get(f"{url}/-/ready", timeout=1.0, trust_env=False, auth=auth).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -122,10 +122,11 @@ class FleetReader:
     The range queries run once per step of their own (span / points): a 10 Hz screen asks for the history no more
     often than it can change."""
 
-    def __init__(self, url: str, timeout: float = 5.0, history: float = HISTORY_SECONDS, points: int = 60):
+    def __init__(self, url: str, timeout: float = 5.0, history: float = HISTORY_SECONDS, points: int = 60,
+                 headers: dict | None = None):
         from lgconsole.stack.metrics.prometheus import PrometheusClient
 
-        self.client = PrometheusClient(url, timeout=timeout)
+        self.client = PrometheusClient(url, timeout=timeout, headers=headers)
         self.history = history
         self.points = points
         self._history: dict | None = None
@@ -212,7 +213,7 @@ class GpuSource:
         if self._fleet is None or self._fleet.client.url != url.rstrip("/"):
             if self._fleet is not None:
                 self._fleet.close()
-            self._fleet = FleetReader(url, timeout=prometheus.timeout)
+            self._fleet = FleetReader(url, timeout=prometheus.timeout, headers=prometheus.http_headers())
         return self._fleet.read(facts.max_model_len, facts.fan_out)
 
     def _threads_in_flight(self, servers: Sequence[VllmMetrics]) -> tuple[str, ...]:

@@ -117,7 +117,7 @@ class TriageSource:
         prometheus = self.config.prometheus
         if not prometheus.url:
             return None
-        client = PrometheusClient(prometheus.url, timeout=prometheus.timeout)
+        client = PrometheusClient(prometheus.url, timeout=prometheus.timeout, headers=prometheus.http_headers())
         try:
             answers = {key: client.query(promql) for key, promql in HEALTH_QUERIES.items()}
         except StackError as exc:

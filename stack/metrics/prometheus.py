@@ -160,6 +160,10 @@ class PrometheusClient:
             raise PrometheusError(f"Prometheus at {self.shown}: {one_line(exc)}") from None
         except Exception as exc:  # a malformed URL
             raise PrometheusError(f"Prometheus at {self.shown}: {one_line(exc)}") from None
+        if response.status_code in (401, 403):  # a Prometheus behind auth: say what to configure, not "not JSON"
+            how = "the credentials sent were refused" if self.headers or "@" in self.url else "it asks for credentials"
+            raise PrometheusError(f"Prometheus at {self.shown}: HTTP {response.status_code}, {how}: set [prometheus] "
+                                  "bearer_token or headers, or user:password in the URL") from None
         try:
             payload = json.loads(response.content)
         except (ValueError, UnicodeDecodeError):

@@ -243,3 +243,32 @@ def test_doctor_names_a_replica_that_went_down_a_starving_one_and_the_imbalance(
         assert finding["title"] == f"fleet unseen: Prometheus at {refused}: connection refused"
     finally:
         remove_state_dir(state_dir)
+
+
+def test_a_prometheus_behind_basic_auth_is_read_with_the_credentials_and_never_shows_them():
+    """A Prometheus whose web config asks for a user and password: with them in PROMETHEUS_URL the fleet is read and
+    the password appears nowhere in the output; without them the fleet's error says what to configure."""
+    password = "prom-pass-7bd2c1"
+    state_dir = new_state_dir()
+    config = write_config(state_dir)
+    try:
+        with ExitStack() as stack:
+            target = stack.enter_context(metrics_file_server(FIXTURES / "vllm/vllm_metrics_busy.txt"))
+            url, _ = stack.enter_context(running_prometheus({"vllm": [(target, {"hostname": "gpu-node-2"})]},
+                                                            basic_auth=("oncall", password)))
+            with_auth = url.replace("http://", f"http://oncall:{password}@")
+            wait_for(lambda: PrometheusClient(with_auth).query("up"), timeout=30, what="a scrape behind auth")
+            result = lgconsole("gpu", "--json", "--window", "0", config=config, env={"PROMETHEUS_URL": with_auth})
+            assert result.returncode == 0, result.stderr
+            fleet = json.loads(result.stdout)["fleet"]
+            assert fleet["error"] is None and [h["host"] for h in fleet["hosts"]] == ["gpu-node-2"]
+            text = lgconsole("gpu", "--window", "0", config=config, env={"PROMETHEUS_URL": with_auth})
+            doctor = lgconsole("doctor", "--json", config=config, env={"PROMETHEUS_URL": with_auth})
+            for out in (result, text, doctor):
+                assert password not in out.stdout + out.stderr
+            refused = lgconsole("gpu", "--json", "--window", "0", config=config, env={"PROMETHEUS_URL": url})
+            error = json.loads(refused.stdout)["fleet"]["error"]
+            assert error == (f"Prometheus at {url}: HTTP 401, it asks for credentials: set [prometheus] bearer_token "
+                             "or headers, or user:password in the URL")
+    finally:
+        remove_state_dir(state_dir)

@@ -103,6 +103,17 @@ def test_the_local_servers_credentials_never_follow_a_context_to_another_server(
     assert staging.langgraph.bearer_token == "env-bearer-0123456789"
 
 
+def test_prometheus_credentials_are_sent_and_never_follow_a_context_to_another_prometheus(tmp_path):
+    text = ('[prometheus]\nurl = "http://prom.local:9090"\nheaders = {X-Scope-OrgID = "team-a"}\n'
+            '[contexts.prod.prometheus]\nurl = "https://prom.prod:9090"\n[contexts.same.prometheus]\ntimeout = 9\n')
+    local = load(tmp_path, text, {"PROMETHEUS_BEARER_TOKEN": " prom-bearer-0123456789\n"})
+    assert local.prometheus.http_headers() == {"X-Scope-OrgID": "team-a", "Authorization": "Bearer prom-bearer-0123456789"}
+    assert select_context(local, "prod").prometheus.http_headers() == {}
+    assert select_context(local, "same").prometheus.http_headers() == local.prometheus.http_headers()
+    with pytest.raises(ConfigError, match=r"\[prometheus\] headers: header 'X' needs"):
+        load(tmp_path, '[prometheus]\nheaders = {X = "a\\nb"}\n')
+
+
 def test_a_contexts_own_api_key_is_kept(tmp_path):
     text = PROD.replace('url = "https://lg.internal:8123"', 'url = "https://lg.internal:8123"\napi_key = "prod-k"')
     assert select_context(load(tmp_path, text), "prod").langgraph.api_key == "prod-k"
@@ -126,7 +137,8 @@ KEYS = {  # (section, key) -> values that pass the checks
     ("langgraph", "api_key"): WORDS, ("langgraph", "env"): st.dictionaries(st.sampled_from("ABC"), WORDS, max_size=2),
     ("vllm", "url"): WORDS.map(lambda w: f"http://{w}"), ("vllm", "max_num_seqs"): st.integers(1, 2**20),
     ("vllm", "extra_args"): st.lists(WORDS, max_size=3), ("prometheus", "url"): WORDS.map(lambda w: f"http://{w}"),
-    ("prometheus", "timeout"): st.floats(0.1, 3600), ("ui", "refresh_seconds"): st.floats(0.1, 3600),
+    ("prometheus", "timeout"): st.floats(0.1, 3600), ("prometheus", "bearer_token"): WORDS,
+    ("ui", "refresh_seconds"): st.floats(0.1, 3600),
     ("cost", "gpu_hourly_usd"): st.floats(0, 1000),
 }
 TABLES = st.dictionaries(st.sampled_from(sorted(KEYS)), st.none(), max_size=8).flatmap(
@@ -148,6 +160,7 @@ def test_context_keys_win_and_every_other_key_is_the_top_levels(tmp_path, top, c
     local = load(tmp_path, toml("", top) + "[contexts.prod]\n" + toml("contexts.prod.", context))
     prod = select_context(local, "prod")
     other_server = context.get(("langgraph", "url"), local.langgraph.url) != local.langgraph.url
+    other_prometheus = context.get(("prometheus", "url"), local.prometheus.url) != local.prometheus.url
     for section in SECTIONS:
         for f in fields(getattr(local, section)):
             got, top_value = getattr(getattr(prod, section), f.name), getattr(getattr(local, section), f.name)
@@ -156,6 +169,8 @@ def test_context_keys_win_and_every_other_key_is_the_top_levels(tmp_path, top, c
                 assert got == (float(want) if isinstance(got, float) else want), (section, f.name)
             elif other_server and section == "langgraph" and f.name in ("api_key", "bearer_token", "headers"):
                 assert not got, f.name  # the local server's credentials stay with the local server
+            elif other_prometheus and section == "prometheus" and f.name in ("bearer_token", "headers"):
+                assert not got, f.name  # and the local Prometheus's with it
             else:
                 assert got == top_value, (section, f.name)
             if (section, f.name) in top:  # and the local config is the top level as written, untouched
