@@ -105,7 +105,14 @@ class StepPrinter:
 
     def _token(self, step: NodeStep, text: str) -> None:
         if self.as_json:
-            self._json({"event": "token", "node": step.node, "namespace": list(step.namespace), "text": text})
+            # through the same StreamMask: a consumer joins the events' texts, so a secret split over two tokens
+            # must not leave one half in each; a word is let out with the token that ends it (or with the step)
+            if self._token_step is not step:
+                self._end_tokens()
+                self._token_step = step
+            released = text if secrets_shown() else self._stream_mask.feed(text)
+            if released:
+                self._json_token(step, released)
             return
         if self._token_step is not step:
             self._end_tokens()
@@ -116,19 +123,27 @@ class StepPrinter:
         print(printable(text if secrets_shown() else self._stream_mask.feed(text)), end="", file=self.out, flush=True)
 
     def _end_tokens(self) -> None:
-        if self._token_step is not None:
-            print(printable(self._stream_mask.end()), file=self.out)
-            self._token_step = None
+        if self._token_step is None:
+            return
+        rest = self._stream_mask.end()
+        if not self.as_json:
+            print(printable(rest), file=self.out)
+        elif rest:
+            self._json_token(self._token_step, rest)
+        self._token_step = None
+
+    def _json_token(self, step: NodeStep, text: str) -> None:
+        self._json({"event": "token", "node": step.node, "namespace": list(step.namespace), "text": text})
 
     def _json(self, data: dict) -> None:
         print_json(data, self.out, indent=None)
 
     def _print(self, step: NodeStep) -> None:
         diff = step.diff if step.diff is None or secrets_shown() else mask_diff(step.diff)
+        self._end_tokens()  # the held end of the tokens before the step they belong to
         if self.as_json:
             self._json({"event": "step", **step_json(step), "diff": diff.to_json() if diff is not None else None})
             return
-        self._end_tokens()
         took = format_step_duration(step.duration) if step.duration is not None else ""
         print(f"[{step.superstep:>3}] {shown(step_name(step)):<24} {step.status:<11} {took}", file=self.out)
         for line in (diff.lines(100) if diff is not None else []):
@@ -161,10 +176,10 @@ async def follow(follower: RunFollower, printer: StepPrinter, breakpoints: Break
     end = {"event": "end", "run_id": outcome.run_id, "thread_id": outcome.thread_id, "status": outcome.status,
            "thread_status": outcome.thread_status, "error": outcome.error, "interrupts": outcome.interrupts,
            "steps": printer.count, "steps_dropped": live.steps_dropped, "events": live.events, "next": outcome.next}
+    printer._end_tokens()
     if printer.as_json:
         print_json(end, indent=None)
     else:
-        printer._end_tokens()
         thread = f"; thread {outcome.thread_id} is {outcome.thread_status}" if outcome.thread_status else ""
         dropped = f" (and {live.steps_dropped} older ones not kept)" if live.steps_dropped else ""
         print(f"run {outcome.run_id} {live.status}: {printer.count} node steps{dropped}, {live.events} events{thread}"

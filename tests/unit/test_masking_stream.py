@@ -1,4 +1,5 @@
-"""Tokens printed as they arrive (`lgconsole run --tokens`): a secret split over tokens is still masked."""
+"""Tokens printed as they arrive (`lgconsole run --tokens`, and its JSON token events): a secret split over tokens is
+still masked."""
 
 from __future__ import annotations
 
@@ -62,3 +63,28 @@ def test_a_run_without_breaks_is_let_out_after_the_hold():
     mask = StreamMask(hold=10)
     assert mask.feed("x" * 25) == "x" * 25
     assert mask.end() == ""
+
+
+@given(secret=st.sampled_from(range(len(SECRETS))), cuts=st.lists(st.integers(min_value=0, max_value=80), max_size=20))
+def test_run_tokens_json_never_carries_half_a_secret_in_one_event(secret, cuts):
+    """`lgconsole run --tokens --json`: a consumer joins the token events' texts, so the events go through the same
+    StreamMask as the printed line: no event holds a piece of the secret and the joined text is masked whole."""
+    import json
+
+    from lgconsole.console.cli.live import StepPrinter
+    from lgconsole.console.model.live_run import NodeStep
+
+    text = f"the key is {SECRETS[secret]} ok"
+    out = io.StringIO()
+    printer = StepPrinter(as_json=True, out=out, tokens=True)
+    step = NodeStep(node="model", seq=0, superstep=1)
+    start = 0
+    for cut in sorted(set(c for c in cuts if 0 < c < len(text))) + [len(text)]:
+        printer._token(step, text[start:cut])
+        start = cut
+    printer._end_tokens()
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert all(e["event"] == "token" and e["node"] == "model" for e in events)
+    joined = "".join(e["text"] for e in events)
+    assert joined == mask_text(text) and SECRET_BODIES[secret] not in joined
+    assert not any(piece in e["text"] for e in events for piece in (SECRET_BODIES[secret][:6],))
