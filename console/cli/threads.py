@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TextIO
@@ -155,7 +155,8 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     if getattr(args, "create_index", False):
         _create_index(config)
     as_json = getattr(args, "json", False)
-    server = server_view(config)
+    # The server's answer and Postgres' connection and first reads wait on two other processes: in parallel.
+    asked = in_background(lambda: server_view(config))
     with open_reader(config) as reader:
         schema = reader.schema_version()
         only = None
@@ -163,6 +164,7 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
             from lgconsole.stack.checkpoints.message_search import threads_with_message_text
 
             only = threads_with_message_text(reader.db, words)
+        server = asked()
         summaries = reader.list_threads(limit=limit, offset=offset, status=status, metadata_filter=metadata,
                                         text=search, server=server, thread_ids=only)
 
@@ -203,6 +205,31 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     shown = f"{offset + 1}-{offset + len(summaries)} of {count}" if summaries else f"0 of {count}"
     print(f"{shown} {what} (read from Postgres)", file=out)
     return 0
+
+
+def in_background(work: Callable[[], Any]) -> Callable[[], Any]:
+    """`work()` started on a thread of its own; the function returned waits for it and gives its result (or raises
+    its exception)."""
+    import threading
+
+    done: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            done["result"] = work()
+        except BaseException as exc:  # handed to the waiting caller
+            done["error"] = exc
+
+    thread = threading.Thread(target=run, name="lgconsole-background", daemon=True)
+    thread.start()
+
+    def result() -> Any:
+        thread.join()
+        if "error" in done:
+            raise done["error"]
+        return done["result"]
+
+    return result
 
 
 def server_view(config: Config) -> Any:
@@ -273,8 +300,9 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
                      "b": {"checkpoint_id": id_b, "checkpoint_ns": ns_b, "step": state_b.step},
                      "empty": found.is_empty, **found.to_json()}, out)
         return 0
+    walked: dict[int, object] = {}  # the two states share most messages: each is walked once
     found = (diff_states(state_a.values, state_b.values) if secrets_shown()
-             else diff_states(mask_secret_keys(state_a.values), mask_secret_keys(state_b.values)))
+             else diff_states(mask_secret_keys(state_a.values, walked), mask_secret_keys(state_b.values, walked)))
     print(f"--- {id_a}  step {state_a.step}{'  [' + ns_a + ']' if ns_a else ''}", file=out)
     print(f"+++ {id_b}  step {state_b.step}{'  [' + ns_b + ']' if ns_b else ''}", file=out)
     for line in found.lines():

@@ -163,6 +163,8 @@ diff = diff_states
 
 def _diff(a: Any, b: Any, path: Path, changes: list[Change], messages: list[MessagesDiff],
           message_keys: frozenset[str]) -> None:
+    if a is b:  # one object (a value both states share): `same` all the way down, nothing to walk
+        return
     if isinstance(a, dict) and isinstance(b, dict):
         for key, old in a.items():
             if key not in b:
@@ -306,7 +308,7 @@ def diff_messages(a: list, b: list, path: Path = ("messages",)) -> MessagesDiff 
             changes.append(MessageChange("appended" if i > last_kept else "inserted", mid, i, new=new))
             continue
         old = old_by_id[mid]
-        if _packed_equal(old, new):  # the common case, ~0.4 us a message instead of a Python walk
+        if old is new or _packed_equal(old, new):  # the common cases: shared, or ~0.4 us a message to compare
             continue
         if not same(old, new) and not same(message_fields(old), message_fields(new)):
             inner = diff_states(message_fields(old), message_fields(new), message_keys=())

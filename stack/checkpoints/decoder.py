@@ -5,6 +5,8 @@ crashes; `jsonable` turns decoded values into what `--json` prints."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +39,8 @@ class _BlockedEvents(threading.local):
 
     def __init__(self) -> None:
         self.sink: list[str] | None = None
+        # while SafeDecoder.sharing() is on: (ext code, bytes) -> (the value decoded from them, its labels)
+        self.shared: dict[tuple[int, bytes], tuple[Any, tuple[str, ...]]] | None = None
 
 
 _events = _BlockedEvents()
@@ -93,6 +97,21 @@ class SafeDecoder:
                 register_serde_event_listener(_on_serde_event)
                 _listener_registered = True
 
+    @contextmanager
+    def sharing(self) -> Iterator[None]:
+        """Within the block (on this thread), an ext value (a message, a Send, ...) whose bytes were decoded before
+        in the block is not decoded again: it is the same object, and it gives the same labels. Two states of one
+        thread hold mostly the same messages: they are decoded once, and a diff passes them by identity. Values
+        decoded in the block must not be changed in place (they may be shared)."""
+        if _events.shared is not None:  # inside an outer block: its memo goes on
+            yield
+            return
+        _events.shared = {}
+        try:
+            yield
+        finally:
+            _events.shared = None
+
     def decode(self, type_: str | None, data: bytes | memoryview | None, labels: list[str] | None = None) -> Any:
         """One stored value; never raises. `labels` collects the labels of the placeholders produced."""
         found: list[str] = [] if labels is None else labels
@@ -139,6 +158,22 @@ class SafeDecoder:
         return self._ormsgpack.unpackb(data, ext_hook=self._ext_hook, option=self._ormsgpack.OPT_NON_STR_KEYS)
 
     def _ext_hook(self, code: int, data: bytes) -> Any:
+        shared = _events.shared
+        if shared is None:
+            return self._ext_value(code, data)
+        key = (code, data)
+        hit = shared.get(key)
+        sink = _events.sink
+        if hit is not None:
+            if hit[1] and sink is not None:
+                sink.extend(hit[1])
+            return hit[0]
+        start = len(sink) if sink is not None else 0
+        value = self._ext_value(code, data)
+        shared[key] = (value, tuple(sink[start:]) if sink is not None else ())
+        return value
+
+    def _ext_value(self, code: int, data: bytes) -> Any:
         sink = _events.sink if _events.sink is not None else []
         if code == _EXT_DELTA_SNAPSHOT:
             return self._unpack(data)
