@@ -267,6 +267,10 @@ def _packed_equal(x: Any, y: Any) -> bool:
 
 def message_key(message: Any, index: int) -> Hashable:
     """A message's identity in a diff: its id, or `#index` (its position) when it has none."""
+    if type(message) is dict and "lc" not in message:  # the usual decoded message: message_id's answer, sooner
+        found = message.get("id")
+        if type(found) is str:
+            return found
     found = message_id(message)
     return PositionKey(index) if found is None else found
 

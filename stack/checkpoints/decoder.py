@@ -32,6 +32,8 @@ _EXT_PYDANTIC_V1 = 4
 _EXT_PYDANTIC_V2 = 5
 _EXT_NUMPY_ARRAY = 6
 _EXT_DELTA_SNAPSHOT = 7
+_CONSTRUCTOR_CODES = frozenset({_EXT_CONSTRUCTOR_SINGLE_ARG, _EXT_CONSTRUCTOR_POS_ARGS, _EXT_CONSTRUCTOR_KW_ARGS,
+                                _EXT_METHOD_SINGLE_ARG, _EXT_PYDANTIC_V1, _EXT_PYDANTIC_V2})
 
 
 class _BlockedEvents(threading.local):
@@ -174,20 +176,18 @@ class SafeDecoder:
         return value
 
     def _ext_value(self, code: int, data: bytes) -> Any:
-        sink = _events.sink if _events.sink is not None else []
         if code == _EXT_DELTA_SNAPSHOT:
             return self._unpack(data)
         if code == _EXT_NUMPY_ARRAY:
             try:
                 dtype, shape = self._ormsgpack.unpackb(data)[:2]
-                sink.append("numpy.ndarray")
+                _sink().append("numpy.ndarray")
                 return placeholder("numpy.ndarray", "not decoded", dtype=str(dtype), shape=list(shape))
             except Exception as exc:
-                sink.append("corrupt")
+                _sink().append("corrupt")
                 return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
-        if code not in (_EXT_CONSTRUCTOR_SINGLE_ARG, _EXT_CONSTRUCTOR_POS_ARGS, _EXT_CONSTRUCTOR_KW_ARGS,
-                        _EXT_METHOD_SINGLE_ARG, _EXT_PYDANTIC_V1, _EXT_PYDANTIC_V2):
-            sink.append(f"ext{code}")
+        if code not in _CONSTRUCTOR_CODES:
+            _sink().append(f"ext{code}")
             return placeholder(f"ext{code}", "unknown msgpack extension", size=len(data))
         try:
             tup = self._unpack(data)
@@ -195,17 +195,17 @@ class SafeDecoder:
             if not (isinstance(module, str) and isinstance(name, str)):
                 raise ValueError("no class name")
         except Exception as exc:
-            sink.append("corrupt")
+            _sink().append("corrupt")
             return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
-        label = f"{module}.{name}"
         if (module, name) not in self._safe_types or (
             code == _EXT_METHOD_SINGLE_ARG and (module, name, tup[3] if len(tup) > 3 else None) not in self._safe_methods
         ):
-            sink.append(label)
+            label = f"{module}.{name}"
+            _sink().append(label)
             return placeholder(label, "blocked", fields=payload)
-        if code in (_EXT_PYDANTIC_V1, _EXT_PYDANTIC_V2) or module.startswith(("langchain_core.", "langgraph.")):
+        if code >= _EXT_PYDANTIC_V1 or module.startswith(("langchain_core.", "langgraph.")):  # (codes 4, 5 here)
             # Messages, documents and langgraph's own records: their fields, as plain data.
-            if (module, name) == ("langgraph.types", "Send") and isinstance(payload, (list, tuple)) and payload:
+            if name == "Send" and module == "langgraph.types" and isinstance(payload, (list, tuple)) and payload:
                 send = {"node": payload[0], "arg": payload[1] if len(payload) > 1 else None}
                 if len(payload) > 2:
                     send["timeout"] = payload[2]
@@ -214,8 +214,13 @@ class SafeDecoder:
         try:  # datetime, UUID, Decimal, set, ...: built by strict mode, which imports nothing off its allowlist
             return self._strict.loads_typed(("msgpack", self._ormsgpack.packb(self._ormsgpack.Ext(code, data))))
         except Exception as exc:
-            sink.append("corrupt")
+            _sink().append("corrupt")
             return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
+
+
+def _sink() -> list[str]:
+    """Where the labels of this thread's decode go (a throwaway list outside a decode)."""
+    return _events.sink if _events.sink is not None else []
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lgconsole.console.model.masking import MASK, _masked, mask_secret_keys
-from lgconsole.console.model.state_diff import diff_states
+from lgconsole.console.model.state_diff import PositionKey, diff_states, message_id, message_key
 from lgconsole.stack.checkpoints.decoder import get_decoder, jsonable
 
 KEYS = st.sampled_from(["id", "type", "content", "api_key", "password", "token", "access_token", "input_tokens",
@@ -99,3 +99,17 @@ def test_decoding_in_a_sharing_block_gives_the_same_values_and_labels(blobs):
             labels = []
             shared.append((jsonable(decoder.decode("msgpack", blob, labels)), labels))
     assert shared == plain
+
+
+MESSAGE_LIKE = st.dictionaries(st.sampled_from(["id", "type", "content", "lc", "kwargs"]),
+                               st.none() | st.integers(0, 2) | st.text(max_size=3) | st.lists(st.text(max_size=2),
+                                                                                               max_size=2)
+                               | st.fixed_dictionaries({"id": st.text(max_size=2)}), max_size=5) \
+    | st.lists(st.text(max_size=2), max_size=2) | st.text(max_size=2) | st.none()
+
+
+@SETTINGS
+@given(MESSAGE_LIKE, st.integers(0, 5))
+def test_a_message_key_is_its_id_as_message_id_reads_it_or_its_position(message, index):
+    found = message_id(message)
+    assert message_key(message, index) == (PositionKey(index) if found is None else found)
