@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TextIO
@@ -155,8 +155,7 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     if getattr(args, "create_index", False):
         _create_index(config)
     as_json = getattr(args, "json", False)
-    # The server's answer and Postgres' connection and first reads wait on two other processes: in parallel.
-    asked = in_background(lambda: server_view(config))
+    server = server_view(config)
     with open_reader(config) as reader:
         schema = reader.schema_version()
         only = None
@@ -164,7 +163,6 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
             from lgconsole.stack.checkpoints.message_search import threads_with_message_text
 
             only = threads_with_message_text(reader.db, words)
-        server = asked()
         summaries = reader.list_threads(limit=limit, offset=offset, status=status, metadata_filter=metadata,
                                         text=search, server=server, thread_ids=only)
 
@@ -205,31 +203,6 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     shown = f"{offset + 1}-{offset + len(summaries)} of {count}" if summaries else f"0 of {count}"
     print(f"{shown} {what} (read from Postgres)", file=out)
     return 0
-
-
-def in_background(work: Callable[[], Any]) -> Callable[[], Any]:
-    """`work()` started on a thread of its own; the function returned waits for it and gives its result (or raises
-    its exception)."""
-    import threading
-
-    done: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            done["result"] = work()
-        except BaseException as exc:  # handed to the waiting caller
-            done["error"] = exc
-
-    thread = threading.Thread(target=run, name="lgconsole-background", daemon=True)
-    thread.start()
-
-    def result() -> Any:
-        thread.join()
-        if "error" in done:
-            raise done["error"]
-        return done["result"]
-
-    return result
 
 
 def server_view(config: Config) -> Any:
