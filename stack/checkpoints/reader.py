@@ -413,7 +413,7 @@ class CheckpointReader:
         """A checkpoint's state and the state it is compared with, in one transaction and as many queries as one
         `state_at`: by default its parent in its own namespace (None for a thread's first checkpoint); `parent`, a
         `(checkpoint_id, checkpoint_ns)`, names another one (the Threads tree puts a subgraph's first checkpoint
-        under the enclosing graph's; `lgconsole diff` compares two of its choosing). Equal parts are shared: read-only."""
+        under the enclosing graph's; `lgconsole diff` compares two of its choosing). Equal parts shared: read-only."""
         state, *rest = self._read_states(thread_id, checkpoint_id, checkpoint_ns, with_parent=True, parent=parent)
         return state, (rest[0] if rest else None)
 
