@@ -273,8 +273,9 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
                      "b": {"checkpoint_id": id_b, "checkpoint_ns": ns_b, "step": state_b.step},
                      "empty": found.is_empty, **found.to_json()}, out)
         return 0
+    walked: dict[int, object] = {}  # the two states share most messages: each is walked once
     found = (diff_states(state_a.values, state_b.values) if secrets_shown()
-             else diff_states(mask_secret_keys(state_a.values), mask_secret_keys(state_b.values)))
+             else diff_states(mask_secret_keys(state_a.values, walked), mask_secret_keys(state_b.values, walked)))
     print(f"--- {id_a}  step {state_a.step}{'  [' + ns_a + ']' if ns_a else ''}", file=out)
     print(f"+++ {id_b}  step {state_b.step}{'  [' + ns_b + ']' if ns_b else ''}", file=out)
     for line in found.lines():

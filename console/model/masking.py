@@ -120,10 +120,58 @@ def mask_secrets(value: Any) -> Any:
     return _masked(value, True)
 
 
-def mask_secret_keys(value: Any) -> Any:
+def mask_secret_keys(value: Any, shared: dict[int, Any] | None = None) -> Any:
     """Only the secret-looking keys' values masked, at any depth: for a big state (10k messages) that is diffed
-    first and whose shown lines then pass `mask_text` (masking every string of it would cost ~5x the walk)."""
-    return _masked(value, False)
+    first and whose shown lines then pass `mask_text` (masking every string of it would cost ~5x the walk).
+    What holds no secret key is returned as it is, not copied (so a diff still sees two states' shared messages
+    as the same objects): the result is read, never changed in place. `shared`: one dict for the calls on values
+    that share parts (a state and its parent), so that a shared part is walked once."""
+    return _masked_keys(value, {} if shared is None else shared)
+
+
+_KEYSETS_WITHOUT_SECRETS: set[tuple] = set()  # dict key tuples seen with no secret key: 10k messages share a few
+
+
+def _masked_keys(value: Any, shared: dict[int, Any]) -> Any:
+    """`_masked(value, False)`, copying only the dicts and lists on the way to a masked value; `shared` maps the
+    id of each container already walked (alive as long as the values are) to its result."""
+    done = shared.get(id(value))
+    if done is not None:
+        return done
+    if isinstance(value, dict):
+        keys = tuple(value)
+        clean_keys = keys in _KEYSETS_WITHOUT_SECRETS
+        out = None
+        any_secret = False
+        for k, v in value.items():
+            if not clean_keys and secret_key(k):
+                any_secret = True
+                if v in (None, ""):
+                    continue
+                new = MASK
+            elif v and isinstance(v, (dict, list)):  # (an empty one has nothing to mask)
+                new = _masked_keys(v, shared)
+            else:
+                continue
+            if new is not v:
+                if out is None:
+                    out = dict(value)
+                out[k] = new
+        if not clean_keys and not any_secret and len(_KEYSETS_WITHOUT_SECRETS) < 4096:
+            _KEYSETS_WITHOUT_SECRETS.add(keys)
+        result = value if out is None else out
+    elif isinstance(value, list):
+        out_list = None
+        for i, v in enumerate(value):
+            if v and isinstance(v, (dict, list)) and (new := _masked_keys(v, shared)) is not v:
+                if out_list is None:
+                    out_list = list(value)
+                out_list[i] = new
+        result = value if out_list is None else out_list
+    else:
+        return value
+    shared[id(value)] = result
+    return result
 
 
 def _masked(value: Any, strings: bool) -> Any:

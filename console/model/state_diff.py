@@ -163,6 +163,8 @@ diff = diff_states
 
 def _diff(a: Any, b: Any, path: Path, changes: list[Change], messages: list[MessagesDiff],
           message_keys: frozenset[str]) -> None:
+    if a is b:  # one object (a value both states share): `same` all the way down, nothing to walk
+        return
     if isinstance(a, dict) and isinstance(b, dict):
         for key, old in a.items():
             if key not in b:
@@ -265,6 +267,10 @@ def _packed_equal(x: Any, y: Any) -> bool:
 
 def message_key(message: Any, index: int) -> Hashable:
     """A message's identity in a diff: its id, or `#index` (its position) when it has none."""
+    if type(message) is dict and "lc" not in message:  # the usual decoded message: message_id's answer, sooner
+        found = message.get("id")
+        if type(found) is str:
+            return found
     found = message_id(message)
     return PositionKey(index) if found is None else found
 
@@ -306,7 +312,7 @@ def diff_messages(a: list, b: list, path: Path = ("messages",)) -> MessagesDiff 
             changes.append(MessageChange("appended" if i > last_kept else "inserted", mid, i, new=new))
             continue
         old = old_by_id[mid]
-        if _packed_equal(old, new):  # the common case, ~0.4 us a message instead of a Python walk
+        if old is new or _packed_equal(old, new):  # the common cases: shared, or ~0.4 us a message to compare
             continue
         if not same(old, new) and not same(message_fields(old), message_fields(new)):
             inner = diff_states(message_fields(old), message_fields(new), message_keys=())

@@ -5,6 +5,8 @@ crashes; `jsonable` turns decoded values into what `--json` prints."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +32,8 @@ _EXT_PYDANTIC_V1 = 4
 _EXT_PYDANTIC_V2 = 5
 _EXT_NUMPY_ARRAY = 6
 _EXT_DELTA_SNAPSHOT = 7
+_CONSTRUCTOR_CODES = frozenset({_EXT_CONSTRUCTOR_SINGLE_ARG, _EXT_CONSTRUCTOR_POS_ARGS, _EXT_CONSTRUCTOR_KW_ARGS,
+                                _EXT_METHOD_SINGLE_ARG, _EXT_PYDANTIC_V1, _EXT_PYDANTIC_V2})
 
 
 class _BlockedEvents(threading.local):
@@ -37,6 +41,8 @@ class _BlockedEvents(threading.local):
 
     def __init__(self) -> None:
         self.sink: list[str] | None = None
+        # while SafeDecoder.sharing() is on: (ext code, bytes) -> (the value decoded from them, its labels)
+        self.shared: dict[tuple[int, bytes], tuple[Any, tuple[str, ...]]] | None = None
 
 
 _events = _BlockedEvents()
@@ -93,6 +99,21 @@ class SafeDecoder:
                 register_serde_event_listener(_on_serde_event)
                 _listener_registered = True
 
+    @contextmanager
+    def sharing(self) -> Iterator[None]:
+        """Within the block (on this thread), an ext value (a message, a Send, ...) whose bytes were decoded before
+        in the block is not decoded again: it is the same object, and it gives the same labels. Two states of one
+        thread hold mostly the same messages: they are decoded once, and a diff passes them by identity. Values
+        decoded in the block must not be changed in place (they may be shared)."""
+        if _events.shared is not None:  # inside an outer block: its memo goes on
+            yield
+            return
+        _events.shared = {}
+        try:
+            yield
+        finally:
+            _events.shared = None
+
     def decode(self, type_: str | None, data: bytes | memoryview | None, labels: list[str] | None = None) -> Any:
         """One stored value; never raises. `labels` collects the labels of the placeholders produced."""
         found: list[str] = [] if labels is None else labels
@@ -139,20 +160,34 @@ class SafeDecoder:
         return self._ormsgpack.unpackb(data, ext_hook=self._ext_hook, option=self._ormsgpack.OPT_NON_STR_KEYS)
 
     def _ext_hook(self, code: int, data: bytes) -> Any:
-        sink = _events.sink if _events.sink is not None else []
+        shared = _events.shared
+        if shared is None:
+            return self._ext_value(code, data)
+        key = (code, data)
+        hit = shared.get(key)
+        sink = _events.sink
+        if hit is not None:
+            if hit[1] and sink is not None:
+                sink.extend(hit[1])
+            return hit[0]
+        start = len(sink) if sink is not None else 0
+        value = self._ext_value(code, data)
+        shared[key] = (value, tuple(sink[start:]) if sink is not None else ())
+        return value
+
+    def _ext_value(self, code: int, data: bytes) -> Any:
         if code == _EXT_DELTA_SNAPSHOT:
             return self._unpack(data)
         if code == _EXT_NUMPY_ARRAY:
             try:
                 dtype, shape = self._ormsgpack.unpackb(data)[:2]
-                sink.append("numpy.ndarray")
+                _sink().append("numpy.ndarray")
                 return placeholder("numpy.ndarray", "not decoded", dtype=str(dtype), shape=list(shape))
             except Exception as exc:
-                sink.append("corrupt")
+                _sink().append("corrupt")
                 return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
-        if code not in (_EXT_CONSTRUCTOR_SINGLE_ARG, _EXT_CONSTRUCTOR_POS_ARGS, _EXT_CONSTRUCTOR_KW_ARGS,
-                        _EXT_METHOD_SINGLE_ARG, _EXT_PYDANTIC_V1, _EXT_PYDANTIC_V2):
-            sink.append(f"ext{code}")
+        if code not in _CONSTRUCTOR_CODES:
+            _sink().append(f"ext{code}")
             return placeholder(f"ext{code}", "unknown msgpack extension", size=len(data))
         try:
             tup = self._unpack(data)
@@ -160,17 +195,17 @@ class SafeDecoder:
             if not (isinstance(module, str) and isinstance(name, str)):
                 raise ValueError("no class name")
         except Exception as exc:
-            sink.append("corrupt")
+            _sink().append("corrupt")
             return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
-        label = f"{module}.{name}"
         if (module, name) not in self._safe_types or (
             code == _EXT_METHOD_SINGLE_ARG and (module, name, tup[3] if len(tup) > 3 else None) not in self._safe_methods
         ):
-            sink.append(label)
+            label = f"{module}.{name}"
+            _sink().append(label)
             return placeholder(label, "blocked", fields=payload)
-        if code in (_EXT_PYDANTIC_V1, _EXT_PYDANTIC_V2) or module.startswith(("langchain_core.", "langgraph.")):
+        if code >= _EXT_PYDANTIC_V1 or module.startswith(("langchain_core.", "langgraph.")):  # (codes 4, 5 here)
             # Messages, documents and langgraph's own records: their fields, as plain data.
-            if (module, name) == ("langgraph.types", "Send") and isinstance(payload, (list, tuple)) and payload:
+            if name == "Send" and module == "langgraph.types" and isinstance(payload, (list, tuple)) and payload:
                 send = {"node": payload[0], "arg": payload[1] if len(payload) > 1 else None}
                 if len(payload) > 2:
                     send["timeout"] = payload[2]
@@ -179,8 +214,13 @@ class SafeDecoder:
         try:  # datetime, UUID, Decimal, set, ...: built by strict mode, which imports nothing off its allowlist
             return self._strict.loads_typed(("msgpack", self._ormsgpack.packb(self._ormsgpack.Ext(code, data))))
         except Exception as exc:
-            sink.append("corrupt")
+            _sink().append("corrupt")
             return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
+
+
+def _sink() -> list[str]:
+    """Where the labels of this thread's decode go (a throwaway list outside a decode)."""
+    return _events.sink if _events.sink is not None else []
 
 
 def _plain(value: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from lgconsole.stack.checkpoints import thread_walk
@@ -243,9 +243,9 @@ class CheckpointReader:
         return self._recent_index_checked[1]
 
     def estimated_checkpoints(self) -> int:
-        """The planner's row estimate of the checkpoints table (free; 0 before the first ANALYZE)."""
+        """The planner's row estimate of the checkpoints table (free; 0 before the first ANALYZE; cached a minute)."""
         with self._transaction() as conn:
-            return int(thread_walk.table_shape(conn).rows)
+            return int(self._table_shape(conn).rows)
 
     def count(self, status: ThreadStatus | str | None = None, metadata_filter: dict | None = None,
               text: str | None = None, server: ServerView | None = None, thread_ids: list[str] | None = None) -> int:
@@ -413,7 +413,7 @@ class CheckpointReader:
         """A checkpoint's state and the state it is compared with, in one transaction and as many queries as one
         `state_at`: by default its parent in its own namespace (None for a thread's first checkpoint); `parent`, a
         `(checkpoint_id, checkpoint_ns)`, names another one (the Threads tree puts a subgraph's first checkpoint
-        under the enclosing graph's; `lgconsole diff` compares two checkpoints of its choosing)."""
+        under the enclosing graph's; `lgconsole diff` compares two of its choosing). Equal parts shared: read-only."""
         state, *rest = self._read_states(thread_id, checkpoint_id, checkpoint_ns, with_parent=True, parent=parent)
         return state, (rest[0] if rest else None)
 
@@ -423,7 +423,7 @@ class CheckpointReader:
         ns_sql = "" if checkpoint_ns is None else "AND checkpoint_ns = %(ns)s"
         params = {"thread": thread_id, "id": checkpoint_id, "ns": checkpoint_ns, "with_parent": with_parent,
                   "parent_id": parent[0] if parent else None, "parent_ns": parent[1] if parent else None}
-        with self._transaction() as conn:
+        with self._transaction() as conn, (get_decoder().sharing() if with_parent else nullcontext()):
             rows = conn.execute(
                 f"""WITH c AS (
                         SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata FROM checkpoints
@@ -446,14 +446,14 @@ class CheckpointReader:
             if parent and len(rows) < 2:
                 where = f" namespace {parent[1]!r} of" if parent[1] else ""
                 raise UnknownCheckpoint(f"unknown checkpoint {parent[0]!r} in{where} thread {thread_id!r}")
-            blobs = conn.execute(
+            blobs = conn.execute(  # in binary (bytea as text is hex: twice the bytes, and a decode)
                 """SELECT k.i, b.channel, b.type, b.blob
                    FROM unnest(%s::int[], %s::text[], %s::text[]) AS k(i, checkpoint_ns, versions)
                    CROSS JOIN LATERAL jsonb_each_text(k.versions::jsonb) AS v(channel, version)
                    JOIN checkpoint_blobs b ON b.thread_id = %s AND b.checkpoint_ns = k.checkpoint_ns
                        AND b.channel = v.channel AND b.version = v.version""",
                 (list(range(len(rows))), [r[0] for r in rows],
-                 [json.dumps(r[3].get("channel_versions") or {}) for r in rows], thread_id)).fetchall()
+                 [json.dumps(r[3].get("channel_versions") or {}) for r in rows], thread_id), binary=True).fetchall()
             here = list(dict.fromkeys((ns, cid) for ns, cid, *_ in rows))
             unreadable: list[list[str]] = [[] for _ in rows]  # per state: labels of values shown as placeholders
             raws = [raw_values(conn, thread_id, r, [b[1:] for b in blobs if b[0] == i], unreadable[i])
@@ -464,7 +464,7 @@ class CheckpointReader:
                     FROM unnest(%s::text[], %s::text[]) AS k(checkpoint_ns, checkpoint_id)
                     JOIN checkpoint_writes w ON w.thread_id = %s AND w.checkpoint_ns = k.checkpoint_ns
                         AND w.checkpoint_id = k.checkpoint_id""",
-                ([k[0] for k in here], [k[1] for k in here], thread_id)).fetchall()]
+                ([k[0] for k in here], [k[1] for k in here], thread_id), binary=True).fetchall()]
             # The Sends written on each one's parent name the `~__pregel_push` tasks that wrote on it.
             parents = list(dict.fromkeys((ns, up) for ns, _, up, *_ in rows if up and (ns, up) not in here))
             send_rows = [WriteRow(*r, None, p) for *r, p in conn.execute(

@@ -67,7 +67,7 @@ def delta_values(conn: Any, decoder: Any, thread_id: str, ns: str, parent_id: st
     rows = conn.execute(
         """SELECT checkpoint_id, channel, task_id, task_path, idx, type, blob FROM checkpoint_writes
            WHERE thread_id = %s AND checkpoint_ns = %s AND channel = ANY(%s) AND checkpoint_id = ANY(%s)""",
-        (thread_id, ns, channels, every)).fetchall() if every else []
+        (thread_id, ns, channels, every), binary=True).fetchall() if every else []
     blobs = {}
     wanted = [(ch, v) for ch, (_, v, _) in seeds.items() if v is not None]
     if wanted:
@@ -75,7 +75,7 @@ def delta_values(conn: Any, decoder: Any, thread_id: str, ns: str, parent_id: st
                 """SELECT b.channel, b.type, b.blob FROM unnest(%s::text[], %s::text[]) AS k(channel, version)
                    JOIN checkpoint_blobs b ON b.thread_id = %s AND b.checkpoint_ns = %s AND b.channel = k.channel
                        AND b.version = k.version AND b.type <> 'empty'""",
-                ([w[0] for w in wanted], [str(w[1]) for w in wanted], thread_id, ns)).fetchall():
+                ([w[0] for w in wanted], [str(w[1]) for w in wanted], thread_id, ns), binary=True).fetchall():
             blobs[ch] = decoder.decode(type_, blob, unreadable)
     out = {}
     for ch in channels:
