@@ -129,7 +129,8 @@ def mask_secret_keys(value: Any, shared: dict[int, Any] | None = None) -> Any:
     return _masked_keys(value, {} if shared is None else shared)
 
 
-_KEYSETS_WITHOUT_SECRETS: set[tuple] = set()  # dict key tuples seen with no secret key: 10k messages share a few
+# dict key tuples seen with no secret key: 10k messages share a few (a record's keys, not a big mapping's: bounded)
+_KEYSETS_WITHOUT_SECRETS: set[tuple] = set()
 
 
 def _masked_keys(value: Any, shared: dict[int, Any]) -> Any:
@@ -157,7 +158,7 @@ def _masked_keys(value: Any, shared: dict[int, Any]) -> Any:
                 if out is None:
                     out = dict(value)
                 out[k] = new
-        if not clean_keys and not any_secret and len(_KEYSETS_WITHOUT_SECRETS) < 4096:
+        if not clean_keys and not any_secret and len(keys) <= 64 and len(_KEYSETS_WITHOUT_SECRETS) < 4096:
             _KEYSETS_WITHOUT_SECRETS.add(keys)
         result = value if out is None else out
     elif isinstance(value, list):
