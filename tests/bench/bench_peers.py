@@ -420,6 +420,7 @@ def raw_sql_floor(pg_url: str, repeat: int) -> float:
     from bench_threads_1m import FLOOR_GROUP_BY, FLOOR_WALK
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("SET jit = off")  # the floor at its best, as lgconsole's own sessions run (JIT costs ~0.1 s at 1M)
         samples = timed_together({
             "group by": lambda: conn.execute(FLOOR_GROUP_BY).fetchall(),
             "walk": lambda: conn.execute(FLOOR_WALK, {"max_steps": 2**31 - 1, "wanted": 50}).fetchall()}, repeat)

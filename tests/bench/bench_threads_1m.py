@@ -188,6 +188,7 @@ def floor_rows(pg_url: str, reader: CheckpointReader, repeat: int) -> list[str]:
     plain, walked = CheckpointReader(pg_url, statement_timeout_s=300), CheckpointReader(pg_url, statement_timeout_s=300)
     plain.thread_walk, walked.thread_walk = "never", "always"
     with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("SET jit = off")  # the floors at their best, as lgconsole's own sessions run
         shape = thread_walk.table_shape(conn)
         pairs = conn.execute("SELECT count(*) FROM (SELECT DISTINCT thread_id, checkpoint_ns FROM checkpoints) p"
                              ).fetchone()[0]
