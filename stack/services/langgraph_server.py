@@ -31,7 +31,7 @@ from lgconsole.stack.server.credentials import ServerCredentials
 from lgconsole.stack.server.health import probe_server, tls_context
 from lgconsole.stack.services import graph_spec, pg_runtime, project_env
 from lgconsole.stack.services.container_runtime import ImageRuntime
-from lgconsole.stack.services.ports import LOOPBACK, port_is_free
+from lgconsole.stack.services.ports import LOOPBACK, listening, port_is_free
 from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line, strip_ansi
 
@@ -142,6 +142,12 @@ class LangGraphService(Service):
 
     def probe_modules(self) -> tuple[str, ...]:
         return ("httpx",)
+
+    def warm_up(self) -> None:
+        super().warm_up()
+        import httpx
+
+        httpx.Client(verify=tls_context()).close()  # the certificate store, and httpcore, which a first client imports
 
     def waits_for_itself(self) -> tuple[str, ...]:
         """Under `dev` with lgconsole's checkpointer and store, the server's start waits until Postgres accepts
@@ -358,6 +364,10 @@ class LangGraphService(Service):
         return project_env.graph_load_failure(lines, where)
 
     def health(self, timeout: float = 2.0) -> Health:
+        if not self.external and self.port and not listening(self.port):
+            # uvicorn listens once the server's start-up is done: until then a socket says so in microseconds,
+            # without an HTTP client (the supervisor probes every 50 ms of a bring-up)
+            return Health(False, "connection refused")
         import httpx
 
         headers = self.client_credentials().http_headers()  # /ok and /info are open; a gateway in front may not be

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services import process
-from lgconsole.stack.services.bring_up import SetupSteps, import_probe_modules, unready_needs
+from lgconsole.stack.services.bring_up import SetupSteps, unready_needs, warm_up_probes
 from lgconsole.stack.services.log_rotation import LogLimits
 from lgconsole.stack.services.process import ProcessRef
 from lgconsole.stack.services.service import (
@@ -81,7 +81,7 @@ class Supervisor:
         self.running = True
         self.started_at = time.time()
         self.steps = SetupSteps()  # initdb and CREATE DATABASE, beside the loop
-        self._last_written = ""
+        self._last_written: dict = {}
 
     def adopt(self, names: list[str]) -> list[str]:
         """Take over services a dead supervisor left running, as its state file records them: the same process (PID
@@ -117,8 +117,8 @@ class Supervisor:
         signal.signal(signal.SIGTERM, lambda *_: self.commands.put(({"cmd": "shutdown"}, None)))
         signal.signal(signal.SIGINT, lambda *_: self.commands.put(({"cmd": "shutdown"}, None)))
         self.write_state()
-        imports = threading.Thread(target=import_probe_modules, args=([rt.service for rt in self.runtimes.values()],),
-                                   name="probe-imports", daemon=True)
+        imports = threading.Thread(target=warm_up_probes, args=([rt.service for rt in self.runtimes.values()],),
+                                   name="warm-up-probes", daemon=True)
         try:
             while self.running:
                 self._handle_commands()
@@ -447,7 +447,10 @@ class Supervisor:
 
     def write_state(self) -> None:
         data = self.snapshot()
-        comparable = json.dumps({**data, "updated_at": 0}, sort_keys=True, default=str)
+        # what changed, as data (no JSON encoding every tick of a bring-up), without the clock: uptime_s, which
+        # readers work out from started_at, grows every 0.1 s and would rewrite the file on every tick
+        comparable = {**data, "updated_at": 0,
+                      "services": {name: {**raw, "uptime_s": None} for name, raw in data["services"].items()}}
         if comparable == self._last_written and time.time() - getattr(self, "_written_at", 0) < 5:
             return
         self._last_written, self._written_at = comparable, time.time()
