@@ -28,11 +28,11 @@ from pathlib import Path
 from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
 from lgconsole.stack.server import credentials
 from lgconsole.stack.server.credentials import ServerCredentials
-from lgconsole.stack.server.health import probe_server
+from lgconsole.stack.server.health import probe_server, tls_context
 from lgconsole.stack.services import graph_spec, pg_runtime, project_env
 from lgconsole.stack.services.container_runtime import ImageRuntime
 from lgconsole.stack.services.langgraph_json import map_graph_paths
-from lgconsole.stack.services.ports import LOOPBACK, port_is_free
+from lgconsole.stack.services.ports import LOOPBACK, listening, port_is_free
 from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line, strip_ansi
 
@@ -40,6 +40,7 @@ DEMO_PROJECT = Path(__file__).resolve().parents[1] / "demo"
 PERSISTENCE_MODULE = Path(__file__).resolve().parent / "persistence.py"
 TOKEN_AUTH_MODULE = Path(__file__).resolve().parents[1] / "server" / "token_auth.py"
 TOKEN_FILE_ENV = "LGCONSOLE_TOKEN_FILE"  # token_auth.py reads it (that module imports nothing of lgconsole)
+POSTGRES_WAIT_ENV = "LGCONSOLE_POSTGRES_WAIT_S"  # persistence.py reads it (it imports nothing of lgconsole either)
 AUTH_MODES = ("token", "none")
 _PORT_MOVED = re.compile(r"Port (\d+) is already in use, using port (\d+) instead")
 
@@ -122,6 +123,37 @@ class LangGraphService(Service):
 
     def workdir(self) -> Path:
         return self.paths.service_dir("langgraph")
+
+    # --- bring-up order -------------------------------------------------------------------------------
+    def needs(self) -> tuple[str, ...]:
+        """Postgres (the checkpoints); under the `pg` and `image` runtimes Redis too (their run queue). Never vLLM:
+        graphs call the model at run time and its health is its own; nor Redis under `dev`, which does not use it
+        (a graph's tool cache reaches it at run time)."""
+        if self.external:
+            return ()
+        return ("postgres",) if self.runtime == "dev" else ("postgres", "redis")
+
+    def probe_modules(self) -> tuple[str, ...]:
+        return ("httpx",)
+
+    def warm_up(self) -> None:
+        super().warm_up()
+        import httpx
+
+        httpx.Client(verify=tls_context()).close()  # the certificate store, and httpcore, which a first client imports
+
+    def waits_for_itself(self) -> tuple[str, ...]:
+        """Under `dev` with lgconsole's checkpointer and store, the server's start waits until Postgres accepts
+        connections (persistence.py), so the supervisor launches it alongside Postgres: it imports while initdb
+        runs. A project's own checkpointer or store may not wait: then the server starts once Postgres is healthy."""
+        if self.external or self.runtime != "dev":
+            return ()
+        try:
+            data = load_project_config(self.project_dir)
+        except StackError:
+            return ()
+        own = [key for key in ("checkpointer", "store") if isinstance(data.get(key), dict) and data[key].get("path")]
+        return () if own else ("postgres",)
 
     # --- auth -----------------------------------------------------------------------------------------
     @property
@@ -273,6 +305,7 @@ class LangGraphService(Service):
             "PYTHONPATH": str(self.project_dir),
             **{k: str(v) for k, v in (self.spec.get("env") or {}).items()},
             TOKEN_FILE_ENV: str(self.token_file),
+            POSTGRES_WAIT_ENV: f"{self.startup_timeout:g}",  # persistence.py waits this long for Postgres
         }
         if self.runtime == "pg":  # what [langgraph] env sets (the heartbeat, say) stays
             env.update({k: v for k, v in pg_runtime.server_env(dependency_env).items()
@@ -324,6 +357,10 @@ class LangGraphService(Service):
         return project_env.graph_load_failure(lines, where)
 
     def health(self, timeout: float = 2.0) -> Health:
+        if not self.external and self.port and not listening(self.port):
+            # uvicorn listens once the server's start-up is done: until then a socket says so in microseconds,
+            # without an HTTP client (the supervisor probes every 50 ms of a bring-up)
+            return Health(False, "connection refused")
         import httpx
 
         headers = self.client_credentials().http_headers()  # /ok and /info are open; a gateway in front may not be
@@ -331,7 +368,8 @@ class LangGraphService(Service):
         if not probe.ok:
             return Health(False, probe.reason)
         try:
-            info = httpx.get(f"{probe.url}/info", timeout=timeout, trust_env=False, headers=headers).json()
+            info = httpx.get(f"{probe.url}/info", timeout=timeout, trust_env=False, headers=headers,
+                             verify=tls_context()).json()
         except Exception as exc:
             return Health(False, one_line(exc))
         runtime = f" ({self.runtime} runtime)" if self.runtime != "dev" and not self.external else ""

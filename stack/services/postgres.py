@@ -136,6 +136,12 @@ class PostgresService(Service):
     def bin_dir(self) -> Path:
         return find_postgres_bin_dir(self.spec.get("bin_dir"), self.spec.get("search_globs"))
 
+    def probe_modules(self) -> tuple[str, ...]:
+        return ("psycopg",)
+
+    def slow_setup(self) -> bool:
+        return not self.external  # initdb at the first start (seconds), CREATE DATABASE once it runs
+
     def preflight(self) -> None:
         if self.external:
             return

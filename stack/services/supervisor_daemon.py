@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.services import process
+from lgconsole.stack.services.bring_up import SetupSteps, unready_needs, warm_up_probes
 from lgconsole.stack.services.log_rotation import LogLimits
 from lgconsole.stack.services.process import ProcessRef
 from lgconsole.stack.services.service import (
@@ -34,6 +35,9 @@ from lgconsole.stack.services.service import (
     tail_lines,
 )
 
+# The services whose URLs a service is launched with (client_env): one started again with new settings means this
+# one is started again too, not adopted (console/sources/stack.py). What must be healthy before a launch is each
+# Service's needs() (bring_up.py): the server does not wait for vLLM or, under `dev`, for Redis.
 DEPENDS_ON = {"langgraph": ["postgres", "redis", "vllm"]}
 HEALTH_INTERVAL = 2.0
 TICK_S = 0.25  # the loop's pace once every service is up
@@ -76,7 +80,8 @@ class Supervisor:
         self.commands: queue.Queue = queue.Queue()
         self.running = True
         self.started_at = time.time()
-        self._last_written = ""
+        self.steps = SetupSteps()  # initdb and CREATE DATABASE, beside the loop
+        self._last_written: dict = {}
 
     def adopt(self, names: list[str]) -> list[str]:
         """Take over services a dead supervisor left running, as its state file records them: the same process (PID
@@ -112,6 +117,8 @@ class Supervisor:
         signal.signal(signal.SIGTERM, lambda *_: self.commands.put(({"cmd": "shutdown"}, None)))
         signal.signal(signal.SIGINT, lambda *_: self.commands.put(({"cmd": "shutdown"}, None)))
         self.write_state()
+        imports = threading.Thread(target=warm_up_probes, args=([rt.service for rt in self.runtimes.values()],),
+                                   name="warm-up-probes", daemon=True)
         try:
             while self.running:
                 self._handle_commands()
@@ -119,7 +126,10 @@ class Supervisor:
                     break
                 self.tick()
                 self.write_state()
-                time.sleep(BRING_UP_TICK_S if self._bringing_up() else TICK_S)
+                if imports.ident is None:  # once the first tick launched what it could
+                    imports.start()
+                self.steps.wake.wait(BRING_UP_TICK_S if self._bringing_up() else TICK_S)
+                self.steps.wake.clear()
         finally:
             self.stop_all()
             self.write_state()
@@ -157,9 +167,9 @@ class Supervisor:
             self._crashed(rt, now)
             return
         if not alive:
-            waiting_for = [d for d in DEPENDS_ON.get(name, [])
-                           if d in self.runtimes and self.runtimes[d].service.enabled
-                           and self.runtimes[d].status.state != ServiceState.HEALTHY]
+            waiting_for = [] if self.steps.pending(name, "prepare") else unready_needs(
+                svc, {n: r.status.state for n, r in self.runtimes.items()},
+                {n: r.service for n, r in self.runtimes.items()})
             if waiting_for:
                 st.state, st.detail = ServiceState.WAITING, f"waiting for {', '.join(waiting_for)}"
                 return
@@ -212,8 +222,14 @@ class Supervisor:
         try:
             if self._building(rt, now):
                 return
-            svc.preflight()
-            svc.prepare()
+            if not svc.slow_setup():
+                svc.preflight()
+                svc.prepare()
+            elif self.steps.running(svc.name, "prepare", lambda: (svc.preflight(), svc.prepare())):
+                if st.state != ServiceState.STARTING:
+                    st.state, st.started_at, st.healthy_at = ServiceState.STARTING, now, None
+                st.detail = "preparing its data (initdb at the first start)"
+                return
             dependency_env: dict[str, str] = {}
             for other in self.runtimes.values():
                 if other.service is not svc and other.service.enabled:
@@ -251,7 +267,11 @@ class Supervisor:
         health = svc.health(timeout=1.0)
         if health.ok:
             try:
-                svc.after_healthy()
+                if not svc.slow_setup():
+                    svc.after_healthy()
+                elif self.steps.running(svc.name, "after_healthy", svc.after_healthy):
+                    st.detail = "finishing set-up"
+                    return
             except Exception as exc:
                 st.detail = f"finishing set-up: {one_line(exc)}"
                 return
@@ -329,6 +349,7 @@ class Supervisor:
             if (build := rt.extra.get("build")) is not None:  # no installer outlives the supervisor
                 getattr(rt.service, "cancel_build", lambda: None)()
                 build.join(timeout=30)
+        self.steps.join(timeout=120)
         for rt in reversed(list(self.runtimes.values())):
             if rt.ref is not None:
                 rt.status.detail = "stopping"
@@ -426,7 +447,10 @@ class Supervisor:
 
     def write_state(self) -> None:
         data = self.snapshot()
-        comparable = json.dumps({**data, "updated_at": 0}, sort_keys=True, default=str)
+        # what changed, as data (no JSON encoding every tick of a bring-up), without the clock: uptime_s, which
+        # readers work out from started_at, grows every 0.1 s and would rewrite the file on every tick
+        comparable = {**data, "updated_at": 0,
+                      "services": {name: {**raw, "uptime_s": None} for name, raw in data["services"].items()}}
         if comparable == self._last_written and time.time() - getattr(self, "_written_at", 0) < 5:
             return
         self._last_written, self._written_at = comparable, time.time()

@@ -104,6 +104,9 @@ class VllmService(Service):
         return LaunchSpec(argv=build_argv(self.spec, self.port, self.spec.get("python")),
                           log_path=self.paths.log(self.name), env=env, cwd=self.paths.state_dir)
 
+    def probe_modules(self) -> tuple[str, ...]:
+        return ("httpx",)
+
     def health(self, timeout: float = 2.0) -> Health:
         import httpx
 
