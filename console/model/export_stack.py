@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# The order services start in, and what each one needs before it (the supervisor's DEPENDS_ON, split by how hard
-# the need is: the server's checkpointer cannot work without Postgres; graphs only use Redis and vLLM when called).
+# The order the exported units start in, and what each one needs before it (the supervisor's DEPENDS_ON, split by
+# how hard the need is: the server's checkpointer cannot work without Postgres; graphs only use Redis and vLLM when
+# called). The supervisor itself launches the server while its Postgres starts (the server waits for it); a unit
+# manager gets the plain order, which is safe under any of them.
 START_ORDER = ("postgres", "redis", "vllm", "langgraph")
 REQUIRES = {"langgraph": ("postgres",)}
 WANTS = {"langgraph": ("redis", "vllm")}
