@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -267,9 +268,19 @@ class LangGraphService(Service):
         return overlay_config(self.project_dir, self.token_guarded(), persistence=self.runtime == "dev")
 
     def after_stop(self) -> None:
-        """A SIGKILLed `docker run` client leaves its container running: remove it."""
+        """A SIGKILLed `docker run` client leaves its container running: remove it. A graph description still
+        loading is stopped and waited for: the server it describes is gone, and it must not write into a state dir
+        after `down` (a test, or the user, may remove the dir next)."""
         if self.image is not None:
             self.image.remove()
+        dump, self._spec_dump = getattr(self, "_spec_dump", None), None
+        if dump is not None and dump.poll() is None:
+            dump.terminate()
+            try:
+                dump.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                dump.kill()
+                dump.wait(timeout=5)
 
     def _image_launch(self, dependency_env: dict[str, str]) -> LaunchSpec:
         token = self.token_file if self.token_guarded() else None
@@ -328,8 +339,9 @@ class LangGraphService(Service):
             return
         python = str(self.env.python) if self.own_env and self.env is not None else sys.executable
         try:  # optional: without it the readers read as before, so it never holds the server back
-            graph_spec.start_dump(python, self.workdir() / "langgraph.json", self.paths.state_dir,
-                                  getattr(self, "_launched_env", {}), self.workdir(), self.paths.log(self.name))
+            self._spec_dump = graph_spec.start_dump(python, self.workdir() / "langgraph.json", self.paths.state_dir,
+                                                    getattr(self, "_launched_env", {}), self.workdir(),
+                                                    self.paths.log(self.name))
         except OSError:
             pass
 
