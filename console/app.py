@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from textual import work
@@ -28,6 +27,7 @@ from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import WorkerErrors
 from lgconsole.console.screens.run_messages import FollowedRunChanged
 from lgconsole.console.screens.stack import StackScreen
+from lgconsole.console.screens.styles import styled_now, with_styles
 
 if TYPE_CHECKING:  # the stack's sources are imported by the first read, after the first frame
     from lgconsole.console.sources.stack import LiveStack, StackSnapshot
@@ -47,39 +47,9 @@ def _lazy(module: str, name: str) -> Callable[[], Screen]:
     def factory() -> Screen:
         from importlib import import_module
 
-        return _styled_now(getattr(import_module(f"lgconsole.console.screens.{module}"), name)())
+        return styled_now(getattr(import_module(f"lgconsole.console.screens.{module}"), name)())
 
     return factory
-
-
-def _with_styles(app: App, screen: Screen) -> None:
-    """Add the stylesheet of `screen`'s class (SCREEN_STYLES) to the app's, once."""
-    for cls in type(screen).__mro__:
-        name = SCREEN_STYLES.get(cls.__name__)
-        if name is None:
-            continue
-        path = str(SCREEN_STYLES_DIR / name)
-        if not app.stylesheet.has_source(path, ""):
-            app.stylesheet.add_source((SCREEN_STYLES_DIR / name).read_text(encoding="utf-8"), read_from=(path, ""))
-
-
-def _styled_now(screen: Screen) -> Screen:
-    """A screen opened in the running app, marked as styled with the app's CSS of now. Textual re-parses every
-    stylesheet and restyles the app when a mode's screen is older than the app's last CSS change, and a new screen
-    counts as older (its count starts at -1): 30-60 ms on each screen's first opening, for nothing (it is styled when
-    it mounts). A screen suspended across a theme change is still restyled when it comes back. Not the first screen:
-    at start-up that pass also restyles the widgets styled before the theme's variables were in (without it the Stack
-    screen's detail and log lines drew in the background colour)."""
-    from textual._context import active_app
-
-    try:
-        app = active_app.get()
-    except LookupError:  # built outside a running app (tests): Textual's own check decides
-        return screen
-    _with_styles(app, screen)
-    if app._mounted_event.is_set():
-        screen._css_update_count = app._css_update_count
-    return screen
 
 
 def _live_stack(config: Config) -> LiveStack:
@@ -91,7 +61,7 @@ def _live_stack(config: Config) -> LiveStack:
 # One entry per top-level screen. The Graph, Live, Threads, GPU and Triage screens of DESIGN.md register here
 # (keys 2-6) as they are built; `:NAME`, the palette and `?` pick them up from this list.
 SCREENS: tuple[ScreenEntry, ...] = (
-    ScreenEntry("stack", "1", "Stack: services, health, logs", lambda: _styled_now(StackScreen())),
+    ScreenEntry("stack", "1", "Stack: services, health, logs", lambda: styled_now(StackScreen())),
     ScreenEntry("graph", "2", "Graph: topology and run state", _lazy("graph", "GraphScreen")),
     ScreenEntry("live", "3", "Live: runs streaming node by node with state diffs", _lazy("live", "LiveScreen")),
     ScreenEntry("threads", "4", "Threads: history from Postgres, checkpoint trees, diffs, replay and fork",
@@ -101,23 +71,6 @@ SCREENS: tuple[ScreenEntry, ...] = (
     ScreenEntry("store", "7", "Store and Redis: long-term memory items, Redis keys with type, size and TTL",
                 _lazy("store", "StoreScreen")),
 )
-
-
-# Each screen's rules (console/screens/*.tcss, by screen class name), parsed when a screen that needs them is first
-# shown: the first frame parses app.tcss alone (the whole stylesheet was ~35 ms of its parsing). They are the app's
-# own CSS as app.tcss is (the same precedence over widgets' DEFAULT_CSS), added to its stylesheet, which parses what
-# is new and keeps what it parsed (a screen's CSS_PATH would make Textual parse every source again).
-SCREEN_STYLES: dict[str, str] = {
-    "LiveScreen": "live.tcss", "NewRunScreen": "live.tcss", "AttachScreen": "live.tcss",
-    "GraphScreen": "graph.tcss",
-    "ThreadsScreen": "threads.tcss", "ForkScreen": "threads.tcss", "ResumeScreen": "threads.tcss",
-    "TraceScreen": "threads.tcss", "CompareScreen": "threads.tcss",
-    "GpuScreen": "gpu.tcss",
-    "TriageScreen": "triage.tcss",
-    "StoreScreen": "store.tcss",
-    "AssistantsScreen": "assistants.tcss", "AssistantEditScreen": "assistants.tcss",
-}
-SCREEN_STYLES_DIR = Path(__file__).parent / "screens"
 
 
 class ContextSwitching(Screen):
@@ -150,7 +103,7 @@ class LgConsoleApp(WorkerErrors, App):
 
     def push_screen(self, screen, *args, **kwargs):
         if isinstance(screen, Screen):
-            _with_styles(self, screen)
+            with_styles(self, screen)
         return super().push_screen(screen, *args, **kwargs)
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
@@ -293,7 +246,7 @@ class LgConsoleApp(WorkerErrors, App):
     @work(thread=True, group="warm-up", name="preparing the Threads screen", exit_on_error=False)
     def _warm_up(self) -> None:
         """Once the first screen shows the stack: the Threads screen's modules and the Postgres driver its first read
-        needs, imported in the background (~0.4 s on a cold start that key 4 would otherwise wait for). Nothing is
+        needs, imported in the background (~0.3 s on a cold start that key 4 would otherwise wait for). Nothing is
         read or connected."""
         from importlib import import_module
 
