@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class KeyFooter(Footer):
@@ -32,7 +33,12 @@ class KeyFooter(Footer):
             # That signal's rebuild is then skipped unless the keys it would show differ.
             self._bindings_ready = True
             self._keys_shown = self._keys_now()
-        yield from super().compose()
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
+                # a key bound to the footer's style is born with it: it starts compact and takes the footer's value
+                # when it mounts, each change a restyle (two per key, ~4 ms each, for the look it is bound to)
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
 
     async def recompose(self) -> None:
         self._rebuild_pending = False
