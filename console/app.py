@@ -7,8 +7,9 @@ reported by the one handler in `screens/base.py` (see its docstring for the patt
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -21,17 +22,15 @@ from textual.worker import Worker
 
 from lgconsole.console.model.commands import CommandError, parse_command
 from lgconsole.console.model.breakpoints import BreakpointBook
-from lgconsole.console.sources.breakpoints import breakpoint_book
 from lgconsole.console.config import Config, ConfigError, select_context
-from lgconsole.console.contexts import context_summaries, stack_verb_refusal
 from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import WorkerErrors
-from lgconsole.console.screens.confirm import ConfirmScreen
-from lgconsole.console.screens.help import HelpScreen
-from lgconsole.console.screens.logs import LogScreen
 from lgconsole.console.screens.run_messages import FollowedRunChanged
 from lgconsole.console.screens.stack import StackScreen
-from lgconsole.console.sources.stack import SERVICE_NAMES, LiveStack, StackSnapshot
+from lgconsole.console.screens.styles import styled_now, with_styles
+
+if TYPE_CHECKING:  # the stack's sources are imported by the first read, after the first frame
+    from lgconsole.console.sources.stack import LiveStack, StackSnapshot
 
 
 @dataclass(frozen=True)
@@ -48,15 +47,21 @@ def _lazy(module: str, name: str) -> Callable[[], Screen]:
     def factory() -> Screen:
         from importlib import import_module
 
-        return getattr(import_module(f"lgconsole.console.screens.{module}"), name)()
+        return styled_now(getattr(import_module(f"lgconsole.console.screens.{module}"), name)())
 
     return factory
+
+
+def _live_stack(config: Config) -> LiveStack:
+    from lgconsole.console.sources.stack import LiveStack
+
+    return LiveStack(config)
 
 
 # One entry per top-level screen. The Graph, Live, Threads, GPU and Triage screens of DESIGN.md register here
 # (keys 2-6) as they are built; `:NAME`, the palette and `?` pick them up from this list.
 SCREENS: tuple[ScreenEntry, ...] = (
-    ScreenEntry("stack", "1", "Stack: services, health, logs", StackScreen),
+    ScreenEntry("stack", "1", "Stack: services, health, logs", lambda: styled_now(StackScreen())),
     ScreenEntry("graph", "2", "Graph: topology and run state", _lazy("graph", "GraphScreen")),
     ScreenEntry("live", "3", "Live: runs streaming node by node with state diffs", _lazy("live", "LiveScreen")),
     ScreenEntry("threads", "4", "Threads: history from Postgres, checkpoint trees, diffs, replay and fork",
@@ -96,6 +101,11 @@ class LgConsoleApp(WorkerErrors, App):
 
     snapshot: reactive[StackSnapshot | None] = reactive(None, always_update=True)
 
+    def push_screen(self, screen, *args, **kwargs):
+        if isinstance(screen, Screen):
+            with_styles(self, screen)
+        return super().push_screen(screen, *args, **kwargs)
+
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
         """Every toast of the console (screens and widgets call the app's): its text is mostly error texts and names
@@ -104,20 +114,51 @@ class LgConsoleApp(WorkerErrors, App):
                        markup=False)
 
     def __init__(self, config: Config, source: LiveStack | None = None, poll: bool = True, triage_first: bool = True,
-                 stack_source: Callable[[Config], LiveStack] = LiveStack):
+                 stack_source: Callable[[Config], LiveStack] = _live_stack):
         super().__init__()
         self.config = config
         self.stack_source = stack_source  # the stack source of a context switched to (tests give fixed ones)
-        self.source = source or stack_source(config)
+        self._source = source  # None: made by the first read (in its worker, after the first frame)
+        self._source_lock = threading.Lock()
         self._switching = False
         self.poll = poll
         self.triage_first = triage_first
         self.latest_live = None  # the LiveRun the Live screen follows, for a Graph screen opened after it began
-        # picked per assistant on the Graph screen, for the New-run form; kept in the state dir between consoles
-        self.breakpoints: BreakpointBook = breakpoint_book(config)
+        self._breakpoints: BreakpointBook | None = None  # read from the state dir when first asked for
+
+    @property
+    def source(self) -> LiveStack:
+        """The stack source of the current context, made when first asked for (by a worker thread or a key)."""
+        with self._source_lock:
+            if self._source is None:
+                self._source = self.stack_source(self.config)
+            return self._source
+
+    @source.setter
+    def source(self, source: LiveStack) -> None:
+        with self._source_lock:
+            self._source = source
+
+    @property
+    def breakpoints(self) -> BreakpointBook:
+        """Picked per assistant on the Graph screen, for the New-run form; kept in the state dir between consoles."""
+        if self._breakpoints is None:
+            from lgconsole.console.sources.breakpoints import breakpoint_book
+
+            self._breakpoints = breakpoint_book(self.config)
+        return self._breakpoints
+
+    @breakpoints.setter
+    def breakpoints(self, book: BreakpointBook) -> None:
+        self._breakpoints = book
 
     def on_mount(self) -> None:
         self._apply_configured_theme()
+        # The first frame first: the stack's state (and the start-up triage) are read once it is painted, in
+        # workers whose imports and reads would otherwise hold the GIL while the first screen mounts.
+        self.call_after_refresh(self._first_reads)
+
+    def _first_reads(self) -> None:
         self.refresh_snapshot()
         if self.poll:
             self.set_interval(self.config.ui.refresh_seconds, self.refresh_snapshot)
@@ -196,6 +237,23 @@ class LgConsoleApp(WorkerErrors, App):
     def on_lg_console_app_snapshot_read(self, message: SnapshotRead) -> None:
         if message.source is None or message.source is self.source:
             self.snapshot = message.snapshot
+        if not self._warmed:
+            self._warmed = True
+            self._warm_up()
+
+    _warmed = False
+
+    @work(thread=True, group="warm-up", name="preparing the Threads screen", exit_on_error=False)
+    def _warm_up(self) -> None:
+        """Once the first screen shows the stack: the Threads screen's modules and the Postgres driver its first read
+        needs, imported in the background (~0.3 s on a cold start that key 4 would otherwise wait for). Nothing is
+        read or connected."""
+        from importlib import import_module
+
+        from lgconsole.console.sources.threads import warm_imports
+
+        import_module("lgconsole.console.screens.threads")  # the screen's own module tree
+        warm_imports()
 
     def _run_blocking(self, label: str, call: Callable[[], str]) -> None:
         self.run_worker(lambda: self.post_message(self.CommandDone(call())), name=label, group="commands",
@@ -215,6 +273,8 @@ class LgConsoleApp(WorkerErrors, App):
         self._run_blocking(f"{verb} {service}", lambda: self.source.command(verb, service))
 
     def stack_command(self, verb: str) -> None:
+        from lgconsole.console.contexts import stack_verb_refusal
+
         refusal = stack_verb_refusal(self.config, verb)
         if refusal:
             self.notify(refusal, severity="warning")
@@ -227,6 +287,9 @@ class LgConsoleApp(WorkerErrors, App):
             self._run_blocking("down", self.source.shut_down)
 
     def confirm_stack_down(self) -> None:
+        from lgconsole.console.contexts import stack_verb_refusal
+        from lgconsole.console.screens.confirm import ConfirmScreen
+
         refusal = stack_verb_refusal(self.config, "down")
         if refusal:
             self.notify(refusal, severity="warning")
@@ -240,6 +303,8 @@ class LgConsoleApp(WorkerErrors, App):
                          answered)
 
     def open_logs(self, service: str) -> None:
+        from lgconsole.console.screens.logs import LogScreen
+
         self.push_screen(LogScreen(service, self.source.log_path(service)))
 
     def jump_to(self, screen: str, target: str | None = None) -> None:
@@ -266,6 +331,7 @@ class LgConsoleApp(WorkerErrors, App):
             if name:
                 self.switch_context(name)
 
+        from lgconsole.console.contexts import context_summaries
         from lgconsole.console.screens.contexts import ContextPicker
 
         self.push_screen(ContextPicker(context_summaries(self.config)), picked)
@@ -314,6 +380,8 @@ class LgConsoleApp(WorkerErrors, App):
 
     # --- command line, help, palette --------------------------------------------------------------------
     def run_command_line(self, text: str) -> None:
+        from lgconsole.console.sources.stack import SERVICE_NAMES
+
         try:
             cmd = parse_command(text, tuple(entry.name for entry in SCREENS), SERVICE_NAMES)
         except CommandError as exc:
@@ -353,11 +421,15 @@ class LgConsoleApp(WorkerErrors, App):
         return [("This screen", screen_keys), ("Everywhere", app_keys), ("Commands (:)", commands)]
 
     def action_help(self) -> None:
+        from lgconsole.console.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.help_sections()))
 
     def get_system_commands(self, screen: Screen):
+        from lgconsole.console.sources.stack import SERVICE_NAMES
+
         yield from super().get_system_commands(screen)
         for entry in SCREENS:
             yield SystemCommand(f"Go to {entry.name}", entry.title, lambda n=entry.name: self.switch_mode(n))

@@ -2,7 +2,7 @@
 highlighted one's versions, and the actions: `n` new assistant of the graph, `e` edit (a new version), `v` make the
 highlighted version active, `ctrl+d` delete (asked first), `s` start a run of it on the Live screen, `enter` show it
 on the Graph screen. Config and context are edited as JSON and checked against the graph's schemas before anything is
-sent (the editor stays open with the text when the server or the check refuses). Styled in app.tcss."""
+sent (the editor stays open with the text when the server or the check refuses). Styled in screens/assistants.tcss."""
 
 from __future__ import annotations
 

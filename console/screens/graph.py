@@ -42,7 +42,7 @@ STATE_STYLES: dict[str, tuple[str, ...]] = {"running": ("running", "bold"), "don
 
 class GraphScreen(ConsoleScreen):
     """An assistant's drawing, its status line and a side panel with the selected node and the schemas (styled in
-    app.tcss)."""
+    screens/graph.tcss)."""
 
     BINDINGS = [
         Binding("x", "toggle_xray", "X-ray"),

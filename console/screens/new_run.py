@@ -1,7 +1,7 @@
 """The Live screen's forms: a new run (an assistant from the server's list, the input prefilled from the graph's
 input schema or the last one typed, a chat message for message graphs, config and context checked against the
 graph's schemas before anything is sent, breakpoints prefilled from the Graph screen's picks) and the thread to
-attach to. Styled in app.tcss."""
+attach to. Styled in screens/live.tcss."""
 
 from __future__ import annotations
 
@@ -275,7 +275,7 @@ class NewRunScreen(ModalScreen[dict | None]):
 
 
 class AttachScreen(ModalScreen[str | None]):
-    """The thread whose run in progress to follow (styled in app.tcss)."""
+    """The thread whose run in progress to follow (styled in screens/live.tcss)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 

@@ -13,10 +13,8 @@ from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.service_table import ServiceTable
 
 from lgconsole.console.rows.shown import shown, shown_lines
-from lgconsole.console.rows.stack import service_rows
 from lgconsole.console.model.text import format_duration
 from lgconsole.console.screens.base import ConsoleScreen
-from lgconsole.console.sources.external import PROBE_EVERY_S
 
 
 # A killed service must not look healthy a second later: while this screen is up the state file is read this often
@@ -53,6 +51,9 @@ class StackScreen(ConsoleScreen):
         return self.query_one(ServiceTable)
 
     def show_snapshot(self, snapshot) -> None:
+        # imported with the first snapshot, after the first frame (the rows import the stack's sources: ~30 ms)
+        from lgconsole.console.rows.stack import service_rows
+
         self.table.show(service_rows(snapshot))
         self._show_selected(snapshot)
 
@@ -65,6 +66,8 @@ class StackScreen(ConsoleScreen):
             detail.update("")
             tail.show("log", [])
             return
+        from lgconsole.console.sources.external import PROBE_EVERY_S
+
         palette = Palette.of(self)
         text = Text()
         text.append(f"{svc.name} ", style="bold")

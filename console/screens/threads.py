@@ -308,7 +308,7 @@ class ThreadsScreen(CompareKeys, StateGrowthSection, TimeTravelKeys, ConsoleScre
         if message.thread_id != focus.thread_id or message.key != focus.checkpoint:
             return
         info = self.query_one("#checkpoint-info", Static)
-        info.set_class(bool(message.error), "-error")  # coloured in app.tcss
+        info.set_class(bool(message.error), "-error")  # coloured in screens/threads.tcss
         if message.error:
             focus.state = None
             info.update(Text(shown(message.error, multiline=True)))

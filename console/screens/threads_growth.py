@@ -36,7 +36,7 @@ class StateGrowthSection:
     def action_growth(self) -> None:
         self.growth_shown = not self.growth_shown
         for widget in (self.query_one("#thread-growth"), self.query_one("#thread-growth-keys")):
-            widget.set_class(self.growth_shown, "-shown")  # shown by app.tcss
+            widget.set_class(self.growth_shown, "-shown")  # shown by screens/threads.tcss
         if self.growth_shown:
             self.refresh_growth()
 

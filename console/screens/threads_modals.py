@@ -1,6 +1,6 @@
 """The Threads screen's two editors: fork (the state at a checkpoint as JSON, edited) and resume (an answer to the
 interrupt a thread waits on). Each sends through the screen's source itself, so an error keeps it open with the
-input intact. Styled in app.tcss."""
+input intact. Styled in screens/threads.tcss."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class _SendingModal(ModalScreen):
         self._show_line(text, progress=True)
 
     def _show_line(self, text: str, progress: bool) -> None:
-        """The line under the input: an error, or (class -progress) what is being done; coloured in app.tcss."""
+        """The line under the input: an error, or (class -progress) what is being done; coloured in screens/threads.tcss."""
         line = self.query_one(".modal-error", Static)
         line.set_class(progress, "-progress")
         line.update(Text(shown(text, multiline=True)))

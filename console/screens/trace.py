@@ -1,7 +1,7 @@
 """The Trace view (a modal over the Live and Threads screens): a run's node steps as a waterfall with their model
 calls and tokens, the run's totals, cost and tracer link, the thread's state size per checkpoint with its largest
 keys, and the slowest nodes across recent runs. The read runs in a thread worker (TraceSource); a running run is
-read again every few seconds. Styled in app.tcss."""
+read again every few seconds. Styled in screens/threads.tcss."""
 
 from __future__ import annotations
 

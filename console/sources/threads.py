@@ -39,6 +39,15 @@ class ThreadsPage:
     hint: str | None = None  # e.g. that the listing is slow for want of lgconsole's index
 
 
+def warm_imports() -> None:
+    """Import what the first read of a `ThreadsSource` needs (the checkpoint reader, the Postgres driver and its
+    pool: ~0.25 s on a cold start), from a background thread while the console shows another screen."""
+    from importlib import import_module
+
+    for module in ("psycopg", "psycopg_pool", "lgconsole.stack.checkpoints.reader"):
+        import_module(module)
+
+
 # --- the source ------------------------------------------------------------------------------------------------------
 
 class ThreadsData(Protocol):
@@ -105,10 +114,15 @@ class ThreadsSource:
         (else None: `count_threads` is a scan of every checkpoint, 0.3-0.5 s at 1M, and the rows should not wait
         for it). `text` is the filter box's: `KEY=VALUE` words match the metadata, `text:WORD` the messages of the
         latest state, the rest the thread id."""
+        from concurrent.futures import ThreadPoolExecutor
+
         wanted = parse_filter(text)
-        reader = self.reader
-        schema = reader.schema_version()
-        server, busy = self.server_view()
+        # the server's busy threads are asked for while the database answers (its first read opens the pool)
+        with ThreadPoolExecutor(1, thread_name_prefix="lgconsole-threads-server") as asking:
+            server_view = asking.submit(self.server_view)
+            reader = self.reader
+            schema = reader.schema_version()
+            server, busy = server_view.result()
         t0 = time.monotonic()
         summaries = reader.list_threads(limit=self.page_size, offset=offset, status=status or None,
                                         metadata_filter=wanted.metadata_filter, text=wanted.text or None, sort=sort,
@@ -129,16 +143,18 @@ class ThreadsSource:
 
     def server_view(self) -> tuple[ServerState, Any]:
         """The server's state and its busy threads (a ServerView; None when it does not answer: the statuses then
-        come from Postgres alone)."""
+        come from Postgres alone). The busy search is the probe: a server that answers it is up (a `GET /ok` first
+        cost another round trip and an httpx client, ~40 ms a read and ~0.2 s of imports on the first)."""
         from lgconsole.stack.checkpoints.records import ServerView
         from lgconsole.stack.errors import StackError
         from lgconsole.stack.server.busy import busy_thread_ids
 
-        state = self.server_state()
-        if not state.up:
-            return state, None
         try:
-            return state, ServerView(busy_thread_ids(state.detail, self.probe_timeout))
+            url = self.server_url()
+        except Exception as exc:
+            return ServerState(False, str(exc)), None
+        try:
+            return ServerState(True, url), ServerView(busy_thread_ids(url, self.probe_timeout))
         except StackError as exc:
             return ServerState(False, str(exc)), None
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
@@ -85,3 +89,33 @@ async def test_changes_after_a_rebuild_are_shown_too():
         await _shown(pilot)
         assert _keys(app)["Replay"] is False
         await pilot.press("f")  # the keys still work
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=5))
+def test_after_any_changes_the_footer_shows_the_keys_of_now(states):
+    """A rebuild is skipped when the keys it would show are those shown (the fast path): after any sequence of
+    changes, repeats included, the footer shows what a rebuild of now shows."""
+    async def go():
+        app = Toggles(KeyFooter)
+        async with app.run_test() as pilot:
+            await _shown(pilot)
+            for replay, fork in states:
+                app.allowed = {"replay": replay, "fork": fork}
+                app.refresh_bindings()
+                await _shown(pilot)
+                await pilot.pause()
+                assert _keys(app) == {"Replay": replay, "Fork": fork, "Quit": True}
+
+    asyncio.run(go())
+
+
+async def test_a_signal_that_changes_no_key_rebuilds_nothing():
+    app = Toggles(KeyFooter)
+    async with app.run_test() as pilot:
+        await _shown(pilot)
+        before = list(app.query(FooterKey))
+        app.refresh_bindings()  # the same keys, the same states
+        await pilot.pause()
+        await pilot.pause()
+        assert list(app.query(FooterKey)) == before and all(k.is_attached for k in before)
