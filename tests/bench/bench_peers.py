@@ -49,7 +49,7 @@ import bench_bringup  # noqa: E402
 import bench_live  # noqa: E402
 from checkpoint_data import (FULL, QUICK, attach, bench_thread_ids, generate_dataset,  # noqa: E402
                              make_message_thread, shape, table_sizes)
-from stackutil import make_config, new_state_dir, remove_state_dir, stop_stack  # noqa: E402
+from stackutil import make_config, new_state_dir, remember_server, remove_state_dir, stop_stack  # noqa: E402
 from results import Table, write_block  # noqa: E402
 from timing import timed, timed_together  # noqa: E402
 
@@ -516,6 +516,7 @@ def main() -> int:
             up = bench_bringup.timed_up(config)
         services = build_services(StackSpec.load(state_dir))
         pg_url, lg_url = services["postgres"].url(), services["langgraph"].url()
+        remember_server(state_dir)  # this process's SDK clients send the (reused) stack's token
         attached = min(args.attach, threads)
         if args.reuse:
             data = {"ids": bench_thread_ids(threads), "sizes": table_sizes(pg_url)}
