@@ -34,7 +34,8 @@ class KeyFooter(Footer):
             self._bindings_ready = True
             self._keys_shown = self._keys_now()
         for widget in super().compose():
-            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
+            # (Textual's private data-binding table: read defensively, a Textual without it keeps its own path)
+            if isinstance(widget, FooterKey) and "compact" in (getattr(widget, "_reactive_connect", None) or {}):
                 # a key bound to the footer's style is born with it: it starts compact and takes the footer's value
                 # when it mounts, each change a restyle (two per key, ~4 ms each, for the look it is bound to)
                 widget.set_reactive(FooterKey.compact, self.compact)

@@ -50,6 +50,9 @@ def styled_now(screen: Screen) -> Screen:
     except LookupError:  # built outside a running app (tests): Textual's own check decides
         return screen
     with_styles(app, screen)
-    if app._mounted_event.is_set():
+    # Textual's private counters, read defensively: a Textual without them keeps its own (slower) re-parse
+    mounted = getattr(app, "_mounted_event", None)
+    if mounted is not None and mounted.is_set() and hasattr(app, "_css_update_count") \
+            and hasattr(screen, "_css_update_count"):
         screen._css_update_count = app._css_update_count
     return screen
