@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
 from lgconsole.stack.server import credentials
 from lgconsole.stack.server.credentials import ServerCredentials
 from lgconsole.stack.server.health import probe_server, tls_context
-from lgconsole.stack.services import graph_spec, pg_runtime, project_env
+from lgconsole.stack.services import graph_spec, pg_runtime, process, project_env
 from lgconsole.stack.services.container_runtime import ImageRuntime
 from lgconsole.stack.services.langgraph_json import map_graph_paths
 from lgconsole.stack.services.ports import LOOPBACK, listening, port_is_free
@@ -275,12 +274,7 @@ class LangGraphService(Service):
             self.image.remove()
         dump, self._spec_dump = getattr(self, "_spec_dump", None), None
         if dump is not None and dump.poll() is None:
-            dump.terminate()
-            try:
-                dump.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                dump.kill()
-                dump.wait(timeout=5)
+            process.stop(process.ref_for(dump.pid), group=False, grace=5.0, child=dump)
 
     def _image_launch(self, dependency_env: dict[str, str]) -> LaunchSpec:
         token = self.token_file if self.token_guarded() else None
