@@ -158,12 +158,19 @@ class LogFollower:
         self._open(at_end=False)  # pinned first: what rotates after this is read at the next call
         pinned = _ident(os.fstat(self.fh.fileno())) if self.fh else None
         between = []  # files rotated after ours and before the pinned one, newest first
+        seen: set[tuple[int, int]] = set()
         index = 1
         while True:
             try:
                 fh = open(rotated(self.path, index), "rb")
             except FileNotFoundError:
-                break  # ours is gone (more rotations than kept files): every file left is newer than it
+                # The logger renames .k to .k+1 from the oldest down: caught in the middle, one index is missing
+                # and the older files sit above it. Only where nothing is above is ours gone (more rotations
+                # than kept files): every file left is newer than it.
+                if rotated(self.path, index + 1).exists():
+                    index += 1
+                    continue
+                break
             ident = _ident(os.fstat(fh.fileno()))
             if ident == ours:
                 fh.close()
@@ -171,10 +178,13 @@ class LogFollower:
             if ident == pinned:  # the pinned file rotated meanwhile: those before it are newer, for later
                 for newer in between:
                     newer.close()
-                between = []
+                between, seen = [], set()
+                fh.close()
+            elif ident in seen:  # moved up one index while we walked: met again, read once
                 fh.close()
             else:
                 between.append(fh)
+                seen.add(ident)
             index += 1
         for fh in reversed(between):
             data += fh.read()

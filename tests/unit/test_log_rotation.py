@@ -3,6 +3,8 @@ at line ends, only `keep` rotated files left; a follower reading while the log r
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given, settings, strategies as st
 
 from lgconsole.stack.services.log_rotation import LogFollower, LogLimits, RotatingLog, log_files, rotated
@@ -73,6 +75,27 @@ def test_a_follower_sees_each_line_once_while_the_log_rotates(tmp_path):
     log.close()
     follower.close()
     assert seen == data
+
+
+def test_a_follower_caught_in_the_middle_of_a_rotation_misses_no_file(tmp_path):
+    """The logger renames .k to .k+1 from the oldest down: a read that lands between two renames sees one index
+    missing, with older files above it (a full `make test` once lost a whole rotated file there)."""
+    path = tmp_path / "svc.log"
+    path.write_bytes(b"f0 start\n")
+    follower = LogFollower(path)
+    with open(path, "ab") as fh:
+        fh.write(b"f0 rest\n")
+    for n, name in enumerate(("f1", "f2", "f3"), start=1):  # three whole rotations: f0 at .3, f1 at .2, f2 at .1
+        for index in range(n - 1, 0, -1):
+            os.replace(rotated(path, index), rotated(path, index + 1))
+        os.replace(path, rotated(path, 1))
+        path.write_bytes(f"{name}\n".encode())
+    # the fourth rotation, halfway: .3 -> .4 and .2 -> .3 done, .1 -> .2 not yet (.2 is missing)
+    os.replace(rotated(path, 3), rotated(path, 4))
+    os.replace(rotated(path, 2), rotated(path, 3))
+    assert not rotated(path, 2).exists()
+    assert follower.read() == b"f0 rest\nf1\nf2\nf3\n"
+    follower.close()
 
 
 def test_tail_lines_right_after_a_rotation_reads_the_rotated_file_too(tmp_path):
