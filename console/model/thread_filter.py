@@ -70,7 +70,9 @@ def parse_filter(text: str | None) -> ThreadFilter:
             continue
         parsed = parse_meta_token(token)
         if parsed is None:
-            words.append(unquote(token))
+            word = unquote(token).strip()  # an open quote runs to the end, trailing spaces and all
+            if word:
+                words.append(word)
         else:
             metadata[parsed[0]] = parsed[1]
     return ThreadFilter(" ".join(words), metadata, tuple(message))
