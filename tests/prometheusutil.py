@@ -76,11 +76,8 @@ def running_prometheus(jobs: dict[str, list[tuple[str, dict[str, str]]]], timeou
     PID (SIGTERM, then SIGKILL) and its dir removed, also when the block fails. `basic_auth` (user, password): its
     web config asks every request for them (a bcrypt hash, as Prometheus's own docs write it)."""
     binary = prometheus_binary()
-    workdir = Path(tempfile.mkdtemp(prefix="lgc-prometheus-", dir="/tmp"))
-    (workdir / "prometheus.yml").write_text(scrape_config(jobs))
-    web: list[str] = []
-    auth = None
-    if basic_auth is not None:
+    web_config = None
+    if basic_auth is not None:  # (before the temp dir: nothing to leave behind if this fails)
         import warnings
 
         with warnings.catch_warnings():
@@ -89,9 +86,14 @@ def running_prometheus(jobs: dict[str, list[tuple[str, dict[str, str]]]], timeou
 
         user, password = basic_auth
         hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
-        (workdir / "web.yml").write_text(f"basic_auth_users:\n  {user}: '{hashed}'\n")
+        web_config = f"basic_auth_users:\n  {user}: '{hashed}'\n"
+    workdir = Path(tempfile.mkdtemp(prefix="lgc-prometheus-", dir="/tmp"))
+    (workdir / "prometheus.yml").write_text(scrape_config(jobs))
+    web: list[str] = []
+    if web_config is not None:
+        (workdir / "web.yml").write_text(web_config)
         web = [f"--web.config.file={workdir / 'web.yml'}"]
-        auth = basic_auth
+    auth = basic_auth
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(workdir / "prometheus.log", "wb")

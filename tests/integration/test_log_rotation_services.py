@@ -84,31 +84,35 @@ def test_the_log_view_and_logs_follow_read_every_line_across_rotations(tmp_path)
     printed: list[str] = []
     reader = threading.Thread(target=lambda: printed.extend(line.rstrip("\n") for line in follow.stdout))
     reader.start()
-    seen: list[str] = []
     stop = threading.Event()
+    try:
+        seen: list[str] = []
 
-    def view() -> None:
-        for batch in follow_log(path, 1, stop.is_set, poll_s=0.05):
-            seen.extend(batch)
+        def view() -> None:
+            for batch in follow_log(path, 1, stop.is_set, poll_s=0.05):
+                seen.extend(batch)
 
-    viewer = threading.Thread(target=view)
-    viewer.start()
-    time.sleep(1.5)  # both are following
-    child = process.spawn(process.LaunchSpec([sys.executable, "-c", WRITER], path), LogLimits(100_000, 30))
-    assert child.wait(timeout=60) == 0
-    wait_for_logger_end(path)
-    expected = [f"line {i:06d} {'x' * (i % 50)}" for i in range(LINES)]
-    wait_for(lambda: [s for s in seen if s.startswith("line ")][-1:] == expected[-1:], 30, what="the view's last line")
-    stop.set()
-    viewer.join(timeout=5)
-    assert len(log_files(path)) > 15
-    assert [s for s in seen if s.startswith("line ")] == expected
-    t0 = time.monotonic()
-    wait_for(lambda: printed[-1:] == expected[-1:], 60, what="`logs -f`'s last line")
-    print(f"`logs -f` printed the last line {time.monotonic() - t0:.1f}s after the view")
-    follow.kill()
-    follow.wait(timeout=10)
-    reader.join(timeout=10)
+        viewer = threading.Thread(target=view)
+        viewer.start()
+        time.sleep(1.5)  # both are following
+        child = process.spawn(process.LaunchSpec([sys.executable, "-c", WRITER], path), LogLimits(100_000, 30))
+        assert child.wait(timeout=60) == 0
+        wait_for_logger_end(path)
+        expected = [f"line {i:06d} {'x' * (i % 50)}" for i in range(LINES)]
+        wait_for(lambda: [s for s in seen if s.startswith("line ")][-1:] == expected[-1:], 30,
+                 what="the view's last line")
+        stop.set()
+        viewer.join(timeout=5)
+        assert len(log_files(path)) > 15
+        assert [s for s in seen if s.startswith("line ")] == expected
+        t0 = time.monotonic()
+        wait_for(lambda: printed[-1:] == expected[-1:], 60, what="`logs -f`'s last line")
+        print(f"`logs -f` printed the last line {time.monotonic() - t0:.1f}s after the view")
+    finally:  # also when an assertion fails: no `logs -f` or viewer thread outlives the test
+        stop.set()
+        follow.kill()
+        follow.wait(timeout=10)
+        reader.join(timeout=10)
     assert printed[0] == "before" and [s for s in printed if s.startswith("line ")] == expected
 
 
