@@ -104,21 +104,19 @@ class StepPrinter:
         print(shown(f"      … {where}: {payload_json(data, limit=200)}"), file=self.out, flush=True)
 
     def _token(self, step: NodeStep, text: str) -> None:
+        if self._token_step is not step:
+            self._end_tokens()
+            if not self.as_json:
+                print(shown(f"      » {step_name(step)}: "), end="", file=self.out)
+            self._token_step = step
+        # A word at a time: a secret split over two tokens is masked whole (StreamMask holds the unfinished word).
+        # JSON token events too: a consumer joins their texts, so no event may hold half a secret; a word is let
+        # out with the token that ends it (or with the step).
         if self.as_json:
-            # through the same StreamMask: a consumer joins the events' texts, so a secret split over two tokens
-            # must not leave one half in each; a word is let out with the token that ends it (or with the step)
-            if self._token_step is not step:
-                self._end_tokens()
-                self._token_step = step
             released = text if secrets_shown() else self._stream_mask.feed(text)
             if released:
                 self._json_token(step, released)
             return
-        if self._token_step is not step:
-            self._end_tokens()
-            print(shown(f"      » {step_name(step)}: "), end="", file=self.out)
-            self._token_step = step
-        # a word at a time: a secret split over two tokens is masked whole (StreamMask holds the unfinished word)
         text = text.replace("\n", " ")
         print(printable(text if secrets_shown() else self._stream_mask.feed(text)), end="", file=self.out, flush=True)
 

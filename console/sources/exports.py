@@ -219,6 +219,6 @@ def known_secrets(config: Config) -> list[str]:
         collect(value)
     token = credentials.read_token(credentials.token_path(config.state_path))
     collect([token or "", config.langgraph.api_key, config.langgraph.bearer_token, config.langgraph.headers,
-             config.langgraph.env, config.vllm.env, config.prometheus.bearer_token, config.prometheus.headers, os.environ.get("LANGGRAPH_CLOUD_LICENSE_KEY", ""),
-             os.environ.get("LANGSMITH_API_KEY", "")])
+             config.langgraph.env, config.vllm.env, config.prometheus.bearer_token, config.prometheus.headers,
+             os.environ.get("LANGGRAPH_CLOUD_LICENSE_KEY", ""), os.environ.get("LANGSMITH_API_KEY", "")])
     return [s for s in found if len(s) >= 6]  # short values ("1", "true") are settings, not secrets

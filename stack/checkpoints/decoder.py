@@ -203,7 +203,7 @@ class SafeDecoder:
             label = f"{module}.{name}"
             _sink().append(label)
             return placeholder(label, "blocked", fields=payload)
-        if code >= _EXT_PYDANTIC_V1 or module.startswith(("langchain_core.", "langgraph.")):  # (codes 4, 5 here)
+        if code in (_EXT_PYDANTIC_V1, _EXT_PYDANTIC_V2) or module.startswith(("langchain_core.", "langgraph.")):
             # Messages, documents and langgraph's own records: their fields, as plain data.
             if name == "Send" and module == "langgraph.types" and isinstance(payload, (list, tuple)) and payload:
                 send = {"node": payload[0], "arg": payload[1] if len(payload) > 1 else None}

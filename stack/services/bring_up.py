@@ -20,7 +20,8 @@ def unready_needs(svc: Service, states: Mapping[str, ServiceState], services: Ma
         other = services.get(dep)
         if other is None or not other.enabled or states.get(dep) == ServiceState.HEALTHY:
             continue
-        if dep in svc.waits_for_itself() and not other.external and states.get(dep) == ServiceState.STARTING:
+        # (waits_for_itself reads the project's langgraph.json: asked only while a managed need is starting)
+        if states.get(dep) == ServiceState.STARTING and not other.external and dep in svc.waits_for_itself():
             continue
         unready.append(dep)
     return unready
