@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker
 
+from lgconsole.console import collector
 from lgconsole.console.model.commands import CommandError, parse_command
 from lgconsole.console.model.breakpoints import BreakpointBook
 from lgconsole.console.config import Config, ConfigError, select_context
@@ -159,11 +160,15 @@ class LgConsoleApp(WorkerErrors, App):
         self.call_after_refresh(self._first_reads)
 
     def _first_reads(self) -> None:
+        collector.settle()  # start-up is done: full garbage collections stop walking it (console/collector.py)
         self.refresh_snapshot()
         if self.poll:
             self.set_interval(self.config.ui.refresh_seconds, self.refresh_snapshot)
             if self.triage_first:
                 self._open_triage_if_unwell()
+
+    def on_unmount(self) -> None:
+        collector.restore()
 
     def _apply_configured_theme(self) -> None:
         wanted = getattr(self.config.ui, "theme", "") or ""

@@ -19,12 +19,12 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from lgconsole.stack.errors import StackError
-from lgconsole.widgets.diff_view import DiffView
+from lgconsole.widgets.diff_view import DiffPane
 from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.timeline import Timeline
 
@@ -96,8 +96,7 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         yield Static(id="live-info")
         with Horizontal(id="live-body"):
             yield Timeline(id="timeline")
-            with VerticalScroll(id="step-detail"):
-                yield DiffView(id="step-diff")
+            yield DiffPane(id="step-diff")
         yield Static(id="breakpoint-panel")
         with Vertical(id="interrupt-panel"):
             yield Static(id="interrupt-payload")
@@ -214,7 +213,7 @@ class LiveScreen(BreakpointKeys, ConsoleScreen):
         if self._detail_shown is not None and all(a is b or a == b for a, b in zip(drawn_from, self._detail_shown)):
             return  # it would read the same
         self._detail_shown = drawn_from
-        view = self.query_one(DiffView)
+        view = self.query_one(DiffPane)
         if step is None:
             state = mask_secrets(dict(list(self.live.state.items())[:30]))
             view.show([("state", shown_lines(f"{k}: {str(v)[:100]}" for k, v in state.items()))])

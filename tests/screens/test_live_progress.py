@@ -13,7 +13,7 @@ from pilotwait import pilot_wait
 
 
 def _detail(screen: LiveScreen) -> str:
-    return str(screen.query_one("#step-diff").render())
+    return screen.query_one("#step-diff").plain
 
 
 async def test_progress_of_a_running_tool_shows_under_it_while_it_runs():
