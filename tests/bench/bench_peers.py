@@ -69,7 +69,7 @@ from lgconsole.console.app import LgConsoleApp
 from lgconsole.console.config import load_config
 
 async def visit(t0):
-    """First frame, key 4, the rows, the newest thread's detail: seconds from t0 to each."""
+    # first frame, key 4, the rows, the newest thread's detail: seconds from t0 to each
     app = LgConsoleApp(load_config(Path(sys.argv[1]), env={}), triage_first=False)
     marks = {}
     async with app.run_test(size=(120, 40)) as pilot:
