@@ -13,7 +13,7 @@ from lgconsole.widgets.palette import Palette
 from lgconsole.widgets.service_table import ServiceTable
 
 from lgconsole.console.rows.shown import shown, shown_lines
-from lgconsole.console.model.text import format_duration
+from lgconsole.console.model.text import format_step_duration
 from lgconsole.console.screens.base import ConsoleScreen
 
 
@@ -85,7 +85,7 @@ class StackScreen(ConsoleScreen):
         if svc.last_error and svc.state.value != "down":
             text.append(f"\nlast error: {shown(svc.last_error, multiline=True)}", style=palette.style("error"))
         if svc.healthy_at and svc.started_at and svc.healthy_at >= svc.started_at:
-            text.append(f"\nhealthy {format_duration(svc.healthy_at - svc.started_at)} after start", style="dim")
+            text.append(f"\nhealthy {format_step_duration(svc.healthy_at - svc.started_at)} after start", style="dim")
         if snapshot.unsupervised:
             names = ", ".join(s.name for s in snapshot.unsupervised)
             text.append(f"\nthe supervisor (pid {snapshot.supervisor_pid}) has died: {names} run unsupervised and "
