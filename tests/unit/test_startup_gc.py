@@ -1,0 +1,88 @@
+"""The garbage collector around start-up (console/startup_gc.py): a one-shot command keeps it off to its end, a
+following command and the console get it back, and a console that ends in a process that goes on (a test's) leaves
+it on and nothing frozen."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lgconsole.console import startup_gc
+from lgconsole.console.app import LgConsoleApp
+from lgconsole.console.config import Config
+
+# the program's entry point (main() without argv), as the `lgconsole` script calls it; what the collector was doing
+# while the command ran (asked from inside it) and after main returned
+RUNNER = r"""
+import gc, json, sys
+from lgconsole.console.cli import main as cli_main
+out, seen = sys.argv[1], {}
+real = cli_main._run_command
+def spy(command, config, args):
+    seen["during"] = gc.isenabled()
+    return real(command, config, args)
+cli_main._run_command = spy
+sys.argv = ["lgconsole", *sys.argv[2:]]
+code = cli_main.main()
+seen["after"] = gc.isenabled()
+seen["frozen"] = gc.get_freeze_count() > 0
+json.dump(seen, open(out, "w"))
+"""
+
+
+def _run_as_program(tmp_path, *argv: str) -> dict:
+    out = tmp_path / "gc.json"
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    proc = subprocess.run([sys.executable, "-c", RUNNER, str(out), "--state-dir", str(tmp_path / "state"), *argv],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert out.exists(), proc.stderr[-2000:]
+    return json.loads(out.read_text())
+
+
+def test_a_one_shot_command_runs_without_the_collector_and_ends_with_the_heap_frozen(tmp_path):
+    assert _run_as_program(tmp_path, "contexts") == {"during": False, "after": False, "frozen": True}
+
+
+@pytest.mark.parametrize("argv", [["logs", "postgres"], ["graph"]])
+def test_other_commands_get_the_collector_back_once_parsed(tmp_path, argv):
+    seen = _run_as_program(tmp_path, *argv)
+    assert seen["during"] is True
+
+
+def test_main_called_with_arguments_leaves_the_collector_alone(tmp_path):
+    from lgconsole.console.cli.main import main
+
+    assert gc.isenabled()
+    main(["--state-dir", str(tmp_path / "state"), "contexts"])
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_pause_inside_a_pause_comes_back_to_the_state_of_before_the_first():
+    assert gc.isenabled() and not startup_gc.paused()
+    try:
+        startup_gc.pause()
+        startup_gc.pause()
+        assert not gc.isenabled() and startup_gc.paused()
+        startup_gc.resume()
+        assert gc.isenabled() and not startup_gc.paused()
+        startup_gc.resume()  # not paused: nothing
+        assert gc.isenabled()
+    finally:
+        startup_gc.release()
+    assert gc.get_freeze_count() == 0
+
+
+async def test_the_console_is_collected_again_after_its_first_frame_and_unfreezes_when_it_ends():
+    from fakes import FixedStack, fixed_stack_snapshot
+    from pilotwait import settled
+
+    app = LgConsoleApp(Config(state_dir="/srv/lgc"), source=FixedStack(fixed_stack_snapshot(True)), poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot)
+        assert gc.isenabled() and not startup_gc.paused()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
