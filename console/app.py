@@ -126,6 +126,7 @@ class LgConsoleApp(WorkerErrors, App):
         self.triage_first = triage_first
         self.latest_live = None  # the LiveRun the Live screen follows, for a Graph screen opened after it began
         self._breakpoints: BreakpointBook | None = None  # read from the state dir when first asked for
+        self._css_count_at_init = getattr(self, "_css_update_count", None)  # a theme set since changes it
 
     @property
     def source(self) -> LiveStack:
@@ -152,6 +153,21 @@ class LgConsoleApp(WorkerErrors, App):
     @breakpoints.setter
     def breakpoints(self, book: BreakpointBook) -> None:
         self._breakpoints = book
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """Textual calls this as it makes the first screen, before anything is mounted (the screen is "older" than the
+        app's CSS): a parse of every stylesheet again and a restyle, ~8 ms of the first frame, for a stylesheet
+        parsed moments ago with the same theme. What the first screen needs of it is the app's own styles, which its
+        widgets inherit as they mount (without them the detail and log lines drew in the background colour): those
+        alone then. After a theme change, and once mounted, Textual's own."""
+        mounted = getattr(self, "_mounted_event", None)  # Textual's private state, read defensively
+        count = getattr(self, "_css_update_count", None)
+        if mounted is None or mounted.is_set() or count is None or count != self._css_count_at_init:
+            super().refresh_css(animate)
+            return
+        self.stylesheet.apply(self)
+        if hasattr(self.screen, "_css_update_count"):
+            self.screen._css_update_count = count  # styled as it mounts: no second pass when key 1 brings it back
 
     def on_load(self) -> None:
         startup_gc.pause()  # until the first frame is painted (its full collection was ~20 ms of it)
