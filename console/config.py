@@ -16,8 +16,10 @@ import types
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lgconsole.stack.services.service import StackPaths
+if TYPE_CHECKING:  # imported by `paths()`: the services' module is ~4 ms the console's first frame has no use for
+    from lgconsole.stack.services.service import StackPaths
 
 CONFIG_NAME = "lgconsole.toml"
 ENV_URLS = {"postgres": "POSTGRES_URL", "redis": "REDIS_URL", "langgraph": "LANGGRAPH_URL", "vllm": "VLLM_URL"}
@@ -195,6 +197,8 @@ class Config:
 
     @property
     def paths(self) -> StackPaths:
+        from lgconsole.stack.services.service import StackPaths
+
         return StackPaths(self.state_path)
 
 
