@@ -21,8 +21,6 @@ from textual.widgets import Static
 from textual.worker import Worker
 
 from lgconsole.console import startup_gc
-from lgconsole.console.model.commands import CommandError, parse_command
-from lgconsole.console.model.breakpoints import BreakpointBook
 from lgconsole.console.config import Config, ConfigError, select_context
 from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import WorkerErrors
@@ -30,7 +28,9 @@ from lgconsole.console.screens.run_messages import FollowedRunChanged
 from lgconsole.console.screens.stack import StackScreen
 from lgconsole.console.screens.styles import styled_now, with_styles
 
-if TYPE_CHECKING:  # the stack's sources are imported by the first read, after the first frame
+if TYPE_CHECKING:  # the stack's sources are imported by the first read, after the first frame; the command line's
+    # parser and the breakpoints when first used
+    from lgconsole.console.model.breakpoints import BreakpointBook
     from lgconsole.console.sources.stack import LiveStack, StackSnapshot
 
 
@@ -391,6 +391,8 @@ class LgConsoleApp(WorkerErrors, App):
                 await self.remove_mode(entry.name)
             # the old screens are gone: what they still post carries the old config, and is dropped
             self.config, self.source = config, self.stack_source(config)
+            from lgconsole.console.model.breakpoints import BreakpointBook
+
             self.latest_live, self.breakpoints = None, BreakpointBook()
             self.snapshot = None
             for entry in SCREENS:
@@ -404,6 +406,7 @@ class LgConsoleApp(WorkerErrors, App):
 
     # --- command line, help, palette --------------------------------------------------------------------
     def run_command_line(self, text: str) -> None:
+        from lgconsole.console.model.commands import CommandError, parse_command
         from lgconsole.console.sources.stack import SERVICE_NAMES
 
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import math
 import os
 import re
@@ -222,7 +221,11 @@ def find_config_file(cwd: Path | None = None) -> Path | None:
 def _name(key: str) -> str:
     """A key as a message shows it: as written, or quoted with escapes when it holds a newline or a control
     character (a quoted TOML key can; the message stays one line)."""
-    return key if key.isprintable() else json.dumps(key)
+    if key.isprintable():
+        return key
+    import json  # (only here: the console's first frame has no other use for it)
+
+    return json.dumps(key)
 
 
 def _suggest(key: str, known: typing.Iterable[str]) -> str:

@@ -26,12 +26,11 @@ Screens reach the app through `self.console` (typed by the `ConsoleApp` protocol
 from __future__ import annotations
 
 import logging
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from lgconsole.console.config import LOCAL_CONTEXT
@@ -39,6 +38,9 @@ from lgconsole.console.model.text import error_line
 from lgconsole.console.rows.shown import shown
 from lgconsole.widgets.footer import KeyFooter
 from lgconsole.widgets.stack_header import StackHeader
+
+if TYPE_CHECKING:
+    from textual.widgets import Input
 
 LOG = logging.getLogger("lgconsole.console")
 
@@ -77,17 +79,6 @@ class WorkerErrors:
         """Show a failed worker's cause in the UI; screens with a status line override this."""
         what = worker.name or worker.group
         self.notify(f"{what} failed: {cause}", severity="error", timeout=8)  # type: ignore[attr-defined]
-
-
-class CommandLine(Input):
-    """The k9s-style `:` prompt; hidden until `:` is pressed (styled in app.tcss)."""
-
-    BINDINGS = [Binding("escape", "close", "Close", show=False)]
-
-    def action_close(self) -> None:
-        self.value = ""
-        self.remove_class("-open")
-        self.screen.focus_next()
 
 
 class ConsoleScreen(WorkerErrors, Screen):
@@ -145,17 +136,20 @@ class ConsoleScreen(WorkerErrors, Screen):
         """Screens override this to render the stack snapshot."""
 
     async def action_open_command(self) -> None:
+        from lgconsole.console.screens.command_line import PLACEHOLDER, CommandLine
+
         found = self.query(CommandLine)
         if found:
             line = found.first()
         else:
-            line = CommandLine(placeholder="command: stack | restart SERVICE | stop SERVICE | start SERVICE | "
-                                           "logs SERVICE | up | down | ctx [NAME] | help | quit", id="command-line")
+            line = CommandLine(placeholder=PLACEHOLDER, id="command-line")
             await self.mount(line, before=self.query_one(KeyFooter))
         line.add_class("-open")
         line.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        from lgconsole.console.screens.command_line import CommandLine
+
         if isinstance(event.input, CommandLine):
             event.stop()
             # screens that override this handler call it through super(): without this, Textual would call it
