@@ -21,8 +21,6 @@ from textual.widgets import Static
 from textual.worker import Worker
 
 from lgconsole.console import collector
-from lgconsole.console.model.commands import CommandError, parse_command
-from lgconsole.console.model.breakpoints import BreakpointBook
 from lgconsole.console.config import Config, ConfigError, select_context
 from lgconsole.console.rows.shown import shown
 from lgconsole.console.screens.base import WorkerErrors
@@ -30,7 +28,9 @@ from lgconsole.console.screens.run_messages import FollowedRunChanged
 from lgconsole.console.screens.stack import StackScreen
 from lgconsole.console.screens.styles import styled_now, with_styles
 
-if TYPE_CHECKING:  # the stack's sources are imported by the first read, after the first frame
+if TYPE_CHECKING:  # the stack's sources are imported by the first read, after the first frame; the command line's
+    # parser and the breakpoints when first used
+    from lgconsole.console.model.breakpoints import BreakpointBook
     from lgconsole.console.sources.stack import LiveStack, StackSnapshot
 
 
@@ -126,6 +126,7 @@ class LgConsoleApp(WorkerErrors, App):
         self.triage_first = triage_first
         self.latest_live = None  # the LiveRun the Live screen follows, for a Graph screen opened after it began
         self._breakpoints: BreakpointBook | None = None  # read from the state dir when first asked for
+        self._css_count_at_init = getattr(self, "_css_update_count", None)  # a theme set since changes it
 
     @property
     def source(self) -> LiveStack:
@@ -153,6 +154,27 @@ class LgConsoleApp(WorkerErrors, App):
     def breakpoints(self, book: BreakpointBook) -> None:
         self._breakpoints = book
 
+    def refresh_css(self, animate: bool = True) -> None:
+        """Textual calls this as it makes the first screen, before anything is mounted (the screen is "older" than the
+        app's CSS): a parse of every stylesheet again and a restyle, ~8 ms of the first frame, for a stylesheet
+        parsed moments ago with the same theme. What the first screen needs of it is the app's own styles, which its
+        widgets inherit as they mount (without them the detail and log lines drew in the background colour): those
+        alone then. After a theme change, and once mounted, Textual's own."""
+        mounted = getattr(self, "_mounted_event", None)  # Textual's private state, read defensively
+        count = getattr(self, "_css_update_count", None)
+        if mounted is None or mounted.is_set() or count is None or count != self._css_count_at_init:
+            super().refresh_css(animate)
+            return
+        self.stylesheet.apply(self)
+        if hasattr(self.screen, "_css_update_count"):
+            self.screen._css_update_count = count  # styled as it mounts: no second pass when key 1 brings it back
+
+    def on_load(self) -> None:
+        collector.pause()  # until the first frame is painted (its full collection was ~20 ms of it)
+
+    def on_unmount(self) -> None:
+        collector.release()
+
     def on_mount(self) -> None:
         self._apply_configured_theme()
         # The first frame first: the stack's state (and the start-up triage) are read once it is painted, in
@@ -160,15 +182,12 @@ class LgConsoleApp(WorkerErrors, App):
         self.call_after_refresh(self._first_reads)
 
     def _first_reads(self) -> None:
-        collector.settle()  # start-up is done: full garbage collections stop walking it (console/collector.py)
+        collector.resume()  # start-up is done: frozen, and the collector on again (console/collector.py)
         self.refresh_snapshot()
         if self.poll:
             self.set_interval(self.config.ui.refresh_seconds, self.refresh_snapshot)
             if self.triage_first:
                 self._open_triage_if_unwell()
-
-    def on_unmount(self) -> None:
-        collector.restore()
 
     def _apply_configured_theme(self) -> None:
         wanted = getattr(self.config.ui, "theme", "") or ""
@@ -372,6 +391,8 @@ class LgConsoleApp(WorkerErrors, App):
                 await self.remove_mode(entry.name)
             # the old screens are gone: what they still post carries the old config, and is dropped
             self.config, self.source = config, self.stack_source(config)
+            from lgconsole.console.model.breakpoints import BreakpointBook
+
             self.latest_live, self.breakpoints = None, BreakpointBook()
             self.snapshot = None
             for entry in SCREENS:
@@ -385,6 +406,7 @@ class LgConsoleApp(WorkerErrors, App):
 
     # --- command line, help, palette --------------------------------------------------------------------
     def run_command_line(self, text: str) -> None:
+        from lgconsole.console.model.commands import CommandError, parse_command
         from lgconsole.console.sources.stack import SERVICE_NAMES
 
         try:

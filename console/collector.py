@@ -1,18 +1,21 @@
-"""When Python's cyclic garbage collector runs, for a console that paints a streaming run.
+"""When Python's cyclic garbage collector runs: paused while lgconsole starts, then kept off the paint path.
 
-Measured (tests/bench/bench_live.py, a run at 1,000 events/s with ~1,000 steps shown): with Python's default
-thresholds a full (generation 2) collection ran about three times a second and took 45-70 ms each time, walking every
-object the imports and the first screen built (~60k) and Textual's cached lines (each rendered line holds several
-small caches: ~8 tracked objects). Each one that fell inside the wait for a paint was an event shown 45-70 ms late: the
-p95 arrival -> paint latency.
+Start-up makes ~200k objects that live as long as the process (modules, classes, Textual's styles and widgets) and
+next to no cyclic garbage. The collector walks them all the same: ~10 ms of young collections while a cold
+`lgconsole threads` runs, a full collection (~20 ms) in the middle of the console's first frame, and one more full
+walk (~10-15 ms) at interpreter exit. So:
+- `pause()` turns it off until the first frame (the console) or for the whole of a one-shot command;
+- `resume()` then freezes what start-up made (`gc.freeze`: no later collection walks it) and turns it on again, with
+  young collections after YOUNG_THRESHOLD new objects instead of Python's 700.
 
-So, once the first frame is on screen:
-- what start-up built is frozen (`gc.freeze()`): it lives as long as the process, and full collections skip it;
-- young collections run after 5,000 new objects instead of 700: a frame's short-lived lines die before they are
-  promoted, and a full collection happens about once a run instead of three times a second (p95 at 1,000
-  events/s 32-52 -> 29-31 ms in interleaved runs).
-Cyclic garbage is still collected; only the moments change. `restore()` puts the defaults back when the app ends
-(the test suite runs many apps in one process).
+The threshold is for a console painting a streaming run (tests/bench/bench_live.py, 1,000 events/s, ~1,000 steps
+shown): with Python's default a full collection ran about three times a second, 45-70 ms each (every object of the
+process, and Textual's cached lines: each rendered line holds ~8 small tracked objects), and each one that fell in the
+wait for a paint showed an event that much later. With start-up frozen and a frame's short-lived lines dying before
+they are promoted, a full collection happens about once a run: p95 arrival -> paint 27-48 -> 28-31 ms in interleaved
+runs. Objects freed by reference counting (nearly all) are freed as before, and cyclic garbage is still collected.
+
+`release()` puts everything back (an app that ends in a process that goes on, as in the test suite).
 """
 
 from __future__ import annotations
@@ -21,24 +24,48 @@ import gc
 
 YOUNG_THRESHOLD = 5_000  # allocations (minus deallocations) of tracked objects between young collections
 
-_saved: tuple[int, int, int] | None = None
+_restore: bool | None = None  # while paused: whether the collector was on before the first pause
+_thresholds: tuple[int, int, int] | None = None  # Python's, while resume() has raised the young one
 
 
-def settle() -> None:
-    """Freeze what exists now and raise the young generation's threshold (once; later calls do nothing)."""
-    global _saved
-    if _saved is not None:
+def pause() -> None:
+    """The collector off until `resume()`; a pause inside a pause keeps the state of before the first."""
+    global _restore
+    if _restore is None:
+        _restore = gc.isenabled()
+    gc.disable()
+
+
+def paused() -> bool:
+    return _restore is not None
+
+
+def resume() -> None:
+    """Start-up is over: what it made is frozen out of later collections, the collector is on again if it was, and
+    young collections wait for YOUNG_THRESHOLD new objects (nothing when not paused)."""
+    global _restore, _thresholds
+    if _restore is None:
         return
-    _saved = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(max(YOUNG_THRESHOLD, _saved[0]), *_saved[1:])
+    if _thresholds is None:
+        _thresholds = gc.get_threshold()
+        gc.set_threshold(max(YOUNG_THRESHOLD, _thresholds[0]), *_thresholds[1:])
+    if _restore:
+        gc.enable()
+    _restore = None
 
 
-def restore() -> None:
-    """The thresholds as they were, and the frozen objects collectable again."""
-    global _saved
-    if _saved is None:
-        return
-    gc.set_threshold(*_saved)
+def release() -> None:
+    """Give frozen objects back to the collector and Python's thresholds back (an app ending in a process that goes
+    on, as a test's): what start-up froze and has become garbage since can be collected again."""
+    global _thresholds
+    resume()
     gc.unfreeze()
-    _saved = None
+    if _thresholds is not None:
+        gc.set_threshold(*_thresholds)
+        _thresholds = None
+
+
+def freeze_for_exit() -> None:
+    """The process ends now: the interpreter's last collection need not walk what it made."""
+    gc.freeze()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import math
 import os
 import re
@@ -16,8 +15,10 @@ import types
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lgconsole.stack.services.service import StackPaths
+if TYPE_CHECKING:  # imported by `paths()`: the services' module is ~4 ms the console's first frame has no use for
+    from lgconsole.stack.services.service import StackPaths
 
 CONFIG_NAME = "lgconsole.toml"
 ENV_URLS = {"postgres": "POSTGRES_URL", "redis": "REDIS_URL", "langgraph": "LANGGRAPH_URL", "vllm": "VLLM_URL"}
@@ -195,6 +196,8 @@ class Config:
 
     @property
     def paths(self) -> StackPaths:
+        from lgconsole.stack.services.service import StackPaths
+
         return StackPaths(self.state_path)
 
 
@@ -218,7 +221,11 @@ def find_config_file(cwd: Path | None = None) -> Path | None:
 def _name(key: str) -> str:
     """A key as a message shows it: as written, or quoted with escapes when it holds a newline or a control
     character (a quoted TOML key can; the message stays one line)."""
-    return key if key.isprintable() else json.dumps(key)
+    if key.isprintable():
+        return key
+    import json  # (only here: the console's first frame has no other use for it)
+
+    return json.dumps(key)
 
 
 def _suggest(key: str, known: typing.Iterable[str]) -> str:

@@ -32,6 +32,9 @@ COMMAND_GROUPS = {
     "export": ("add_export_command", ("export",)),
 }
 OPTIONS_WITH_VALUES = ("--config", "--state-dir", "--context")
+# One-shot reads: run as the program, they keep the garbage collector paused to the end (console/collector.py).
+# The console gets it back after its first frame; commands that follow, stream or wait, once parsed.
+SHORT_COMMANDS = frozenset({"threads", "history", "status", "token", "env", "contexts"})
 
 
 def _command_group(argv: list[str]) -> str | None:
@@ -94,15 +97,28 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command's exit code; a reader that goes away (`lgconsole graph | head -1`) ends it quietly with 141."""
+    """The command's exit code; a reader that goes away (`lgconsole graph | head -1`) ends it quietly with 141.
+    Without `argv` it runs as the program (the `lgconsole` script, `python -m lgconsole.console`): the process ends
+    when it returns."""
+    from lgconsole.console import collector
     from lgconsole.console.cli.output import quiet_when_reader_goes
 
-    return quiet_when_reader_goes(lambda: _main(argv))
+    if argv is not None:
+        return quiet_when_reader_goes(lambda: _main(argv))
+    collector.pause()
+    try:
+        return quiet_when_reader_goes(lambda: _main(None))
+    finally:
+        collector.freeze_for_exit()
 
 
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser(_command_group(argv)).parse_args(argv)
+    if args.command is not None and args.command not in SHORT_COMMANDS:
+        from lgconsole.console import collector
+
+        collector.resume()  # (nothing when not paused)
     try:
         config = load_config(args.config)
         if args.state_dir:

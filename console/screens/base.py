@@ -26,12 +26,11 @@ Screens reach the app through `self.console` (typed by the `ConsoleApp` protocol
 from __future__ import annotations
 
 import logging
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from lgconsole.console.config import LOCAL_CONTEXT
@@ -39,6 +38,9 @@ from lgconsole.console.model.text import error_line
 from lgconsole.console.rows.shown import shown
 from lgconsole.widgets.footer import KeyFooter
 from lgconsole.widgets.stack_header import StackHeader
+
+if TYPE_CHECKING:
+    from textual.widgets import Input
 
 LOG = logging.getLogger("lgconsole.console")
 
@@ -79,17 +81,6 @@ class WorkerErrors:
         self.notify(f"{what} failed: {cause}", severity="error", timeout=8)  # type: ignore[attr-defined]
 
 
-class CommandLine(Input):
-    """The k9s-style `:` prompt; hidden until `:` is pressed (styled in app.tcss)."""
-
-    BINDINGS = [Binding("escape", "close", "Close", show=False)]
-
-    def action_close(self) -> None:
-        self.value = ""
-        self.remove_class("-open")
-        self.screen.focus_next()
-
-
 class ConsoleScreen(WorkerErrors, Screen):
     """Base screen: header + body (compose_body) + command line + footer."""
 
@@ -101,10 +92,10 @@ class ConsoleScreen(WorkerErrors, Screen):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
+        # the `:` command line is mounted when first opened (above the footer): an Input, its stylesheet and its
+        # styling were ~5 ms of every screen's first frame, for a line hidden until `:`
         yield StackHeader(id="stack-header")
         yield from self.compose_body()
-        yield CommandLine(placeholder="command: stack | restart SERVICE | stop SERVICE | start SERVICE | "
-                                      "logs SERVICE | up | down | ctx [NAME] | help | quit", id="command-line")
         yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
@@ -144,12 +135,21 @@ class ConsoleScreen(WorkerErrors, Screen):
     def show_snapshot(self, snapshot) -> None:
         """Screens override this to render the stack snapshot."""
 
-    def action_open_command(self) -> None:
-        line = self.query_one(CommandLine)
+    async def action_open_command(self) -> None:
+        from lgconsole.console.screens.command_line import PLACEHOLDER, CommandLine
+
+        found = self.query(CommandLine)
+        if found:
+            line = found.first()
+        else:
+            line = CommandLine(placeholder=PLACEHOLDER, id="command-line")
+            await self.mount(line, before=self.query_one(KeyFooter))
         line.add_class("-open")
         line.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        from lgconsole.console.screens.command_line import CommandLine
+
         if isinstance(event.input, CommandLine):
             event.stop()
             # screens that override this handler call it through super(): without this, Textual would call it

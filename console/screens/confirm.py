@@ -1,4 +1,4 @@
-"""A yes/no question before a destructive action (stack down, replay, fork); styled in app.tcss."""
+"""A yes/no question before a destructive action (stack down, replay, fork); styled in screens/modals.tcss."""
 
 from __future__ import annotations
 

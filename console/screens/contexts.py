@@ -1,5 +1,5 @@
 """The context picker (`:ctx`): the config's contexts with their server, the current one marked; enter switches to
-the highlighted one, escape keeps the current one. Styled in app.tcss."""
+the highlighted one, escape keeps the current one. Styled in screens/modals.tcss."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`?`: every key of the app and of the screen underneath, and the `:` commands (styled in app.tcss)."""
+"""`?`: every key of the app and of the screen underneath, and the `:` commands (styled in screens/modals.tcss)."""
 
 from __future__ import annotations
 
