@@ -8,6 +8,8 @@ Threads screen's state, diff and fork editor, the Live screen's step diffs, inte
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -127,6 +129,66 @@ def mask_secret_keys(value: Any, shared: dict[int, Any] | None = None) -> Any:
     as the same objects): the result is read, never changed in place. `shared`: one dict for the calls on values
     that share parts (a state and its parent), so that a shared part is walked once."""
     return _masked_keys(value, {} if shared is None else shared)
+
+
+def diff_masked_states(a: Any, b: Any) -> Any:
+    """`diff_states(mask_secret_keys(a), mask_secret_keys(b))` (one walk for both), whose lines may be shown.
+    The items at the same place in both (the same object at the same index of a list under the same top-level key:
+    the messages a step kept, read together, are one object) are not walked: the diff passes them by identity, so
+    they are in none of its values, masked or not; a 10k-message state then costs its new messages only. Where one
+    is in them all the same (such a list is under another key too), the diff is made again with everything
+    masked."""
+    from lgconsole.console.model.state_diff import diff_states
+
+    walked: dict[int, Any] = {}
+    in_place: set[int] = set()  # ids of those items
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key, old in a.items():
+            new = b.get(key)
+            if isinstance(old, list) and isinstance(new, list) and old is not new:
+                n = min(len(old), len(new))
+                if not all(map(operator.is_, old, new)):
+                    n = next(i for i, (x, y) in enumerate(zip(old, new)) if x is not y)
+                if n:
+                    in_place.update(map(id, itertools.islice(old, n)))
+                    for items in (old, new):  # what _masked_keys gives for the list, its first n items as they are
+                        walked[id(items)] = _masked_items(items, n, walked)
+    if in_place:
+        found = diff_states(mask_secret_keys(a, walked), mask_secret_keys(b, walked))
+        if not _holds_any(found, in_place):
+            return found
+        walked = {}
+    return diff_states(mask_secret_keys(a, walked), mask_secret_keys(b, walked))
+
+
+def _masked_items(items: list, start: int, shared: dict[int, Any]) -> list:
+    """The list as `_masked_keys` masks it, its items before `start` left as they are."""
+    out = None
+    for i in range(start, len(items)):
+        v = items[i]
+        if v and isinstance(v, (dict, list)) and (new := _masked_keys(v, shared)) is not v:
+            if out is None:
+                out = list(items)
+            out[i] = new
+    return items if out is None else out
+
+
+def _holds_any(found: Any, objects: set[int]) -> bool:
+    """Whether any old or new value of a StateDiff is or holds (at any depth) a dict, list or tuple whose id is in
+    `objects` (a string or number there is shown as it is, masked or not)."""
+    values = [v for c in found.changes for v in (c.old, c.new)]
+    for m in found.messages:
+        for c in m.changes:
+            values += [c.old, c.new, *(v for f in c.fields for v in (f.old, f.new))]
+    seen: set[int] = set()
+    while values:
+        value = values.pop()
+        if isinstance(value, (dict, list, tuple)) and id(value) not in seen:
+            if id(value) in objects:
+                return True
+            seen.add(id(value))
+            values.extend(value.values() if isinstance(value, dict) else value)
+    return False
 
 
 # dict key tuples seen with no secret key: 10k messages share a few (a record's keys, not a big mapping's: bounded)
