@@ -140,8 +140,8 @@ def diff_masked_states(a: Any, b: Any) -> Any:
     masked."""
     from lgconsole.console.model.state_diff import diff_states
 
-    walked: dict[int, Any] = {}
     in_place: set[int] = set()  # ids of those items
+    slots: dict[Any, int] = {}  # top-level key -> how many items of its list are in place
     if isinstance(a, dict) and isinstance(b, dict):
         for key, old in a.items():
             new = b.get(key)
@@ -151,11 +151,11 @@ def diff_masked_states(a: Any, b: Any) -> Any:
                     n = next(i for i, (x, y) in enumerate(zip(old, new)) if x is not y)
                 if n:
                     in_place.update(map(id, itertools.islice(old, n)))
-                    for items in (old, new):  # what _masked_keys gives for the list, its first n items as they are
-                        walked[id(items)] = _masked_items(items, n, walked)
-    if in_place:
-        found = diff_states(mask_secret_keys(a, walked), mask_secret_keys(b, walked))
-        if not _holds_any(found, in_place):
+                    slots[key] = n
+    walked: dict[int, Any] = {}
+    if slots:  # (only there: reached any other way, a list or an item of it is walked as it is everywhere)
+        found = diff_states(_masked_keys(a, walked, slots), _masked_keys(b, walked, slots))
+        if not _holds_any(found, in_place):  # (a safety net: what is in place is compared with itself only)
             return found
         walked = {}
     return diff_states(mask_secret_keys(a, walked), mask_secret_keys(b, walked))
@@ -195,9 +195,10 @@ def _holds_any(found: Any, objects: set[int]) -> bool:
 _KEYSETS_WITHOUT_SECRETS: set[tuple] = set()
 
 
-def _masked_keys(value: Any, shared: dict[int, Any]) -> Any:
+def _masked_keys(value: Any, shared: dict[int, Any], slots: dict[Any, int] | None = None) -> Any:
     """`_masked(value, False)`, copying only the dicts and lists on the way to a masked value; `shared` maps the
-    id of each container already walked (alive as long as the values are) to its result."""
+    id of each container already walked (alive as long as the values are) to its result. `slots` (for a state
+    dict only): the list under key k has its first slots[k] items left as they are (see diff_masked_states)."""
     done = shared.get(id(value))
     if done is not None:
         return done
@@ -213,7 +214,7 @@ def _masked_keys(value: Any, shared: dict[int, Any]) -> Any:
                     continue
                 new = MASK
             elif v and isinstance(v, (dict, list)):  # (an empty one has nothing to mask)
-                new = _masked_keys(v, shared)
+                new = _masked_items(v, slots[k], shared) if slots and k in slots else _masked_keys(v, shared)
             else:
                 continue
             if new is not v:
@@ -233,7 +234,8 @@ def _masked_keys(value: Any, shared: dict[int, Any]) -> Any:
         result = value if out_list is None else out_list
     else:
         return value
-    shared[id(value)] = result
+    if not slots:  # (a result with items left as they are is for its one place)
+        shared[id(value)] = result
     return result
 
 

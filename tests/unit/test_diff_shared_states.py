@@ -60,7 +60,7 @@ def shown(found) -> list[str]:
     return [printable(mask_text(line)) for line in found.lines()]
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(sharing_states())
 def test_diff_masked_states_is_the_diff_of_everything_masked(pair):
     a, b = pair
