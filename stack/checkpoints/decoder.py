@@ -72,6 +72,9 @@ class SafeDecoder:
         from langgraph.checkpoint.serde import _msgpack as lg_msgpack
 
         self._ormsgpack = ormsgpack
+        self._unpackb = ormsgpack.unpackb  # (these three looked up once: _unpack runs once per message)
+        self._hook = self._ext_hook
+        self._option = ormsgpack.OPT_NON_STR_KEYS
         self._safe_types = lg_msgpack.SAFE_MSGPACK_TYPES
         self._safe_methods = lg_msgpack.SAFE_MSGPACK_METHODS
         self._strict_serde = None
@@ -142,8 +145,7 @@ class SafeDecoder:
             return placeholder("pickle", "pickle is never unpickled", size=size)
         if type_ == "msgpack":
             try:
-                return self._ormsgpack.unpackb(data, ext_hook=self._ext_hook,
-                                               option=self._ormsgpack.OPT_NON_STR_KEYS)
+                return self._unpack(data)
             except Exception as exc:  # malformed bytes: say so, keep going
                 found.append("corrupt")
                 return placeholder("corrupt", "corrupt", type=type_, size=size, error=one_line(exc))
@@ -158,7 +160,7 @@ class SafeDecoder:
         return placeholder(label, "unknown serialization type", size=size)
 
     def _unpack(self, data: bytes) -> Any:
-        return self._ormsgpack.unpackb(data, ext_hook=self._ext_hook, option=self._ormsgpack.OPT_NON_STR_KEYS)
+        return self._unpackb(data, ext_hook=self._hook, option=self._option)
 
     def _ext_hook(self, code: int, data: bytes) -> Any:
         shared = _events.shared
@@ -173,7 +175,7 @@ class SafeDecoder:
             return hit[0]
         start = len(sink) if sink is not None else 0
         value = self._ext_value(code, data)
-        shared[key] = (value, tuple(sink[start:]) if sink is not None else ())
+        shared[key] = (value, tuple(sink[start:]) if sink is not None and len(sink) > start else ())
         return value
 
     def _ext_value(self, code: int, data: bytes) -> Any:
