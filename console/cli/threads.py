@@ -17,7 +17,7 @@ from lgconsole.console.cli.json_args import parse_sets
 from lgconsole.console.cli import exit_codes
 from lgconsole.console.config import Config
 from lgconsole.console.cli.output import print_json, secrets_shown
-from lgconsole.console.model.masking import mask_diff, mask_secret_keys, mask_text
+from lgconsole.console.model.masking import diff_masked_states, mask_diff, mask_text
 from lgconsole.console.model.sanitise import printable
 from lgconsole.console.model.text import format_age
 from lgconsole.console.rows.thread_text import cut, last_node, thread_detail
@@ -258,9 +258,15 @@ def cmd_history(config: Config, args: argparse.Namespace, out: TextIO | None = N
 # --- diff ------------------------------------------------------------------------------------------------------------
 
 def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from lgconsole.stack.checkpoints.decoder import collector_paused
+
+    with collector_paused():  # psycopg's import and two states' values: ~100k objects, no cycle among them
+        return _diff(config, args, out or sys.stdout)
+
+
+def _diff(config: Config, args: argparse.Namespace, out: TextIO) -> int:
     from lgconsole.console.model.state_diff import diff_states
 
-    out = out or sys.stdout
     with open_reader(config) as reader:
         ns_a, id_a = reader.find_checkpoint(args.thread, args.checkpoint_a)
         ns_b, id_b = reader.find_checkpoint(args.thread, args.checkpoint_b)
@@ -273,9 +279,8 @@ def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None
                      "b": {"checkpoint_id": id_b, "checkpoint_ns": ns_b, "step": state_b.step},
                      "empty": found.is_empty, **found.to_json()}, out)
         return 0
-    walked: dict[int, object] = {}  # the two states share most messages: each is walked once
     found = (diff_states(state_a.values, state_b.values) if secrets_shown()
-             else diff_states(mask_secret_keys(state_a.values, walked), mask_secret_keys(state_b.values, walked)))
+             else diff_masked_states(state_a.values, state_b.values))
     print(f"--- {id_a}  step {state_a.step}{'  [' + ns_a + ']' if ns_a else ''}", file=out)
     print(f"+++ {id_b}  step {state_b.step}{'  [' + ns_b + ']' if ns_b else ''}", file=out)
     for line in found.lines():

@@ -8,6 +8,8 @@ Threads screen's state, diff and fork editor, the Live screen's step diffs, inte
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -129,13 +131,74 @@ def mask_secret_keys(value: Any, shared: dict[int, Any] | None = None) -> Any:
     return _masked_keys(value, {} if shared is None else shared)
 
 
+def diff_masked_states(a: Any, b: Any) -> Any:
+    """`diff_states(mask_secret_keys(a), mask_secret_keys(b))` (one walk for both), whose lines may be shown.
+    The items at the same place in both (the same object at the same index of a list under the same top-level key:
+    the messages a step kept, read together, are one object) are not walked: the diff passes them by identity, so
+    they are in none of its values, masked or not; a 10k-message state then costs its new messages only. Where one
+    is in them all the same (such a list is under another key too), the diff is made again with everything
+    masked."""
+    from lgconsole.console.model.state_diff import diff_states
+
+    in_place: set[int] = set()  # ids of those items
+    slots: dict[Any, int] = {}  # top-level key -> how many items of its list are in place
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key, old in a.items():
+            new = b.get(key)
+            if isinstance(old, list) and isinstance(new, list) and old is not new:
+                n = min(len(old), len(new))
+                if not all(map(operator.is_, old, new)):
+                    n = next(i for i, (x, y) in enumerate(zip(old, new)) if x is not y)
+                if n:
+                    in_place.update(map(id, itertools.islice(old, n)))
+                    slots[key] = n
+    walked: dict[int, Any] = {}
+    if slots:  # (only there: reached any other way, a list or an item of it is walked as it is everywhere)
+        found = diff_states(_masked_keys(a, walked, slots), _masked_keys(b, walked, slots))
+        if not _holds_any(found, in_place):  # (a safety net: what is in place is compared with itself only)
+            return found
+        walked = {}
+    return diff_states(mask_secret_keys(a, walked), mask_secret_keys(b, walked))
+
+
+def _masked_items(items: list, start: int, shared: dict[int, Any]) -> list:
+    """The list as `_masked_keys` masks it, its items before `start` left as they are."""
+    out = None
+    for i in range(start, len(items)):
+        v = items[i]
+        if v and isinstance(v, (dict, list)) and (new := _masked_keys(v, shared)) is not v:
+            if out is None:
+                out = list(items)
+            out[i] = new
+    return items if out is None else out
+
+
+def _holds_any(found: Any, objects: set[int]) -> bool:
+    """Whether any old or new value of a StateDiff is or holds (at any depth) a dict, list or tuple whose id is in
+    `objects` (a string or number there is shown as it is, masked or not)."""
+    values = [v for c in found.changes for v in (c.old, c.new)]
+    for m in found.messages:
+        for c in m.changes:
+            values += [c.old, c.new, *(v for f in c.fields for v in (f.old, f.new))]
+    seen: set[int] = set()
+    while values:
+        value = values.pop()
+        if isinstance(value, (dict, list, tuple)) and id(value) not in seen:
+            if id(value) in objects:
+                return True
+            seen.add(id(value))
+            values.extend(value.values() if isinstance(value, dict) else value)
+    return False
+
+
 # dict key tuples seen with no secret key: 10k messages share a few (a record's keys, not a big mapping's: bounded)
 _KEYSETS_WITHOUT_SECRETS: set[tuple] = set()
 
 
-def _masked_keys(value: Any, shared: dict[int, Any]) -> Any:
+def _masked_keys(value: Any, shared: dict[int, Any], slots: dict[Any, int] | None = None) -> Any:
     """`_masked(value, False)`, copying only the dicts and lists on the way to a masked value; `shared` maps the
-    id of each container already walked (alive as long as the values are) to its result."""
+    id of each container already walked (alive as long as the values are) to its result. `slots` (for a state
+    dict only): the list under key k has its first slots[k] items left as they are (see diff_masked_states)."""
     done = shared.get(id(value))
     if done is not None:
         return done
@@ -151,7 +214,7 @@ def _masked_keys(value: Any, shared: dict[int, Any]) -> Any:
                     continue
                 new = MASK
             elif v and isinstance(v, (dict, list)):  # (an empty one has nothing to mask)
-                new = _masked_keys(v, shared)
+                new = _masked_items(v, slots[k], shared) if slots and k in slots else _masked_keys(v, shared)
             else:
                 continue
             if new is not v:
@@ -171,7 +234,8 @@ def _masked_keys(value: Any, shared: dict[int, Any]) -> Any:
         result = value if out_list is None else out_list
     else:
         return value
-    shared[id(value)] = result
+    if not slots:  # (a result with items left as they are is for its one place)
+        shared[id(value)] = result
     return result
 
 

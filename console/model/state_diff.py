@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -293,6 +294,23 @@ class PositionKey(int):
 def diff_messages(a: list, b: list, path: Path = ("messages",)) -> MessagesDiff | None:
     """Messages diffed by id (a message without one by its position); None when ids repeat (then the caller diffs
     the lists item by item)."""
+    if len(a) <= len(b) and all(map(operator.is_, a, b)):
+        return _appended_only(a, b, path)
+    return _diff_messages_by_id(a, b, path)
+
+
+def _appended_only(a: list, b: list, path: Path) -> MessagesDiff | None:
+    """`diff_messages` when b starts with a's very objects (a step that appended, or none: two states read together
+    share their messages): what it finds then, from b's keys alone. A kept message is itself, so it did not change;
+    no key of a is missing from b, none moved; b's other messages come after the last kept one: appended."""
+    ids_b = [message_key(m, i) for i, m in enumerate(b)]
+    if len(set(ids_b)) != len(ids_b):  # (a's keys are b's first ones: a repeat in a is one in b)
+        return None
+    changes = tuple(MessageChange("appended", ids_b[i], i, new=b[i]) for i in range(len(a), len(b)))
+    return MessagesDiff(path, changes, tuple(ids_b), False)
+
+
+def _diff_messages_by_id(a: list, b: list, path: Path) -> MessagesDiff | None:
     ids_a = [message_key(m, i) for i, m in enumerate(a)]
     ids_b = [message_key(m, i) for i, m in enumerate(b)]
     if len(set(ids_a)) != len(ids_a) or len(set(ids_b)) != len(ids_b):

@@ -7,14 +7,13 @@ subgraph namespaces, and the decoded state at one checkpoint (with its parent's,
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from lgconsole.stack.checkpoints import thread_walk
 from lgconsole.stack.checkpoints.connection import CheckpointDb
-from lgconsole.stack.checkpoints.decoder import get_decoder
+from lgconsole.stack.checkpoints.decoder import collector_paused, get_decoder
 from lgconsole.stack.checkpoints.ids import checkpoint_time
 from lgconsole.stack.checkpoints.records import (
     CheckpointNode,
@@ -27,7 +26,7 @@ from lgconsole.stack.checkpoints.records import (
     UnknownCheckpoint,
     UnknownThread,
 )
-from lgconsole.stack.checkpoints.states import build_state, graph_shape, raw_values
+from lgconsole.stack.checkpoints.states import build_state, graph_shape, raw_values, state_blobs
 from lgconsole.stack.checkpoints.thread_sql import (
     RUN_METADATA_JOIN,
     SORT_KEYS,
@@ -419,11 +418,12 @@ class CheckpointReader:
 
     def _read_states(self, thread_id: str, checkpoint_id: str, checkpoint_ns: str | None, with_parent: bool,
                      parent: tuple[str, str] | None = None) -> list[CheckpointState]:
-        """The state at one checkpoint, then (when asked) at its parent or at `parent`: four queries for both."""
+        """The state at one checkpoint, then (when asked) at its parent or at `parent`: five queries for both."""
         ns_sql = "" if checkpoint_ns is None else "AND checkpoint_ns = %(ns)s"
         params = {"thread": thread_id, "id": checkpoint_id, "ns": checkpoint_ns, "with_parent": with_parent,
                   "parent_id": parent[0] if parent else None, "parent_ns": parent[1] if parent else None}
-        with self._transaction() as conn, (get_decoder().sharing() if with_parent else nullcontext()):
+        with self._transaction() as conn, (get_decoder().sharing() if with_parent else nullcontext()), \
+                collector_paused():
             rows = conn.execute(
                 f"""WITH c AS (
                         SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata FROM checkpoints
@@ -446,18 +446,10 @@ class CheckpointReader:
             if parent and len(rows) < 2:
                 where = f" namespace {parent[1]!r} of" if parent[1] else ""
                 raise UnknownCheckpoint(f"unknown checkpoint {parent[0]!r} in{where} thread {thread_id!r}")
-            blobs = conn.execute(  # in binary (bytea as text is hex: twice the bytes, and a decode)
-                """SELECT k.i, b.channel, b.type, b.blob
-                   FROM unnest(%s::int[], %s::text[], %s::text[]) AS k(i, checkpoint_ns, versions)
-                   CROSS JOIN LATERAL jsonb_each_text(k.versions::jsonb) AS v(channel, version)
-                   JOIN checkpoint_blobs b ON b.thread_id = %s AND b.checkpoint_ns = k.checkpoint_ns
-                       AND b.channel = v.channel AND b.version = v.version""",
-                (list(range(len(rows))), [r[0] for r in rows],
-                 [json.dumps(r[3].get("channel_versions") or {}) for r in rows], thread_id), binary=True).fetchall()
+            blobs = state_blobs(conn, thread_id, rows)
             here = list(dict.fromkeys((ns, cid) for ns, cid, *_ in rows))
             unreadable: list[list[str]] = [[] for _ in rows]  # per state: labels of values shown as placeholders
-            raws = [raw_values(conn, thread_id, r, [b[1:] for b in blobs if b[0] == i], unreadable[i])
-                    for i, r in enumerate(rows)]
+            raws = [raw_values(conn, thread_id, r, blobs[i], unreadable[i]) for i, r in enumerate(rows)]
             write_rows = [WriteRow(*r) for r in conn.execute(
                 f"""SELECT w.checkpoint_ns, w.checkpoint_id, w.task_id, w.task_path, w.idx, w.channel, w.type, w.blob,
                            CASE WHEN w.channel = '{TASKS}' THEN substring(w.blob FROM 1 FOR {SEND_PREFIX_BYTES}) END

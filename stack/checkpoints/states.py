@@ -5,6 +5,7 @@ DeltaChannels), its pending writes, the error or interrupts they hold, and what 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from lgconsole.stack.checkpoints.decoder import get_decoder
@@ -21,6 +22,28 @@ from lgconsole.stack.checkpoints.writes import (
     pick_error,
     task_node,
 )
+
+
+def state_blobs(conn: Any, thread_id: str, rows: list[tuple]) -> list[list[tuple[str, str | None, bytes | None]]]:
+    """Each state's blobs, `(channel, type, blob)`, in one query. A blob two of the states name (same namespace,
+    channel and version: a channel the steps between them did not write) is sent once; its bytes are decoded for
+    each state, so that each has values of its own (their ext values are shared in the decoder's `sharing()`)."""
+    found = conn.execute(  # in binary (bytea as text is hex: twice the bytes, and a decode)
+        """SELECT i, channel, version, checkpoint_ns, type, CASE WHEN first THEN blob END
+           FROM (SELECT k.i, b.channel, b.version, b.checkpoint_ns, b.type, b.blob,
+                        row_number() OVER (PARTITION BY b.checkpoint_ns, b.channel, b.version ORDER BY k.i) = 1 AS first
+                 FROM unnest(%s::int[], %s::text[], %s::text[]) AS k(i, checkpoint_ns, versions)
+                 CROSS JOIN LATERAL jsonb_each_text(k.versions::jsonb) AS v(channel, version)
+                 JOIN checkpoint_blobs b ON b.thread_id = %s AND b.checkpoint_ns = k.checkpoint_ns
+                     AND b.channel = v.channel AND b.version = v.version) AS named
+           ORDER BY i""",
+        (list(range(len(rows))), [r[0] for r in rows], [json.dumps(r[3].get("channel_versions") or {}) for r in rows],
+         thread_id), binary=True).fetchall()
+    sent = {(ns, channel, version): blob for _, channel, version, ns, _, blob in found if blob is not None}
+    out: list[list[tuple[str, str | None, bytes | None]]] = [[] for _ in rows]
+    for i, channel, version, ns, type_, blob in found:
+        out[i].append((channel, type_, sent.get((ns, channel, version)) if blob is None else blob))
+    return out
 
 
 def raw_values(conn: Any, thread_id: str, row: tuple, blobs: list, unreadable: list[str]) -> dict[str, Any]:
