@@ -34,7 +34,7 @@ COMMAND_GROUPS = {
 OPTIONS_WITH_VALUES = ("--config", "--state-dir", "--context")
 # One-shot reads: run as the program, they keep the garbage collector paused to the end (console/collector.py).
 # The console gets it back after its first frame; commands that follow, stream or wait, once parsed.
-SHORT_COMMANDS = frozenset({"threads", "history", "status", "token", "env", "contexts"})
+SHORT_COMMANDS = frozenset({"threads", "history", "diff", "status", "token", "env", "contexts"})
 
 
 def _command_group(argv: list[str]) -> str | None:

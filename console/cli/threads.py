@@ -258,14 +258,10 @@ def cmd_history(config: Config, args: argparse.Namespace, out: TextIO | None = N
 # --- diff ------------------------------------------------------------------------------------------------------------
 
 def cmd_diff(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from lgconsole.stack.checkpoints.decoder import collector_paused
-
-    with collector_paused():  # psycopg's import and two states' values: ~100k objects, no cycle among them
-        return _diff(config, args, out or sys.stdout)
-
-
-def _diff(config: Config, args: argparse.Namespace, out: TextIO) -> int:
+    # (run as the program it runs with the collector off: SHORT_COMMANDS in cli/main.py, console/collector.py)
     from lgconsole.console.model.state_diff import diff_states
+
+    out = out or sys.stdout
 
     with open_reader(config) as reader:
         ns_a, id_a = reader.find_checkpoint(args.thread, args.checkpoint_a)
