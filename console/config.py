@@ -28,12 +28,17 @@ LOCAL_CONTEXT = "local"  # the managed stack: the top level of the file
 _CONTEXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # a directory name and one `:ctx NAME` word
 
 
+# Every dataclass here has a docstring: without one, @dataclass builds one from inspect.signature (~0.1 ms a class,
+# paid by every cold command).
+
+
 class ConfigError(Exception):
     """A one-line message naming the file and the key."""
 
 
 @dataclass
 class ProjectConfig:
+    """[project]: the LangGraph project the stack serves."""
     path: str = ""  # a LangGraph project dir (with langgraph.json); empty = the bundled demo graph
     python: str = ""  # an existing interpreter to serve the project with, instead of the environment lgconsole builds
     env_dir: str = ""  # where built project environments live; empty = $LGCONSOLE_ENV_DIR or ~/.cache/lgconsole/envs
@@ -41,6 +46,7 @@ class ProjectConfig:
 
 @dataclass
 class PostgresConfig:
+    """[postgres]: the managed Postgres, or an external one (`url`)."""
     url: str = ""  # an external Postgres: lgconsole only checks it
     port: int = 0  # 0 = pick a free port once and keep it in the state dir
     bin_dir: str = ""
@@ -52,6 +58,7 @@ class PostgresConfig:
 
 @dataclass
 class RedisConfig:
+    """[redis]: the managed Redis, or an external one (`url`)."""
     url: str = ""
     # "auto": a managed Redis only when something uses it (the demo graph, a project naming REDIS_URL/REDIS_URI);
     # "yes": always; "no": never (stack/services/redis.py redis_use)
@@ -65,6 +72,7 @@ class RedisConfig:
 
 @dataclass
 class LangGraphConfig:
+    """[langgraph]: the LangGraph server, managed or external (`url`), and what clients send it."""
     url: str = ""
     port: int = 0
     n_jobs_per_worker: int = 4
@@ -89,6 +97,7 @@ class LangGraphConfig:
 
 @dataclass
 class VllmConfig:
+    """[vllm]: the model server, managed or external (`url`)."""
     url: str = ""
     model: str = ""  # empty and no url: no model server (the demo graph uses its scripted chat model)
     port: int = 0
@@ -137,6 +146,7 @@ class LogsConfig:
 
 @dataclass
 class UiConfig:
+    """[ui]: the console's refresh period and theme."""
     refresh_seconds: float = 1.0
     theme: str = "textual-dark"  # any Textual theme (ctrl+p "Change theme" lists them); status colours follow it
 
@@ -173,6 +183,7 @@ _RANGES = {
 
 @dataclass
 class Config:
+    """The whole file: each section's dataclass, the state dir, the contexts."""
     state_dir: str = ""
     source: str = "defaults"  # the file it came from, for messages
     project: ProjectConfig = field(default_factory=ProjectConfig)

@@ -7,7 +7,6 @@ Postgres refuses to run as root; when lgconsole runs as root the cluster runs as
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 import pwd
 import re
@@ -103,6 +102,8 @@ class PostgresService(Service):
         if user is None:
             return default
         entry = pwd.getpwnam(user)
+        import hashlib  # (here only: OpenSSL's hashes are ~1 ms that resolving the URL, every cold command, skips)
+
         digest = hashlib.sha1(str(self.paths.state_dir.resolve()).encode()).hexdigest()[:12]
         elsewhere = Path("/var/lib/lgconsole") / digest / "data"
         state_dir = self.paths.state_dir

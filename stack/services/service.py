@@ -76,6 +76,8 @@ class ServiceStatus:
 
 @dataclass
 class Health:
+    """What a health check found: ok or not, why not (`detail`, one line), the version it reports."""
+
     ok: bool
     detail: str = ""
     version: str | None = None
