@@ -14,10 +14,13 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from lgconsole.stack.services.file_modes import make_private
-from lgconsole.stack.services.process import LaunchSpec
+
+if TYPE_CHECKING:  # (the process module and its log rotation: not for a command that only reads a URL)
+    from lgconsole.stack.services.process import LaunchSpec
 
 # Every service lgconsole runs, in start order (the supervisor's SERVICE_TYPES has one Service class per name).
 SERVICE_NAMES = ("postgres", "redis", "vllm", "langgraph")
