@@ -199,15 +199,16 @@ def join_spec_secrets(services: dict[str, dict], hidden: dict[str, str]) -> dict
     return joined
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Patterns compiled on first use (re caches them): importing this module is part of every cold command.
+_ANSI = r"\x1b\[[0-9;?]*[A-Za-z]"
 
 
 def strip_ansi(text: str) -> str:
     """Log lines of some servers carry colour codes; panes and error messages want plain text."""
-    return _ANSI.sub("", text)
+    return re.sub(_ANSI, "", text)
 
 
-_USERINFO = re.compile(r"//([^:/@]*)(:[^@/]*)?@")
+_USERINFO = r"//([^:/@]*)(:[^@/]*)?@"
 
 
 def redact_url(url: str | None) -> str | None:
@@ -217,7 +218,7 @@ def redact_url(url: str | None) -> str | None:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return _USERINFO.sub(lambda m: f"//{m.group(1)}{':***' if m.group(2) else ''}@", url)
+        return re.sub(_USERINFO, lambda m: f"//{m.group(1)}{':***' if m.group(2) else ''}@", url)
     if parts.password is None:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
@@ -410,14 +411,14 @@ class StackSpec:
             raise corrupt(path, f"has keys lgconsole does not write ({', '.join(sorted(data)[:5])})") from None
 
 
-_ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception)\b:|FATAL:|.*\bFATAL\b|.*Error: )")
+_ERROR_LINE = r"^\s*([\w.]+(Error|Exception)\b:|FATAL:|.*\bFATAL\b|.*Error: )"
 
 
 def failure_line(path: Path | str | None, n: int = 80) -> str | None:
     """The most telling line of a crashed service's log: the last exception or FATAL line, else the last line."""
     lines = tail_lines(path, n)
     for line in reversed(lines):
-        if _ERROR_LINE.match(line):
+        if re.match(_ERROR_LINE, line):
             return line.strip()
     return lines[-1].strip() if lines else None
 
