@@ -29,18 +29,18 @@ from typing import TYPE_CHECKING
 from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
 from lgconsole.stack.server import credentials
 from lgconsole.stack.server.credentials import ServerCredentials
-from lgconsole.stack.services import graph_spec, pg_runtime, process
+from lgconsole.stack.services import graph_spec, pg_runtime
 from lgconsole.stack.services.langgraph_json import map_graph_paths, read_langgraph_json
 from lgconsole.stack.services.ports import LOOPBACK, listening, port_is_free
-from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line, strip_ansi
 
 if TYPE_CHECKING:
     from lgconsole.stack.services import project_env
+    from lgconsole.stack.services.process import LaunchSpec
 
-# The project's environment (project_env.py), the image runtime and the health probes are imported where they are
-# used: a command that only resolves the server's URL and token (`lgconsole threads`, console/sources/urls.py)
-# builds a LangGraphService and would pay ~5 ms for them.
+# The project's environment (project_env.py), the image runtime, the health probes and the process module (with its
+# log rotation) are imported where they are used: a command that only resolves the server's URL and token
+# (`lgconsole threads`, console/sources/urls.py) builds a LangGraphService and would pay ~6 ms for them.
 
 DEMO_PROJECT = Path(__file__).resolve().parents[1] / "demo"
 PERSISTENCE_MODULE = Path(__file__).resolve().parent / "persistence.py"
@@ -295,12 +295,16 @@ class LangGraphService(Service):
             self.image.remove()
         dump, self._spec_dump = getattr(self, "_spec_dump", None), None
         if dump is not None and dump.poll() is None:
+            from lgconsole.stack.services import process
+
             process.stop(process.ref_for(dump.pid), group=False, grace=5.0, child=dump)
 
     def _image_launch(self, dependency_env: dict[str, str]) -> LaunchSpec:
         token = self.token_file if self.token_guarded() else None
         log = self.paths.log(self.name)
         self._log_offset = log.stat().st_size if log.exists() else 0
+        from lgconsole.stack.services.process import LaunchSpec
+
         return LaunchSpec(argv=self.image.launch_argv(dependency_env, token), log_path=log, cwd=self.workdir())
 
     def launch_spec(self, dependency_env: dict[str, str]) -> LaunchSpec:
@@ -346,6 +350,8 @@ class LangGraphService(Service):
         log = self.paths.log(self.name)
         self._log_offset = log.stat().st_size if log.exists() else 0
         self._launched_env = env
+        from lgconsole.stack.services.process import LaunchSpec
+
         return LaunchSpec(argv=argv, log_path=log, env=env, cwd=self.workdir())
 
     def after_healthy(self) -> None:

@@ -47,13 +47,13 @@ def test_one_service_url_is_built_as_the_supervisor_builds_them_all():
             for name, (module, cls) in urls.SERVICE_CLASSES.items()} == supervisor.SERVICE_TYPES
 
 
-# What resolving a managed stack's URLs leaves out: the project's environment, the image runtime and the health
-# probes (LangGraph: its URL and token only), the token maker (secrets, hmac); for Postgres's URL alone (`history`,
-# `diff`) the client credentials and the process module too.
+# What resolving a managed stack's URLs leaves out: the project's environment, the image runtime, the health probes
+# and the process module (LangGraph: its URL and token only), the token maker (secrets, hmac); for Postgres's URL
+# alone (`history`, `diff`) the client credentials and the LangGraph service too.
 NOT_FOR_URLS = ("lgconsole.stack.services.project_env", "lgconsole.stack.services.container_runtime",
-                "lgconsole.stack.server.health", "secrets", "hmac", "lgconsole.console.model.breakpoints")
-NOT_FOR_POSTGRES_URL = ("lgconsole.stack.server.credentials", "lgconsole.stack.services.process",
-                        "lgconsole.stack.services.langgraph_server")
+                "lgconsole.stack.server.health", "secrets", "hmac", "lgconsole.console.model.breakpoints",
+                "lgconsole.stack.services.process", "lgconsole.stack.services.log_rotation")
+NOT_FOR_POSTGRES_URL = ("lgconsole.stack.server.credentials", "lgconsole.stack.services.langgraph_server")
 
 
 @pytest.mark.parametrize("argv", [["threads"], ["history", "t1"], ["diff", "t1", "aaaa", "bbbb"]])
