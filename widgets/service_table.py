@@ -45,8 +45,8 @@ class ServiceTable(DataTable):
         self._rows: list[ServiceRow] = []
 
     def on_mount(self) -> None:
-        for column in COLUMNS:
-            self.add_column(column, key=column)
+        for column in COLUMNS:  # labels as Text: a str label is parsed as markup, which loads Rich's emoji table
+            self.add_column(Text(column), key=column)
         redraw_on_theme_change(self, lambda: self.show(self._rows))
 
     @property
@@ -84,9 +84,9 @@ class ServiceTable(DataTable):
         return (
             Text(row.name, style="bold"),
             state,
-            str(row.pid) if row.pid else "-",
-            str(row.port) if row.port else "-",
-            row.uptime,
+            Text(str(row.pid) if row.pid else "-"),  # Text, not str: a str cell is parsed as markup
+            Text(str(row.port) if row.port else "-"),
+            Text(row.uptime),
             restarts,
             Text(row.version or ("external" if not row.managed else "-"), style="" if row.managed else "italic"),
         )

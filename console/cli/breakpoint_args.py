@@ -3,7 +3,10 @@ building the thread commands' parser (`threads`, `history`, `diff`) does not imp
 
 from __future__ import annotations
 
-from lgconsole.console.model.breakpoints import Breakpoints
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where the options are read: building the parser (every cold command) needs none of it
+    from lgconsole.console.model.breakpoints import Breakpoints
 
 
 def add_breakpoint_arguments(command) -> None:
@@ -14,5 +17,7 @@ def add_breakpoint_arguments(command) -> None:
 
 
 def breakpoints_of(args) -> Breakpoints:
+    from lgconsole.console.model.breakpoints import Breakpoints
+
     before, after = getattr(args, "break_before", None) or [], getattr(args, "break_after", None) or []
     return Breakpoints(tuple(dict.fromkeys(before)), tuple(dict.fromkeys(after)))

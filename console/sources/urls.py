@@ -4,13 +4,15 @@ the LangGraph server's URL also records what every client sends it (stack/server
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lgconsole.stack.errors import StackError
-from lgconsole.stack.server import credentials
-from lgconsole.stack.server.credentials import ServerCredentials
 from lgconsole.stack.services.service import Secrets, Service, StackPaths, StackSpec
 
 from lgconsole.console.config import Config
+
+if TYPE_CHECKING:  # credentials.py: imported when the LangGraph server's URL is resolved, not for Postgres's
+    from lgconsole.stack.server.credentials import ServerCredentials
 
 # Each managed service's module (stack/services/) and class, as stack/services/supervisor.py's SERVICE_TYPES has
 # them: a command asking for one URL imports that service's module only, not the supervisor and every service.
@@ -24,6 +26,8 @@ def service_url(config: Config, name: str) -> str:
     if external:
         url = external.rstrip("/") if name in ("langgraph", "vllm") else external
         if name == "langgraph":
+            from lgconsole.stack.server import credentials
+
             credentials.remember(url, external_credentials(config))
         return url
     try:
@@ -36,6 +40,8 @@ def service_url(config: Config, name: str) -> str:
         why = service.spec.get("use") if service is not None else None  # Redis says why it is not started
         raise StackError(f"{name}: {why}" if why else f"{name} is not configured in this stack")
     if name == "langgraph":
+        from lgconsole.stack.server import credentials
+
         credentials.remember(service.url(), managed_credentials(config, service))
     return service.url()
 
@@ -55,6 +61,8 @@ def _managed_service(spec: StackSpec, name: str) -> Service | None:
 def external_credentials(config: Config) -> ServerCredentials:
     """What lgconsole sends to a LangGraph server it does not run: [langgraph] api_key, bearer_token, headers (and
     LANGGRAPH_API_KEY / LANGGRAPH_BEARER_TOKEN)."""
+    from lgconsole.stack.server.credentials import ServerCredentials
+
     lg = config.langgraph
     return ServerCredentials(api_key=lg.api_key or None, bearer_token=lg.bearer_token or None,
                              headers={str(k): str(v) for k, v in lg.headers.items()})
@@ -74,6 +82,8 @@ def langgraph_url(config: Config) -> str:
 
 def langgraph_credentials(config: Config) -> ServerCredentials:
     """The credentials lgconsole sends to the configured LangGraph server (after resolving its URL)."""
+    from lgconsole.stack.server import credentials
+
     return credentials.credentials_for(langgraph_url(config))
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from lgconsole.stack.errors import StackError
 from lgconsole.stack.server.credentials import http_headers, sdk_client
-from lgconsole.stack.server.health import probe_server_async
 from lgconsole.stack.services.service import one_line
 
 LIVE_RUN_STATUSES = ("pending", "running")
@@ -80,6 +79,8 @@ async def busy_threads(url: str, timeout: float = 5.0) -> dict[str, BusyThread]:
 
 
 async def _probe(url: str, timeout: float) -> None:
+    from lgconsole.stack.server.health import probe_server_async  # (not for busy_thread_ids: every cold `threads`)
+
     health = await probe_server_async(url, timeout)
     if health.error is not None:
         raise LangGraphUnreachable(f"the LangGraph server at {url} does not answer ({health.error})")

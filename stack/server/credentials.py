@@ -8,7 +8,6 @@ the URL (console/sources/urls.py), and every client built here looks them up by 
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +45,8 @@ def ensure_token(path: Path) -> str:
     """The managed server's token, made on first use."""
     token = read_token(path)
     if token is None:
+        import secrets  # (only here and in rotate_token: ~2 ms of hashlib and hmac every cold command would pay)
+
         token = secrets.token_urlsafe(32)
         _write_private(path, token)
     return token
@@ -54,6 +55,8 @@ def ensure_token(path: Path) -> str:
 def rotate_token(path: Path) -> str:
     """A new token replaces the old one; a running server checks the file on every request, so the old token stops
     working at once."""
+    import secrets
+
     token = secrets.token_urlsafe(32)
     _write_private(path, token)
     return token

@@ -24,17 +24,23 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
 from lgconsole.stack.server import credentials
 from lgconsole.stack.server.credentials import ServerCredentials
-from lgconsole.stack.server.health import probe_server, tls_context
-from lgconsole.stack.services import graph_spec, pg_runtime, process, project_env
-from lgconsole.stack.services.container_runtime import ImageRuntime
-from lgconsole.stack.services.langgraph_json import map_graph_paths
+from lgconsole.stack.services import graph_spec, pg_runtime
+from lgconsole.stack.services.langgraph_json import map_graph_paths, read_langgraph_json
 from lgconsole.stack.services.ports import LOOPBACK, listening, port_is_free
-from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line, strip_ansi
+
+if TYPE_CHECKING:
+    from lgconsole.stack.services import project_env
+    from lgconsole.stack.services.process import LaunchSpec
+
+# The project's environment (project_env.py), the image runtime, the health probes and the process module (with its
+# log rotation) are imported where they are used: a command that only resolves the server's URL and token
+# (`lgconsole threads`, console/sources/urls.py) builds a LangGraphService and would pay ~6 ms for them.
 
 DEMO_PROJECT = Path(__file__).resolve().parents[1] / "demo"
 PERSISTENCE_MODULE = Path(__file__).resolve().parent / "persistence.py"
@@ -47,7 +53,7 @@ _PORT_MOVED = re.compile(r"Port (\d+) is already in use, using port (\d+) instea
 
 def load_project_config(project_dir: Path) -> dict:
     config_file = project_dir / "langgraph.json"
-    data = project_env.read_langgraph_json(project_dir)
+    data = read_langgraph_json(project_dir)
     if not isinstance(data.get("graphs"), dict) or not data["graphs"]:
         raise StackError(f"langgraph: {config_file} has no \"graphs\" mapping")
     return data
@@ -100,8 +106,12 @@ class LangGraphService(Service):
         self.env: project_env.ProjectEnv | None = None  # the user project's environment, once built or checked
         self._builder: project_env.EnvBuilder | None = None
         self._failed: tuple[str, str] | None = None  # (plan key, error) of the last failed build
-        self.image = ImageRuntime(self.spec, self.project_dir, self.workdir(), self.port or 0,
-                                  self.paths.secrets_file) if self.runtime == "image" else None
+        self.image = None
+        if self.runtime == "image":
+            from lgconsole.stack.services.container_runtime import ImageRuntime
+
+            self.image = ImageRuntime(self.spec, self.project_dir, self.workdir(), self.port or 0,
+                                      self.paths.secrets_file)
 
     @property
     def runtime(self) -> str:
@@ -139,6 +149,8 @@ class LangGraphService(Service):
     def warm_up(self) -> None:
         super().warm_up()
         import httpx
+
+        from lgconsole.stack.server.health import tls_context
 
         httpx.Client(verify=tls_context()).close()  # the certificate store, and httpcore, which a first client imports
 
@@ -180,9 +192,13 @@ class LangGraphService(Service):
                                  bearer_token=self.spec.get("bearer_token") or None, headers=headers)
 
     def env_root(self) -> Path:
+        from lgconsole.stack.services import project_env
+
         return Path(self.spec["env_dir"]).expanduser() if self.spec.get("env_dir") else project_env.env_cache_root()
 
     def plan(self) -> project_env.EnvPlan:
+        from lgconsole.stack.services import project_env
+
         return project_env.plan_env(self.project_dir, pins=pg_runtime.PG_PINS if self.runtime == "pg" else None)
 
     def binary(self) -> str:
@@ -197,6 +213,8 @@ class LangGraphService(Service):
         """True when the project's environment has to be built first (slow: the supervisor runs `build` in a thread).
         Raises ProjectEnvError for a bad project, or for a build that failed on these same inputs before (so the
         supervisor's retries do not rebuild in vain; changing langgraph.json or a requirement file builds again)."""
+        from lgconsole.stack.services import project_env
+
         if self.image is not None:
             self.preflight()  # nothing is built while the engine, the CLI or the license key is missing
             return not self.image.built
@@ -212,6 +230,8 @@ class LangGraphService(Service):
         return self.env is None
 
     def build(self, progress: project_env.Progress) -> None:
+        from lgconsole.stack.services import project_env
+
         if self.image is not None:
             self.image.build(self._overlay(), self.token_guarded(), TOKEN_AUTH_MODULE, self.paths.log(self.name),
                              progress)
@@ -237,6 +257,7 @@ class LangGraphService(Service):
     def preflight(self) -> None:
         if self.external:
             return
+        from lgconsole.stack.services import project_env
         load_project_config(self.project_dir)
         if self.image is not None:
             self.image.preflight()
@@ -274,12 +295,16 @@ class LangGraphService(Service):
             self.image.remove()
         dump, self._spec_dump = getattr(self, "_spec_dump", None), None
         if dump is not None and dump.poll() is None:
+            from lgconsole.stack.services import process
+
             process.stop(process.ref_for(dump.pid), group=False, grace=5.0, child=dump)
 
     def _image_launch(self, dependency_env: dict[str, str]) -> LaunchSpec:
         token = self.token_file if self.token_guarded() else None
         log = self.paths.log(self.name)
         self._log_offset = log.stat().st_size if log.exists() else 0
+        from lgconsole.stack.services.process import LaunchSpec
+
         return LaunchSpec(argv=self.image.launch_argv(dependency_env, token), log_path=log, cwd=self.workdir())
 
     def launch_spec(self, dependency_env: dict[str, str]) -> LaunchSpec:
@@ -325,6 +350,8 @@ class LangGraphService(Service):
         log = self.paths.log(self.name)
         self._log_offset = log.stat().st_size if log.exists() else 0
         self._launched_env = env
+        from lgconsole.stack.services.process import LaunchSpec
+
         return LaunchSpec(argv=argv, log_path=log, env=env, cwd=self.workdir())
 
     def after_healthy(self) -> None:
@@ -353,6 +380,8 @@ class LangGraphService(Service):
         return [strip_ansi(ln) for ln in data.decode(errors="replace").splitlines() if ln.strip()]
 
     def startup_failure(self) -> str | None:
+        from lgconsole.stack.services import project_env
+
         lines = self._lines_since_launch()
         for line in lines[-40:]:
             if m := _PORT_MOVED.search(line):
@@ -368,6 +397,8 @@ class LangGraphService(Service):
             # without an HTTP client (the supervisor probes every 50 ms of a bring-up)
             return Health(False, "connection refused")
         import httpx
+
+        from lgconsole.stack.server.health import probe_server, tls_context
 
         headers = self.client_credentials().http_headers()  # /ok and /info are open; a gateway in front may not be
         probe = probe_server(self.url(), timeout, headers)

@@ -6,8 +6,6 @@ Postgres refuses to run as root; when lgconsole runs as root the cluster runs as
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import os
 import pwd
 import re
@@ -15,13 +13,16 @@ import signal
 import stat
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from lgconsole.stack.errors import BinaryNotFound, PortInUse, StackError
 from lgconsole.stack.services.file_modes import grant_pass_through
 from lgconsole.stack.services.ports import LOOPBACK, port_is_free
-from lgconsole.stack.services.process import LaunchSpec
 from lgconsole.stack.services.service import Health, Service, find_program, one_line
+
+if TYPE_CHECKING:
+    from lgconsole.stack.services.process import LaunchSpec
 
 DB_USER = "lgconsole"
 DB_NAME = "lgconsole"
@@ -40,6 +41,8 @@ def find_postgres_bin_dir(configured: str | None = None, search_globs: list[str]
             return path
         raise BinaryNotFound(f"postgres: no initdb/postgres in postgres.bin_dir={configured}; {MISSING_PACKAGE}")
     candidates = []
+    import glob
+
     for pattern in search_globs if search_globs is not None else ["/usr/lib/postgresql/*/bin"]:
         candidates.extend(glob.glob(pattern))
 
@@ -103,6 +106,8 @@ class PostgresService(Service):
         if user is None:
             return default
         entry = pwd.getpwnam(user)
+        import hashlib  # (here only: OpenSSL's hashes are ~1 ms that resolving the URL, every cold command, skips)
+
         digest = hashlib.sha1(str(self.paths.state_dir.resolve()).encode()).hexdigest()[:12]
         elsewhere = Path("/var/lib/lgconsole") / digest / "data"
         state_dir = self.paths.state_dir
@@ -193,6 +198,8 @@ class PostgresService(Service):
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
         # SIGINT is Postgres's "fast" shutdown; SIGTERM ("smart") would wait for every client to leave.
+        from lgconsole.stack.services.process import LaunchSpec  # (here: resolving the URL needs none of it)
+
         return LaunchSpec(argv=argv, log_path=self.paths.log(self.name), cwd=Path("/"), user=self.run_as(),
                           stop_signal=signal.SIGINT, signal_group=False)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from lgconsole.stack.errors import StackError
+from lgconsole.stack.services.langgraph_json import ProjectEnvError, read_langgraph_json  # (defined there: light)
 
 ENV_FORMAT = 1  # bump when the layout of a built environment changes: every env is rebuilt
 MARKER = "lgconsole-env.json"  # written last: an env dir without it is half-made and is removed
@@ -61,10 +61,6 @@ SERVER_MODULES = {
 Progress = Callable[[str, str], None]  # (phase, last output line)
 
 
-class ProjectEnvError(StackError):
-    """The project's environment cannot be planned, built or used; str() is one line with the cause and the fix."""
-
-
 @dataclass(frozen=True)
 class EnvPlan:
     """What goes into a project's environment, and the key that names it."""
@@ -94,22 +90,6 @@ class ProjectEnv:
 
 
 # --- planning -------------------------------------------------------------------------------------------------
-
-def read_langgraph_json(project_dir: Path) -> dict:
-    config_file = Path(project_dir) / "langgraph.json"
-    if not config_file.is_file():
-        raise ProjectEnvError(f"langgraph: no langgraph.json in {project_dir}: set [project] path in lgconsole.toml "
-                              "to the directory that holds your langgraph.json")
-    try:
-        data = json.loads(config_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise ProjectEnvError(f"langgraph: {config_file} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    except (UnicodeDecodeError, RecursionError):
-        raise ProjectEnvError(f"langgraph: {config_file} is not JSON text (binary, or nested too deeply)") from None
-    if not isinstance(data, dict):
-        raise ProjectEnvError(f"langgraph: {config_file} must hold a JSON object")
-    return data
-
 
 def server_pins() -> tuple[str, ...]:
     """The server packages at the versions installed with lgconsole (`name[extras]==version`)."""

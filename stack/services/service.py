@@ -14,10 +14,13 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from lgconsole.stack.services.file_modes import make_private
-from lgconsole.stack.services.process import LaunchSpec
+
+if TYPE_CHECKING:  # (the process module and its log rotation: not for a command that only reads a URL)
+    from lgconsole.stack.services.process import LaunchSpec
 
 # Every service lgconsole runs, in start order (the supervisor's SERVICE_TYPES has one Service class per name).
 SERVICE_NAMES = ("postgres", "redis", "vllm", "langgraph")
@@ -76,6 +79,8 @@ class ServiceStatus:
 
 @dataclass
 class Health:
+    """What a health check found: ok or not, why not (`detail`, one line), the version it reports."""
+
     ok: bool
     detail: str = ""
     version: str | None = None
@@ -194,15 +199,16 @@ def join_spec_secrets(services: dict[str, dict], hidden: dict[str, str]) -> dict
     return joined
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Patterns compiled on first use (re caches them): importing this module is part of every cold command.
+_ANSI = r"\x1b\[[0-9;?]*[A-Za-z]"
 
 
 def strip_ansi(text: str) -> str:
     """Log lines of some servers carry colour codes; panes and error messages want plain text."""
-    return _ANSI.sub("", text)
+    return re.sub(_ANSI, "", text)
 
 
-_USERINFO = re.compile(r"//([^:/@]*)(:[^@/]*)?@")
+_USERINFO = r"//([^:/@]*)(:[^@/]*)?@"
 
 
 def redact_url(url: str | None) -> str | None:
@@ -212,7 +218,7 @@ def redact_url(url: str | None) -> str | None:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return _USERINFO.sub(lambda m: f"//{m.group(1)}{':***' if m.group(2) else ''}@", url)
+        return re.sub(_USERINFO, lambda m: f"//{m.group(1)}{':***' if m.group(2) else ''}@", url)
     if parts.password is None:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
@@ -405,14 +411,14 @@ class StackSpec:
             raise corrupt(path, f"has keys lgconsole does not write ({', '.join(sorted(data)[:5])})") from None
 
 
-_ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception)\b:|FATAL:|.*\bFATAL\b|.*Error: )")
+_ERROR_LINE = r"^\s*([\w.]+(Error|Exception)\b:|FATAL:|.*\bFATAL\b|.*Error: )"
 
 
 def failure_line(path: Path | str | None, n: int = 80) -> str | None:
     """The most telling line of a crashed service's log: the last exception or FATAL line, else the last line."""
     lines = tail_lines(path, n)
     for line in reversed(lines):
-        if _ERROR_LINE.match(line):
+        if re.match(_ERROR_LINE, line):
             return line.strip()
     return lines[-1].strip() if lines else None
 

@@ -45,3 +45,38 @@ def test_a_cold_read_command_imports_only_what_it_uses(argv, tmp_path):
 def test_one_service_url_is_built_as_the_supervisor_builds_them_all():
     assert {name: getattr(__import__(f"lgconsole.stack.services.{module}", fromlist=[cls]), cls)
             for name, (module, cls) in urls.SERVICE_CLASSES.items()} == supervisor.SERVICE_TYPES
+
+
+# What resolving a managed stack's URLs leaves out: the project's environment, the image runtime, the health probes
+# and the process module (LangGraph: its URL and token only), the token maker (secrets, hmac); for Postgres's URL
+# alone (`history`, `diff`) the client credentials and the LangGraph service too.
+NOT_FOR_URLS = ("lgconsole.stack.services.project_env", "lgconsole.stack.services.container_runtime",
+                "lgconsole.stack.server.health", "secrets", "hmac", "lgconsole.console.model.breakpoints",
+                "lgconsole.stack.services.process", "lgconsole.stack.services.log_rotation")
+NOT_FOR_POSTGRES_URL = ("lgconsole.stack.server.credentials", "lgconsole.stack.services.langgraph_server")
+
+
+@pytest.mark.parametrize("argv", [["threads"], ["history", "t1"], ["diff", "t1", "aaaa", "bbbb"]])
+def test_a_cold_read_command_on_a_managed_stack_resolves_urls_lightly(argv, tmp_path):
+    from lgconsole.console.config import load_config
+    from lgconsole.console.stack_spec import build_stack_spec
+    from lgconsole.stack.services.service import Secrets
+
+    state = tmp_path / "state"
+    (tmp_path / "lgconsole.toml").write_text(f'state_dir = "{state}"\n[postgres]\nport = 1\n[langgraph]\nport = 2\n')
+    config = load_config(tmp_path / "lgconsole.toml", env={})
+    build_stack_spec(config).save()  # as `up` leaves it (the password made), nothing running
+    Secrets(config.paths.secrets_file).get("postgres_password")
+    out = tmp_path / "loaded.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("POSTGRES_URL", "LANGGRAPH_URL", "LGCONSOLE_CONFIG")}
+    proc = subprocess.run([sys.executable, "-c", RUNNER, str(out), "--config", str(tmp_path / "lgconsole.toml"), *argv],
+                          cwd=tmp_path, env={**env, "XDG_CONFIG_HOME": str(tmp_path / "config")}, capture_output=True,
+                          text=True, timeout=120)
+    assert out.exists(), proc.stderr[-2000:]
+    loaded = set(json.loads(out.read_text()))
+    assert "lgconsole.stack.checkpoints.reader" in loaded and "lgconsole.stack.services.postgres" in loaded
+    assert sorted(loaded & set(NOT_FOR_URLS)) == []
+    if argv[0] == "threads":  # the server's busy threads: its URL and token
+        assert "lgconsole.stack.services.langgraph_server" in loaded
+    else:
+        assert sorted(loaded & set(NOT_FOR_POSTGRES_URL)) == []
