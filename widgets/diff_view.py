@@ -31,10 +31,8 @@ def diff_text(sections: list[tuple[str, list[str]]], palette: Palette | None = N
     return text
 
 
-class DiffView(Static):
-    DEFAULT_CSS = """
-    DiffView { padding: 0 1; }
-    """
+class _ShowsSections:
+    """What both diff widgets share: `show(sections)`, drawn again in the new theme's colours after a theme switch."""
 
     _sections: list[tuple[str, list[str]]] | None = None
 
@@ -47,10 +45,22 @@ class DiffView(Static):
 
     def show(self, sections: list[tuple[str, list[str]]]) -> None:
         self._sections = sections
-        self.update(diff_text(sections, Palette.of(self)))
+        self._draw(diff_text(sections, Palette.of(self)))
+
+    def _draw(self, text: Text) -> None:
+        raise NotImplementedError
 
 
-class DiffPane(ScrollView, can_focus=True):
+class DiffView(_ShowsSections, Static):
+    DEFAULT_CSS = """
+    DiffView { padding: 0 1; }
+    """
+
+    def _draw(self, text: Text) -> None:
+        self.update(text)
+
+
+class DiffPane(_ShowsSections, ScrollView, can_focus=True):
     """The same sections in a pane that scrolls by itself, drawn line by line (Textual's line API). A Static in a
     scrolling container changes height with every new text, and that costs the whole screen a second layout pass
     in the next frame; this pane keeps its size, lays its text out once per text and width, and renders only the
@@ -62,7 +72,6 @@ class DiffPane(ScrollView, can_focus=True):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._sections: list[tuple[str, list[str]]] | None = None
         self._text = Text()
         self._lines: list[Text] = []  # self._text wrapped at self._wrapped_at cells
         self._wrapped_at = -1
@@ -73,16 +82,8 @@ class DiffPane(ScrollView, can_focus=True):
         """The text shown, without styles."""
         return self._text.plain
 
-    def on_mount(self) -> None:
-        redraw_on_theme_change(self, self._redraw)
-
-    def _redraw(self) -> None:
-        if self._sections is not None:
-            self.show(self._sections)
-
-    def show(self, sections: list[tuple[str, list[str]]]) -> None:
-        self._sections = sections
-        self._text = diff_text(sections, Palette.of(self))
+    def _draw(self, text: Text) -> None:
+        self._text = text
         self._wrapped_at = -1
         self._layout_lines()  # (the scroll position is kept, within the new text's lines)
         self.refresh()
