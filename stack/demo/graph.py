@@ -149,7 +149,9 @@ def memory_owner() -> str:
 
 
 def short(text: Any) -> str:
-    text = " ".join(str(text).split())
+    # without NUL: a string channel is stored inline in the checkpoint's jsonb, which refuses \u0000 (the server then
+    # fails the run with "UntranslatableCharacter"); the tiny CPU model's byte tokens can produce one
+    text = " ".join(str(text).replace("\x00", "").split())
     return text if len(text) <= RESULT_CHARS else text[: RESULT_CHARS - 1] + "…"
 
 

@@ -363,3 +363,12 @@ async def test_runs_keep_task_counts_and_outcomes_in_the_store():
     stored_steps = [s.metadata["step"] async for s in app.aget_state_history({"configurable": {"thread_id": "second"}})]
     plain_steps = [s.metadata["step"] async for s in without.aget_state_history(plain)]
     assert stored_steps == plain_steps
+
+
+def test_a_model_reply_with_a_nul_is_stored_without_it():
+    """The tiny CPU model's byte tokens can make a NUL; a string channel is stored inline in the checkpoint's jsonb,
+    which refuses \\u0000 (the server failed the whole run: `make screenshots` did, on a newly built model)."""
+    from lgconsole.stack.demo.graph import short
+
+    assert short("draft\x00 ready\x00") == "draft ready"
+    assert "\x00" not in short("\x00" * 500)
