@@ -5,6 +5,7 @@ crashes; `jsonable` turns decoded values into what `--json` prints."""
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,6 +80,8 @@ class SafeDecoder:
         self._safe_methods = lg_msgpack.SAFE_MSGPACK_METHODS
         self._strict_serde = None
         self._strict_lock = threading.Lock()
+        # (module, name, ext code) of the allowed kinds whose value is their fields as they are (messages, ...)
+        self._fields_kinds: set[tuple[str, str, int]] = set()
 
     @property
     def _strict(self):
@@ -118,10 +121,15 @@ class SafeDecoder:
         finally:
             _events.shared = None
 
-    def decode(self, type_: str | None, data: bytes | memoryview | None, labels: list[str] | None = None) -> Any:
-        """One stored value; never raises. `labels` collects the labels of the placeholders produced."""
+    def decode(self, type_: str | None, data: bytes | memoryview | None, labels: list[str] | None = None,
+               share: bool = True) -> Any:
+        """One stored value; never raises. `labels` collects the labels of the placeholders produced. `share=False`:
+        not through (nor into) the memo of a `sharing()` block (a value no other one in the block repeats)."""
         found: list[str] = [] if labels is None else labels
         previous, _events.sink = _events.sink, found
+        shared = _events.shared
+        if not share:
+            _events.shared = None
         try:
             return self._decode(type_, bytes(data) if data is not None else None, found)
         except RecursionError:
@@ -129,6 +137,50 @@ class SafeDecoder:
             return placeholder("corrupt", "corrupt", type=type_, size=len(data or b""), error="nested too deeply")
         finally:
             _events.sink = previous
+            _events.shared = shared
+
+    def decode_list_prefix(self, data: bytes, labels: list[str]) -> list | None:
+        """A msgpack array blob, decoded as `decode` decodes it, when its elements are exactly its bytes after the
+        header (msgpack readers ignore bytes past the last element, so another blob that starts with these bytes
+        holds these elements first, then its own); None when not (`decode` it then). A random sentinel after the
+        bytes must be the one element past them: junk after the elements would be read in its place."""
+        head = array_header(data)
+        if head is None:
+            return None
+        count, size = head
+        found: list[str] = []
+        previous, shared, _events.sink, _events.shared = _events.sink, _events.shared, found, None
+        try:
+            value = self._unpack(pack_array_header(count + 1) + data[size:] + _SENTINEL)
+        except Exception:  # malformed: `decode` says how
+            return None
+        finally:
+            _events.sink, _events.shared = previous, shared
+        if not (isinstance(value, list) and len(value) == count + 1 and value[-1] == _SENTINEL_VALUE):
+            return None
+        labels.extend(found)
+        del value[-1]
+        return value
+
+    def decode_list_tail(self, base: list, data: bytes, start: int, labels: list[str]) -> list | None:
+        """A msgpack array blob whose bytes up to `start` are its header and `base`'s elements (decoded by
+        `decode_list_prefix` from a shorter blob): `base`'s elements, the same objects, then those of its bytes from
+        `start`; None when those bytes do not hold the rest of its elements (`decode` it then)."""
+        head = array_header(data)
+        if head is None or head[0] < len(base):
+            return None
+        found: list[str] = []
+        previous, shared, _events.sink, _events.shared = _events.sink, _events.shared, found, None
+        try:
+            tail = self._unpack(pack_array_header(head[0] - len(base)) + data[start:])
+        except Exception:
+            return None
+        finally:
+            _events.sink, _events.shared = previous, shared
+        if not isinstance(tail, list) or len(tail) != head[0] - len(base):
+            return None
+        labels.extend(found)
+        return base + tail
 
     def _decode(self, type_: str | None, data: bytes | None, found: list[str]) -> Any:
         size = len(data or b"")
@@ -165,6 +217,17 @@ class SafeDecoder:
     def _ext_hook(self, code: int, data: bytes) -> Any:
         shared = _events.shared
         if shared is None:
+            if code in _CONSTRUCTOR_CODES:  # the hot path (once per message): a kind seen before gives its fields
+                try:
+                    tup = self._unpackb(data, ext_hook=self._hook, option=self._option)
+                except Exception as exc:
+                    return _corrupt_ext(code, data, exc)
+                try:
+                    if (tup[0], tup[1], code) in self._fields_kinds:
+                        return tup[2]
+                except Exception:  # (a short or odd list: _constructed says what it is)
+                    pass
+                return self._constructed(code, data, tup)
             return self._ext_value(code, data)
         key = (code, data)
         hit = shared.get(key)
@@ -187,19 +250,24 @@ class SafeDecoder:
                 _sink().append("numpy.ndarray")
                 return placeholder("numpy.ndarray", "not decoded", dtype=str(dtype), shape=list(shape))
             except Exception as exc:
-                _sink().append("corrupt")
-                return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
+                return _corrupt_ext(code, data, exc)
         if code not in _CONSTRUCTOR_CODES:
             _sink().append(f"ext{code}")
             return placeholder(f"ext{code}", "unknown msgpack extension", size=len(data))
         try:
             tup = self._unpack(data)
+        except Exception as exc:
+            return _corrupt_ext(code, data, exc)
+        return self._constructed(code, data, tup)
+
+    def _constructed(self, code: int, data: bytes, tup: Any) -> Any:
+        """The value of a constructor ext whose bytes unpacked to `tup`, `[module, name, payload, ...]`."""
+        try:
             module, name, payload = tup[0], tup[1], tup[2]
             if not (isinstance(module, str) and isinstance(name, str)):
                 raise ValueError("no class name")
         except Exception as exc:
-            _sink().append("corrupt")
-            return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
+            return _corrupt_ext(code, data, exc)
         if (module, name) not in self._safe_types or (
             code == _EXT_METHOD_SINGLE_ARG and (module, name, tup[3] if len(tup) > 3 else None) not in self._safe_methods
         ):
@@ -208,17 +276,51 @@ class SafeDecoder:
             return placeholder(label, "blocked", fields=payload)
         if code in (_EXT_PYDANTIC_V1, _EXT_PYDANTIC_V2) or module.startswith(("langchain_core.", "langgraph.")):
             # Messages, documents and langgraph's own records: their fields, as plain data.
-            if name == "Send" and module == "langgraph.types" and isinstance(payload, (list, tuple)) and payload:
+            if name == "Send" and module == "langgraph.types":
+                if not (isinstance(payload, (list, tuple)) and payload):
+                    return payload
                 send = {"node": payload[0], "arg": payload[1] if len(payload) > 1 else None}
                 if len(payload) > 2:
                     send["timeout"] = payload[2]
                 return send
+            if code != _EXT_METHOD_SINGLE_ARG:  # (whose method is checked each time)
+                self._fields_kinds.add((module, name, code))
             return payload
         try:  # datetime, UUID, Decimal, set, ...: built by strict mode, which imports nothing off its allowlist
             return self._strict.loads_typed(("msgpack", self._ormsgpack.packb(self._ormsgpack.Ext(code, data))))
         except Exception as exc:
-            _sink().append("corrupt")
-            return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
+            return _corrupt_ext(code, data, exc)
+
+
+_SENTINEL_VALUE = "lgconsole-end-" + os.urandom(16).hex()  # one per process: no stored bytes can forge it
+_SENTINEL = b"\xd9" + bytes([len(_SENTINEL_VALUE)]) + _SENTINEL_VALUE.encode()  # msgpack str8
+
+
+def array_header(data: bytes) -> tuple[int, int] | None:
+    """(element count, header size) of a msgpack array's bytes; None when they are not an array."""
+    if not data:
+        return None
+    first = data[0]
+    if 0x90 <= first <= 0x9F:
+        return first & 0x0F, 1
+    if first == 0xDC and len(data) >= 3:
+        return int.from_bytes(data[1:3], "big"), 3
+    if first == 0xDD and len(data) >= 5:
+        return int.from_bytes(data[1:5], "big"), 5
+    return None
+
+
+def pack_array_header(count: int) -> bytes:
+    if count < 16:
+        return bytes([0x90 | count])
+    if count < 1 << 16:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
+
+
+def _corrupt_ext(code: int, data: bytes, exc: Exception) -> dict:
+    _sink().append("corrupt")
+    return placeholder("corrupt", "corrupt", ext=code, size=len(data), error=one_line(exc))
 
 
 def _sink() -> list[str]:

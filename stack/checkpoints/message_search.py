@@ -200,7 +200,9 @@ def _delta_head_texts(conn: Any, thread_id: str) -> list[str]:
            JOIN checkpoint_blobs b ON b.thread_id = %s AND b.checkpoint_ns = '' AND b.channel = v.channel
                AND b.version = v.version""",
         (_json(checkpoint.get("channel_versions") or {}), thread_id)).fetchall()
-    raw = raw_values(conn, thread_id, (row[0], row[1], row[2], checkpoint, row[4] or {}), blobs, [])
+    decoder = get_decoder()
+    raw = raw_values(conn, thread_id, (row[0], row[1], row[2], checkpoint, row[4] or {}),
+                     {channel: decoder.decode(type_, blob) for channel, type_, blob in blobs}, [])
     return [t for ch, value in raw.items() if not internal_channel(ch) for t in message_texts(value)]
 
 

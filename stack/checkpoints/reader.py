@@ -26,7 +26,7 @@ from lgconsole.stack.checkpoints.records import (
     UnknownCheckpoint,
     UnknownThread,
 )
-from lgconsole.stack.checkpoints.states import build_state, graph_shape, raw_values, state_blobs
+from lgconsole.stack.checkpoints.states import build_state, decode_blobs, graph_shape, raw_values, state_blobs
 from lgconsole.stack.checkpoints.thread_sql import (
     RUN_METADATA_JOIN,
     SORT_KEYS,
@@ -449,7 +449,8 @@ class CheckpointReader:
             blobs = state_blobs(conn, thread_id, rows)
             here = list(dict.fromkeys((ns, cid) for ns, cid, *_ in rows))
             unreadable: list[list[str]] = [[] for _ in rows]  # per state: labels of values shown as placeholders
-            raws = [raw_values(conn, thread_id, r, blobs[i], unreadable[i]) for i, r in enumerate(rows)]
+            decoded = decode_blobs(blobs, unreadable)
+            raws = [raw_values(conn, thread_id, r, decoded[i], unreadable[i]) for i, r in enumerate(rows)]
             write_rows = [WriteRow(*r) for r in conn.execute(
                 f"""SELECT w.checkpoint_ns, w.checkpoint_id, w.task_id, w.task_path, w.idx, w.channel, w.type, w.blob,
                            CASE WHEN w.channel = '{TASKS}' THEN substring(w.blob FROM 1 FOR {SEND_PREFIX_BYTES}) END

@@ -8,7 +8,7 @@ import copy
 import json
 from typing import Any
 
-from lgconsole.stack.checkpoints.decoder import get_decoder
+from lgconsole.stack.checkpoints.decoder import array_header, get_decoder
 from lgconsole.stack.checkpoints.ids import checkpoint_time
 from lgconsole.stack.checkpoints.records import CheckpointState, PendingWrite
 from lgconsole.stack.checkpoints.replay import apply_writes, delta_values, finished_writes, missing_delta_channels
@@ -24,10 +24,13 @@ from lgconsole.stack.checkpoints.writes import (
 )
 
 
+PREFIX_MIN_BYTES = 4096  # below this, two lists are decoded each on its own: nothing to gain
+
+
 def state_blobs(conn: Any, thread_id: str, rows: list[tuple]) -> list[list[tuple[str, str | None, bytes | None]]]:
     """Each state's blobs, `(channel, type, blob)`, in one query. A blob two of the states name (same namespace,
-    channel and version: a channel the steps between them did not write) is sent once; its bytes are decoded for
-    each state, so that each has values of its own (their ext values are shared in the decoder's `sharing()`)."""
+    channel and version: a channel the steps between them did not write) is sent once; decode_blobs gives each
+    state values of its own."""
     found = conn.execute(  # in binary (bytea as text is hex: twice the bytes, and a decode)
         """SELECT i, channel, version, checkpoint_ns, type, CASE WHEN first THEN blob END
            FROM (SELECT k.i, b.channel, b.version, b.checkpoint_ns, b.type, b.blob,
@@ -46,15 +49,64 @@ def state_blobs(conn: Any, thread_id: str, rows: list[tuple]) -> list[list[tuple
     return out
 
 
-def raw_values(conn: Any, thread_id: str, row: tuple, blobs: list, unreadable: list[str]) -> dict[str, Any]:
-    """A checkpoint's channels: inline values, blobs (a blob wins over an inline DeltaChannel marker), and the
-    DeltaChannels stored only as writes, rebuilt from their nearest snapshot."""
-    ns, _, parent, checkpoint, metadata, *_ = row
+def decode_blobs(blobs: list[list[tuple[str, str | None, bytes | None]]],
+                 unreadable: list[list[str]]) -> list[dict[str, Any]]:
+    """Each state's blob values, decoded (the labels of placeholders into `unreadable[i]`); each state gets values
+    of its own, and what two states hold alike is one object (a diff then passes it by identity; read-only):
+    - a list whose bytes start another state's list of that channel (messages appended: the common step) is
+      decoded once, and the longer one is its elements, the same objects, then those of its own bytes after them;
+    - other blobs of a channel both states name are decoded in the decoder's `sharing()` memo (their messages,
+      Sends, ... one object each)."""
     decoder = get_decoder()
+    values: list[dict[str, Any]] = [{} for _ in blobs]
+    by_channel: dict[str, list[tuple[int, str | None, bytes | None]]] = {}
+    for i, state in enumerate(blobs):
+        for channel, type_, blob in state:
+            by_channel.setdefault(channel, []).append((i, type_, blob))
+    for channel, named in by_channel.items():
+        if len(named) == 2 and _decode_as_prefix(decoder, channel, named, values, unreadable):
+            continue
+        for i, type_, blob in named:
+            values[i][channel] = decoder.decode(type_, blob, unreadable[i], share=len(named) > 1)
+    return values
+
+
+def _decode_as_prefix(decoder: Any, channel: str, named: list[tuple[int, str | None, bytes | None]],
+                      values: list[dict[str, Any]], unreadable: list[list[str]]) -> bool:
+    """Two states' msgpack lists of `channel`, decoded once where the shorter one's element bytes start the longer
+    one's (into `values`); False when they do not (or the bytes do not bear it out: decode both as usual)."""
+    (i, type_i, blob_i), (j, type_j, blob_j) = named
+    if type_i != "msgpack" or type_j != "msgpack" or not blob_i or not blob_j or blob_i is blob_j:
+        return False
+    if len(blob_i) > len(blob_j):
+        (i, blob_i), (j, blob_j) = (j, blob_j), (i, blob_i)
+    short, long = array_header(blob_i), array_header(blob_j)
+    if short is None or long is None or len(blob_i) - short[1] < PREFIX_MIN_BYTES:
+        return False
+    if not blob_j.startswith(memoryview(blob_i)[short[1]:], long[1]):
+        return False
+    labels_i: list[str] = []
+    base = decoder.decode_list_prefix(blob_i, labels_i)
+    if base is None:
+        return False
+    labels_j = list(labels_i)
+    value = decoder.decode_list_tail(base, blob_j, long[1] + len(blob_i) - short[1], labels_j)
+    if value is None:
+        return False
+    values[i][channel], values[j][channel] = base, value
+    unreadable[i].extend(labels_i)
+    unreadable[j].extend(labels_j)
+    return True
+
+
+def raw_values(conn: Any, thread_id: str, row: tuple, blob_values: dict[str, Any],
+               unreadable: list[str]) -> dict[str, Any]:
+    """A checkpoint's channels: inline values, its blobs' values (a blob wins over an inline DeltaChannel marker),
+    and the DeltaChannels stored only as writes, rebuilt from their nearest snapshot."""
+    ns, _, parent, checkpoint, metadata, *_ = row
     raw: dict[str, Any] = dict(checkpoint.get("channel_values") or {})
-    for channel, type_, blob in blobs:
-        raw[channel] = decoder.decode(type_, blob, unreadable)
-    raw.update(delta_values(conn, decoder, thread_id, ns, parent, missing_delta_channels(checkpoint, raw),
+    raw.update(blob_values)
+    raw.update(delta_values(conn, get_decoder(), thread_id, ns, parent, missing_delta_channels(checkpoint, raw),
                             unreadable))
     # A DeltaChannel not written yet: LangGraph shows its empty value; the metadata's counters name it.
     counters = (metadata or {}).get("counters_since_delta_snapshot")
