@@ -102,13 +102,13 @@ class StackScreen(ConsoleScreen):
         tail.show(shown(f"{svc.name} log · {svc.log_path or 'no log'}"),
                   shown_lines(snapshot.log_tails.get(svc.name, [])))
 
-    def on_data_table_row_highlighted(self, event) -> None:
+    def on_service_table_row_highlighted(self, event) -> None:
         if self.console.snapshot is not None:
             self._show_selected(self.console.snapshot)
 
     def select(self, name: str) -> None:
         """Put the cursor on a service (a jump from Triage)."""
-        keys = [key.value for key in self.table.rows]
+        keys = self.table.row_keys
         if name in keys:
             self.table.move_cursor(row=keys.index(name))
 

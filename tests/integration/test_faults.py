@@ -139,7 +139,7 @@ async def test_the_stack_screen_shows_a_killed_postgres_within_1s_with_its_whole
         table = app.screen.query_one("#services")
         pid = app.snapshot.by_name("postgres").pid
         assert str(pid) in [str(cell) for cell in table.get_row("postgres")]
-        assert table.columns["pid"].get_render_width(table) >= len(str(pid))
+        assert table.column_width("pid") >= len(str(pid))
         os.kill(pid, signal.SIGKILL)
         killed = time.monotonic()
         await pilot_wait(pilot, lambda: "healthy" not in str(table.get_row("postgres")[1]), timeout=5,
@@ -151,7 +151,7 @@ async def test_the_stack_screen_shows_a_killed_postgres_within_1s_with_its_whole
         new_pid = str(app.snapshot.by_name("postgres").pid)
         await pilot_wait(pilot, lambda: new_pid in [str(c) for c in table.get_row("postgres")], timeout=3,
                          what="the new pid in the table")
-        assert table.columns["pid"].get_render_width(table) >= len(new_pid)  # never cut
+        assert table.column_width("pid") >= len(new_pid)  # never cut
 
 
 def test_a_followed_run_reconnects_to_a_server_back_on_a_new_port(fault_stack):
