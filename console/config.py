@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lgconsole.console.dataclass_methods import DataclassMethods
+from lgconsole.stack.dataclass_methods import DataclassMethods
 
 if TYPE_CHECKING:  # imported by `paths()`: the services' module is ~4 ms the console's first frame has no use for
     from lgconsole.stack.services.service import StackPaths

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 from lgconsole.stack.checkpoints.decoder import jsonable
+from lgconsole.stack.dataclass_methods import DataclassMethods, FrozenDataclassMethods
 from lgconsole.stack.errors import StackError
 
 # --- errors ----------------------------------------------------------------------------------------------------------
@@ -48,16 +49,16 @@ class ThreadStatus(str, Enum):
     UNKNOWN = "unknown"  # nodes due, just saved, server not asked: a step starting or a breakpoint, cannot tell
 
 
-@dataclass(frozen=True)
-class ServerView:
+@dataclass(frozen=True, repr=False, eq=False)
+class ServerView(FrozenDataclassMethods):
     """What the LangGraph server said about runs when the threads were listed: the threads with a run pending or
     running (`threads.search(status="busy")`). Pass None instead when the server did not answer."""
 
     busy: frozenset[str] = frozenset()
 
 
-@dataclass
-class ThreadSummary:
+@dataclass(repr=False, eq=False)
+class ThreadSummary(DataclassMethods):
     thread_id: str
     last_activity: datetime | None  # newest checkpoint of any namespace (from its uuid6 id)
     checkpoint_count: int  # every namespace, subgraphs included
@@ -88,8 +89,8 @@ class ThreadSummary:
         }
 
 
-@dataclass
-class CheckpointNode:
+@dataclass(repr=False, eq=False)
+class CheckpointNode(DataclassMethods):
     """One checkpoint of a thread's history: ids and metadata only, no state."""
 
     checkpoint_id: str
@@ -124,8 +125,8 @@ class CheckpointNode:
         }
 
 
-@dataclass
-class PendingWrite:
+@dataclass(repr=False, eq=False)
+class PendingWrite(DataclassMethods):
     task_id: str
     node: str | None  # the task's node, when it can be told from the task path
     channel: str
@@ -134,8 +135,8 @@ class PendingWrite:
     task_path: str = ""
 
 
-@dataclass
-class CheckpointState:
+@dataclass(repr=False, eq=False)
+class CheckpointState(DataclassMethods):
     thread_id: str
     checkpoint_id: str
     checkpoint_ns: str
@@ -185,8 +186,8 @@ class CheckpointState:
         }
 
 
-@dataclass
-class SchemaInfo:
+@dataclass(repr=False, eq=False)
+class SchemaInfo(DataclassMethods):
     version: int | None  # the highest row of checkpoint_migrations; None when missing or empty
     expected: int  # the version this reader was written against
     status: str  # current | older | newer | unknown (table empty) | missing (no checkpoint_migrations)

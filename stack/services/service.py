@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from lgconsole.stack.dataclass_methods import DataclassMethods
 from lgconsole.stack.services.file_modes import make_private
 
 if TYPE_CHECKING:  # (the process module and its log rotation: not for a command that only reads a URL)
@@ -38,8 +39,8 @@ class ServiceState(str, Enum):
     DOWN = "down"  # an external service that does not answer its probe (external.py)
 
 
-@dataclass
-class ServiceStatus:
+@dataclass(repr=False, eq=False)
+class ServiceStatus(DataclassMethods):
     """One row of `lgconsole status`: plain data, safe to print (the URL is redacted)."""
 
     name: str
@@ -77,8 +78,8 @@ class ServiceStatus:
         return cls(**known)
 
 
-@dataclass
-class Health:
+@dataclass(repr=False, eq=False)
+class Health(DataclassMethods):
     """What a health check found: ok or not, why not (`detail`, one line), the version it reports."""
 
     ok: bool
@@ -86,8 +87,8 @@ class Health:
     version: str | None = None
 
 
-@dataclass
-class StackPaths:
+@dataclass(repr=False, eq=False)
+class StackPaths(DataclassMethods):
     """Where a stack keeps its files: one state directory per stack."""
 
     state_dir: Path
@@ -357,8 +358,8 @@ class Service(ABC):
         return None
 
 
-@dataclass
-class StackSpec:
+@dataclass(repr=False, eq=False)
+class StackSpec(DataclassMethods):
     """Everything the supervisor needs, as plain JSON (built by the console from its config)."""
 
     state_dir: str
