@@ -55,6 +55,7 @@ class PostgresConfig(DataclassMethods):
     run_as: str = ""  # the unprivileged user when lgconsole runs as root
     data_dir: str = ""
     max_connections: int = 100
+    shared_buffers_mb: int = 0  # 0 = an eighth of the machine's memory, 128 MB to 2 GB
     startup_timeout: float = 60.0
 
 
@@ -171,6 +172,7 @@ _RANGES = {
     "port": (0, 65535),
     "n_jobs_per_worker": (1, 1024),
     "max_connections": (1, 100_000),
+    "shared_buffers_mb": (0, 2**20),
     "startup_timeout": (1, 7 * 86400),
     "timeout": (0.1, 3600),
     "refresh_seconds": (0.1, 3600),  # below 0.1 s the console redraws faster than a terminal shows

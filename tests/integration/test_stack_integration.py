@@ -86,6 +86,12 @@ def test_demo_run_leaves_checkpoints_in_postgres_and_tool_cache_in_redis(live_st
                              (thread["thread_id"],)).fetchone()[0]
         writes = conn.execute("SELECT count(*) FROM checkpoint_writes WHERE thread_id = %s AND channel = '__interrupt__'",
                               (thread["thread_id"],)).fetchone()[0]
+        # sized to the machine (stack/services/postgres.py), not Postgres's 128 MB: the thread list reads whole indexes
+        buffers_mb = conn.execute("SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'"
+                                  ).fetchone()[0]
+    from lgconsole.stack.services.postgres import auto_shared_buffers_mb
+
+    assert buffers_mb == auto_shared_buffers_mb()
     assert count >= 5
     assert writes >= 1
     import redis

@@ -186,3 +186,47 @@ def test_the_supervisor_runs_as_a_module():
     done = subprocess.run([sys.executable, "-m", "lgconsole.stack.services.supervisor"], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 2 and "usage: python -m lgconsole.stack.services.supervisor STATE_DIR" in done.stderr
+
+
+# --- the managed Postgres's shared_buffers --------------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from lgconsole.stack.services.postgres import (  # noqa: E402
+    SHARED_BUFFERS_MAX_MB,
+    SHARED_BUFFERS_MIN_MB,
+    auto_shared_buffers_mb,
+    available_memory_bytes,
+)
+
+
+@given(st.integers(0, 2**44), st.integers(0, 2**44))
+def test_shared_buffers_are_an_eighth_of_memory_within_bounds_and_grow_with_it(one, two):
+    small, big = sorted((one, two))
+    assert SHARED_BUFFERS_MIN_MB <= auto_shared_buffers_mb(small) <= auto_shared_buffers_mb(big) <= SHARED_BUFFERS_MAX_MB
+    mb = big // 8 // 2**20
+    if SHARED_BUFFERS_MIN_MB <= mb <= SHARED_BUFFERS_MAX_MB:
+        assert auto_shared_buffers_mb(big) == mb
+
+
+def test_a_container_memory_limit_below_the_machines_is_what_counts(tmp_path):
+    limit, unlimited, junk = tmp_path / "memory.max", tmp_path / "v1", tmp_path / "junk"
+    limit.write_text(f"{512 * 2**20}\n")
+    unlimited.write_text("max\n")  # cgroup v2 with no limit
+    junk.write_text("x")
+    assert available_memory_bytes((limit,)) == 512 * 2**20
+    assert auto_shared_buffers_mb(available_memory_bytes((limit,))) == SHARED_BUFFERS_MIN_MB
+    assert available_memory_bytes((unlimited, junk, tmp_path / "missing")) == available_memory_bytes(())
+    assert available_memory_bytes(()) > 0
+
+
+def test_the_managed_postgres_is_launched_with_shared_buffers(tmp_path):
+    from lgconsole.stack.services.postgres import PostgresService
+    from lgconsole.stack.services.service import Secrets, StackPaths
+
+    paths, secrets = StackPaths(tmp_path), Secrets(tmp_path / "secrets.json")
+    argv = PostgresService({"port": 5999, "shared_buffers_mb": 300}, paths, secrets).launch_spec({}).argv
+    assert "shared_buffers=300MB" in argv
+    argv = PostgresService({"port": 5999}, paths, secrets).launch_spec({}).argv
+    assert f"shared_buffers={auto_shared_buffers_mb()}MB" in argv
