@@ -22,37 +22,39 @@ from __future__ import annotations
 
 import gc
 
+from lgconsole.stack import gc_pause
+
 YOUNG_THRESHOLD = 5_000  # allocations (minus deallocations) of tracked objects between young collections
 
-_restore: bool | None = None  # while paused: whether the collector was on before the first pause
+_paused = False  # whether start-up holds the collector off (stack/gc_pause.py: one hold, whatever the nesting)
 _thresholds: tuple[int, int, int] | None = None  # Python's, while resume() has raised the young one
 
 
 def pause() -> None:
-    """The collector off until `resume()`; a pause inside a pause keeps the state of before the first."""
-    global _restore
-    if _restore is None:
-        _restore = gc.isenabled()
-    gc.disable()
+    """The collector off until `resume()` (a pause inside a pause is the same pause)."""
+    global _paused
+    if not _paused:
+        _paused = True
+        gc_pause.hold()
 
 
 def paused() -> bool:
-    return _restore is not None
+    return _paused
 
 
 def resume() -> None:
-    """Start-up is over: what it made is frozen out of later collections, the collector is on again if it was, and
-    young collections wait for YOUNG_THRESHOLD new objects (nothing when not paused)."""
-    global _restore, _thresholds
-    if _restore is None:
+    """Start-up is over: what it made is frozen out of later collections, the collector is on again if it was (and
+    nothing else holds it off), and young collections wait for YOUNG_THRESHOLD new objects (nothing when not
+    paused)."""
+    global _paused, _thresholds
+    if not _paused:
         return
     gc.freeze()
     if _thresholds is None:
         _thresholds = gc.get_threshold()
         gc.set_threshold(max(YOUNG_THRESHOLD, _thresholds[0]), *_thresholds[1:])
-    if _restore:
-        gc.enable()
-    _restore = None
+    _paused = False
+    gc_pause.let_go()
 
 
 def release() -> None:

@@ -4,7 +4,6 @@ crashes; `jsonable` turns decoded values into what `--json` prints."""
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 from collections.abc import Iterator
@@ -345,30 +344,6 @@ def _plain(value: Any) -> Any:
 
 _decoder: SafeDecoder | None = None
 _decoder_lock = threading.Lock()
-_pause_lock = threading.Lock()
-_pauses = 0  # collector_paused blocks running now, on every thread
-_resume_collector = False  # whether the collector was on when the first of them began
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block (process-wide: back on when the last such block ends, if
-    it was on before the first). Decoding a 10k-message state makes ~40k dicts and lists, none of them in a cycle:
-    the collector, triggered every 700 of them, walks them again and again as they pile up, and every object the
-    process holds in its full passes: ~1/3 of that decode. Reference counting still frees what the block drops."""
-    global _pauses, _resume_collector
-    with _pause_lock:
-        if _pauses == 0:
-            _resume_collector = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses -= 1
-            if _pauses == 0 and _resume_collector:
-                gc.enable()
 
 
 def get_decoder() -> SafeDecoder:

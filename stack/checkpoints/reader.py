@@ -13,7 +13,8 @@ from typing import Any
 
 from lgconsole.stack.checkpoints import thread_walk
 from lgconsole.stack.checkpoints.connection import CheckpointDb
-from lgconsole.stack.checkpoints.decoder import collector_paused, get_decoder
+from lgconsole.stack import gc_pause
+from lgconsole.stack.checkpoints.decoder import get_decoder
 from lgconsole.stack.checkpoints.ids import checkpoint_time
 from lgconsole.stack.checkpoints.records import (
     CheckpointNode,
@@ -423,7 +424,7 @@ class CheckpointReader:
         params = {"thread": thread_id, "id": checkpoint_id, "ns": checkpoint_ns, "with_parent": with_parent,
                   "parent_id": parent[0] if parent else None, "parent_ns": parent[1] if parent else None}
         with self._transaction() as conn, (get_decoder().sharing() if with_parent else nullcontext()), \
-                collector_paused():
+                gc_pause.paused():
             rows = conn.execute(
                 f"""WITH c AS (
                         SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata FROM checkpoints

@@ -1,6 +1,7 @@
-"""The garbage collector around start-up (console/collector.py): a one-shot command keeps it off to its end, a
-following command and the console get it back with start-up frozen and young collections spaced out, and a console
-that ends in a process that goes on (a test's) leaves it on, nothing frozen and Python's thresholds back."""
+"""The garbage collector around start-up (console/collector.py, on stack/gc_pause.py): a one-shot command keeps it
+off to its end, a following command and the console get it back with start-up frozen and young collections spaced
+out, a console that ends in a process that goes on (a test's) leaves it on, nothing frozen and Python's thresholds
+back; and start-up and a state's decode share one hold of it."""
 
 from __future__ import annotations
 
@@ -90,3 +91,59 @@ async def test_the_console_is_collected_again_after_its_first_frame_and_unfreeze
         assert gc.isenabled() and not collector.paused()
         assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == max(collector.YOUNG_THRESHOLD, before[0])
     assert gc.isenabled() and gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+def test_start_up_and_a_state_decode_share_one_hold_whatever_the_order_they_end_in():
+    """console/collector.py and the reader's decode (stack/gc_pause.py) hold the collector off together: it is on
+    again only when both have let go, in either order, also from another thread."""
+    import threading
+
+    from lgconsole.stack import gc_pause
+
+    assert gc.isenabled() and not gc_pause.held()
+    try:
+        collector.pause()
+        with gc_pause.paused():  # a decode while the console starts
+            assert not gc.isenabled()
+            collector.resume()  # the first frame is out: the decode still holds it off
+            assert not gc.isenabled() and gc_pause.held()
+        assert gc.isenabled() and not gc_pause.held()
+
+        decoding, done = threading.Event(), threading.Event()
+
+        def decode() -> None:
+            with gc_pause.paused():
+                decoding.set()
+                done.wait(5)
+
+        worker = threading.Thread(target=decode)
+        worker.start()
+        decoding.wait(5)
+        collector.pause()  # a console starting while a worker decodes
+        assert not gc.isenabled()
+        done.set()
+        worker.join(5)
+        assert not gc.isenabled()  # start-up still holds it
+        collector.resume()
+        assert gc.isenabled() and not gc_pause.held()
+        gc_pause.let_go()  # one too many: nothing
+        assert gc.isenabled()
+    finally:
+        collector.release()
+        while gc_pause.held():
+            gc_pause.let_go()
+    assert gc.isenabled()
+
+
+def test_a_collector_that_was_off_stays_off():
+    from lgconsole.stack import gc_pause
+
+    gc.disable()
+    try:
+        with gc_pause.paused():
+            collector.pause()
+            collector.resume()
+        assert not gc.isenabled()
+    finally:
+        collector.release()
+        gc.enable()
