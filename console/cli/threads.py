@@ -190,7 +190,8 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
             size = reader.estimated_checkpoints()
             if size >= INDEX_HINT_CHECKPOINTS:
                 print(f"lgconsole: note: {size:,} checkpoints and no index on time: listing the newest threads "
-                      "reads all of them (0.2-0.4 s per 1M); `lgconsole threads --create-index` adds one", file=sys.stderr)
+                      "reads all of them (0.2-0.4 s per 1M); `lgconsole threads --create-index` adds one",
+                      file=sys.stderr)
         if not schema.ok:
             print(f"lgconsole: {schema.message}", file=sys.stderr)
         if server is None:
