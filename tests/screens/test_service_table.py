@@ -34,6 +34,13 @@ class TableApp(App):
         self.highlighted.append(message.service)
 
 
+async def _shown(app: App, pilot) -> ServiceTable:
+    table = app.query_one(ServiceTable)
+    table.show(ROWS)
+    await pilot.pause()
+    return table
+
+
 def _lines(app: App, width: int) -> list[str]:
     return ["".join(s.text for s in strip)[:width] for strip in app.screen._compositor.render_strips()]
 
@@ -41,9 +48,7 @@ def _lines(app: App, width: int) -> list[str]:
 async def test_keys_and_clicks_move_the_cursor_and_say_so():
     app = TableApp()
     async with app.run_test(size=(100, 10)) as pilot:
-        table = app.query_one(ServiceTable)
-        table.show(ROWS)
-        await pilot.pause()
+        table = await _shown(app, pilot)
         assert table.selected_service == "postgres" and table.row_count == 4
         await pilot.press("down", "down")
         assert table.selected_service == "vllm"
@@ -78,9 +83,7 @@ async def test_the_cursor_stays_on_its_service_when_the_rows_change():
 async def test_it_draws_a_header_and_a_row_per_service_with_their_cells():
     app = TableApp()
     async with app.run_test(size=(100, 10)) as pilot:
-        table = app.query_one(ServiceTable)
-        table.show(ROWS)
-        await pilot.pause()
+        table = await _shown(app, pilot)
         lines = _lines(app, 100)
         assert lines[0].split() == list(COLUMNS)
         assert lines[1].split() == ["postgres", "●", "healthy", "4101", "54011", "2h01m", "0", "PostgreSQL", "15.18"]
