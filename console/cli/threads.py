@@ -157,19 +157,22 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     as_json = getattr(args, "json", False)
     from concurrent.futures import ThreadPoolExecutor
 
-    # The server is asked while Postgres answers; the threads are counted on a connection of their own while they
-    # are listed (a walk of every thread: ~60 ms at 1M in a fresh backend), unless the count needs the server's
-    # answer (a status filter) or a message search first. Both wait on the network, not on the interpreter.
-    with ThreadPoolExecutor(2, thread_name_prefix="lgconsole-threads") as background, open_reader(config) as reader:
-        asked = background.submit(server_view, config)
-        counted = background.submit(_count_threads, config, metadata, search) if not status and not words else None
+    server = server_view(config)
+    # The threads are counted on a connection of their own while they are listed (the count walks every thread:
+    # ~60 ms at 1M in a fresh backend), unless it needs a message search first or the statuses (a status filter).
+    # What the count imports is imported before it starts: two threads importing the same modules at once can meet
+    # in their import locks (a DeadlockError).
+    with ThreadPoolExecutor(1, thread_name_prefix="lgconsole-count") as background, open_reader(config) as reader:
         schema = reader.schema_version()
+        counted = None
+        if not status and not words:
+            _imports_of_count(metadata)
+            counted = background.submit(_count_threads, config, metadata, search)
         only = None
         if words:
             from lgconsole.stack.checkpoints.message_search import threads_with_message_text
 
             only = threads_with_message_text(reader.db, words)
-        server = asked.result()
         summaries = reader.list_threads(limit=limit, offset=offset, status=status, metadata_filter=metadata,
                                         text=search, server=server, thread_ids=only)
 
@@ -213,6 +216,15 @@ def cmd_threads(config: Config, args: argparse.Namespace, out: TextIO | None = N
     shown = f"{offset + 1}-{offset + len(summaries)} of {count}" if summaries else f"0 of {count}"
     print(f"{shown} {what} (read from Postgres)", file=out)
     return 0
+
+
+def _imports_of_count(metadata: dict | None) -> None:
+    """What `_count_threads` imports on its way (once a reader has connected: psycopg is loaded by then)."""
+    from importlib import import_module
+
+    import_module("lgconsole.stack.checkpoints.index")  # (thread_walk's, for the opt-in index)
+    if metadata:
+        import_module("psycopg.types.json")  # (thread_filters's)
 
 
 def _count_threads(config: Config, metadata: dict | None, search: str | None) -> int:
