@@ -257,7 +257,7 @@ def measure(args, table: Table, config_path: Path, pg_url: str, lg_url: str, dat
 
     failed: dict[str, str] = {}  # peer command -> why it gave no number
     cut: dict[str, str] = {}  # peer command -> when and why it was killed
-    peer_runs = args.peer_runs or args.cold
+    peer_runs = args.peer_runs or min(args.cold, 3)  # (the peers are 3-10x off: three runs tell that)
 
     def cut_note(command: str) -> str:
         return f"; KILLED {cut[command]}: a lower bound" if command in cut else ""
@@ -542,7 +542,9 @@ def main() -> int:
     parser.add_argument("--attach", type=int, default=1000, help="generated threads made known to the server")
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--cold", type=int, default=3, help="fresh processes per cold measurement")
+    parser.add_argument("--cold", type=int, default=7, help="fresh processes per cold measurement (their median; "
+                                                          "with 3, a shared 2-core box moved a ratio by 0.1 between "
+                                                          "runs, as much as a target's margin)")
     parser.add_argument("--peer-runs", type=int, help="fresh peer CLI processes per row (default: --cold; 1 with "
                                                       "--big, where its `threads` reads every checkpoint: ~19 min)")
     parser.add_argument("--peer-timeout", type=float, default=1800, help="seconds before a peer CLI process is killed "
