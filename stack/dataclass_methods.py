@@ -1,8 +1,9 @@
 """`__repr__`, `__eq__` (and for frozen ones `__hash__`) exactly as `@dataclass` writes them, written once for many
 dataclasses: @dataclass generates each method with an exec (~0.05-0.15 ms apiece), and every cold command defines
-the config's ten classes, the checkpoint records and the diff's. A class takes them with `@dataclass(repr=False,
-eq=False)` and DataclassMethods, or `@dataclass(frozen=True, repr=False, eq=False)` and FrozenDataclassMethods. The
-shared methods walk `fields()` on each call: for classes compared rarely, not in hot loops."""
+the config's ten classes, the checkpoint records and the services' records. A class takes them with
+`@dataclass(repr=False, eq=False)` and DataclassMethods, or `@dataclass(frozen=True, repr=False, eq=False)` and
+FrozenDataclassMethods. The shared methods walk `fields()` on each call: for classes compared rarely, not in hot
+loops."""
 
 from __future__ import annotations
 

@@ -148,15 +148,9 @@ class SafeDecoder:
             return None
         count, size = head
         found: list[str] = []
-        previous, shared, _events.sink, _events.shared = _events.sink, _events.shared, found, None
-        try:
-            value = self._unpack(pack_array_header(count + 1) + data[size:] + _SENTINEL)
-        except Exception:  # malformed: `decode` says how
-            return None
-        finally:
-            _events.sink, _events.shared = previous, shared
+        value = self._unpack_apart(pack_array_header(count + 1) + data[size:] + _SENTINEL, found)
         if not (isinstance(value, list) and len(value) == count + 1 and value[-1] == _SENTINEL_VALUE):
-            return None
+            return None  # (malformed too: `decode` says how)
         labels.extend(found)
         del value[-1]
         return value
@@ -169,17 +163,21 @@ class SafeDecoder:
         if head is None or head[0] < len(base):
             return None
         found: list[str] = []
-        previous, shared, _events.sink, _events.shared = _events.sink, _events.shared, found, None
-        try:
-            tail = self._unpack(pack_array_header(head[0] - len(base)) + data[start:])
-        except Exception:
-            return None
-        finally:
-            _events.sink, _events.shared = previous, shared
+        tail = self._unpack_apart(pack_array_header(head[0] - len(base)) + data[start:], found)
         if not isinstance(tail, list) or len(tail) != head[0] - len(base):
             return None
         labels.extend(found)
         return base + tail
+
+    def _unpack_apart(self, data: bytes, found: list[str]) -> Any:
+        """`data` unpacked outside any `sharing()` memo, its placeholders' labels into `found`; None when malformed."""
+        previous, shared, _events.sink, _events.shared = _events.sink, _events.shared, found, None
+        try:
+            return self._unpack(data)
+        except Exception:
+            return None
+        finally:
+            _events.sink, _events.shared = previous, shared
 
     def _decode(self, type_: str | None, data: bytes | None, found: list[str]) -> Any:
         size = len(data or b"")
@@ -215,19 +213,8 @@ class SafeDecoder:
 
     def _ext_hook(self, code: int, data: bytes) -> Any:
         shared = _events.shared
-        if shared is None:
-            if code in _CONSTRUCTOR_CODES:  # the hot path (once per message): a kind seen before gives its fields
-                try:
-                    tup = self._unpackb(data, ext_hook=self._hook, option=self._option)
-                except Exception as exc:
-                    return _corrupt_ext(code, data, exc)
-                try:
-                    if (tup[0], tup[1], code) in self._fields_kinds:
-                        return tup[2]
-                except Exception:  # (a short or odd list: _constructed says what it is)
-                    pass
-                return self._constructed(code, data, tup)
-            return self._ext_value(code, data)
+        if shared is None:  # (the hot path: once per message)
+            return self._constructor_value(code, data) if code in _CONSTRUCTOR_CODES else self._ext_value(code, data)
         key = (code, data)
         hit = shared.get(key)
         sink = _events.sink
@@ -253,20 +240,20 @@ class SafeDecoder:
         if code not in _CONSTRUCTOR_CODES:
             _sink().append(f"ext{code}")
             return placeholder(f"ext{code}", "unknown msgpack extension", size=len(data))
-        try:
-            tup = self._unpack(data)
-        except Exception as exc:
-            return _corrupt_ext(code, data, exc)
-        return self._constructed(code, data, tup)
+        return self._constructor_value(code, data)
 
-    def _constructed(self, code: int, data: bytes, tup: Any) -> Any:
-        """The value of a constructor ext whose bytes unpacked to `tup`, `[module, name, payload, ...]`."""
+    def _constructor_value(self, code: int, data: bytes) -> Any:
+        """The value of a constructor ext (`[module, name, payload, ...]`): a kind seen before whose value is its
+        fields gives them at once; any other is checked against the allowlist."""
         try:
+            tup = self._unpackb(data, ext_hook=self._hook, option=self._option)
             module, name, payload = tup[0], tup[1], tup[2]
             if not (isinstance(module, str) and isinstance(name, str)):
                 raise ValueError("no class name")
         except Exception as exc:
             return _corrupt_ext(code, data, exc)
+        if (module, name, code) in self._fields_kinds:
+            return payload
         if (module, name) not in self._safe_types or (
             code == _EXT_METHOD_SINGLE_ARG and (module, name, tup[3] if len(tup) > 3 else None) not in self._safe_methods
         ):
