@@ -34,6 +34,8 @@ MISSING_PACKAGE = "install the Debian/Ubuntu package 'postgresql' (apt-get insta
 # 128 MB every listing copied most of it in from the OS cache again (424 -> 183 ms at 1M with 1 GB). Memory is only
 # taken as pages are used.
 SHARED_BUFFERS_MIN_MB, SHARED_BUFFERS_MAX_MB = 128, 2048
+# Clusters of state dirs the unprivileged Postgres user cannot enter (lgconsole run as root with its state in /root)
+CLUSTERS_ELSEWHERE = Path("/var/lib/lgconsole")
 
 
 def auto_shared_buffers_mb(memory_bytes: int | None = None) -> int:
@@ -144,7 +146,7 @@ class PostgresService(Service):
         import hashlib  # (here only: OpenSSL's hashes are ~1 ms that resolving the URL, every cold command, skips)
 
         digest = hashlib.sha1(str(self.paths.state_dir.resolve()).encode()).hexdigest()[:12]
-        elsewhere = Path("/var/lib/lgconsole") / digest / "data"
+        elsewhere = CLUSTERS_ELSEWHERE / digest / "data"
         state_dir = self.paths.state_dir
         if (elsewhere / "PG_VERSION").exists() and not (default / "PG_VERSION").exists():
             return elsewhere  # a cluster made when the state dir could not be entered stays where it is
@@ -207,6 +209,8 @@ class PostgresService(Service):
             entry = pwd.getpwnam(user)
             for p in (data.parent, data, pwfile):
                 os.chown(p, entry.pw_uid, entry.pw_gid)
+            if data.parent.parent == CLUSTERS_ELSEWHERE:  # made by root under the supervisor's private umask (0700)
+                grant_pass_through(CLUSTERS_ELSEWHERE, entry.pw_gid)
         argv = [str(self.bin_dir() / "initdb"), "-D", str(data), "-U", DB_USER, f"--pwfile={pwfile}",
                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-instructions"]
         kwargs: dict = {}
