@@ -15,6 +15,8 @@ from lgconsole.stack.services import postgres
 from lgconsole.stack.services.postgres import PostgresService
 from lgconsole.stack.services.service import Secrets, StackPaths
 
+pytestmark = pytest.mark.integration  # (a real initdb, as the postgres user)
+
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="Postgres runs as another user only when lgconsole runs as root")
 def test_a_cluster_kept_elsewhere_is_made_under_the_supervisors_private_umask(monkeypatch):
