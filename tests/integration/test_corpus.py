@@ -45,6 +45,9 @@ class Collected:
     lgc_graph_text: str = ""  # `lgconsole graph G`, drawn
     lgc_history: dict = field(default_factory=dict)
     lgc_states: dict = field(default_factory=dict)  # (ns, id) -> {"values", "next"} as lgconsole reads them
+    # the same, read two at a time as `lgconsole diff` and the Threads screen read them (a checkpoint with its parent)
+    lgc_paired: dict = field(default_factory=dict)
+    prefix_hits: int = 0  # lists of the pair decoded once (one list's bytes start the other's)
     oracle_graph: dict = field(default_factory=dict)
     oracle_history: list[dict] = field(default_factory=list)  # root namespace, oldest first
     oracle_states: dict = field(default_factory=dict)  # (ns, id) -> get_state(checkpoint) from the server
@@ -118,6 +121,7 @@ def collect_project(project: str) -> dict[str, Collected]:
                     key = (node["checkpoint_ns"], node["checkpoint_id"])
                     state = reader.state_at(c.thread_id, node["checkpoint_id"], node["checkpoint_ns"])
                     c.lgc_states[key] = {"values": jsonable(state.values), "next": sorted(state.next)}
+            _read_pairs(reader, found.values())
 
         async def oracle(c: Collected) -> None:
             c.oracle_graph = await oracle_graph(url, c.scenario.graph_id)
@@ -283,6 +287,35 @@ def test_a_waiting_thread_names_the_node_it_waits_at(corpus, graph_id):
     assert _waiting_node_checks(c) == []
 
 
+def _read_pairs(reader, collected) -> None:
+    """Every checkpoint read with its parent in one go, as `lgconsole diff` and the Threads screen read them, every
+    pair of lists of whatever size through the path that decodes a shared list once (stack/checkpoints/states.py)."""
+    from lgconsole.stack.checkpoints import states
+    from lgconsole.stack.checkpoints.decoder import jsonable
+
+    hits = 0
+    plain, smallest = states._decode_as_prefix, states.PREFIX_MIN_BYTES
+
+    def counted(*args):
+        nonlocal hits
+        took = plain(*args)
+        hits += took
+        return took
+
+    states._decode_as_prefix, states.PREFIX_MIN_BYTES = counted, 0
+    try:
+        for c in collected:
+            hits = 0
+            for node in c.lgc_history["checkpoints"]:
+                state, parent = reader.state_with_parent(c.thread_id, node["checkpoint_id"], node["checkpoint_ns"])
+                for read in (state, parent) if parent is not None else (state,):
+                    c.lgc_paired.setdefault((read.checkpoint_ns, read.checkpoint_id), []).append(
+                        {"values": jsonable(read.values), "next": sorted(read.next)})
+            c.prefix_hits = hits
+    finally:
+        states._decode_as_prefix, states.PREFIX_MIN_BYTES = plain, smallest
+
+
 def compare_states(c: Collected) -> tuple[int, list[str]]:
     """Checkpoints compared and a line per mismatch (values or next), over every checkpoint either side knows, plus
     the thread's head after each run (where LangGraph applies an errored step's successful writes)."""
@@ -320,6 +353,19 @@ def test_state_at_every_checkpoint_equals_langgraphs(corpus, graph_id):
     COUNTS[graph_id] = (compared, len(mismatches), mismatches)
     assert compared >= len(c.oracle_history) > 0
     assert mismatches == []
+
+
+@pytest.mark.parametrize("graph_id", SCENARIOS)
+def test_a_checkpoint_read_with_its_parent_is_what_each_read_alone_is(corpus, graph_id):
+    """The pair (a checkpoint and its parent, read together and sharing what they hold alike) gives each state the
+    values and next that reading it alone gives, which the test above holds to LangGraph's get_state."""
+    c = corpus(graph_id)
+    assert c.lgc_paired
+    for key, reads in c.lgc_paired.items():
+        for read in reads:
+            assert read == c.lgc_states.get(key), key
+    if graph_id in ("chat", "agent", "supervisor", "swarm"):  # messages appended from one checkpoint to the next
+        assert c.prefix_hits > 0
 
 
 ATTACHED = [g for g, s in SCENARIOS.items() if s.attach]
